@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies the third-party .proto files that onetime serves (health, reflection) out of the npm
 # packages that ship them, so the schema comes from a versioned, locked source rather than a
-# hand-kept copy. Run after upgrading grpc-health-check or @grpc/reflection, then `npx buf generate`.
+# hand-kept copy. Run after upgrading grpc-health-check, @grpc/reflection or
+# @bufbuild/protovalidate, then `npx buf generate`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=third_party/proto/grpc
@@ -9,3 +10,16 @@ mkdir -p "$dest/health/v1" "$dest/reflection/v1" "$dest/reflection/v1alpha"
 cp node_modules/grpc-health-check/proto/health/v1/health.proto "$dest/health/v1/"
 cp node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto "$dest/reflection/v1/"
 cp node_modules/@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto "$dest/reflection/v1alpha/"
+
+# buf/validate/validate.proto (protovalidate rules, `(buf.validate.field)` etc.): no npm package
+# ships the source, so print it from the descriptor @bufbuild/protovalidate embeds, then check that
+# buf compiles it back to exactly that descriptor. Generated code does not get its own copy: it
+# imports @bufbuild/protovalidate's validate_pb (rewrite_imports + exclude_paths in buf.gen.yaml).
+validate_proto=third_party/proto/buf/validate/validate.proto
+mkdir -p "$(dirname "$validate_proto")"
+npx tsx scripts/print-validate-proto.ts > "$validate_proto.tmp"
+mv "$validate_proto.tmp" "$validate_proto"
+image="$(mktemp -t validate-image.XXXXXX)"
+trap 'rm -f "$image"' EXIT
+npx buf build --path "$validate_proto" --exclude-source-info -o "$image#format=binpb"
+npx tsx scripts/print-validate-proto.ts --check "$image"
