@@ -1,0 +1,70 @@
+import type { SecretState, TakeResult, WindowResult } from "./ttlStore.js";
+
+/*
+ * Script replies arrive untyped. They are checked rather than cast, so a script and its decoder
+ * drifting apart (or a foreign value under our key) fails loudly, as an unavailable store, instead
+ * of being read as, say, a consumed code.
+ */
+
+export class UnexpectedRedisReply extends Error {
+  constructor(what: string, reply: unknown) {
+    super(`unexpected Redis reply for ${what}: ${JSON.stringify(reply)}`);
+    this.name = "UnexpectedRedisReply";
+  }
+}
+
+export function decodeTakeResult(reply: unknown): TakeResult {
+  const [status, attempts, maxAttempts, data] = tuple("takeSecret", reply);
+  if (status === "missing") return { status };
+  const counted = { attempts: integer("takeSecret", attempts), data: text("takeSecret", data) };
+  switch (status) {
+    case "consumed":
+    case "locked":
+      return { status, ...counted };
+    case "mismatch": {
+      const attemptsLeft = Math.max(0, integer("takeSecret", maxAttempts) - counted.attempts);
+      return { status, ...counted, attemptsLeft };
+    }
+    default:
+      throw new UnexpectedRedisReply("takeSecret", reply);
+  }
+}
+
+export function decodeSecretState(reply: unknown): SecretState | null {
+  if (reply === null) return null;
+  const [attempts, maxAttempts, data, ttlMs] = tuple("peekSecret", reply);
+  return {
+    attempts: integer("peekSecret", attempts),
+    maxAttempts: integer("peekSecret", maxAttempts),
+    data: text("peekSecret", data),
+    ttlMs: integer("peekSecret", ttlMs),
+  };
+}
+
+export function decodeWindowResult(reply: unknown): WindowResult {
+  const [allowed, count, retryAfterMs] = tuple("hitWindow", reply);
+  return {
+    allowed: integer("hitWindow", allowed) === 1,
+    count: integer("hitWindow", count),
+    retryAfterMs: integer("hitWindow", retryAfterMs),
+  };
+}
+
+export function decodeInteger(what: string, reply: unknown): number {
+  return integer(what, reply);
+}
+
+function tuple(what: string, reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) throw new UnexpectedRedisReply(what, reply);
+  return reply;
+}
+
+function integer(what: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) throw new UnexpectedRedisReply(what, value);
+  return value;
+}
+
+function text(what: string, value: unknown): string {
+  if (typeof value !== "string") throw new UnexpectedRedisReply(what, value);
+  return value;
+}
