@@ -5,7 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 60_000,
-    // Real servers, real Postgres and Redis: two cores, so keep parallelism modest.
+    // Real servers, real Postgres and Redis, PGlite instances: two cores, so keep it to two files at once.
     maxWorkers: 2,
+    reporters: ["default", "./test/support/summaryReporter.ts"],
   },
 });

@@ -1,0 +1,80 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createValidateInterceptor } from "@connectrpc/validate";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { AccountTokenService } from "../gen/onetime/v1/account_token_service_pb.js";
+import { TokenService } from "../gen/onetime/v1/token_service_pb.js";
+import { VerificationService } from "../gen/onetime/v1/verification_service_pb.js";
+import { assertCovers } from "./auth/accessTable.js";
+import { authInterceptor } from "./auth/authInterceptor.js";
+import { setUpAuth } from "./auth/authSetup.js";
+import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
+import type { Config } from "./config/config.js";
+import type { Logger } from "./observability/logger.js";
+import { access } from "./rpc/access.js";
+import { registerHealth } from "./rpc/health/healthService.js";
+import { HealthStatus } from "./rpc/health/healthStatus.js";
+import { CallGate } from "./rpc/interceptors/callGate.js";
+import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
+import { requestLog } from "./rpc/interceptors/requestLog.js";
+import { registerReflection } from "./rpc/reflection/reflectionService.js";
+import { withCors, type RequestHandler } from "./server/cors.js";
+import { openStores, type Stores } from "./storage/stores.js";
+
+export interface App {
+  /** Serves every protocol; hand it to an HTTP/1.1 or HTTP/2 server. */
+  readonly handler: RequestHandler;
+  readonly health: HealthStatus;
+  readonly calls: CallGate;
+  readonly stores: Stores;
+  /** Set only when auth runs in development mode: tokens to show the developer. */
+  readonly development?: DevelopmentCredentials;
+  /** Releases the stores; call after the server has drained. */
+  close(): Promise<void>;
+}
+
+/** onetime's own services: what reflection lists and health reports on. */
+export const onetimeServices: readonly DescService[] = [TokenService, VerificationService, AccountTokenService];
+
+/**
+ * The one place onetime is wired: stores, auth, services, interceptors. No listening here, so
+ * tests can serve the same app from port 0 or call it in memory.
+ */
+export async function buildApp(config: Config, logger: Logger): Promise<App> {
+  const auth = await setUpAuth(config.auth);
+  const stores = await openStores(config, logger);
+  const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
+  const calls = new CallGate();
+
+  const routes = (router: ConnectRouter) => {
+    registerHealth(router, health);
+    // Services with RPCs register here as they land; reflection describes whatever is listed.
+    registerReflection(router, [...onetimeServices, Health]);
+  };
+  assertCovers(access, [...onetimeServices, Health]);
+
+  const handler = connectNodeAdapter({
+    routes,
+    // First is outermost: the log sees every outcome, the boundary shapes every error, and the
+    // gate refuses new calls while draining before any credentials are checked.
+    interceptors: [
+      requestLog(logger),
+      errorBoundary,
+      calls.interceptor,
+      authInterceptor(auth.verifier, access),
+      createValidateInterceptor(),
+    ],
+    readMaxBytes: config.limits.maxRequestBytes,
+    writeMaxBytes: config.limits.maxResponseBytes,
+  });
+
+  return {
+    handler: withCors(config.corsOrigins, handler),
+    health,
+    calls,
+    stores,
+    ...(auth.development === undefined ? {} : { development: auth.development }),
+    close: () => stores.close(),
+  };
+}

@@ -1,0 +1,142 @@
+import { z } from "zod";
+import { variables, type RawEnvironment, type VariableName } from "./variables.js";
+
+/** How callers' bearer JWTs are checked. */
+export type AuthConfig =
+  | { readonly mode: "secret"; readonly secret: string; readonly claims: ClaimsConfig }
+  | { readonly mode: "jwks"; readonly jwksUrl: URL; readonly claims: ClaimsConfig }
+  /** Embedded default only: a secret made at start, with tokens printed for the developer. */
+  | { readonly mode: "development"; readonly claims: ClaimsConfig };
+
+export interface ClaimsConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly rolesClaim: string;
+  readonly serviceRole: string;
+  readonly adminRole: string;
+}
+
+export type DatabaseConfig =
+  | { readonly kind: "postgres"; readonly url: string; readonly schema: string; readonly poolMax: number }
+  | { readonly kind: "pglite"; readonly dataDir: string; readonly schema: string };
+
+export type TtlStoreConfig =
+  | { readonly kind: "redis"; readonly url: string; readonly keyPrefix: string }
+  | { readonly kind: "memory" };
+
+export interface Config {
+  readonly environment: "development" | "production" | "test";
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly corsOrigins: readonly string[];
+  readonly limits: { readonly maxRequestBytes: number; readonly maxResponseBytes: number };
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: string;
+  readonly database: DatabaseConfig;
+  readonly ttlStore: TtlStoreConfig;
+  readonly auth: AuthConfig;
+}
+
+/** Thrown with every problem found, so one start shows the user all of them at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]["schema"]> | undefined };
+
+function parseVariables(env: RawEnvironment, problems: string[]): Parsed {
+  const parsed: Partial<Record<VariableName, unknown>> = {};
+  for (const name of Object.keys(variables) as VariableName[]) {
+    const spec = variables[name];
+    const given = env[name];
+    const raw = given === undefined || given === "" ? ("default" in spec ? spec.default : undefined) : given;
+    if (raw === undefined) continue;
+    const result = spec.schema.safeParse(raw);
+    if (result.success) {
+      parsed[name] = result.data;
+    } else {
+      const reason = result.error.issues.map((issue) => issue.message).join("; ");
+      // Secrets are never echoed back, even when wrong.
+      const shown = name === "AUTH_JWT_SECRET" ? "" : ` (got ${JSON.stringify(given)})`;
+      problems.push(`${name}: ${reason}${shown}`);
+    }
+  }
+  return parsed as Parsed;
+}
+
+/** Reads and validates the whole configuration; throws {@link ConfigError} naming every bad variable. */
+export function loadConfig(env: RawEnvironment): Config {
+  const problems: string[] = [];
+  const v = parseVariables(env, problems);
+  const environment = v.NODE_ENV ?? "development";
+
+  if ((v.TLS_CERT_FILE === undefined) !== (v.TLS_KEY_FILE === undefined)) {
+    problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
+  }
+  if (v.AUTH_JWT_SECRET !== undefined && v.AUTH_JWKS_URL !== undefined) {
+    problems.push("AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both");
+  }
+  const embedded = v.DATABASE_URL === undefined && v.REDIS_URL === undefined;
+  const authConfigured = v.AUTH_JWT_SECRET !== undefined || v.AUTH_JWKS_URL !== undefined;
+  if (!authConfigured && environment === "production") {
+    problems.push("AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production");
+  } else if (!authConfigured && !embedded) {
+    problems.push(
+      "AUTH_JWT_SECRET or AUTH_JWKS_URL: required with DATABASE_URL or REDIS_URL (the generated development secret is only for the embedded defaults)",
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  // Every value below was parsed or defaulted above; the assertions only restate that.
+  const claims: ClaimsConfig = {
+    issuer: v.AUTH_ISSUER!,
+    audience: v.AUTH_AUDIENCE!,
+    rolesClaim: v.AUTH_ROLES_CLAIM!,
+    serviceRole: v.AUTH_SERVICE_ROLE!,
+    adminRole: v.AUTH_ADMIN_ROLE!,
+  };
+  const auth: AuthConfig =
+    v.AUTH_JWT_SECRET !== undefined
+      ? { mode: "secret", secret: v.AUTH_JWT_SECRET, claims }
+      : v.AUTH_JWKS_URL !== undefined
+        ? { mode: "jwks", jwksUrl: new URL(v.AUTH_JWKS_URL), claims }
+        : { mode: "development", claims };
+
+  return {
+    environment,
+    listen: { host: v.HOST!, port: v.PORT! },
+    ...(v.TLS_CERT_FILE !== undefined && v.TLS_KEY_FILE !== undefined
+      ? { tls: { certFile: v.TLS_CERT_FILE, keyFile: v.TLS_KEY_FILE } }
+      : {}),
+    corsOrigins: v.CORS_ORIGINS ?? [],
+    limits: { maxRequestBytes: v.MAX_REQUEST_BYTES!, maxResponseBytes: v.MAX_RESPONSE_BYTES! },
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS!,
+    logLevel: v.LOG_LEVEL!,
+    database:
+      v.DATABASE_URL !== undefined
+        ? { kind: "postgres", url: v.DATABASE_URL, schema: v.DATABASE_SCHEMA!, poolMax: v.DATABASE_POOL_MAX! }
+        : { kind: "pglite", dataDir: v.DATA_DIR!, schema: v.DATABASE_SCHEMA! },
+    ttlStore:
+      v.REDIS_URL !== undefined ? { kind: "redis", url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
+    auth,
+  };
+}
+
+/** The `--help` text: every variable with its default and what it does. */
+export function configHelp(): string {
+  const rows = (Object.keys(variables) as VariableName[]).map((name) => {
+    const spec = variables[name];
+    const fallback = "default" in spec ? JSON.stringify(spec.default) : "unset";
+    return `  ${name.padEnd(20)} ${fallback.padEnd(20)} ${spec.doc}`;
+  });
+  return [
+    "onetime: one-time secrets over gRPC, gRPC-Web and Connect",
+    "",
+    "Configured from the environment:",
+    `  ${"VARIABLE".padEnd(20)} ${"DEFAULT".padEnd(20)} MEANING`,
+    ...rows,
+  ].join("\n");
+}

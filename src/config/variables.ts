@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable onetime reads, in one table: the parser, the default and the line
+ * of help text come from here, so `--help`, the README table and validation cannot drift apart.
+ */
+export interface Variable<T> {
+  /** What the variable does, one line, shown by `--help`. */
+  readonly doc: string;
+  /** Default as the user would write it; absent means "unset" is a valid state. */
+  readonly default?: string;
+  readonly schema: z.ZodType<T>;
+}
+
+function variable<T>(schema: z.ZodType<T>, doc: string, defaultValue?: string): Variable<T> {
+  return defaultValue === undefined ? { doc, schema } : { doc, schema, default: defaultValue };
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonEmpty = z.string().trim().min(1);
+const url = (protocols: RegExp, hint: string) =>
+  z.url({ protocol: protocols, error: `must be a URL (${hint})` });
+const commaList = z
+  .string()
+  .transform((raw) =>
+    raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+const origin = z.string().refine((value) => {
+  try {
+    const parsed = new URL(value);
+    return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.origin === value;
+  } catch {
+    return false;
+  }
+}, "each origin must be scheme://host[:port] with no path or trailing slash");
+
+export const variables = {
+  NODE_ENV: variable(
+    z.enum(["development", "production", "test"]),
+    "production refuses development-only modes (generated auth secret)",
+    "development",
+  ),
+  PORT: variable(port, "TCP port for gRPC, gRPC-Web and Connect (0 picks a free port)", "8080"),
+  HOST: variable(nonEmpty, "address to listen on", "0.0.0.0"),
+  TLS_CERT_FILE: variable(nonEmpty, "PEM certificate chain; with TLS_KEY_FILE turns on TLS (h2 and HTTP/1.1)"),
+  TLS_KEY_FILE: variable(nonEmpty, "PEM private key for TLS_CERT_FILE"),
+  CORS_ORIGINS: variable(
+    commaList.pipe(z.array(origin)),
+    "comma-separated browser origins allowed to call the API (empty: no browser origin)",
+    "",
+  ),
+  MAX_REQUEST_BYTES: variable(positiveInt.max(16 * 1024 * 1024), "largest request message accepted", "65536"),
+  MAX_RESPONSE_BYTES: variable(positiveInt.max(64 * 1024 * 1024), "largest response message sent", "4194304"),
+  SHUTDOWN_TIMEOUT_MS: variable(
+    positiveInt.max(10 * 60 * 1000),
+    "how long in-flight calls may run after SIGTERM before connections are cut",
+    "10000",
+  ),
+  LOG_LEVEL: variable(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    "pino log level",
+    "info",
+  ),
+  DATABASE_URL: variable(
+    url(/^postgres(ql)?$/, "postgres://user:pass@host:5432/db"),
+    "Postgres for durable records; unset runs embedded PGlite in DATA_DIR",
+  ),
+  DATABASE_SCHEMA: variable(
+    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier"),
+    "Postgres schema onetime's tables live in (created if missing)",
+    "public",
+  ),
+  DATABASE_POOL_MAX: variable(positiveInt.max(1000), "largest Postgres connection pool per process", "10"),
+  DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL)", "./.onetime/pgdata"),
+  REDIS_URL: variable(
+    url(/^rediss?$/, "redis://host:6379 or rediss:// for TLS"),
+    "Redis for short-lived codes, attempts and rate limits; unset keeps them in process memory",
+  ),
+  REDIS_KEY_PREFIX: variable(nonEmpty, "prefix of every Redis key onetime writes", "onetime:"),
+  AUTH_JWT_SECRET: variable(
+    z.string().min(32, "must be at least 32 characters (HS256 needs a 256-bit secret)"),
+    "shared HS256 secret that signs callers' bearer JWTs",
+  ),
+  AUTH_JWKS_URL: variable(url(/^https?$/, "https://issuer/.well-known/jwks.json"), "JWKS URL whose keys sign callers' bearer JWTs"),
+  AUTH_ISSUER: variable(nonEmpty, "required `iss` of bearer JWTs", "onetime"),
+  AUTH_AUDIENCE: variable(nonEmpty, "required `aud` of bearer JWTs", "onetime"),
+  AUTH_ROLES_CLAIM: variable(nonEmpty, "JWT claim holding the caller's roles (string or array)", "roles"),
+  AUTH_SERVICE_ROLE: variable(nonEmpty, "role that makes a caller a service principal", "service"),
+  AUTH_ADMIN_ROLE: variable(nonEmpty, "role that makes a caller an admin principal", "admin"),
+} as const;
+
+export type VariableName = keyof typeof variables;
+
+export type RawEnvironment = Readonly<Record<string, string | undefined>>;

@@ -1,0 +1,77 @@
+/**
+ * Failures the domain reports, independent of any transport. The RPC layer maps each kind to a
+ * Connect code in one place (rpc/errorBoundary.ts); nothing below the RPC layer imports Connect.
+ */
+export type DomainErrorKind =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "failed_precondition"
+  | "resource_exhausted"
+  | "unavailable"
+  | "unauthenticated";
+
+/** One rule one field broke; `field` is the request path in proto names, e.g. `policy.ttl`. */
+export interface FieldViolation {
+  readonly field: string;
+  readonly rule: string;
+  readonly message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  /** A stable machine-readable reason clients may branch on, e.g. `CODE_EXPIRED`. */
+  abstract readonly reason: string;
+}
+
+export class InvalidArgument extends DomainError {
+  readonly kind = "invalid_argument";
+  readonly reason = "INVALID_ARGUMENT";
+  constructor(readonly violations: readonly FieldViolation[]) {
+    super(violations.map((violation) => `${violation.field}: ${violation.message}`).join("; "));
+    this.name = "InvalidArgument";
+  }
+
+  static field(field: string, rule: string, message: string): InvalidArgument {
+    return new InvalidArgument([{ field, rule, message }]);
+  }
+}
+
+export class Unauthenticated extends DomainError {
+  readonly kind = "unauthenticated";
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = "Unauthenticated";
+  }
+}
+
+export class PermissionDenied extends DomainError {
+  readonly kind = "permission_denied";
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = "PermissionDenied";
+  }
+}
+
+/**
+ * A backing store (Postgres, Redis) or a channel could not be reached. onetime fails closed: the
+ * caller gets `unavailable`, never a success that was not stored.
+ */
+export class DependencyUnavailable extends DomainError {
+  readonly kind = "unavailable";
+  readonly reason = "DEPENDENCY_UNAVAILABLE";
+  constructor(readonly dependency: string, options?: { cause?: unknown }) {
+    super(`${dependency} is unavailable`, options);
+    this.name = "DependencyUnavailable";
+  }
+}
+
+export class ShuttingDown extends DomainError {
+  readonly kind = "unavailable";
+  readonly reason = "SHUTTING_DOWN";
+  constructor() {
+    super("server is shutting down; retry on another instance");
+    this.name = "ShuttingDown";
+  }
+}

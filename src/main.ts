@@ -1,0 +1,69 @@
+import { parseArgs } from "node:util";
+import { ConfigError, configHelp, loadConfig } from "./config/config.js";
+import { createLogger } from "./observability/logger.js";
+import { startServer } from "./server/server.js";
+import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
+
+const { values: flags } = parseArgs({ options: { help: { type: "boolean", short: "h" } } });
+if (flags.help === true) {
+  process.stdout.write(`${configHelp()}\n`);
+  process.exit(0);
+}
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`onetime: ${error.message}\nRun with --help for every variable and its default.\n`);
+  process.exit(2);
+}
+
+const logger = createLogger(config.logLevel);
+const server = await startServer(config, logger).catch((error: unknown) => {
+  logger.fatal({ err: error }, "could not start");
+  process.exit(1);
+});
+logger.info(
+  {
+    url: server.http.url,
+    database: config.database.kind,
+    ttlStore: config.ttlStore.kind,
+    auth: config.auth.mode,
+  },
+  "onetime is serving gRPC, gRPC-Web and Connect",
+);
+if (server.app.development !== undefined) printDevelopmentBanner(server.http.url, server.app.development);
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, "signal received");
+    server.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}
+
+function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials): void {
+  // Straight to stderr, not through the logger: these are for a person at a terminal, and the
+  // logger must never carry a token.
+  process.stderr.write(
+    [
+      "",
+      "  DEVELOPMENT MODE: no AUTH_JWT_SECRET or AUTH_JWKS_URL, so a signing secret was generated for this run.",
+      "  Never use this mode in production (NODE_ENV=production refuses it).",
+      "",
+      `  service token: ${credentials.serviceToken}`,
+      `  admin token:   ${credentials.adminToken}`,
+      "",
+      `  buf curl --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`,
+      `  buf curl --list-services --http2-prior-knowledge ${url}`,
+      "",
+      "",
+    ].join("\n"),
+  );
+}

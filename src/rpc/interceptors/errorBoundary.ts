@@ -1,0 +1,74 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  FieldPathElementSchema,
+  FieldPathSchema,
+  ViolationSchema,
+  ViolationsSchema,
+} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { DomainError, InvalidArgument, type DomainErrorKind } from "../../errors/domainError.js";
+import { asDependencyFailure } from "../../errors/dependencyFailure.js";
+import { mapStream } from "./streams.js";
+
+const codes: Record<DomainErrorKind, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  permission_denied: Code.PermissionDenied,
+  failed_precondition: Code.FailedPrecondition,
+  resource_exhausted: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+  unauthenticated: Code.Unauthenticated,
+};
+
+/**
+ * The one place errors become what a caller sees. Domain errors keep their message (written for
+ * callers); anything else is an internal error whose cause stays on the server, attached as
+ * `cause` for the request log and never serialised.
+ */
+export function toConnectError(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof DomainError) {
+    const details = error instanceof InvalidArgument ? [violationsDetail(error)] : [];
+    return new ConnectError(error.message, codes[error.kind], undefined, details, error);
+  }
+  const unreachable = asDependencyFailure(error);
+  if (unreachable !== undefined) return toConnectError(unreachable);
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+}
+
+// The same detail type protovalidate attaches, so clients read one shape whether a rule lives in
+// the proto or in code.
+function violationsDetail(error: InvalidArgument) {
+  return {
+    desc: ViolationsSchema,
+    value: create(ViolationsSchema, {
+      violations: error.violations.map((violation) =>
+        create(ViolationSchema, {
+          field: create(FieldPathSchema, {
+            elements: violation.field
+              .split(".")
+              .map((fieldName) => create(FieldPathElementSchema, { fieldName })),
+          }),
+          ruleId: violation.rule,
+          message: violation.message,
+        }),
+      ),
+    }),
+  };
+}
+
+export const errorBoundary: Interceptor = (next) => async (request) => {
+  try {
+    const response = await next(request);
+    if (!response.stream) return response;
+    return {
+      ...response,
+      message: mapStream(response.message, (message) => message, (error) => {
+        throw toConnectError(error);
+      }),
+    };
+  } catch (error) {
+    throw toConnectError(error);
+  }
+};

@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../../observability/logger.js";
+import { principalKey } from "../../auth/principal.js";
+
+/** The per-call logger, already carrying the request id; handlers and the domain log through it. */
+export const callLoggerKey = createContextKey<Logger | undefined>(undefined, { description: "call logger" });
+
+const requestIdHeader = "x-request-id";
+// A caller's id is echoed into logs, so only a plain token of sane length is taken as is.
+const acceptableRequestId = /^[A-Za-z0-9._:-]{8,128}$/;
+
+// Codes that mean the server (or what it depends on) failed, rather than the caller.
+const serverSide = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable, Code.DeadlineExceeded]);
+
+/**
+ * Gives every call a request id (the caller's `x-request-id` when well-formed, else a new UUID),
+ * echoes it in the response headers, and writes one log line when the call ends: procedure,
+ * outcome, duration, principal kind. Messages are never logged: they carry codes and tokens.
+ */
+export function requestLog(logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    const started = performance.now();
+    const offered = request.header.get(requestIdHeader);
+    const requestId = offered !== null && acceptableRequestId.test(offered) ? offered : randomUUID();
+    const callLogger = logger.child({ requestId });
+    request.contextValues.set(callLoggerKey, callLogger);
+
+    const finish = (error?: unknown) => {
+      const principal = request.contextValues.get(principalKey);
+      const fields = {
+        procedure: `${request.service.typeName}/${request.method.name}`,
+        protocol: protocolOf(request.header.get("content-type")),
+        principal: principal.kind,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      if (error === undefined) {
+        callLogger.info({ ...fields, outcome: "ok" }, "rpc");
+        return;
+      }
+      const connectError = ConnectError.from(error);
+      const outcome = Code[connectError.code];
+      if (serverSide.has(connectError.code)) {
+        callLogger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
+      } else {
+        callLogger.warn({ ...fields, outcome, reason: connectError.rawMessage }, "rpc refused");
+      }
+    };
+
+    try {
+      const response = await next(request);
+      response.header.set(requestIdHeader, requestId);
+      if (!response.stream) {
+        finish();
+        return response;
+      }
+      return { ...response, message: observeEnd(response.message, finish) };
+    } catch (error) {
+      finish(error);
+      if (error instanceof ConnectError) error.metadata.set(requestIdHeader, requestId);
+      throw error;
+    }
+  };
+}
+
+async function* observeEnd<T>(source: AsyncIterable<T>, finish: (error?: unknown) => void): AsyncGenerator<T> {
+  let failed = false;
+  try {
+    yield* source;
+  } catch (error) {
+    failed = true;
+    finish(error);
+    throw error;
+  } finally {
+    // Also reached when the caller goes away mid-stream and the generator is returned early.
+    if (!failed) finish();
+  }
+}
+
+function protocolOf(contentType: string | null): string {
+  if (contentType === null) return "connect";
+  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}

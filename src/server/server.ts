@@ -1,0 +1,52 @@
+import { buildApp, type App } from "../app.js";
+import type { Config } from "../config/config.js";
+import type { Logger } from "../observability/logger.js";
+import { listen, type HttpServer } from "./httpServer.js";
+
+export interface RunningServer {
+  readonly app: App;
+  readonly http: HttpServer;
+  /** Drains and stops; safe to call more than once. */
+  shutdown(): Promise<void>;
+}
+
+/** Builds the app, listens, and only then reports SERVING. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const app = await buildApp(config, logger);
+  let http: HttpServer;
+  try {
+    http = await listen(app.handler, { ...config.listen, ...(config.tls === undefined ? {} : { tls: config.tls }) });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  app.health.setAll("serving");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    http,
+    shutdown: () => (stopping ??= drain(app, http, config.shutdownTimeoutMs, logger)),
+  };
+}
+
+/**
+ * Graceful stop: tell load balancers first (health NOT_SERVING), refuse new calls, end Watch
+ * streams, stop accepting connections, give in-flight calls a bounded time, then cut what is left
+ * and close the stores.
+ */
+async function drain(app: App, http: HttpServer, timeoutMs: number, logger: Logger): Promise<void> {
+  logger.info({ inFlight: app.calls.active }, "shutting down");
+  app.health.setAll("not_serving");
+  app.calls.close();
+  app.health.close();
+  http.stopAccepting();
+  // Connections close once their last response is written, trailers included; waiting on the
+  // connections rather than on the handlers is what lets a finished stream reach the client.
+  if (!(await http.drained(timeoutMs))) {
+    logger.warn({ inFlight: app.calls.active, timeoutMs }, "connections cut off at shutdown timeout");
+    http.destroyConnections();
+  }
+  await app.close();
+  logger.info("stopped");
+}

@@ -1,0 +1,128 @@
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { accessTable, admins, backends, everyone } from "../../src/auth/accessTable.js";
+import { authInterceptor } from "../../src/auth/authInterceptor.js";
+import { principalKey, type Principal } from "../../src/auth/principal.js";
+import { createTokenVerifier, secretKey } from "../../src/auth/tokenVerifier.js";
+import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
+import { signToken, testClaims, testJwtSecret } from "../support/tokens.js";
+
+const claims = { ...testClaims, rolesClaim: "roles", serviceRole: "service", adminRole: "admin" };
+
+/**
+ * The real interceptor and verifier in front of an in-memory router; each Health RPC stands for
+ * one access rule (Check: admins, List: backends, Watch: everyone), and the handler echoes who it
+ * was called by.
+ */
+function clientWith(authorization?: string) {
+  const table = accessTable({
+    [`${Health.typeName}/Check`]: admins,
+    [`${Health.typeName}/List`]: backends,
+    [`${Health.typeName}/Watch`]: everyone,
+  });
+  let seen: Principal | undefined;
+  const transport = createRouterTransport(
+    (router) =>
+      router.service(Health, {
+        check: (_request, context) => {
+          seen = context.values.get(principalKey);
+          return {};
+        },
+        list: (_request, context) => {
+          seen = context.values.get(principalKey);
+          return {};
+        },
+        async *watch() {},
+      }),
+    {
+      router: { interceptors: [errorBoundary, authInterceptor(createTokenVerifier(secretKey(testJwtSecret), claims), table)] },
+    },
+  );
+  const headers = authorization === undefined ? undefined : { authorization };
+  const client = createClient(Health, transport);
+  return {
+    check: () => client.check({}, { headers }),
+    list: () => client.list({}, { headers }),
+    seen: () => seen,
+  };
+}
+
+async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("call succeeded but was expected to fail");
+}
+
+describe("auth interceptor", () => {
+  it("admits the roles the table names and hands the principal to the handler", async () => {
+    const admin = clientWith(`Bearer ${await signToken({ subject: "ops", roles: ["admin"] })}`);
+    await admin.check();
+    expect(admin.seen()).toEqual({ kind: "admin", subject: "ops" });
+
+    const service = clientWith(`Bearer ${await signToken({ subject: "billing", roles: ["service"] })}`);
+    await service.list();
+    expect(service.seen()).toEqual({ kind: "service", subject: "billing" });
+  });
+
+  it("answers unauthenticated when no token is sent to a protected RPC", async () => {
+    const error = await failure(clientWith().check());
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(error.rawMessage).toContain("requires a bearer token");
+  });
+
+  it("answers permission_denied for a valid token with the wrong role", async () => {
+    const user = clientWith(`Bearer ${await signToken({ subject: "u1" })}`);
+    expect((await failure(user.check())).code).toBe(Code.PermissionDenied);
+    const service = clientWith(`Bearer ${await signToken({ roles: ["service"] })}`);
+    expect((await failure(service.check())).code).toBe(Code.PermissionDenied);
+  });
+
+  it("refuses a token signed with another secret", async () => {
+    const forged = await signToken({ roles: ["admin"], secret: "another-secret-that-is-32-characters-long!" });
+    const error = await failure(clientWith(`Bearer ${forged}`).check());
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(error.rawMessage).toBe("bearer token is not valid");
+  });
+
+  it("refuses an expired token", async () => {
+    const expired = await signToken({ roles: ["admin"], expiresAt: Math.floor(Date.now() / 1000) - 60 });
+    const error = await failure(clientWith(`Bearer ${expired}`).check());
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(error.rawMessage).toBe("bearer token has expired");
+  });
+
+  it("refuses a wrong issuer or audience", async () => {
+    for (const token of [await signToken({ roles: ["admin"], issuer: "evil" }), await signToken({ roles: ["admin"], audience: "other" })]) {
+      const error = await failure(clientWith(`Bearer ${token}`).check());
+      expect(error.code).toBe(Code.Unauthenticated);
+      expect(error.rawMessage).toMatch(/claim "(iss|aud)"/);
+    }
+  });
+
+  it("refuses an unsigned (alg: none) token", async () => {
+    const [, payload] = (await signToken({ roles: ["admin"] })).split(".");
+    const header = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
+    const error = await failure(clientWith(`Bearer ${header}.${payload}.`).check());
+    expect(error.code).toBe(Code.Unauthenticated);
+  });
+
+  it("refuses a malformed authorization header even on a public RPC", async () => {
+    const error = await failure(clientWith("Basic dXNlcjpwYXNz").list());
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(error.rawMessage).toContain("Bearer");
+  });
+
+  it("refuses an RPC missing from the access table", async () => {
+    const transport = createRouterTransport((router) => router.service(Health, { check: () => ({}) }), {
+      router: {
+        interceptors: [errorBoundary, authInterceptor(createTokenVerifier(secretKey(testJwtSecret), claims), accessTable({}))],
+      },
+    });
+    const error = await failure(createClient(Health, transport).check({}));
+    expect(error.code).toBe(Code.PermissionDenied);
+  });
+});

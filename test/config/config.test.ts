@@ -1,0 +1,115 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ConfigError, configHelp, loadConfig } from "../../src/config/config.js";
+import { variables } from "../../src/config/variables.js";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("configuration was accepted");
+}
+
+describe("configuration", () => {
+  it("runs on embedded defaults with nothing set", () => {
+    const config = loadConfig({});
+    expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(config.database).toEqual({ kind: "pglite", dataDir: "./.onetime/pgdata", schema: "public" });
+    expect(config.ttlStore).toEqual({ kind: "memory" });
+    expect(config.auth.mode).toBe("development");
+  });
+
+  it("uses real stores and a shared secret when given", () => {
+    const config = loadConfig({
+      PORT: "9000",
+      DATABASE_URL: "postgres://postgres@db:5432/onetime",
+      REDIS_URL: "redis://cache:6379",
+      AUTH_JWT_SECRET: "s".repeat(32),
+      CORS_ORIGINS: "https://a.example, http://localhost:5173",
+    });
+    expect(config.listen.port).toBe(9000);
+    expect(config.database.kind).toBe("postgres");
+    expect(config.ttlStore).toEqual({ kind: "redis", url: "redis://cache:6379", keyPrefix: "onetime:" });
+    expect(config.auth.mode).toBe("secret");
+    expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
+  });
+
+  it("names every bad variable at once, with the value given", () => {
+    const problems = problemsOf({
+      PORT: "eighty",
+      DATABASE_URL: "mysql://db/x",
+      REDIS_URL: "not a url",
+      MAX_REQUEST_BYTES: "-1",
+      LOG_LEVEL: "loud",
+      CORS_ORIGINS: "https://ok.example,https://bad.example/path",
+      AUTH_JWT_SECRET: "short",
+    });
+    const named = problems.map((problem) => problem.split(":")[0]);
+    expect(named).toEqual(
+      expect.arrayContaining(["PORT", "DATABASE_URL", "REDIS_URL", "MAX_REQUEST_BYTES", "LOG_LEVEL", "CORS_ORIGINS", "AUTH_JWT_SECRET"]),
+    );
+    expect(problems.find((problem) => problem.startsWith("PORT"))).toContain('"eighty"');
+    // A secret is never echoed, even a wrong one.
+    expect(problems.join("\n")).not.toContain("short");
+  });
+
+  it("refuses the generated development secret in production", () => {
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production",
+    ]);
+  });
+
+  it("refuses the development secret next to real stores", () => {
+    expect(problemsOf({ REDIS_URL: "redis://127.0.0.1:6379" })[0]).toMatch(/^AUTH_JWT_SECRET or AUTH_JWKS_URL: required with/);
+  });
+
+  it("refuses half a TLS setup and two key sources", () => {
+    expect(problemsOf({ TLS_CERT_FILE: "cert.pem", AUTH_JWT_SECRET: "s".repeat(32) })).toEqual([
+      "TLS_CERT_FILE and TLS_KEY_FILE: set both or neither",
+    ]);
+    expect(
+      problemsOf({ AUTH_JWT_SECRET: "s".repeat(32), AUTH_JWKS_URL: "https://idp.example/jwks.json" }),
+    ).toEqual(["AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both"]);
+  });
+
+  it("lists every variable with its default in --help", () => {
+    const help = configHelp();
+    for (const name of Object.keys(variables)) expect(help).toContain(name);
+    expect(help).toMatch(/PORT\s+"8080"/);
+  });
+
+  it("documents every variable, with its default, in the README", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    for (const [name, spec] of Object.entries(variables)) {
+      const row = readme.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row, name).toBeDefined();
+      const shown = "default" in spec ? (spec.default === "" ? "(empty)" : `\`${spec.default}\``) : "unset";
+      expect(row, name).toContain(`| ${shown} |`);
+    }
+  });
+});
+
+describe("the start command", () => {
+  const run = promisify(execFile);
+
+  it("prints the variables for --help", async () => {
+    const { stdout } = await run("npm", ["start", "--silent", "--", "--help"]);
+    expect(stdout).toContain("DATABASE_URL");
+    expect(stdout).toContain("REDIS_URL");
+  });
+
+  it("exits with status 2 and the problem named on bad configuration", async () => {
+    const failed = await run("npm", ["start", "--silent"], { env: { ...process.env, PORT: "99999" } }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toContain("PORT:");
+    expect(failed?.stderr).toContain('"99999"');
+  });
+});

@@ -1,0 +1,80 @@
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { DependencyUnavailable, InvalidArgument } from "../../src/errors/domainError.js";
+import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
+
+/** A Health service whose Check throws what it is given, behind the real boundary. */
+async function errorFor(thrown: unknown): Promise<ConnectError> {
+  const transport = createRouterTransport(
+    (router) =>
+      router.service(Health, {
+        check() {
+          throw thrown;
+        },
+        async *watch() {
+          yield {};
+          throw thrown;
+        },
+      }),
+    { router: { interceptors: [errorBoundary] } },
+  );
+  try {
+    await createClient(Health, transport).check({});
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("call succeeded");
+}
+
+describe("error boundary", () => {
+  it("answers invalid_argument with a Violations detail naming each field", async () => {
+    const error = await errorFor(
+      new InvalidArgument([
+        { field: "policy.ttl", rule: "duration.lte", message: "must be at most 1h" },
+        { field: "consumer", rule: "string.min_len", message: "must not be empty" },
+      ]),
+    );
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toBe("policy.ttl: must be at most 1h; consumer: must not be empty");
+    const [violations] = error.findDetails(ViolationsSchema);
+    expect(violations?.violations.map((violation) => violation.field?.elements.map((element) => element.fieldName))).toEqual([
+      ["policy", "ttl"],
+      ["consumer"],
+    ]);
+    expect(violations?.violations[0]?.ruleId).toBe("duration.lte");
+  });
+
+  it("hides the cause of an unexpected error", async () => {
+    const error = await errorFor(new Error("password=hunter2 at db.example.internal"));
+    expect(error.code).toBe(Code.Internal);
+    expect(error.rawMessage).toBe("internal error");
+    expect(JSON.stringify(error.details)).not.toContain("hunter2");
+  });
+
+  it("answers unavailable when a backing store cannot be reached", async () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6379"), { code: "ECONNREFUSED" });
+    expect((await errorFor(refused)).code).toBe(Code.Unavailable);
+    expect((await errorFor(new DependencyUnavailable("redis"))).code).toBe(Code.Unavailable);
+  });
+
+  it("shapes errors thrown mid-stream too", async () => {
+    const transport = createRouterTransport(
+      (router) =>
+        router.service(Health, {
+          async *watch() {
+            yield {};
+            throw new Error("secret detail");
+          },
+        }),
+      { router: { interceptors: [errorBoundary] } },
+    );
+    const received: unknown[] = [];
+    const error = await (async () => {
+      for await (const message of createClient(Health, transport).watch({})) received.push(message);
+    })().catch((caught: unknown) => ConnectError.from(caught));
+    expect(received).toHaveLength(1);
+    expect(error).toMatchObject({ code: Code.Internal, rawMessage: "internal error" });
+  });
+});

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * The README's start command on a bare machine: no DATABASE_URL, no REDIS_URL, no auth
+ * configured. It must serve on PGlite and the in-process store, print development tokens that
+ * work, and stop cleanly on SIGTERM.
+ */
+describe("npm start on embedded defaults", () => {
+  let child: ChildProcess;
+  let dataDir: string;
+  let url: string;
+  let serviceToken: string;
+  let adminToken: string;
+  const logLines: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "onetime-start-"));
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, NODE_ENV: "development" };
+    for (const name of ["DATABASE_URL", "REDIS_URL", "AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"]) delete env[name];
+    // Its own process group, so cleanup can reach the service behind npm even if a test fails.
+    child = spawn("npm", ["start", "--silent"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+
+    const banner: string[] = [];
+    createInterface({ input: child.stderr! }).on("line", (line) => banner.push(line));
+    url = await new Promise<string>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`npm start exited early with ${code}: ${banner.join("\n")}`)));
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logLines.push(entry);
+        if (typeof entry.url === "string") resolve(entry.url);
+      });
+    });
+    // The banner goes to stderr just after the "serving" log line on stdout.
+    for (let waited = 0; !banner.some((line) => line.includes("admin token:")); waited += 50) {
+      if (waited > 5_000) throw new Error(`no development tokens printed: ${banner.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const tokenAfter = (label: string) => banner.find((line) => line.includes(label))!.split(label)[1]!.trim();
+    serviceToken = tokenAfter("service token:");
+    adminToken = tokenAfter("admin token:");
+  }, 60_000);
+
+  afterAll(async () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // Already gone: the SIGTERM test stopped it.
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const check = (authorization?: string) =>
+    fetch(`${url}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(authorization === undefined ? {} : { authorization }) },
+      body: "{}",
+    });
+
+  it("serves on PGlite and the in-process store with development auth", async () => {
+    const started = logLines.find((entry) => typeof entry.url === "string");
+    expect(started).toMatchObject({ database: "pglite", ttlStore: "memory", auth: "development" });
+    const response = await check();
+    expect(await response.json()).toEqual({ status: "SERVING" });
+  });
+
+  it("prints service and admin tokens that the server accepts", async () => {
+    for (const token of [serviceToken, adminToken]) expect((await check(`Bearer ${token}`)).status).toBe(200);
+    const forged = await check(`Bearer ${serviceToken.slice(0, -4)}AAAA`);
+    expect(forged.status).toBe(401);
+  });
+
+  it("never logs a token", () => {
+    const logged = JSON.stringify(logLines);
+    expect(logged).not.toContain(serviceToken);
+    expect(logged).not.toContain(adminToken);
+  });
+
+  it("stops cleanly on SIGTERM", async () => {
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once("close", (code, signal) => resolve({ code, signal })),
+    );
+    child.kill("SIGTERM");
+    // npm relays the signal to the service and then reports it as its own way of ending.
+    expect([{ code: 0, signal: null }, { code: null, signal: "SIGTERM" }]).toContainEqual(await exited);
+    // Logged only after health went NOT_SERVING, connections drained and the stores closed.
+    expect(logLines.map((entry) => entry.msg)).toEqual(expect.arrayContaining(["shutting down", "stopped"]));
+  });
+});

@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase, inMemoryDataDir, type Database } from "../../../src/storage/sql/database.js";
+import { sqlAuditLog } from "../../../src/storage/sql/sqlAuditLog.js";
+import { dropSchema, testDatabaseUrl, uniqueSchema } from "../../support/postgres.js";
+
+const schema = uniqueSchema("migrations");
+
+const databases: Record<string, () => Promise<Database>> = {
+  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 2 }),
+  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "onetime" }),
+};
+
+afterAll(async () => {
+  await dropSchema(schema);
+});
+
+describe.each(Object.keys(databases))("migrations on %s", (name) => {
+  it("create the schema at start, apply once, and are idempotent on a second start", async () => {
+    const db = await databases[name]!();
+    try {
+      const applied = await db("onetime_migrations").select("name");
+      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events"]);
+
+      // A second start (another instance, a restart) finds nothing to do.
+      const [, pending] = (await db.migrate.list({
+        migrationSource: (await import("../../../src/storage/sql/migrations/index.js")).migrationSource,
+        tableName: "onetime_migrations",
+      })) as [unknown[], unknown[]];
+      expect(pending).toEqual([]);
+
+      await sqlAuditLog(db).record({
+        principal: { kind: "service", subject: "billing" },
+        action: "verification.validate",
+        subject: "user-1",
+        outcome: "ok",
+        details: { attempts: 1 },
+      });
+      const [row] = await db("audit_events").select("principal_kind", "action", "outcome", "details");
+      expect(row).toMatchObject({ principal_kind: "service", action: "verification.validate", outcome: "ok" });
+      expect(row.details).toEqual({ attempts: 1 });
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe("postgres migrations", () => {
+  it("lock so that two instances starting together apply them once", async () => {
+    const racing = uniqueSchema("migration_race");
+    try {
+      const open = () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema: racing, poolMax: 2 });
+      const [first, second] = await Promise.all([open(), open()]);
+      const applied = await first("onetime_migrations").count<{ count: string }[]>("* as count");
+      expect(Number(applied[0]?.count)).toBe(1);
+      await Promise.all([first.destroy(), second.destroy()]);
+    } finally {
+      await dropSchema(racing);
+    }
+  });
+
+  it("fails the start with a clear error when Postgres is unreachable", async () => {
+    await expect(
+      openDatabase({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/test", schema: "public", poolMax: 1 }),
+    ).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});

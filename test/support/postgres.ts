@@ -1,0 +1,22 @@
+import { randomBytes } from "node:crypto";
+import knexFactory from "knex";
+
+/** The Postgres the tests use: DATABASE_URL, or the local one this project's CI starts. */
+export function testDatabaseUrl(): string {
+  return process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+}
+
+/** A schema of its own per test file, so files run in parallel on one database. */
+export function uniqueSchema(label: string): string {
+  return `test_${label}_${randomBytes(5).toString("hex")}`;
+}
+
+/** Drops a test schema and everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
+  const db = knexFactory({ client: "pg", connection: testDatabaseUrl(), pool: { min: 0, max: 1 } });
+  try {
+    await db.raw("drop schema if exists ?? cascade", [schema]);
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,55 @@
+import { loadConfig, type Config } from "../../src/config/config.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { startServer, type RunningServer } from "../../src/server/server.js";
+import { inMemoryDataDir } from "../../src/storage/sql/database.js";
+import { dropSchema, testDatabaseUrl, uniqueSchema } from "./postgres.js";
+import { testRedisUrl, uniqueTestPrefix } from "./redis.js";
+import { testClaims, testJwtSecret } from "./tokens.js";
+
+export type Backend = "real" | "embedded";
+
+/** Both kinds of backend every end-to-end suite runs on. */
+export const backends: readonly Backend[] = ["real", "embedded"];
+
+export interface TestServer {
+  readonly server: RunningServer;
+  readonly url: string;
+  readonly config: Config;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real server on 127.0.0.1:0. "real": Postgres (own schema) and Redis (own prefix);
+ * "embedded": in-memory PGlite and the in-process store.
+ */
+export async function startTestServer(
+  backend: Backend,
+  label: string,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const schema = uniqueSchema(label);
+  const storage: Record<string, string> =
+    backend === "real"
+      ? { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: uniqueTestPrefix(label) }
+      : { DATA_DIR: inMemoryDataDir };
+  const config = loadConfig({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    AUTH_JWT_SECRET: testJwtSecret,
+    AUTH_ISSUER: testClaims.issuer,
+    AUTH_AUDIENCE: testClaims.audience,
+    ...storage,
+    ...env,
+  });
+  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"));
+  return {
+    server,
+    url: server.http.url,
+    config,
+    async stop() {
+      await server.shutdown();
+      if (backend === "real") await dropSchema(schema);
+    },
+  };
+}
