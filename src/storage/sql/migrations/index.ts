@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import * as auditEvents from "./0001_audit_events.js";
+import * as outboxMessages from "./0002_outbox_messages.js";
 
 export interface Migration {
   readonly name: string;
@@ -9,7 +10,10 @@ export interface Migration {
 
 // Listed in code rather than read from a folder, so migrations run the same under tsx, a
 // bundler or compiled output. Append only: a released migration is never edited.
-const migrations: readonly Migration[] = [{ name: "0001_audit_events", ...auditEvents }];
+const migrations: readonly Migration[] = [
+  { name: "0001_audit_events", ...auditEvents },
+  { name: "0002_outbox_messages", ...outboxMessages },
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

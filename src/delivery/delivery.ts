@@ -1,0 +1,74 @@
+import { randomUUID } from "node:crypto";
+import type { DeliveryOutcome, OutboundMessage } from "../channels/channel.js";
+import type { SecretBox } from "../crypto/secretBox.js";
+import { DomainError } from "../errors/domainError.js";
+import type { OutboxRelay } from "./outboxRelay.js";
+import { payloadContext } from "./outboxRelay.js";
+import type { OutboxStore } from "./outboxStore.js";
+import type { Sender } from "./sender.js";
+
+export interface QueueOptions {
+  /** After this the message is never sent (the code in it has expired). */
+  readonly expiresAt: Date;
+  readonly template?: string;
+  readonly reference?: string;
+  /** The caller's database transaction, so the message commits with its record or not at all. */
+  readonly transaction?: unknown;
+}
+
+/**
+ * What services use to get a message out: queued through the durable outbox (the default, which
+ * survives restarts and provider outages), or sent now when the caller must tell its own caller
+ * whether it went out (seed 003's push: "503 if the token was not successfully sent").
+ */
+export interface Delivery {
+  /** Queues the message; returns its outbox id. Fails if no channel can carry its kind. */
+  queue(message: OutboundMessage, options: QueueOptions): Promise<string>;
+  /** Sends within `timeoutMs` and reports how it went; nothing is stored. */
+  sendNow(message: OutboundMessage, timeoutMs: number, reference?: string): Promise<DeliveryOutcome>;
+}
+
+export interface DeliveryDependencies {
+  readonly outbox: OutboxStore;
+  readonly relay: OutboxRelay;
+  readonly sender: Sender;
+  readonly box: SecretBox;
+  readonly maxAttempts: number;
+}
+
+export class NoChannelForKind extends DomainError {
+  readonly kind = "failed_precondition";
+  readonly reason = "CHANNEL_NOT_CONFIGURED";
+  constructor(readonly messageKind: string) {
+    super(`no ${messageKind} channel is configured on this server`);
+    this.name = "NoChannelForKind";
+  }
+}
+
+export function createDelivery(dependencies: DeliveryDependencies): Delivery {
+  const { outbox, relay, sender, box, maxAttempts } = dependencies;
+  return {
+    async queue(message, options) {
+      if (!sender.hasChannel(message.kind)) throw new NoChannelForKind(message.kind);
+      const id = randomUUID();
+      await outbox.enqueue(
+        {
+          id,
+          kind: message.kind,
+          ...(options.template === undefined ? {} : { template: options.template }),
+          ...(options.reference === undefined ? {} : { reference: options.reference }),
+          sealedPayload: box.seal(JSON.stringify(message), payloadContext(id)),
+          maxAttempts,
+          expiresAt: options.expiresAt,
+        },
+        options.transaction,
+      );
+      // Inside a transaction the row is not visible until commit; the poll picks it up then.
+      if (options.transaction === undefined) relay.nudge();
+      return id;
+    },
+    sendNow(message, timeoutMs, reference) {
+      return sender.send(message, timeoutMs, reference === undefined ? {} : { messageId: reference });
+    },
+  };
+}

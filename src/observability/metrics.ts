@@ -1,0 +1,32 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * Prometheus metrics, one registry per app so tests and several apps in one process do not
+ * share counters. Served at GET /metrics.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly deliveryAttempts: Counter<"kind" | "provider" | "outcome">;
+  readonly deliveryDuration: Histogram<"kind" | "provider">;
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    deliveryAttempts: new Counter({
+      name: "onetime_delivery_attempts_total",
+      help: "Delivery attempts by channel kind, provider and outcome (accepted, rejected, failed).",
+      labelNames: ["kind", "provider", "outcome"],
+      registers: [registry],
+    }),
+    deliveryDuration: new Histogram({
+      name: "onetime_delivery_duration_seconds",
+      help: "Time a provider took to answer a delivery attempt.",
+      labelNames: ["kind", "provider"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  };
+}

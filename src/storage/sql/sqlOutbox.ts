@@ -1,0 +1,107 @@
+import type { Knex } from "knex";
+import type { MessageKind } from "../../channels/channel.js";
+import type { AttemptRecord, ClaimedMessage, NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
+import type { Database } from "./database.js";
+
+interface ClaimedRow {
+  id: string;
+  kind: MessageKind;
+  template: string | null;
+  reference: string | null;
+  payload: string | null;
+  attempts: number;
+  max_attempts: number;
+  expires_at: Date | string;
+}
+
+const table = "outbox_messages";
+
+export function sqlOutbox(db: Database): OutboxStore {
+  return {
+    async enqueue(message: NewOutboxMessage, transaction?: unknown) {
+      const executor = (transaction as Knex.Transaction | undefined) ?? db;
+      await executor(table).insert({
+        id: message.id,
+        kind: message.kind,
+        template: message.template ?? null,
+        reference: message.reference ?? null,
+        payload: message.sealedPayload,
+        max_attempts: message.maxAttempts,
+        expires_at: message.expiresAt,
+      });
+    },
+
+    async claim(limit, leaseMs) {
+      // One statement: pick due rows nobody else holds (SKIP LOCKED), lease them and count the
+      // attempt. A row whose lease ran out (its relay died) is due again.
+      const result = await db.raw<{ rows: ClaimedRow[] }>(
+        `with due as (
+           select id from ${table}
+            where expires_at > now()
+              and ((status = 'pending' and next_attempt_at <= now())
+                or (status = 'sending' and lease_until <= now()))
+            order by next_attempt_at
+            limit ?
+            for update skip locked
+         )
+         update ${table} m
+            set status = 'sending',
+                lease_until = now() + ? * interval '1 millisecond',
+                attempts = m.attempts + 1,
+                updated_at = now()
+           from due
+          where m.id = due.id
+      returning m.id, m.kind, m.template, m.reference, m.payload, m.attempts, m.max_attempts, m.expires_at`,
+        [limit, leaseMs],
+      );
+      return result.rows.map((row) => ({
+        id: row.id,
+        kind: row.kind,
+        template: row.template,
+        reference: row.reference,
+        payload: row.payload,
+        attempt: row.attempts,
+        maxAttempts: row.max_attempts,
+        expiresAt: new Date(row.expires_at),
+      }));
+    },
+
+    async record(message: ClaimedMessage, outcome: AttemptRecord) {
+      const finished = { payload: null, lease_until: null, finished_at: db.fn.now(), updated_at: db.fn.now() };
+      const changes =
+        outcome.status === "sent"
+          ? { ...finished, status: "sent", last_error: null }
+          : outcome.status === "retry"
+            ? {
+                status: "pending",
+                lease_until: null,
+                last_error: outcome.reason.slice(0, 512),
+                next_attempt_at: db.raw("now() + ? * interval '1 millisecond'", [outcome.delayMs]),
+                updated_at: db.fn.now(),
+              }
+            : { ...finished, status: outcome.status, last_error: outcome.reason.slice(0, 512) };
+      // The attempt number fences the update: a relay whose lease expired and was taken over
+      // cannot overwrite the newer attempt's state.
+      const updated = await db(table)
+        .where({ id: message.id, status: "sending", attempts: message.attempt })
+        .update(changes);
+      return updated === 1;
+    },
+
+    async expireOverdue() {
+      return db(table)
+        .where("expires_at", "<=", db.fn.now())
+        .andWhere((query) =>
+          query.where("status", "pending").orWhere((sending) => sending.where("status", "sending").andWhere("lease_until", "<=", db.fn.now())),
+        )
+        .update({
+          status: "expired",
+          payload: null,
+          lease_until: null,
+          last_error: "expired before it could be delivered",
+          finished_at: db.fn.now(),
+          updated_at: db.fn.now(),
+        });
+    },
+  };
+}

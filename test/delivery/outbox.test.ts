@@ -1,0 +1,206 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { EmailMessage } from "../../src/channels/channel.js";
+import { channelRegistry } from "../../src/channels/channelRegistry.js";
+import { createSecretBox, type SecretBox } from "../../src/crypto/secretBox.js";
+import { createDelivery, type Delivery } from "../../src/delivery/delivery.js";
+import { OutboxRelay, type OutboxRelayOptions } from "../../src/delivery/outboxRelay.js";
+import { Sender } from "../../src/delivery/sender.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createMetrics } from "../../src/observability/metrics.js";
+import { inMemoryDataDir, openDatabase, type Database } from "../../src/storage/sql/database.js";
+import { sqlOutbox } from "../../src/storage/sql/sqlOutbox.js";
+import { dropSchema, testDatabaseUrl, uniqueSchema } from "../support/postgres.js";
+import { RecordingChannel } from "../support/recordingChannel.js";
+
+const schema = uniqueSchema("outbox");
+const backends: Record<string, () => Promise<Database>> = {
+  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 5 }),
+  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }),
+};
+const fastRetry: OutboxRelayOptions = { retry: { baseDelayMs: 1, maxDelayMs: 5 }, pollIntervalMs: 20, sendTimeoutMs: 2_000 };
+
+function email(code: string): EmailMessage {
+  return { kind: "email", to: "ada@example.com", subject: "Your code", text: `code ${code}`, html: `<p>code ${code}</p>` };
+}
+
+const soon = () => new Date(Date.now() + 60_000);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+afterAll(async () => {
+  await dropSchema(schema);
+});
+
+describe.each(Object.keys(backends))("outbox on %s", (backend) => {
+  let db: Database;
+  let box: SecretBox;
+  const logLines: string[] = [];
+  const logger = createLogger(
+    "info",
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+
+  function relayWith(channel: RecordingChannel<"email">, options: Partial<OutboxRelayOptions> = {}, database = db) {
+    const sender = new Sender(channelRegistry({ email: channel }), logger, createMetrics());
+    const outbox = sqlOutbox(database);
+    const relay = new OutboxRelay(outbox, box, sender, logger, { ...fastRetry, ...options });
+    const delivery: Delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: 3 });
+    return { relay, delivery };
+  }
+
+  async function row(id: string) {
+    return db("outbox_messages").where({ id }).first<{ status: string; payload: string | null; attempts: number; last_error: string | null }>();
+  }
+
+  beforeAll(async () => {
+    db = await backends[backend]!();
+    box = createSecretBox([{ id: "k1", key: randomBytes(32) }]);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+  });
+  afterEach(async () => {
+    await db("outbox_messages").delete();
+  });
+
+  it("delivers a queued message once, keeping it sealed at rest and scrubbing it after", async () => {
+    const channel = new RecordingChannel("email");
+    const { relay, delivery } = relayWith(channel);
+    const id = await delivery.queue(email("482913"), { expiresAt: soon(), template: "verification" });
+
+    const queued = await row(id);
+    expect(queued?.status).toBe("pending");
+    expect(queued?.payload).toMatch(/^v1\.k1\./);
+    expect(queued?.payload).not.toContain("482913");
+
+    expect(await relay.runOnce()).toBe(1);
+    expect(await relay.runOnce()).toBe(0);
+    expect(channel.sent).toEqual([email("482913")]);
+    expect(await row(id)).toMatchObject({ status: "sent", payload: null, attempts: 1 });
+    expect(logLines.join("")).not.toContain("482913");
+  });
+
+  it("retries a failed send with backoff, then delivers", async () => {
+    const channel = new RecordingChannel("email").answer({ status: "failed", reason: "451 try later" });
+    const { relay, delivery } = relayWith(channel);
+    const id = await delivery.queue(email("111111"), { expiresAt: soon() });
+    await relay.runOnce();
+    expect(await row(id)).toMatchObject({ status: "pending", attempts: 1, last_error: "451 try later" });
+    await sleep(20);
+    await relay.runOnce();
+    expect(channel.sent).toHaveLength(1);
+    expect(await row(id)).toMatchObject({ status: "sent", attempts: 2, payload: null });
+  });
+
+  it("gives up after the attempt limit and scrubs the payload", async () => {
+    const channel = new RecordingChannel("email", { status: "failed", reason: "503 unavailable" });
+    const { relay, delivery } = relayWith(channel);
+    const id = await delivery.queue(email("222222"), { expiresAt: soon() });
+    for (let round = 0; round < 5; round++) {
+      await relay.runOnce();
+      await sleep(15);
+    }
+    expect(await row(id)).toMatchObject({ status: "dead", attempts: 3, payload: null });
+    expect((await row(id))?.last_error).toContain("gave up after 3 attempts");
+  });
+
+  it("does not retry a permanent rejection", async () => {
+    const channel = new RecordingChannel("email").answer({ status: "rejected", reason: "550 no such mailbox" });
+    const { relay, delivery } = relayWith(channel);
+    const id = await delivery.queue(email("333333"), { expiresAt: soon() });
+    await relay.runOnce();
+    expect(await row(id)).toMatchObject({ status: "dead", attempts: 1, payload: null, last_error: "550 no such mailbox" });
+  });
+
+  it("never sends an expired message", async () => {
+    const channel = new RecordingChannel("email");
+    const { relay, delivery } = relayWith(channel);
+    const id = await delivery.queue(email("444444"), { expiresAt: new Date(Date.now() + 100) });
+    await sleep(200);
+    expect(await relay.runOnce()).toBe(0);
+    expect(channel.sent).toEqual([]);
+    expect(await row(id)).toMatchObject({ status: "expired", payload: null });
+  });
+
+  it("stops retrying when the next try would come after expiry", async () => {
+    const channel = new RecordingChannel("email").answer({ status: "failed", reason: "429", retryAfterMs: 60_000 });
+    const { relay, delivery } = relayWith(channel);
+    const id = await delivery.queue(email("555555"), { expiresAt: new Date(Date.now() + 5_000) });
+    await relay.runOnce();
+    expect(await row(id)).toMatchObject({ status: "expired", payload: null });
+  });
+
+  it("commits a message with its caller's transaction, and drops it on rollback", async () => {
+    const channel = new RecordingChannel("email");
+    const { relay, delivery } = relayWith(channel);
+    await db
+      .transaction(async (transaction) => {
+        await delivery.queue(email("666666"), { expiresAt: soon(), transaction });
+        throw new Error("the record that needed it failed");
+      })
+      .catch(() => undefined);
+    await db.transaction(async (transaction) => {
+      await delivery.queue(email("777777"), { expiresAt: soon(), transaction });
+    });
+    await relay.runOnce();
+    expect(channel.sent.map((message) => message.text)).toEqual(["code 777777"]);
+  });
+
+  it("hands a crashed relay's unfinished batch to another, delivering each message once", async () => {
+    // Relay A accepts three messages, then hangs on the rest as if its process had frozen.
+    const crashing = new RecordingChannel("email").answer({ status: "accepted" }, { status: "accepted" }, { status: "accepted" });
+    for (let i = 0; i < 7; i++) crashing.answer("hang");
+    const a = relayWith(crashing, { leaseMs: 150, sendTimeoutMs: 1_000 });
+    for (let i = 0; i < 10; i++) await a.delivery.queue(email(`9000${i}`), { expiresAt: soon() });
+    const crashed = a.relay.runOnce();
+
+    await sleep(250);
+    const healthy = new RecordingChannel("email");
+    const b = relayWith(healthy);
+    expect(await b.relay.runOnce()).toBe(7);
+    await crashed; // A wakes up: its late outcomes are fenced off and change nothing.
+
+    const delivered = [...crashing.sent, ...healthy.sent].map((message) => message.text).sort();
+    expect(delivered).toEqual(Array.from({ length: 10 }, (_, i) => `code 9000${i}`).sort());
+    const statuses = await db("outbox_messages").select("status").groupBy("status").count<{ status: string; count: string }[]>("* as count");
+    expect(statuses.map((entry) => [entry.status, Number(entry.count)])).toEqual([["sent", 10]]);
+  });
+
+  it("lets two relays drain one outbox without sending anything twice", async () => {
+    const second = backend === "postgres" ? await backends.postgres!() : db;
+    try {
+      const [one, two] = [new RecordingChannel("email"), new RecordingChannel("email")];
+      const a = relayWith(one, { batchSize: 7 });
+      const b = relayWith(two, { batchSize: 7 }, second);
+      for (let i = 0; i < 60; i++) await a.delivery.queue(email(`c${i}`), { expiresAt: soon() });
+      const drain = async (relay: OutboxRelay) => {
+        while ((await relay.runOnce()) > 0);
+      };
+      await Promise.all([drain(a.relay), drain(b.relay), drain(a.relay), drain(b.relay)]);
+      const texts = [...one.sent, ...two.sent].map((message) => message.text);
+      expect(texts).toHaveLength(60);
+      expect(new Set(texts).size).toBe(60);
+      if (backend === "postgres") expect(one.sent.length * two.sent.length).toBeGreaterThan(0);
+    } finally {
+      if (second !== db) await second.destroy();
+    }
+  });
+
+  it("runs in the background and picks up a message as soon as it is queued", async () => {
+    const channel = new RecordingChannel("email");
+    const { relay, delivery } = relayWith(channel, { pollIntervalMs: 60_000 });
+    relay.start();
+    try {
+      await delivery.queue(email("888888"), { expiresAt: soon() });
+      await expect.poll(() => channel.sent.length, { timeout: 2_000 }).toBe(1);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
