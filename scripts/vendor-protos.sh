@@ -23,3 +23,13 @@ image="$(mktemp -t validate-image.XXXXXX)"
 trap 'rm -f "$image"' EXIT
 npx buf build --path "$validate_proto" --exclude-source-info -o "$image#format=binpb"
 npx tsx scripts/print-validate-proto.ts --check "$image"
+
+# google/rpc/error_details.proto (ErrorInfo, the detail that carries onetime's machine-readable
+# reasons). Taken from a pinned google-proto-files tarball, unpacked in a temp dir: the package
+# is 88 MB and nothing else needs it, so it is not a dependency.
+google_rpc=third_party/proto/google/rpc
+mkdir -p "$google_rpc"
+tarballs="$(mktemp -d -t google-proto-files.XXXXXX)"
+(cd "$tarballs" && npm pack --silent google-proto-files@6.0.1 >/dev/null && tar -xzf google-proto-files-6.0.1.tgz)
+cp "$tarballs/package/google/rpc/error_details.proto" "$google_rpc/"
+rm -rf "$tarballs"

@@ -13,6 +13,7 @@ import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import type { Config } from "./config/config.js";
 import type { Logger } from "./observability/logger.js";
 import { access } from "./rpc/access.js";
+import { clientContextValues } from "./rpc/clientAddress.js";
 import { registerHealth } from "./rpc/health/healthService.js";
 import { HealthStatus } from "./rpc/health/healthStatus.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
@@ -28,6 +29,8 @@ export interface App {
   readonly health: HealthStatus;
   readonly calls: CallGate;
   readonly stores: Stores;
+  /** Aborts every running handler's `context.signal`: the last step of a drain that timed out. */
+  abortCalls(): void;
   /** Set only when auth runs in development mode: tokens to show the developer. */
   readonly development?: DevelopmentCredentials;
   /** Releases the stores; call after the server has drained. */
@@ -42,17 +45,20 @@ export const onetimeServices: readonly DescService[] = [TokenService, Verificati
  * tests can serve the same app from port 0 or call it in memory.
  */
 export async function buildApp(config: Config, logger: Logger): Promise<App> {
+  // Checked before anything is opened, so a missing entry fails fast and leaks nothing.
+  assertCovers(access, [...onetimeServices, Health]);
   const auth = await setUpAuth(config.auth);
   const stores = await openStores(config, logger);
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
-  const calls = new CallGate();
+  // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
+  const calls = new CallGate(new Set([Health.typeName]));
+  const shutdown = new AbortController();
 
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
   };
-  assertCovers(access, [...onetimeServices, Health]);
 
   const handler = connectNodeAdapter({
     routes,
@@ -67,6 +73,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     ],
     readMaxBytes: config.limits.maxRequestBytes,
     writeMaxBytes: config.limits.maxResponseBytes,
+    contextValues: clientContextValues(config.trustProxyHops),
+    shutdownSignal: shutdown.signal,
   });
 
   return {
@@ -74,6 +82,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     health,
     calls,
     stores,
+    abortCalls: () => shutdown.abort(),
     ...(auth.development === undefined ? {} : { development: auth.development }),
     close: () => stores.close(),
   };

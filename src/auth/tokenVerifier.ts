@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { ClaimsConfig } from "../config/config.js";
-import { Unauthenticated } from "../errors/domainError.js";
+import { DependencyUnavailable, Unauthenticated } from "../errors/domainError.js";
 import type { Principal } from "./principal.js";
 
 /** Turns a bearer token into a principal, or refuses it. */
@@ -45,7 +45,12 @@ export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig): Toke
   };
 }
 
-function refusal(error: unknown): Unauthenticated {
+function refusal(error: unknown): Unauthenticated | DependencyUnavailable {
+  // The key set could not be fetched: the caller's token may be fine, so say "try again" rather
+  // than "your credentials are bad".
+  if (error instanceof errors.JWKSTimeout || (error instanceof TypeError && /fetch/i.test(error.message))) {
+    return new DependencyUnavailable("the JWKS endpoint", { cause: error });
+  }
   if (error instanceof errors.JWTExpired) return new Unauthenticated("TOKEN_EXPIRED", "bearer token has expired");
   if (error instanceof errors.JWTClaimValidationFailed) {
     return new Unauthenticated("TOKEN_CLAIM_INVALID", `bearer token claim "${error.claim}" is not acceptable`);

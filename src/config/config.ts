@@ -26,7 +26,14 @@ export type TtlStoreConfig =
 
 export interface Config {
   readonly environment: "development" | "production" | "test";
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    readonly idleTimeoutMs: number;
+    readonly maxConcurrentStreams: number;
+  };
+  readonly trustProxyHops: number;
+  readonly shutdownDrainDelayMs: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly corsOrigins: readonly string[];
   readonly limits: { readonly maxRequestBytes: number; readonly maxResponseBytes: number };
@@ -59,12 +66,16 @@ function parseVariables(env: RawEnvironment, problems: string[]): Parsed {
       parsed[name] = result.data;
     } else {
       const reason = result.error.issues.map((issue) => issue.message).join("; ");
-      // Secrets are never echoed back, even when wrong.
-      const shown = name === "AUTH_JWT_SECRET" ? "" : ` (got ${JSON.stringify(given)})`;
-      problems.push(`${name}: ${reason}${shown}`);
+      problems.push(`${name}: ${reason}${echo(name, given)}`);
     }
   }
   return parsed as Parsed;
+}
+
+// Secrets are never echoed back, even when wrong, nor are passwords inside URLs.
+function echo(name: string, given: string | undefined): string {
+  if (given === undefined || /SECRET|KEYS?$|TOKEN|PASSWORD/.test(name)) return "";
+  return ` (got ${JSON.stringify(given.replace(/\/\/([^/@\s]*)@/, "//***@"))})`;
 }
 
 /** Reads and validates the whole configuration; throws {@link ConfigError} naming every bad variable. */
@@ -80,6 +91,14 @@ export function loadConfig(env: RawEnvironment): Config {
     problems.push("AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both");
   }
   const embedded = v.DATABASE_URL === undefined && v.REDIS_URL === undefined;
+  if (environment === "production" && (v.DATABASE_URL === undefined || v.REDIS_URL === undefined)) {
+    // The embedded stores live inside one process: they cannot be shared, and PGlite is for
+    // development. Production runs on the real ones.
+    problems.push("DATABASE_URL and REDIS_URL: required when NODE_ENV=production");
+  }
+  if (v.AUTH_JWKS_URL !== undefined && environment === "production" && !v.AUTH_JWKS_URL.startsWith("https:")) {
+    problems.push("AUTH_JWKS_URL: must be https when NODE_ENV=production (whoever serves the keys can sign any token)");
+  }
   const authConfigured = v.AUTH_JWT_SECRET !== undefined || v.AUTH_JWKS_URL !== undefined;
   if (!authConfigured && environment === "production") {
     problems.push("AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production");
@@ -107,7 +126,14 @@ export function loadConfig(env: RawEnvironment): Config {
 
   return {
     environment,
-    listen: { host: v.HOST!, port: v.PORT! },
+    listen: {
+      host: v.HOST!,
+      port: v.PORT!,
+      idleTimeoutMs: v.IDLE_TIMEOUT_MS!,
+      maxConcurrentStreams: v.MAX_CONCURRENT_STREAMS!,
+    },
+    trustProxyHops: v.TRUST_PROXY_HOPS!,
+    shutdownDrainDelayMs: v.SHUTDOWN_DRAIN_DELAY_MS!,
     ...(v.TLS_CERT_FILE !== undefined && v.TLS_KEY_FILE !== undefined
       ? { tls: { certFile: v.TLS_CERT_FILE, keyFile: v.TLS_KEY_FILE } }
       : {}),

@@ -4,20 +4,22 @@ import { z } from "zod";
  * Every environment variable onetime reads, in one table: the parser, the default and the line
  * of help text come from here, so `--help`, the README table and validation cannot drift apart.
  */
-export interface Variable<T> {
+export interface Variable<S extends z.ZodType = z.ZodType> {
   /** What the variable does, one line, shown by `--help`. */
   readonly doc: string;
   /** Default as the user would write it; absent means "unset" is a valid state. */
   readonly default?: string;
-  readonly schema: z.ZodType<T>;
+  readonly schema: S;
 }
 
-function variable<T>(schema: z.ZodType<T>, doc: string, defaultValue?: string): Variable<T> {
+function variable<S extends z.ZodType>(schema: S, doc: string, defaultValue?: string): Variable<S> {
   return defaultValue === undefined ? { doc, schema } : { doc, schema, default: defaultValue };
 }
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+// Digits only before coercing: Number(" ") is 0, which would quietly pick a random port.
+const integerText = z.string().trim().regex(/^\d+$/, "must be a whole number");
+const wholeNumber = (min: number, max: number) => integerText.transform(Number).pipe(z.number().int().min(min).max(max));
+const port = wholeNumber(0, 65535);
 const nonEmpty = z.string().trim().min(1);
 const url = (protocols: RegExp, hint: string) =>
   z.url({ protocol: protocols, error: `must be a URL (${hint})` });
@@ -53,10 +55,26 @@ export const variables = {
     "comma-separated browser origins allowed to call the API (empty: no browser origin)",
     "",
   ),
-  MAX_REQUEST_BYTES: variable(positiveInt.max(16 * 1024 * 1024), "largest request message accepted", "65536"),
-  MAX_RESPONSE_BYTES: variable(positiveInt.max(64 * 1024 * 1024), "largest response message sent", "4194304"),
+  MAX_REQUEST_BYTES: variable(wholeNumber(1, 16 * 1024 * 1024), "largest request message accepted", "65536"),
+  MAX_RESPONSE_BYTES: variable(wholeNumber(1, 64 * 1024 * 1024), "largest response message sent", "4194304"),
+  IDLE_TIMEOUT_MS: variable(
+    wholeNumber(1, 60 * 60 * 1000),
+    "a connection that sends and receives nothing this long is closed (also bounds slow headers)",
+    "60000",
+  ),
+  MAX_CONCURRENT_STREAMS: variable(wholeNumber(1, 10_000), "HTTP/2 streams one connection may have open at once", "100"),
+  TRUST_PROXY_HOPS: variable(
+    wholeNumber(0, 10),
+    "reverse proxies in front of onetime whose X-Forwarded-For is trusted for the client address",
+    "0",
+  ),
+  SHUTDOWN_DRAIN_DELAY_MS: variable(
+    wholeNumber(0, 5 * 60 * 1000),
+    "after SIGTERM, report NOT_SERVING but keep serving this long, so load balancers stop routing first",
+    "0",
+  ),
   SHUTDOWN_TIMEOUT_MS: variable(
-    positiveInt.max(10 * 60 * 1000),
+    wholeNumber(1, 10 * 60 * 1000),
     "how long in-flight calls may run after SIGTERM before connections are cut",
     "10000",
   ),
@@ -74,7 +92,7 @@ export const variables = {
     "Postgres schema onetime's tables live in (created if missing)",
     "public",
   ),
-  DATABASE_POOL_MAX: variable(positiveInt.max(1000), "largest Postgres connection pool per process", "10"),
+  DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating)", "10"),
   DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL)", "./.onetime/pgdata"),
   REDIS_URL: variable(
     url(/^rediss?$/, "redis://host:6379 or rediss:// for TLS"),

@@ -1,9 +1,13 @@
 import { DependencyUnavailable } from "./domainError.js";
 
-// Node socket errors and the client libraries' own "cannot reach the server" errors.
-const networkCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+// Node socket errors, and Postgres SQLSTATEs for "the server cannot serve you right now":
+// connection exceptions (class 08), admin/crash shutdown, starting up, too many connections.
+const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300"]);
+const connectionExceptionClass = /^08[0-9A-Z]{3}$/;
 const unreachableNames = new Set(["KnexTimeoutError", "MaxRetriesPerRequestError"]);
-const unreachableMessages = [/connection is closed/i, /stream isn't writeable/i, /connection terminated/i, /command timed out/i];
+// ioredis reports these in the message only: a closed connection, and Redis replies that mean
+// "not now" (loading its dataset, cluster reconfiguring).
+const unreachableMessages = [/connection is closed/i, /stream isn't writeable/i, /connection terminated/i, /command timed out/i, /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN)\b/];
 
 /**
  * Recognises a backing store that could not be reached, so it surfaces as `unavailable` (retry
@@ -13,7 +17,7 @@ export function asDependencyFailure(error: unknown): DependencyUnavailable | und
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
   const unreachable =
-    (typeof code === "string" && networkCodes.has(code)) ||
+    (typeof code === "string" && (unreachableCodes.has(code) || connectionExceptionClass.test(code))) ||
     unreachableNames.has(error.name) ||
     unreachableMessages.some((pattern) => pattern.test(error.message));
   return unreachable ? new DependencyUnavailable("a backing store", { cause: error }) : undefined;

@@ -10,7 +10,9 @@ export type DomainErrorKind =
   | "failed_precondition"
   | "resource_exhausted"
   | "unavailable"
-  | "unauthenticated";
+  | "unauthenticated"
+  | "aborted"
+  | "deadline_exceeded";
 
 /** One rule one field broke; `field` is the request path in proto names, e.g. `policy.ttl`. */
 export interface FieldViolation {
@@ -23,6 +25,8 @@ export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
   /** A stable machine-readable reason clients may branch on, e.g. `CODE_EXPIRED`. */
   abstract readonly reason: string;
+  /** Facts the caller may act on (`attempts_left`, `retry_after_seconds`); never a secret. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export class InvalidArgument extends DomainError {

@@ -4,20 +4,24 @@ export type { Logger };
 
 /**
  * Paths that can carry a secret. Nothing logs request or response messages, but a header dump or
- * an error object with a config attached must not leak a bearer token, a code or a key either.
+ * an object with a config attached must not leak a bearer token or a key either.
  */
-const redactedPaths = [
-  "authorization",
-  "*.authorization",
-  "headers.authorization",
-  "*.headers.authorization",
-  "token",
-  "*.token",
-  "secret",
-  "*.secret",
-  "password",
-  "*.password",
-];
+const redactedPaths = ["authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "token", "*.token", "secret", "*.secret", "password", "*.password"];
+
+/**
+ * Fields client libraries hang on their errors that echo what was sent or stored: ioredis puts
+ * the command and its arguments (code hashes, stored values) on `command`, Postgres puts row
+ * values in `detail` and `where`, pg keeps query `parameters`.
+ */
+const leakyErrorFields = new Set(["command", "args", "detail", "where", "parameters", "query", "sql", "bindings"]);
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (depth > 5 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value).filter(([key]) => !leakyErrorFields.has(key)).map(([key, item]) => [key, scrub(item, depth + 1)]),
+  );
+}
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
@@ -25,6 +29,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: "onetime" },
       redact: { paths: redactedPaths, censor: "[redacted]" },
+      serializers: { err: (error: Error) => scrub(pino.stdSerializers.err(error)) },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp, type App } from "../app.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
@@ -26,26 +27,30 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   return {
     app,
     http,
-    shutdown: () => (stopping ??= drain(app, http, config.shutdownTimeoutMs, logger)),
+    shutdown: () => (stopping ??= drain(app, http, config, logger)),
   };
 }
 
 /**
- * Graceful stop: tell load balancers first (health NOT_SERVING), refuse new calls, end Watch
- * streams, stop accepting connections, give in-flight calls a bounded time, then cut what is left
- * and close the stores.
+ * Graceful stop: tell load balancers first (health NOT_SERVING) and, if configured, keep serving
+ * while they notice; then refuse new calls, end Watch streams, stop accepting connections and give
+ * in-flight calls a bounded time. Past it, abort the handlers, cut connections, close the stores.
  */
-async function drain(app: App, http: HttpServer, timeoutMs: number, logger: Logger): Promise<void> {
-  logger.info({ inFlight: app.calls.active }, "shutting down");
+async function drain(app: App, http: HttpServer, config: Config, logger: Logger): Promise<void> {
+  logger.info({ inFlight: app.calls.active, drainDelayMs: config.shutdownDrainDelayMs }, "shutting down");
   app.health.setAll("not_serving");
+  if (config.shutdownDrainDelayMs > 0) await sleep(config.shutdownDrainDelayMs);
   app.calls.close();
   app.health.close();
   http.stopAccepting();
   // Connections close once their last response is written, trailers included; waiting on the
   // connections rather than on the handlers is what lets a finished stream reach the client.
-  if (!(await http.drained(timeoutMs))) {
-    logger.warn({ inFlight: app.calls.active, timeoutMs }, "connections cut off at shutdown timeout");
+  if (!(await http.drained(config.shutdownTimeoutMs))) {
+    logger.warn({ inFlight: app.calls.active, timeoutMs: config.shutdownTimeoutMs }, "in-flight calls cut off at shutdown timeout");
+    app.abortCalls();
     http.destroyConnections();
+    // Aborted handlers unwind quickly; give them a moment so none is left using a closed pool.
+    await app.calls.idle(1_000);
   }
   await app.close();
   logger.info("stopped");

@@ -4,7 +4,8 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { accessTable, admins, backends, everyone } from "../../src/auth/accessTable.js";
 import { authInterceptor } from "../../src/auth/authInterceptor.js";
 import { principalKey, type Principal } from "../../src/auth/principal.js";
-import { createTokenVerifier, secretKey } from "../../src/auth/tokenVerifier.js";
+import { createTokenVerifier, jwksKeySource, secretKey } from "../../src/auth/tokenVerifier.js";
+import { DependencyUnavailable } from "../../src/errors/domainError.js";
 import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
 import { signToken, testClaims, testJwtSecret } from "../support/tokens.js";
 
@@ -124,5 +125,14 @@ describe("auth interceptor", () => {
     });
     const error = await failure(createClient(Health, transport).check({}));
     expect(error.code).toBe(Code.PermissionDenied);
+  });
+});
+
+describe("JWKS verification", () => {
+  it("answers unavailable, not unauthenticated, when the key set cannot be fetched", async () => {
+    const verifier = createTokenVerifier(jwksKeySource(new URL("http://127.0.0.1:1/jwks.json")), claims);
+    const header = Buffer.from(JSON.stringify({ alg: "RS256", kid: "k1" })).toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ sub: "u" })).toString("base64url");
+    await expect(verifier.verify(`${header}.${payload}.c2ln`)).rejects.toBeInstanceOf(DependencyUnavailable);
   });
 });

@@ -18,7 +18,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("configuration", () => {
   it("runs on embedded defaults with nothing set", () => {
     const config = loadConfig({});
-    expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080, idleTimeoutMs: 60_000, maxConcurrentStreams: 100 });
     expect(config.database).toEqual({ kind: "pglite", dataDir: "./.onetime/pgdata", schema: "public" });
     expect(config.ttlStore).toEqual({ kind: "memory" });
     expect(config.auth.mode).toBe("development");
@@ -58,10 +58,21 @@ describe("configuration", () => {
     expect(problems.join("\n")).not.toContain("short");
   });
 
-  it("refuses the generated development secret in production", () => {
+  it("refuses development-only modes in production", () => {
     expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "DATABASE_URL and REDIS_URL: required when NODE_ENV=production",
       "AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production",
     ]);
+    const real = { NODE_ENV: "production", DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache" };
+    expect(problemsOf({ ...real, AUTH_JWKS_URL: "http://idp.example/jwks.json" })[0]).toMatch(/^AUTH_JWKS_URL: must be https/);
+    expect(loadConfig({ ...real, AUTH_JWKS_URL: "https://idp.example/jwks.json" }).auth.mode).toBe("jwks");
+  });
+
+  it("never echoes a password inside a URL, and refuses a blank port", () => {
+    const problems = problemsOf({ DATABASE_URL: "mysql://app:S3cretPass@db/x", PORT: " " });
+    expect(problems.join("\n")).not.toContain("S3cretPass");
+    expect(problems.join("\n")).toContain("mysql://***@db/x");
+    expect(problems.some((problem) => problem.startsWith("PORT:"))).toBe(true);
   });
 
   it("refuses the development secret next to real stores", () => {

@@ -1,8 +1,9 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { DependencyUnavailable, InvalidArgument } from "../../src/errors/domainError.js";
+import { DependencyUnavailable, DomainError, InvalidArgument } from "../../src/errors/domainError.js";
 import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
 
 /** A Health service whose Check throws what it is given, behind the real boundary. */
@@ -44,6 +45,19 @@ describe("error boundary", () => {
       ["consumer"],
     ]);
     expect(violations?.violations[0]?.ruleId).toBe("duration.lte");
+    const [info] = error.findDetails(ErrorInfoSchema);
+    expect(info).toMatchObject({ reason: "INVALID_ARGUMENT", domain: "onetime.v1" });
+  });
+
+  it("carries a domain error's reason and metadata in ErrorInfo", async () => {
+    class Locked extends DomainError {
+      readonly kind = "failed_precondition";
+      readonly reason = "VERIFICATION_LOCKED";
+      override readonly metadata = { attempts_left: "0" };
+    }
+    const error = await errorFor(new Locked("too many wrong codes"));
+    expect(error.code).toBe(Code.FailedPrecondition);
+    expect(error.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "VERIFICATION_LOCKED", metadata: { attempts_left: "0" } });
   });
 
   it("hides the cause of an unexpected error", async () => {

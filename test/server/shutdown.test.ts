@@ -1,3 +1,4 @@
+import { connect as connectTcp } from "node:net";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
@@ -25,6 +26,39 @@ describe("graceful shutdown", () => {
     await watching;
     expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
     await expect(fetch(`${server.url}/grpc.health.v1.Health/Check`, { method: "POST" })).rejects.toThrow();
+  });
+
+  it("answers health checks with NOT_SERVING during the drain delay, and is not held up by silent connections", async () => {
+    const server = await startTestServer("embedded", "drain-delay", { SHUTDOWN_DRAIN_DELAY_MS: "400" });
+    // A client that connected and never said anything (a pre-connecting pool, a port probe).
+    const silent = connectTcp(new URL(server.url).port === "" ? 80 : Number(new URL(server.url).port), "127.0.0.1");
+    await new Promise((resolve) => silent.once("connect", resolve));
+    const client = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
+
+    const started = performance.now();
+    const stopping = server.server.shutdown();
+    expect((await client.check({})).status).toBe(Status.NOT_SERVING);
+    await stopping;
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(390);
+    expect(took).toBeLessThan(server.config.shutdownTimeoutMs / 2);
+    silent.destroy();
+    await server.stop();
+  });
+
+  it("closes a connection that stays silent past the idle timeout", async () => {
+    const server = await startTestServer("embedded", "idle", { IDLE_TIMEOUT_MS: "200" });
+    try {
+      const silent = connectTcp(Number(new URL(server.url).port), "127.0.0.1");
+      const closed = new Promise<number>((resolve) => {
+        const opened = performance.now();
+        silent.once("close", () => resolve(performance.now() - opened));
+      });
+      silent.write("POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: x\r\n"); // headers never finish
+      expect(await closed).toBeLessThan(2_000);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("reports SERVICE_UNKNOWN to a watcher of an unknown service instead of failing", async () => {

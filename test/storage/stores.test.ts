@@ -11,5 +11,5 @@ describe("opening the stores", () => {
     const failure = await openStores(config, createLogger("silent")).catch((error: unknown) => error as Error);
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toBe("Redis at redis://:***@127.0.0.1:1 is not reachable");
-  });
+  }, 60_000);
 });

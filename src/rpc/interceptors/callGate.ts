@@ -1,5 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { ShuttingDown } from "../../errors/domainError.js";
+import { observeStream } from "./streams.js";
 
 /**
  * Counts calls in flight and, once closed, refuses new ones, so shutdown can wait for what was
@@ -10,15 +11,18 @@ export class CallGate {
   private closed = false;
   private readonly waiters = new Set<() => void>();
 
+  /** @param exempt services still served while closed (health, so probes read NOT_SERVING). */
+  constructor(private readonly exempt: ReadonlySet<string> = new Set()) {}
+
   readonly interceptor: Interceptor = (next) => async (request) => {
-    if (this.closed) throw new ShuttingDown();
+    if (this.closed && !this.exempt.has(request.service.typeName)) throw new ShuttingDown();
     this.inFlight++;
     let handedOff = false;
     try {
       const response = await next(request);
       if (!response.stream) return response;
       handedOff = true;
-      return { ...response, message: this.countUntilEnd(response.message) };
+      return { ...response, message: observeStream(response.message, () => this.release()) };
     } finally {
       if (!handedOff) this.release();
     }
@@ -45,14 +49,6 @@ export class CallGate {
       const timer = setTimeout(() => done(false), timeoutMs);
       this.waiters.add(onIdle);
     });
-  }
-
-  private async *countUntilEnd<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-    try {
-      yield* source;
-    } finally {
-      this.release();
-    }
   }
 
   private release(): void {

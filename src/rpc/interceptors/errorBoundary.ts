@@ -6,9 +6,10 @@ import {
   ViolationSchema,
   ViolationsSchema,
 } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { DomainError, InvalidArgument, type DomainErrorKind } from "../../errors/domainError.js";
 import { asDependencyFailure } from "../../errors/dependencyFailure.js";
-import { mapStream } from "./streams.js";
+import { observeStream } from "./streams.js";
 
 const codes: Record<DomainErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -19,7 +20,12 @@ const codes: Record<DomainErrorKind, Code> = {
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   unauthenticated: Code.Unauthenticated,
+  aborted: Code.Aborted,
+  deadline_exceeded: Code.DeadlineExceeded,
 };
+
+/** ErrorInfo's domain for every reason onetime gives. */
+export const errorDomain = "onetime.v1";
 
 /**
  * The one place errors become what a caller sees. Domain errors keep their message (written for
@@ -29,12 +35,21 @@ const codes: Record<DomainErrorKind, Code> = {
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof DomainError) {
-    const details = error instanceof InvalidArgument ? [violationsDetail(error)] : [];
+    const details = [errorInfoDetail(error), ...(error instanceof InvalidArgument ? [violationsDetail(error)] : [])];
     return new ConnectError(error.message, codes[error.kind], undefined, details, error);
   }
   const unreachable = asDependencyFailure(error);
   if (unreachable !== undefined) return toConnectError(unreachable);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+}
+
+// google.rpc.ErrorInfo: the standard place for a machine-readable reason, so clients branch on
+// `reason` rather than parse messages.
+function errorInfoDetail(error: DomainError) {
+  return {
+    desc: ErrorInfoSchema,
+    value: create(ErrorInfoSchema, { reason: error.reason, domain: errorDomain, metadata: { ...error.metadata } }),
+  };
 }
 
 // The same detail type protovalidate attaches, so clients read one shape whether a rule lives in
@@ -62,12 +77,7 @@ export const errorBoundary: Interceptor = (next) => async (request) => {
   try {
     const response = await next(request);
     if (!response.stream) return response;
-    return {
-      ...response,
-      message: mapStream(response.message, (message) => message, (error) => {
-        throw toConnectError(error);
-      }),
-    };
+    return { ...response, message: observeStream(response.message, () => undefined, toConnectError) };
   } catch (error) {
     throw toConnectError(error);
   }

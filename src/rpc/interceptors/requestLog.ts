@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.js";
 import { principalKey } from "../../auth/principal.js";
+import { ShuttingDown } from "../../errors/domainError.js";
+import { observeStream } from "./streams.js";
 
 /** The per-call logger, already carrying the request id; handlers and the domain log through it. */
 export const callLoggerKey = createContextKey<Logger | undefined>(undefined, { description: "call logger" });
@@ -10,8 +12,9 @@ const requestIdHeader = "x-request-id";
 // A caller's id is echoed into logs, so only a plain token of sane length is taken as is.
 const acceptableRequestId = /^[A-Za-z0-9._:-]{8,128}$/;
 
-// Codes that mean the server (or what it depends on) failed, rather than the caller.
-const serverSide = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable, Code.DeadlineExceeded]);
+// Codes that mean the server (or what it depends on) failed, rather than the caller. A refusal
+// while draining is expected and a deadline is the caller's choice: those are warnings.
+const serverSide = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
 
 /**
  * Gives every call a request id (the caller's `x-request-id` when well-formed, else a new UUID),
@@ -40,7 +43,7 @@ export function requestLog(logger: Logger): Interceptor {
       }
       const connectError = ConnectError.from(error);
       const outcome = Code[connectError.code];
-      if (serverSide.has(connectError.code)) {
+      if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown)) {
         callLogger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
       } else {
         callLogger.warn({ ...fields, outcome, reason: connectError.rawMessage }, "rpc refused");
@@ -54,27 +57,13 @@ export function requestLog(logger: Logger): Interceptor {
         finish();
         return response;
       }
-      return { ...response, message: observeEnd(response.message, finish) };
+      return { ...response, message: observeStream(response.message, finish) };
     } catch (error) {
       finish(error);
       if (error instanceof ConnectError) error.metadata.set(requestIdHeader, requestId);
       throw error;
     }
   };
-}
-
-async function* observeEnd<T>(source: AsyncIterable<T>, finish: (error?: unknown) => void): AsyncGenerator<T> {
-  let failed = false;
-  try {
-    yield* source;
-  } catch (error) {
-    failed = true;
-    finish(error);
-    throw error;
-  } finally {
-    // Also reached when the caller goes away mid-stream and the generator is returned early.
-    if (!failed) finish();
-  }
 }
 
 function protocolOf(contentType: string | null): string {

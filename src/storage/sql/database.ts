@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir } from "node:fs/promises";
 import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
@@ -17,7 +16,7 @@ export const inMemoryDataDir = "memory://";
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const db = config.kind === "postgres" ? openPostgres(config) : await openPglite(config.dataDir, config.schema);
   try {
-    await migrate(db, config.schema);
+    await migrate(db, config);
     return db;
   } catch (error) {
     await db.destroy();
@@ -25,30 +24,39 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   }
 }
 
-// Two instances starting together race on knex's first-run bookkeeping (creating the schema and
-// the migrations tables is not atomic), and the loser of knex's migration lock fails at once
-// instead of waiting. Both are safe to retry: the second attempt finds the work done or the lock
-// free.
-const racingErrors = new Set(["42P06", "42P07", "23505"]);
-const attempts = 20;
+const migrationsTable = "onetime_migrations";
 
-async function migrate(db: Database, schema: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+/**
+ * Instances starting together serialise on a Postgres advisory lock, held on a connection of its
+ * own, rather than on knex's lock row: the row survives a crashed migration and then blocks
+ * every later start, while an advisory lock dies with its session. Holding it, any knex lock row
+ * found is such a leftover and is cleared. PGlite has one connection and one process: no lock.
+ */
+async function migrate(db: Database, config: DatabaseConfig): Promise<void> {
+  if (config.kind === "pglite") return migrateNow(db, config.schema);
+  const lock = ["select pg_advisory_lock(hashtext(?))", "select pg_advisory_unlock(hashtext(?))"] as const;
+  const key = `onetime-migrations:${config.schema}`;
+  const connection: unknown = await db.client.acquireConnection();
+  try {
+    await db.raw(lock[0], [key]).connection(connection);
     try {
-      await db.raw("create schema if not exists ??", [schema]);
-      await db.migrate.latest({ migrationSource, schemaName: schema, tableName: "onetime_migrations" });
-      return;
-    } catch (error) {
-      if (attempt >= attempts || !lostStartupRace(error)) throw error;
-      await sleep(50 + Math.random() * 200);
+      await migrateNow(db, config.schema);
+    } finally {
+      await db.raw(lock[1], [key]).connection(connection);
     }
+  } finally {
+    await db.client.releaseConnection(connection);
   }
 }
 
-function lostStartupRace(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return (typeof code === "string" && racingErrors.has(code)) || error.name === "MigrationLocked";
+async function migrateNow(db: Database, schema: string): Promise<void> {
+  // Only create the schema when missing: CREATE SCHEMA IF NOT EXISTS still needs the CREATE
+  // privilege, which a least-privilege role on a schema made by a DBA does not have.
+  const existing = await db.raw<{ rows: unknown[] }>("select 1 from pg_namespace where nspname = ?", [schema]);
+  if (existing.rows.length === 0) await db.raw("create schema ??", [schema]);
+  const options = { migrationSource, schemaName: schema, tableName: migrationsTable };
+  await db.migrate.forceFreeMigrationsLock(options);
+  await db.migrate.latest(options);
 }
 
 function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Database {
