@@ -20,7 +20,18 @@ import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
+import { channelsFromConfig } from "./channels/channelsFromConfig.js";
+import { createTemplateRenderer, type TemplateRenderer } from "./channels/templates/index.js";
+import { loadEncryptionKeys } from "./crypto/encryptionKeys.js";
+import { createSecretBox } from "./crypto/secretBox.js";
+import { createDelivery, type Delivery } from "./delivery/delivery.js";
+import { OutboxRelay } from "./delivery/outboxRelay.js";
+import { defaultRetryPolicy } from "./delivery/retryPolicy.js";
+import { Sender } from "./delivery/sender.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
+import { withMetrics } from "./server/metricsEndpoint.js";
+import { sqlOutbox } from "./storage/sql/sqlOutbox.js";
 import { openStores, type Stores } from "./storage/stores.js";
 
 export interface App {
@@ -29,11 +40,16 @@ export interface App {
   readonly health: HealthStatus;
   readonly calls: CallGate;
   readonly stores: Stores;
+  readonly delivery: Delivery;
+  readonly templates: TemplateRenderer;
+  readonly metrics: Metrics;
+  /** Starts background work (the outbox relay); call once the server is listening. */
+  start(): void;
   /** Aborts every running handler's `context.signal`: the last step of a drain that timed out. */
   abortCalls(): void;
   /** Set only when auth runs in development mode: tokens to show the developer. */
   readonly development?: DevelopmentCredentials;
-  /** Releases the stores; call after the server has drained. */
+  /** Stops background work, then releases channels and stores; call after the server has drained. */
   close(): Promise<void>;
 }
 
@@ -48,7 +64,29 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
   // Checked before anything is opened, so a missing entry fails fast and leaks nothing.
   assertCovers(access, [...onetimeServices, Health]);
   const auth = await setUpAuth(config.auth);
+  const templates = await createTemplateRenderer({
+    productName: config.delivery.templates.productName,
+    fallbackLocale: config.delivery.templates.defaultLocale,
+    overridesDir: config.delivery.templates.overridesDir,
+  });
+  const box = createSecretBox(
+    await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined),
+  );
+  const metrics = createMetrics({ processMetrics: true });
   const stores = await openStores(config, logger);
+  const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
+    await stores.close();
+    throw error;
+  });
+  const sender = new Sender(channels, logger, metrics);
+  const outbox = sqlOutbox(stores.db);
+  const relay = new OutboxRelay(outbox, box, sender, logger, {
+    batchSize: config.delivery.outbox.batchSize,
+    pollIntervalMs: config.delivery.outbox.pollIntervalMs,
+    sendTimeoutMs: config.delivery.sendTimeoutMs,
+    retry: defaultRetryPolicy,
+  });
+  const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
@@ -78,12 +116,20 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
   });
 
   return {
-    handler: withCors(config.corsOrigins, handler),
+    handler: withMetrics(metrics.registry, withCors(config.corsOrigins, handler)),
     health,
     calls,
     stores,
+    delivery,
+    templates,
+    metrics,
+    start: () => relay.start(),
     abortCalls: () => shutdown.abort(),
     ...(auth.development === undefined ? {} : { development: auth.development }),
-    close: () => stores.close(),
+    async close() {
+      await relay.stop();
+      await channels.close();
+      await stores.close();
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
 /** How callers' bearer JWTs are checked. */
@@ -42,6 +43,7 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly ttlStore: TtlStoreConfig;
   readonly auth: AuthConfig;
+  readonly delivery: DeliveryConfig;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -52,7 +54,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]["schema"]> | undefined };
+export type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]["schema"]> | undefined };
 
 function parseVariables(env: RawEnvironment, problems: string[]): Parsed {
   const parsed: Partial<Record<VariableName, unknown>> = {};
@@ -107,6 +109,7 @@ export function loadConfig(env: RawEnvironment): Config {
       "AUTH_JWT_SECRET or AUTH_JWKS_URL: required with DATABASE_URL or REDIS_URL (the generated development secret is only for the embedded defaults)",
     );
   }
+  const delivery = deliveryConfig(v, environment === "production", embedded, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below was parsed or defaulted above; the assertions only restate that.
@@ -148,6 +151,7 @@ export function loadConfig(env: RawEnvironment): Config {
     ttlStore:
       v.REDIS_URL !== undefined ? { kind: "redis", url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
     auth,
+    delivery,
   };
 }
 

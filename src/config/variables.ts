@@ -109,6 +109,53 @@ export const variables = {
   AUTH_ROLES_CLAIM: variable(nonEmpty, "JWT claim holding the caller's roles (string or array)", "roles"),
   AUTH_SERVICE_ROLE: variable(nonEmpty, "role that makes a caller a service principal", "service"),
   AUTH_ADMIN_ROLE: variable(nonEmpty, "role that makes a caller an admin principal", "admin"),
+  ENCRYPTION_KEYS: variable(
+    z.string().regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44}(\s*,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44})*$/, 'must be "id:base64-of-32-bytes[,id:…]"'),
+    "AES-256-GCM keys sealing secrets at rest; the first encrypts, all decrypt (rotation). Generated and kept in DATA_DIR's parent on the embedded defaults",
+  ),
+  PRODUCT_NAME: variable(nonEmpty, "the name messages sign with", "onetime"),
+  DEFAULT_LOCALE: variable(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a BCP 47 tag such as en or pt-BR"), "locale of messages when the caller's has no template", "en"),
+  TEMPLATES_DIR: variable(nonEmpty, "directory of template overrides: <locale>/<kind>/<part>.mustache"),
+  SMTP_URL: variable(url(/^smtps?$/, "smtp://user:pass@host:587 or smtps://…:465"), "SMTP server for email; unset: email goes to the console (development) or is unavailable (production)"),
+  SMTP_FROM: variable(nonEmpty, 'sender of every email, e.g. "Acme <no-reply@acme.example>" (required with SMTP_URL)'),
+  SMTP_REQUIRE_TLS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "refuse to send over smtp:// unless the server offers STARTTLS", "false"),
+  SMS_PROVIDER: variable(z.enum(["twilio", "webhook"]), "SMS provider; unset: SMS goes to the console (development) or is unavailable (production)"),
+  TWILIO_BASE_URL: variable(url(/^https?$/, "https://api.twilio.com"), "Messages API base URL (Twilio or a compatible provider)", "https://api.twilio.com"),
+  TWILIO_ACCOUNT_SID: variable(nonEmpty, "account SID (SMS_PROVIDER=twilio)"),
+  TWILIO_API_KEY_SID: variable(nonEmpty, "API key SID to authenticate with instead of the account SID"),
+  TWILIO_AUTH_TOKEN: variable(nonEmpty, "auth token, or the API key's secret"),
+  TWILIO_FROM: variable(nonEmpty, "sender number or alphanumeric sender id"),
+  TWILIO_MESSAGING_SERVICE_SID: variable(nonEmpty, "messaging service to send through, instead of TWILIO_FROM"),
+  SMS_WEBHOOK_URL: variable(url(/^https?$/, "https://sms.example/send"), "endpoint that sends an SMS (SMS_PROVIDER=webhook)"),
+  SMS_WEBHOOK_HEADERS: variable(
+    z.string().transform((raw, context) => {
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((value) => typeof value === "string")) {
+          return parsed as Record<string, string>;
+        }
+      } catch {
+        // reported below
+      }
+      context.addIssue({ code: "custom", message: 'must be a JSON object of strings, e.g. {"Authorization":"Bearer …"}' });
+      return z.NEVER;
+    }),
+    "JSON object of headers sent to SMS_WEBHOOK_URL",
+  ),
+  SMS_WEBHOOK_BODY_TEMPLATE: variable(nonEmpty, 'JSON body with {{to}} and {{text}}, e.g. {"to":"{{to}}","message":"{{text}}"}'),
+  SMS_WEBHOOK_MESSAGE_ID_PATH: variable(nonEmpty, "dotted path of the provider's message id in the webhook's JSON answer"),
+  APNS_KEY_FILE: variable(nonEmpty, "APNs token-auth key (.p8); with APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC turns on apns and apns.dev"),
+  APNS_KEY_ID: variable(nonEmpty, "key id of APNS_KEY_FILE"),
+  APNS_TEAM_ID: variable(nonEmpty, "Apple developer team id"),
+  APNS_TOPIC: variable(nonEmpty, "default apns-topic (the app's bundle id); pn_param may name another"),
+  APNS_PRODUCTION_URL: variable(url(/^https?$/, "https://api.push.apple.com"), "APNs production endpoint (pn_provider apns)", "https://api.push.apple.com"),
+  APNS_SANDBOX_URL: variable(url(/^https?$/, "https://api.sandbox.push.apple.com"), "APNs sandbox endpoint (pn_provider apns.dev)", "https://api.sandbox.push.apple.com"),
+  FCM_SERVICE_ACCOUNT_FILE: variable(nonEmpty, "Google service-account JSON; turns on fcm"),
+  FCM_BASE_URL: variable(url(/^https?$/, "https://fcm.googleapis.com"), "FCM HTTP v1 endpoint", "https://fcm.googleapis.com"),
+  OUTBOX_MAX_ATTEMPTS: variable(wholeNumber(1, 100), "delivery attempts before a message is given up (dead)", "8"),
+  OUTBOX_BATCH_SIZE: variable(wholeNumber(1, 1000), "messages a relay claims and sends at once", "20"),
+  OUTBOX_POLL_INTERVAL_MS: variable(wholeNumber(10, 60_000), "how often an idle relay looks for due messages", "1000"),
+  DELIVERY_TIMEOUT_MS: variable(wholeNumber(100, 120_000), "deadline of one send to a provider", "10000"),
 } as const;
 
 export type VariableName = keyof typeof variables;

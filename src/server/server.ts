@@ -22,6 +22,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     throw error;
   }
   app.health.setAll("serving");
+  app.start();
 
   let stopping: Promise<void> | undefined;
   return {

@@ -30,6 +30,7 @@ describe("configuration", () => {
       DATABASE_URL: "postgres://postgres@db:5432/onetime",
       REDIS_URL: "redis://cache:6379",
       AUTH_JWT_SECRET: "s".repeat(32),
+      ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
       CORS_ORIGINS: "https://a.example, http://localhost:5173",
     });
     expect(config.listen.port).toBe(9000);
@@ -62,8 +63,14 @@ describe("configuration", () => {
     expect(problemsOf({ NODE_ENV: "production" })).toEqual([
       "DATABASE_URL and REDIS_URL: required when NODE_ENV=production",
       "AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production",
+      "ENCRYPTION_KEYS: required with DATABASE_URL, REDIS_URL or NODE_ENV=production (a generated key is only for the embedded defaults)",
     ]);
-    const real = { NODE_ENV: "production", DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache" };
+    const real = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://db/x",
+      REDIS_URL: "redis://cache",
+      ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
+    };
     expect(problemsOf({ ...real, AUTH_JWKS_URL: "http://idp.example/jwks.json" })[0]).toMatch(/^AUTH_JWKS_URL: must be https/);
     expect(loadConfig({ ...real, AUTH_JWKS_URL: "https://idp.example/jwks.json" }).auth.mode).toBe("jwks");
   });
@@ -76,7 +83,9 @@ describe("configuration", () => {
   });
 
   it("refuses the development secret next to real stores", () => {
-    expect(problemsOf({ REDIS_URL: "redis://127.0.0.1:6379" })[0]).toMatch(/^AUTH_JWT_SECRET or AUTH_JWKS_URL: required with/);
+    const problems = problemsOf({ REDIS_URL: "redis://127.0.0.1:6379" });
+    expect(problems[0]).toMatch(/^AUTH_JWT_SECRET or AUTH_JWKS_URL: required with/);
+    expect(problems[1]).toMatch(/^ENCRYPTION_KEYS: required with/);
   });
 
   it("refuses half a TLS setup and two key sources", () => {
@@ -86,6 +95,15 @@ describe("configuration", () => {
     expect(
       problemsOf({ AUTH_JWT_SECRET: "s".repeat(32), AUTH_JWKS_URL: "https://idp.example/jwks.json" }),
     ).toEqual(["AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both"]);
+  });
+
+  it("names what a configured provider is missing", () => {
+    expect(problemsOf({ SMTP_URL: "smtp://mail.example:587" })).toEqual(["SMTP_FROM: required with SMTP_URL"]);
+    expect(problemsOf({ SMS_PROVIDER: "twilio", TWILIO_ACCOUNT_SID: "AC1" })).toEqual(["TWILIO_AUTH_TOKEN: required with SMS_PROVIDER=twilio"]);
+    expect(problemsOf({ SMS_PROVIDER: "webhook", SMS_WEBHOOK_URL: "https://sms.example", SMS_WEBHOOK_BODY_TEMPLATE: "{}", SMS_WEBHOOK_HEADERS: "[1]" })[0]).toMatch(
+      /^SMS_WEBHOOK_HEADERS: must be a JSON object/,
+    );
+    expect(problemsOf({ APNS_KEY_FILE: "key.p8" })).toEqual(["APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC: required with APNS_KEY_FILE"]);
   });
 
   it("lists every variable with its default in --help", () => {

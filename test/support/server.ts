@@ -4,7 +4,7 @@ import { startServer, type RunningServer } from "../../src/server/server.js";
 import { inMemoryDataDir } from "../../src/storage/sql/database.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "./postgres.js";
 import { testRedisUrl, uniqueTestPrefix } from "./redis.js";
-import { testClaims, testJwtSecret } from "./tokens.js";
+import { testClaims, testEncryptionKeys, testJwtSecret } from "./tokens.js";
 
 export type Backend = "real" | "embedded";
 
@@ -37,6 +37,7 @@ export async function startTestServer(
     HOST: "127.0.0.1",
     PORT: "0",
     AUTH_JWT_SECRET: testJwtSecret,
+    ENCRYPTION_KEYS: testEncryptionKeys,
     AUTH_ISSUER: testClaims.issuer,
     AUTH_AUDIENCE: testClaims.audience,
     ...storage,

@@ -1,6 +1,8 @@
 import { SignJWT } from "jose";
 
 export const testJwtSecret = "test-secret-that-is-at-least-32-characters-long";
+/** ENCRYPTION_KEYS for servers under test: a fixed key id with 32 bytes of key. */
+export const testEncryptionKeys = `test:${Buffer.alloc(32, 7).toString("base64")}`;
 export const testClaims = { issuer: "onetime-test", audience: "onetime-test" };
 
 export interface TokenOptions {

@@ -1,0 +1,119 @@
+import type { Parsed } from "./config.js";
+
+export type SmsProviderConfig =
+  | {
+      readonly provider: "twilio";
+      readonly baseUrl: string;
+      readonly accountSid: string;
+      readonly apiKeySid?: string;
+      readonly authToken: string;
+      readonly sender: { readonly from: string } | { readonly messagingServiceSid: string };
+    }
+  | {
+      readonly provider: "webhook";
+      readonly url: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly bodyTemplate: string;
+      readonly messageIdPath?: string;
+    };
+
+export interface DeliveryConfig {
+  readonly email?: { readonly url: string; readonly from: string; readonly requireTls: boolean };
+  readonly sms?: SmsProviderConfig;
+  readonly apns?: {
+    readonly keyFile: string;
+    readonly keyId: string;
+    readonly teamId: string;
+    readonly topic: string;
+    readonly productionUrl: string;
+    readonly sandboxUrl: string;
+  };
+  readonly fcm?: { readonly serviceAccountFile: string; readonly baseUrl: string };
+  /** Kinds with no provider print to the console instead; never in production. */
+  readonly consoleFallback: boolean;
+  /** ENCRYPTION_KEYS as given, or undefined for a generated development key. */
+  readonly encryptionKeys?: string;
+  readonly templates: { readonly productName: string; readonly defaultLocale: string; readonly overridesDir?: string };
+  readonly outbox: { readonly maxAttempts: number; readonly batchSize: number; readonly pollIntervalMs: number };
+  readonly sendTimeoutMs: number;
+}
+
+/** The delivery section: which channels are on and with what; every missing piece is a problem. */
+export function deliveryConfig(v: Parsed, production: boolean, embedded: boolean, problems: string[]): DeliveryConfig {
+  const requireAll = (group: string, names: Partial<Record<string, unknown>>): boolean => {
+    const missing = Object.entries(names).filter(([, value]) => value === undefined).map(([name]) => name);
+    if (missing.length > 0) problems.push(`${missing.join(", ")}: required with ${group}`);
+    return missing.length === 0;
+  };
+
+  if (v.ENCRYPTION_KEYS === undefined && (production || !embedded)) {
+    problems.push("ENCRYPTION_KEYS: required with DATABASE_URL, REDIS_URL or NODE_ENV=production (a generated key is only for the embedded defaults)");
+  }
+
+  let email: DeliveryConfig["email"];
+  if (v.SMTP_URL !== undefined && requireAll("SMTP_URL", { SMTP_FROM: v.SMTP_FROM })) {
+    email = { url: v.SMTP_URL, from: v.SMTP_FROM!, requireTls: v.SMTP_REQUIRE_TLS ?? false };
+  }
+
+  let sms: SmsProviderConfig | undefined;
+  if (v.SMS_PROVIDER === "twilio" && requireAll("SMS_PROVIDER=twilio", { TWILIO_ACCOUNT_SID: v.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: v.TWILIO_AUTH_TOKEN })) {
+    const sender =
+      v.TWILIO_MESSAGING_SERVICE_SID !== undefined
+        ? { messagingServiceSid: v.TWILIO_MESSAGING_SERVICE_SID }
+        : v.TWILIO_FROM !== undefined
+          ? { from: v.TWILIO_FROM }
+          : undefined;
+    if (sender === undefined) problems.push("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID: required with SMS_PROVIDER=twilio");
+    else {
+      sms = {
+        provider: "twilio",
+        baseUrl: v.TWILIO_BASE_URL!,
+        accountSid: v.TWILIO_ACCOUNT_SID!,
+        ...(v.TWILIO_API_KEY_SID === undefined ? {} : { apiKeySid: v.TWILIO_API_KEY_SID }),
+        authToken: v.TWILIO_AUTH_TOKEN!,
+        sender,
+      };
+    }
+  }
+  if (v.SMS_PROVIDER === "webhook" && requireAll("SMS_PROVIDER=webhook", { SMS_WEBHOOK_URL: v.SMS_WEBHOOK_URL, SMS_WEBHOOK_BODY_TEMPLATE: v.SMS_WEBHOOK_BODY_TEMPLATE })) {
+    sms = {
+      provider: "webhook",
+      url: v.SMS_WEBHOOK_URL!,
+      headers: v.SMS_WEBHOOK_HEADERS ?? {},
+      bodyTemplate: v.SMS_WEBHOOK_BODY_TEMPLATE!,
+      ...(v.SMS_WEBHOOK_MESSAGE_ID_PATH === undefined ? {} : { messageIdPath: v.SMS_WEBHOOK_MESSAGE_ID_PATH }),
+    };
+  }
+
+  let apns: DeliveryConfig["apns"];
+  if (
+    v.APNS_KEY_FILE !== undefined &&
+    requireAll("APNS_KEY_FILE", { APNS_KEY_ID: v.APNS_KEY_ID, APNS_TEAM_ID: v.APNS_TEAM_ID, APNS_TOPIC: v.APNS_TOPIC })
+  ) {
+    apns = {
+      keyFile: v.APNS_KEY_FILE,
+      keyId: v.APNS_KEY_ID!,
+      teamId: v.APNS_TEAM_ID!,
+      topic: v.APNS_TOPIC!,
+      productionUrl: v.APNS_PRODUCTION_URL!,
+      sandboxUrl: v.APNS_SANDBOX_URL!,
+    };
+  }
+  const fcm = v.FCM_SERVICE_ACCOUNT_FILE === undefined ? undefined : { serviceAccountFile: v.FCM_SERVICE_ACCOUNT_FILE, baseUrl: v.FCM_BASE_URL! };
+
+  return {
+    ...(email === undefined ? {} : { email }),
+    ...(sms === undefined ? {} : { sms }),
+    ...(apns === undefined ? {} : { apns }),
+    ...(fcm === undefined ? {} : { fcm }),
+    consoleFallback: !production,
+    ...(v.ENCRYPTION_KEYS === undefined ? {} : { encryptionKeys: v.ENCRYPTION_KEYS }),
+    templates: {
+      productName: v.PRODUCT_NAME!,
+      defaultLocale: v.DEFAULT_LOCALE!,
+      ...(v.TEMPLATES_DIR === undefined ? {} : { overridesDir: v.TEMPLATES_DIR }),
+    },
+    outbox: { maxAttempts: v.OUTBOX_MAX_ATTEMPTS!, batchSize: v.OUTBOX_BATCH_SIZE!, pollIntervalMs: v.OUTBOX_POLL_INTERVAL_MS! },
+    sendTimeoutMs: v.DELIVERY_TIMEOUT_MS!,
+  };
+}
