@@ -192,6 +192,17 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
     }
   });
 
+  it("sends synchronously within a deadline when the caller must know the outcome", async () => {
+    const channel = new RecordingChannel("email").answer("hang");
+    const { delivery } = relayWith(channel);
+    const started = performance.now();
+    expect(await delivery.sendNow(email("999999"), 100)).toEqual({ status: "failed", reason: "timed out" });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await delivery.sendNow(email("999999"), 1_000)).toEqual({ status: "accepted" });
+    const [stored] = await db("outbox_messages").count<{ count: string | number }[]>("* as count");
+    expect(Number(stored?.count)).toBe(0);
+  });
+
   it("runs in the background and picks up a message as soon as it is queued", async () => {
     const channel = new RecordingChannel("email");
     const { relay, delivery } = relayWith(channel, { pollIntervalMs: 60_000 });
