@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { hitFixed, hitSliding, type CountEntry, type LogEntry } from "./memoryWindows.js";
 import { namespacedKey, type TtlNamespace } from "./ttlKeyspace.js";
 import type {
+  AttemptResult,
   PutOptions,
   SecretState,
   StoredSecret,
@@ -97,6 +98,15 @@ export class MemoryTtlStore implements TtlStore {
       return { status: "consumed", attempts, data };
     }
     return { status: "mismatch", attempts, attemptsLeft: Math.max(0, entry.maxAttempts - attempts), data };
+  }
+
+  async countAttempt(key: string): Promise<AttemptResult> {
+    const entry = this.#live(this.#id("secret", key));
+    if (entry?.kind !== "secret") return { status: "missing" };
+    entry.attempts += 1;
+    const { attempts, data } = entry;
+    if (attempts > entry.maxAttempts) return { status: "locked", attempts, data };
+    return { status: "counted", attempts, attemptsLeft: entry.maxAttempts - attempts, data };
   }
 
   async peekSecret(key: string): Promise<SecretState | null> {

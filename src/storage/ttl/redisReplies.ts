@@ -1,4 +1,5 @@
-import type { SecretState, TakeResult, WindowResult } from "./ttlStore.js";
+import type { AdmissionResult } from "./sendAdmission.js";
+import type { AttemptResult, SecretState, TakeResult, WindowResult } from "./ttlStore.js";
 
 /*
  * Script replies arrive untyped. They are checked rather than cast, so a script and its decoder
@@ -30,6 +31,22 @@ export function decodeTakeResult(reply: unknown): TakeResult {
   }
 }
 
+export function decodeAttemptResult(reply: unknown): AttemptResult {
+  const [status, attempts, maxAttempts, data] = tuple("countAttempt", reply);
+  if (status === "missing") return { status };
+  const counted = { attempts: integer("countAttempt", attempts), data: text("countAttempt", data) };
+  switch (status) {
+    case "locked":
+      return { status, ...counted };
+    case "counted": {
+      const attemptsLeft = Math.max(0, integer("countAttempt", maxAttempts) - counted.attempts);
+      return { status, ...counted, attemptsLeft };
+    }
+    default:
+      throw new UnexpectedRedisReply("countAttempt", reply);
+  }
+}
+
 export function decodeSecretState(reply: unknown): SecretState | null {
   if (reply === null) return null;
   const [attempts, maxAttempts, data, ttlMs] = tuple("peekSecret", reply);
@@ -48,6 +65,30 @@ export function decodeWindowResult(reply: unknown): WindowResult {
     count: integer("hitWindow", count),
     retryAfterMs: integer("hitWindow", retryAfterMs),
   };
+}
+
+export function decodeAdmissionResult(reply: unknown): AdmissionResult {
+  const [status, first, second, third] = tuple("admit", reply);
+  switch (status) {
+    case "admitted":
+      return {
+        status,
+        sendNumber: integer("admit", first),
+        nextSendInMs: integer("admit", second),
+        reservedGuesses: integer("admit", third),
+      };
+    case "replay":
+      return { status, answer: text("admit", first) };
+    case "in_progress":
+    case "conflict":
+      return { status };
+    case "send_limit":
+    case "too_soon":
+    case "guess_budget":
+      return { status, retryAfterMs: integer("admit", first) };
+    default:
+      throw new UnexpectedRedisReply("admit", reply);
+  }
 }
 
 export function decodeInteger(what: string, reply: unknown): number {

@@ -1,5 +1,12 @@
 import type { Redis } from "ioredis";
 import {
+  admitScript,
+  completeIdempotencyScript,
+  refundGuessesScript,
+  releaseIdempotencyScript,
+} from "./redisAdmissionScripts.js";
+import {
+  countAttemptScript,
   hitFixedWindowScript,
   hitSlidingWindowScript,
   incrementScript,
@@ -14,6 +21,7 @@ export type ScriptCommand = (key: string, ...args: (string | number)[]) => Promi
 export interface TtlScriptCommands {
   readonly putSecret: ScriptCommand;
   readonly takeSecret: ScriptCommand;
+  readonly countAttempt: ScriptCommand;
   readonly peekSecret: ScriptCommand;
   readonly increment: ScriptCommand;
   readonly hitFixedWindow: ScriptCommand;
@@ -23,6 +31,7 @@ export interface TtlScriptCommands {
 const scripts: Record<keyof TtlScriptCommands, string> = {
   putSecret: putSecretScript,
   takeSecret: takeSecretScript,
+  countAttempt: countAttemptScript,
   peekSecret: peekSecretScript,
   increment: incrementScript,
   hitFixedWindow: hitFixedWindowScript,
@@ -48,10 +57,51 @@ export function defineTtlScriptCommands(redis: Redis): TtlScriptCommands {
   return Object.fromEntries(entries) as Record<keyof TtlScriptCommands, ScriptCommand>;
 }
 
+/**
+ * Calls one script on the keys given, all of one hash tag (a script over several keys must stay
+ * in one Cluster slot); the reply is checked by the caller.
+ */
+export type KeysScriptCommand = (keys: readonly string[], ...args: (string | number)[]) => Promise<unknown>;
+
+export interface AdmissionScriptCommands {
+  readonly admit: KeysScriptCommand;
+  readonly completeIdempotency: KeysScriptCommand;
+  readonly releaseIdempotency: KeysScriptCommand;
+  readonly refundGuesses: KeysScriptCommand;
+}
+
+const admissionScripts: Record<keyof AdmissionScriptCommands, string> = {
+  admit: admitScript,
+  completeIdempotency: completeIdempotencyScript,
+  releaseIdempotency: releaseIdempotencyScript,
+  refundGuesses: refundGuessesScript,
+};
+
+/**
+ * As defineTtlScriptCommands, for the send admission's scripts. These are defined without a fixed
+ * numberOfKeys, so the key count goes first on each call: admit takes an idempotency key only
+ * when the request has one.
+ */
+export function defineAdmissionScriptCommands(redis: Redis): AdmissionScriptCommands {
+  const entries = Object.entries(admissionScripts).map(([name, lua]) => {
+    const commandName = `onetimeAdmission_${name}`;
+    redis.defineCommand(commandName, { lua });
+    const method = definedMethod(redis, commandName);
+    const command: KeysScriptCommand = (keys, ...args) => method.call(redis, keys.length, ...keys, ...args);
+    return [name, command] as const;
+  });
+  return Object.fromEntries(entries) as Record<keyof AdmissionScriptCommands, KeysScriptCommand>;
+}
+
 function boundCommand(redis: Redis, commandName: string): ScriptCommand {
+  const method = definedMethod(redis, commandName);
+  return (key, ...args) => method.call(redis, key, ...args);
+}
+
+function definedMethod(redis: Redis, commandName: string): (...values: unknown[]) => Promise<unknown> {
   const method: unknown = (redis as unknown as Record<string, unknown>)[commandName];
   if (typeof method !== "function") {
     throw new Error(`ioredis did not define the ${commandName} command`);
   }
-  return (key, ...args) => (method as (...values: unknown[]) => Promise<unknown>).call(redis, key, ...args);
+  return method as (...values: unknown[]) => Promise<unknown>;
 }

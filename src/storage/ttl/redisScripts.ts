@@ -57,6 +57,24 @@ end
 return {'mismatch', attempts, max, fields[3]}
 `;
 
+/**
+ * No ARGV. Returns {"missing"} or {status, attempts, maxAttempts, data} with status "locked" or
+ * "counted": takeSecret's counting without the comparison, on the same hash and fields.
+ */
+export const countAttemptScript = `
+local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then
+  return {'missing'}
+end
+local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+local fields = redis.call('HMGET', key, 'max', 'data')
+local max = tonumber(fields[1])
+if attempts > max then
+  return {'locked', attempts, max, fields[2]}
+end
+return {'counted', attempts, max, fields[2]}
+`;
+
 /** Returns nil or {attempts, maxAttempts, data, ttlMs}; never the hash. */
 export const peekSecretScript = `
 local key = KEYS[1]

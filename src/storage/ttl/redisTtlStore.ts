@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { decodeInteger, decodeSecretState, decodeTakeResult, decodeWindowResult } from "./redisReplies.js";
+import { decodeAttemptResult, decodeInteger, decodeSecretState, decodeTakeResult, decodeWindowResult } from "./redisReplies.js";
 import { defineTtlScriptCommands, type TtlScriptCommands } from "./redisScriptCommands.js";
 import { namespacedKey, type TtlNamespace } from "./ttlKeyspace.js";
 import type {
+  AttemptResult,
   PutOptions,
   SecretState,
   StoredSecret,
@@ -62,6 +63,10 @@ export class RedisTtlStore implements TtlStore {
 
   async takeSecret(key: string, hash: string): Promise<TakeResult> {
     return decodeTakeResult(await this.#scripts.takeSecret(this.#key("secret", key), hash));
+  }
+
+  async countAttempt(key: string): Promise<AttemptResult> {
+    return decodeAttemptResult(await this.#scripts.countAttempt(this.#key("secret", key)));
   }
 
   async peekSecret(key: string): Promise<SecretState | null> {

@@ -25,6 +25,14 @@ export interface TtlStore {
    */
   takeSecret(key: string, hash: string): Promise<TakeResult>;
 
+  /**
+   * Counts one attempt on a secret that has no code to compare here (a TOTP verification, whose
+   * code is checked against the consumer's authenticator secret elsewhere), in one atomic step with
+   * the same counter and limit as takeSecret: the attempt is counted before the caller checks
+   * anything, so concurrent guesses cannot slip past maxAttempts. Never consumes; the expiry is kept.
+   */
+  countAttempt(key: string): Promise<AttemptResult>;
+
   /** Reads a secret's state without counting an attempt; never returns its hash. */
   peekSecret(key: string): Promise<SecretState | null>;
 
@@ -81,6 +89,18 @@ export type TakeResult =
       readonly attemptsLeft: number;
       readonly data: string;
     }
+  | { readonly status: "locked"; readonly attempts: number; readonly data: string };
+
+export type AttemptResult =
+  | { readonly status: "missing" }
+  | {
+      readonly status: "counted";
+      readonly attempts: number;
+      /** Attempts still allowed after this one; 0 means the next one will be refused. */
+      readonly attemptsLeft: number;
+      readonly data: string;
+    }
+  /** Past maxAttempts: the caller must not check the code at all. */
   | { readonly status: "locked"; readonly attempts: number; readonly data: string };
 
 export interface SecretState {

@@ -32,3 +32,9 @@ export function assertWindow(window: WindowSpec): void {
     throw new RangeError(`window kind must be "fixed" or "sliding", got ${String(window.kind)}`);
   }
 }
+
+export function assertNonNegativeInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+}

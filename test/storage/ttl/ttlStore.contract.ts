@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { TakeResult, TtlStore, WindowResult } from "../../../src/storage/ttl/ttlStore.js";
+import type { TtlStore, WindowResult } from "../../../src/storage/ttl/ttlStore.js";
 
 /** What a backend's test file hands the contract. */
 export interface TtlStoreFixture {
@@ -91,6 +91,26 @@ export function describeTtlStoreContract(name: string, makeStore: () => Promise<
         expect(await store.peekSecret("s")).toMatchObject({ attempts: 4, maxAttempts: 2 });
       });
 
+      it("counts attempts without comparing or consuming, and locks past maxAttempts", async () => {
+        await store.putSecret("s", secret("123456", 2), 60_000);
+        const data = '{"purpose":"test"}';
+        expect(await store.countAttempt("s")).toEqual({ status: "counted", attempts: 1, attemptsLeft: 1, data });
+        expect(await store.countAttempt("s")).toEqual({ status: "counted", attempts: 2, attemptsLeft: 0, data });
+        expect(await store.countAttempt("s")).toEqual({ status: "locked", attempts: 3, data });
+        expect(await store.countAttempt("s")).toEqual({ status: "locked", attempts: 4, data });
+        expect(await store.peekSecret("s")).toMatchObject({ attempts: 4, maxAttempts: 2 });
+        // Still there, and as locked for a code check as for a count.
+        expect(await store.takeSecret("s", hashOf("123456"))).toMatchObject({ status: "locked", attempts: 5 });
+      });
+
+      it("shares one attempt counter between countAttempt and takeSecret", async () => {
+        await store.putSecret("s", secret("123456", 3), 60_000);
+        await store.takeSecret("s", hashOf("000000"));
+        expect(await store.countAttempt("s")).toMatchObject({ status: "counted", attempts: 2, attemptsLeft: 1 });
+        expect(await store.takeSecret("s", hashOf("123456"))).toMatchObject({ status: "consumed", attempts: 3 });
+        expect(await store.countAttempt("s")).toEqual({ status: "missing" });
+      });
+
       it("treats guesses of another length as mismatches", async () => {
         await store.putSecret("s", secret("123456", 10), 60_000);
         const hash = hashOf("123456");
@@ -102,6 +122,7 @@ export function describeTtlStoreContract(name: string, makeStore: () => Promise<
 
       it("answers missing for a key never written", async () => {
         expect(await store.takeSecret("nothing", hashOf("1"))).toEqual({ status: "missing" });
+        expect(await store.countAttempt("nothing")).toEqual({ status: "missing" });
         expect(await store.peekSecret("nothing")).toBeNull();
         expect(await store.deleteSecret("nothing")).toBe(false);
       });
@@ -126,12 +147,16 @@ export function describeTtlStoreContract(name: string, makeStore: () => Promise<
       it("expires, and attempts do not extend the expiry", async () => {
         await store.putSecret("short", secret("123456"), 150);
         await store.putSecret("guessed", secret("123456"), 250);
+        await store.putSecret("counted", secret("123456"), 250);
         await sleep(100);
         expect((await store.takeSecret("guessed", hashOf("000000"))).status).toBe("mismatch");
+        expect((await store.countAttempt("counted")).status).toBe("counted");
+        expect((await store.peekSecret("counted"))?.ttlMs).toBeLessThanOrEqual(150);
         await sleep(200);
         expect(await store.takeSecret("short", hashOf("123456"))).toEqual({ status: "missing" });
         expect(await store.peekSecret("short")).toBeNull();
         expect(await store.takeSecret("guessed", hashOf("123456"))).toEqual({ status: "missing" });
+        expect(await store.countAttempt("counted")).toEqual({ status: "missing" });
         expect(await store.putSecret("short", secret("654321"), 60_000, { ifAbsent: true })).toBe(true);
       });
     });
@@ -223,6 +248,14 @@ export function describeTtlStoreContract(name: string, makeStore: () => Promise<
         expect((await store.takeSecret("s", hashOf("123456"))).status).toBe("locked");
       });
 
+      it("counts exactly maxAttempts of 50 concurrent attempts, locking the rest", async () => {
+        await store.putSecret("s", secret("123456", 5), 60_000);
+        const stores = await instances(4);
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => at(stores, i).countAttempt("s")));
+        expect(countStatuses(results)).toEqual({ counted: 5, locked: 45 });
+        expect((await store.peekSecret("s"))?.attempts).toBe(50);
+      });
+
       it("lets exactly one concurrent ifAbsent put win", async () => {
         const stores = await instances(4);
         const written = await Promise.all(
@@ -261,6 +294,7 @@ export function describeTtlStoreContract(name: string, makeStore: () => Promise<
         await store.close();
         await expect(store.getValue("v")).rejects.toThrow();
         await expect(store.takeSecret("s", hashOf("1"))).rejects.toThrow();
+        await expect(store.countAttempt("s")).rejects.toThrow();
       });
     });
   });
@@ -277,8 +311,8 @@ function at<T>(list: readonly T[], index: number): T {
   return item;
 }
 
-function countStatuses(results: readonly TakeResult[]): Partial<Record<TakeResult["status"], number>> {
-  const counts: Partial<Record<TakeResult["status"], number>> = {};
+function countStatuses<S extends string>(results: readonly { readonly status: S }[]): Partial<Record<S, number>> {
+  const counts: Partial<Record<S, number>> = {};
   for (const { status } of results) counts[status] = (counts[status] ?? 0) + 1;
   return counts;
 }

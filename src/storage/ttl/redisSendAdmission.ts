@@ -1,0 +1,99 @@
+import type { Redis } from "ioredis";
+import { admissionKeys, guessKey, idempotencyKey } from "./admissionKeyspace.js";
+import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
+import { defineAdmissionScriptCommands, type AdmissionScriptCommands } from "./redisScriptCommands.js";
+import type { AdmissionRequest, AdmissionResult, SendAdmission } from "./sendAdmission.js";
+import { assertAdmissionRequest, assertIdempotency, assertScope } from "./sendAdmissionArguments.js";
+import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
+
+export interface RedisSendAdmissionOptions {
+  /**
+   * The client to use. Required. It must not set ioredis' own `keyPrefix`: keys are prefixed
+   * here so that scripts and SCAN see the same names. It may be the TTL store's client.
+   */
+  readonly redis: Redis;
+  /** Prepended to every key, so onetime can share a Redis and tests can isolate. Default "onetime:". */
+  readonly keyPrefix?: string;
+  /** Whether close() quits the client; false when the client is shared. Default true. */
+  readonly ownsClient?: boolean;
+}
+
+/** Send admission on Redis: every operation is one script over one scope's keys, so one round trip. */
+export class RedisSendAdmission implements SendAdmission {
+  readonly #redis: Redis;
+  readonly #scripts: AdmissionScriptCommands;
+  readonly #keyPrefix: string;
+  readonly #ownsClient: boolean;
+  #closed = false;
+
+  constructor(options: RedisSendAdmissionOptions) {
+    if (options.redis.options.keyPrefix) {
+      throw new Error("RedisSendAdmission: use the keyPrefix option of the admission, not of the ioredis client");
+    }
+    this.#redis = options.redis;
+    this.#scripts = defineAdmissionScriptCommands(options.redis);
+    this.#keyPrefix = options.keyPrefix ?? "onetime:";
+    this.#ownsClient = options.ownsClient ?? true;
+  }
+
+  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+    assertAdmissionRequest(request);
+    this.#open();
+    const { scope, bucket, idempotency, sends, guesses } = request;
+    const names = admissionKeys(scope, bucket);
+    const keys = [names.send, names.guess].map((name) => this.#keyPrefix + name);
+    const args: (string | number)[] = [
+      sends.limit,
+      sends.windowMs,
+      sends.firstResendDelayMs,
+      sends.maxResendDelayMs,
+      guesses.limit,
+      guesses.windowMs,
+      guesses.reserve,
+    ];
+    if (idempotency !== undefined) {
+      keys.push(this.#keyPrefix + idempotencyKey(scope, idempotency.key));
+      args.push(idempotency.fingerprint, idempotency.ttlMs);
+    }
+    return decodeAdmissionResult(await this.#scripts.admit(keys, ...args));
+  }
+
+  async completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void> {
+    assertScope(scope);
+    assertIdempotency(key, fingerprint);
+    assertPositiveInteger("ttlMs", ttlMs);
+    const reply = await this.#scripts.completeIdempotency([this.#idempotencyKey(scope, key)], fingerprint, answer, ttlMs);
+    decodeInteger("completeIdempotency", reply);
+  }
+
+  async releaseIdempotency(scope: string, key: string, fingerprint: string): Promise<void> {
+    assertScope(scope);
+    assertIdempotency(key, fingerprint);
+    decodeInteger("releaseIdempotency", await this.#scripts.releaseIdempotency([this.#idempotencyKey(scope, key)], fingerprint));
+  }
+
+  async refundGuesses(scope: string, count: number): Promise<void> {
+    assertScope(scope);
+    assertNonNegativeInteger("count", count);
+    this.#open();
+    if (count === 0) return;
+    decodeInteger("refundGuesses", await this.#scripts.refundGuesses([this.#keyPrefix + guessKey(scope)], count));
+  }
+
+  /** Quits the client if this admission owns it; further calls reject. Calling it twice is harmless. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsClient) await this.#redis.quit();
+  }
+
+  #idempotencyKey(scope: string, key: string): string {
+    this.#open();
+    return this.#keyPrefix + idempotencyKey(scope, key);
+  }
+
+  /** An admission closed over a shared client must refuse work as one that quit its own client does. */
+  #open(): void {
+    if (this.#closed) throw new Error("send admission is closed");
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Decides whether a code may be sent to a consumer now, and charges for it, in one atomic step.
+ *
+ * Why one step: the checks (idempotency, send window, resend wait, guess budget) and the charges
+ * depend on each other. Done as separate calls, two concurrent requests could both pass the
+ * checks before either charged, and a request refused by a later check would still have paid for
+ * the earlier ones. So a backend decides and charges all or nothing: on Redis one script over keys
+ * that share the `{scope}` hash tag (one slot, so it runs on Cluster); in memory one synchronous
+ * function.
+ *
+ * Why a guess budget: a verification allows a few guesses, and starting a new one must not buy
+ * more. Each admitted send reserves its guesses out of a budget per consumer shared by every
+ * method, so the guesses an attacker gets per window are bounded however many verifications they
+ * start.
+ *
+ * The domain owns this interface; Redis and an in-process map implement it and pass the same
+ * contract suite (test/storage/ttl/sendAdmission.contract.ts). Windows are measured by the
+ * backend's clock, never the instance's.
+ */
+export interface SendAdmission {
+  /**
+   * Checks, in order, idempotency (a replay, in_progress or conflict answer charges nothing), the
+   * send window and resend wait, then the guess budget; if all pass, counts the send, reserves the
+   * guesses and marks the idempotency key pending, together.
+   */
+  admit(request: AdmissionRequest): Promise<AdmissionResult>;
+
+  /**
+   * Stores the answer for an admitted idempotency key, keeping the key's expiry, so a retry with
+   * the same fingerprint replays it instead of sending again. Does nothing if the key now holds
+   * another fingerprint; if the key expired meanwhile it is stored afresh for `ttlMs`. One round trip.
+   */
+  completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void>;
+
+  /**
+   * Forgets a pending idempotency key after a failed attempt, so a retry can run again. Only a
+   * pending key with this fingerprint is removed: a completed answer stays. One round trip.
+   */
+  releaseIdempotency(scope: string, key: string, fingerprint: string): Promise<void>;
+
+  /**
+   * Gives back reserved guesses that a verification did not use (optional to call). The budget
+   * never goes below 0, so a refund that lands in a later window (the old one expired) can give
+   * back at most what that window has charged. One round trip.
+   */
+  refundGuesses(scope: string, count: number): Promise<void>;
+
+  /** Releases the backend (and its client when owned); further calls reject. Calling it twice is harmless. */
+  close(): Promise<void>;
+}
+
+export interface AdmissionRequest {
+  /**
+   * Keyed hash of the consumer, never the address itself, so Redis holds no personal data. Every
+   * key of a call carries it as the hash tag `{scope}`, so it must not contain braces.
+   */
+  readonly scope: string;
+  /** Which send limit applies: the verification method ("email" | "phone" | "totp"). */
+  readonly bucket: string;
+  /** Optional client idempotency: the same key with the same fingerprint replays the stored answer. */
+  readonly idempotency?: IdempotencyRequest;
+  /** Send limit per scope and bucket. */
+  readonly sends: SendLimit;
+  /** Guess budget per scope, shared by all buckets. */
+  readonly guesses: GuessBudget;
+}
+
+export interface IdempotencyRequest {
+  /** The client's key, at most 128 characters (it becomes part of a Redis key). */
+  readonly key: string;
+  /** Digest of the request; the same key with another fingerprint is a conflict, not a replay. */
+  readonly fingerprint: string;
+  /** How long the key (pending, then with its answer) is kept; a positive integer. */
+  readonly ttlMs: number;
+}
+
+export interface SendLimit {
+  /** Sends allowed per window; a positive integer. */
+  readonly limit: number;
+  /** Window length; the window is fixed, starting at the first send. A positive integer. */
+  readonly windowMs: number;
+  /** Wait between the first and the second send in a window; doubles for each further send. */
+  readonly firstResendDelayMs: number;
+  /** Cap on the doubling wait. */
+  readonly maxResendDelayMs: number;
+}
+
+export interface GuessBudget {
+  /** Guesses per window; a positive integer. */
+  readonly limit: number;
+  /** Window length; fixed, starting at the first reservation. A positive integer. */
+  readonly windowMs: number;
+  /** Guesses each admitted send reserves (fewer when fewer remain); a positive integer. */
+  readonly reserve: number;
+}
+
+export type AdmissionResult =
+  | {
+      readonly status: "admitted";
+      /** 1 for the first send in the window. */
+      readonly sendNumber: number;
+      /**
+       * Wait before the next send would pass the send limit: the resend wait, or what is left of
+       * the window when that is sooner (a new window has no wait) or when the window is now full.
+       */
+      readonly nextSendInMs: number;
+      /** Guesses the new verification may use: min(reserve, remaining in the budget). */
+      readonly reservedGuesses: number;
+    }
+  /** The key was completed earlier with the same fingerprint: its stored answer. */
+  | { readonly status: "replay"; readonly answer: string }
+  /** Same key and fingerprint, but the first call has not completed (or released) it yet. */
+  | { readonly status: "in_progress" }
+  /** Same key, another fingerprint: a client bug or a reused key, never replayed. */
+  | { readonly status: "conflict" }
+  /** The send window is full; retry when it ends. */
+  | { readonly status: "send_limit"; readonly retryAfterMs: number }
+  /** The resend wait is not over. */
+  | { readonly status: "too_soon"; readonly retryAfterMs: number }
+  /** No guess left in the budget's window. */
+  | { readonly status: "guess_budget"; readonly retryAfterMs: number };
+
+/**
+ * The wait the n-th send of a window (n >= 2) must leave after the previous one:
+ * min(maxResendDelayMs, firstResendDelayMs * 2^(n-2)). The exponent is capped so the product
+ * stays finite (and 0 stays 0); the Redis script computes the same.
+ */
+export function resendDelayMs(sends: SendLimit, sendNumber: number): number {
+  if (sendNumber < 2) return 0;
+  return Math.min(sends.maxResendDelayMs, sends.firstResendDelayMs * 2 ** Math.min(sendNumber - 2, 60));
+}
