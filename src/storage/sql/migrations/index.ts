@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import * as auditEvents from "./0001_audit_events.js";
 import * as outboxMessages from "./0002_outbox_messages.js";
+import * as totpSecrets from "./0003_totp_secrets.js";
 
 export interface Migration {
   readonly name: string;
@@ -13,6 +14,7 @@ export interface Migration {
 const migrations: readonly Migration[] = [
   { name: "0001_audit_events", ...auditEvents },
   { name: "0002_outbox_messages", ...outboxMessages },
+  { name: "0003_totp_secrets", ...totpSecrets },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
