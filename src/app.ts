@@ -20,6 +20,9 @@ import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
+import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
+import { Verifications } from "./domain/verification/verificationService.js";
+import { keyedHash } from "./crypto/keyedHash.js";
 import { channelsFromConfig } from "./channels/channelsFromConfig.js";
 import { createTemplateRenderer, type TemplateRenderer } from "./channels/templates/index.js";
 import { loadEncryptionKeys } from "./crypto/encryptionKeys.js";
@@ -60,7 +63,12 @@ export const onetimeServices: readonly DescService[] = [TokenService, Verificati
  * The one place onetime is wired: stores, auth, services, interceptors. No listening here, so
  * tests can serve the same app from port 0 or call it in memory.
  */
-export async function buildApp(config: Config, logger: Logger): Promise<App> {
+export interface AppOptions {
+  /** The clock TOTP codes are checked against; tests set it to replay RFC vectors. */
+  readonly now?: () => number;
+}
+
+export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   // Checked before anything is opened, so a missing entry fails fast and leaks nothing.
   assertCovers(access, [...onetimeServices, Health]);
   const auth = await setUpAuth(config.auth);
@@ -69,9 +77,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     fallbackLocale: config.delivery.templates.defaultLocale,
     overridesDir: config.delivery.templates.overridesDir,
   });
-  const box = createSecretBox(
-    await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined),
-  );
+  const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
+  const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
   const stores = await openStores(config, logger);
   const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
@@ -87,6 +94,20 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     retry: defaultRetryPolicy,
   });
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
+  const serverKey = keys[0]!.key;
+  const verifications = new Verifications({
+    store: stores.ttl,
+    admission: stores.admission,
+    totpSecrets: stores.totpSecrets,
+    box,
+    codeHash: keyedHash(serverKey, "verification-code"),
+    consumerScope: keyedHash(serverKey, "consumer-scope", 16),
+    delivery,
+    templates,
+    rules: config.verification,
+    logger,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
@@ -94,6 +115,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
 
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
+    registerVerificationService(router, verifications);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
   };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { VerificationRules } from "../domain/verification/verificationService.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
@@ -44,6 +45,7 @@ export interface Config {
   readonly ttlStore: TtlStoreConfig;
   readonly auth: AuthConfig;
   readonly delivery: DeliveryConfig;
+  readonly verification: VerificationRules;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -110,6 +112,9 @@ export function loadConfig(env: RawEnvironment): Config {
     );
   }
   const delivery = deliveryConfig(v, environment === "production", embedded, problems);
+  if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
+    problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below was parsed or defaulted above; the assertions only restate that.
@@ -152,6 +157,20 @@ export function loadConfig(env: RawEnvironment): Config {
       v.REDIS_URL !== undefined ? { kind: "redis", url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
     auth,
     delivery,
+    verification: {
+      defaultTtlMs: v.VERIFICATION_TTL_SECONDS! * 1000,
+      maxTtlMs: v.VERIFICATION_MAX_TTL_SECONDS! * 1000,
+      defaultMaxAttempts: v.VERIFICATION_MAX_ATTEMPTS!,
+      sends: {
+        limit: v.VERIFICATION_SEND_LIMIT!,
+        windowMs: v.VERIFICATION_SEND_WINDOW_SECONDS! * 1000,
+        firstResendDelayMs: v.VERIFICATION_RESEND_DELAY_SECONDS! * 1000,
+        maxResendDelayMs: v.VERIFICATION_MAX_RESEND_DELAY_SECONDS! * 1000,
+      },
+      guesses: { limit: v.VERIFICATION_GUESS_LIMIT!, windowMs: v.VERIFICATION_GUESS_WINDOW_SECONDS! * 1000 },
+      maxPayloadBytes: 4096,
+      defaultIssuer: v.TOTP_ISSUER ?? v.PRODUCT_NAME!,
+    },
   };
 }
 

@@ -156,6 +156,16 @@ export const variables = {
   OUTBOX_BATCH_SIZE: variable(wholeNumber(1, 1000), "messages a relay claims and sends at once", "20"),
   OUTBOX_POLL_INTERVAL_MS: variable(wholeNumber(10, 60_000), "how often an idle relay looks for due messages", "1000"),
   DELIVERY_TIMEOUT_MS: variable(wholeNumber(100, 120_000), "deadline of one send to a provider", "10000"),
+  VERIFICATION_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an email or SMS code works unless the caller says otherwise", "600"),
+  VERIFICATION_MAX_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "longest time to live a caller may ask for", "86400"),
+  VERIFICATION_MAX_ATTEMPTS: variable(wholeNumber(1, 10), "wrong codes allowed per verification unless the caller asks for fewer or more (at most 10)", "5"),
+  VERIFICATION_SEND_LIMIT: variable(wholeNumber(1, 1000), "codes sent to one consumer by one method per send window", "5"),
+  VERIFICATION_SEND_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the send window", "600"),
+  VERIFICATION_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 3_600), "wait before the second code to a consumer; each later one waits twice as long", "30"),
+  VERIFICATION_MAX_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 86_400), "longest wait between two codes", "300"),
+  VERIFICATION_GUESS_LIMIT: variable(wholeNumber(1, 10_000), "code attempts one consumer may have across all its verifications per guess window", "50"),
+  VERIFICATION_GUESS_WINDOW_SECONDS: variable(wholeNumber(1, 7 * 86_400), "the guess window", "3600"),
+  TOTP_ISSUER: variable(nonEmpty, "issuer shown in authenticator apps when the caller gives none (default PRODUCT_NAME)"),
 } as const;
 
 export type VariableName = keyof typeof variables;

@@ -31,7 +31,7 @@ export abstract class DomainError extends Error {
 
 export class InvalidArgument extends DomainError {
   readonly kind = "invalid_argument";
-  readonly reason = "INVALID_ARGUMENT";
+  readonly reason: string = "INVALID_ARGUMENT";
   constructor(readonly violations: readonly FieldViolation[]) {
     super(violations.map((violation) => `${violation.field}: ${violation.message}`).join("; "));
     this.name = "InvalidArgument";

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildApp, type App } from "../app.js";
+import { buildApp, type App, type AppOptions } from "../app.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import { listen, type HttpServer } from "./httpServer.js";
@@ -12,8 +12,8 @@ export interface RunningServer {
 }
 
 /** Builds the app, listens, and only then reports SERVING. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const app = await buildApp(config, logger);
+export async function startServer(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningServer> {
+  const app = await buildApp(config, logger, options);
   let http: HttpServer;
   try {
     http = await listen(app.handler, { ...config.listen, ...(config.tls === undefined ? {} : { tls: config.tls }) });

@@ -4,7 +4,12 @@ import type { Logger } from "../observability/logger.js";
 import type { AuditLog } from "./auditLog.js";
 import { openDatabase, type Database } from "./sql/database.js";
 import { sqlAuditLog } from "./sql/sqlAuditLog.js";
+import type { TotpSecretStore } from "../domain/totp/totpSecretStore.js";
+import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
+import { MemorySendAdmission } from "./ttl/memorySendAdmission.js";
 import { MemoryTtlStore } from "./ttl/memoryTtlStore.js";
+import { RedisSendAdmission } from "./ttl/redisSendAdmission.js";
+import type { SendAdmission } from "./ttl/sendAdmission.js";
 import { RedisTtlStore } from "./ttl/redisTtlStore.js";
 import type { TtlStore } from "./ttl/ttlStore.js";
 
@@ -12,6 +17,8 @@ import type { TtlStore } from "./ttl/ttlStore.js";
 export interface Stores {
   readonly db: Database;
   readonly ttl: TtlStore;
+  readonly admission: SendAdmission;
+  readonly totpSecrets: TotpSecretStore;
   readonly auditLog: AuditLog;
   close(): Promise<void>;
 }
@@ -22,24 +29,34 @@ export interface Stores {
  */
 export async function openStores(config: Config, logger: Logger): Promise<Stores> {
   const db = await openDatabase(config.database);
-  let ttl: TtlStore;
+  let short: { ttl: TtlStore; admission: SendAdmission };
   try {
-    ttl = config.ttlStore.kind === "redis" ? await openRedisStore(config.ttlStore, logger) : new MemoryTtlStore();
+    short =
+      config.ttlStore.kind === "redis"
+        ? await openRedisStores(config.ttlStore, logger)
+        : { ttl: new MemoryTtlStore(), admission: new MemorySendAdmission() };
   } catch (error) {
     await db.destroy();
     throw error;
   }
+  const { ttl, admission } = short;
   return {
     db,
     ttl,
+    admission,
+    totpSecrets: sqlTotpSecrets(db),
     auditLog: sqlAuditLog(db),
     async close() {
+      await admission.close();
       await Promise.allSettled([ttl.close(), db.destroy()]);
     },
   };
 }
 
-async function openRedisStore(config: { readonly url: string; readonly keyPrefix: string }, logger: Logger): Promise<TtlStore> {
+async function openRedisStores(
+  config: { readonly url: string; readonly keyPrefix: string },
+  logger: Logger,
+): Promise<{ ttl: TtlStore; admission: SendAdmission }> {
   const redis = new Redis(config.url, {
     lazyConnect: true,
     connectTimeout: 5_000,
@@ -58,7 +75,11 @@ async function openRedisStore(config: { readonly url: string; readonly keyPrefix
     redis.disconnect();
     throw new Error(`Redis at ${redactedUrl(config.url)} is not reachable`, { cause: error });
   }
-  return new RedisTtlStore({ redis, keyPrefix: config.keyPrefix });
+  // One connection for both: ioredis pipelines commands on it, and the TTL store closes it.
+  return {
+    ttl: new RedisTtlStore({ redis, keyPrefix: config.keyPrefix }),
+    admission: new RedisSendAdmission({ redis, keyPrefix: config.keyPrefix, ownsClient: false }),
+  };
 }
 
 function redactedUrl(raw: string): string {

@@ -356,7 +356,9 @@ describe("over a real socket", () => {
       await ended;
       expect(fileNames(answers[0])).toEqual(["grpc/health/v1/health.proto"]);
       expect(errorCode(answers[1])).toBe(Code.NotFound);
-      expect(fileNames(answers[2])).toEqual(["onetime/v1/verification_service.proto"]);
+      // The file first, then everything it imports (protovalidate's rules, well-known types).
+      expect(fileNames(answers[2])[0]).toBe("onetime/v1/verification_service.proto");
+      expect(fileNames(answers[2])).toEqual(expect.arrayContaining(["buf/validate/validate.proto", "google/protobuf/duration.proto"]));
     } finally {
       client.close();
     }

@@ -8,7 +8,7 @@ export function testDatabaseUrl(): string {
 
 /** A schema of its own per test file, so files run in parallel on one database. */
 export function uniqueSchema(label: string): string {
-  return `test_${label}_${randomBytes(5).toString("hex")}`;
+  return `test_${label.replace(/[^a-z0-9_]/g, "_")}_${randomBytes(5).toString("hex")}`;
 }
 
 /** Drops a test schema and everything in it. */

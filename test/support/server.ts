@@ -1,3 +1,4 @@
+import type { AppOptions } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
@@ -26,6 +27,7 @@ export async function startTestServer(
   backend: Backend,
   label: string,
   env: Record<string, string> = {},
+  options: AppOptions = {},
 ): Promise<TestServer> {
   const schema = uniqueSchema(label);
   const storage: Record<string, string> =
@@ -43,7 +45,7 @@ export async function startTestServer(
     ...storage,
     ...env,
   });
-  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"));
+  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), options);
   return {
     server,
     url: server.http.url,

@@ -2,25 +2,539 @@
 // @generated from file onetime/v1/verification_service.proto (package onetime.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file onetime/v1/verification_service.proto.
  */
 export const file_onetime_v1_verification_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVvbmV0aW1lL3YxL3ZlcmlmaWNhdGlvbl9zZXJ2aWNlLnByb3RvEgpvbmV0aW1lLnYxMhUKE1ZlcmlmaWNhdGlvblNlcnZpY2ViBnByb3RvMw");
+  fileDesc("CiVvbmV0aW1lL3YxL3ZlcmlmaWNhdGlvbl9zZXJ2aWNlLnByb3RvEgpvbmV0aW1lLnYxImcKD01lc3NhZ2VUZW1wbGF0ZRIZCgdzdWJqZWN0GAEgASgJQgi6SAVyAxjIARIbCgl0ZXh0X2JvZHkYAiABKAlCCLpIBXIDGJBOEhwKCWh0bWxfYm9keRgDIAEoCUIJukgGcgQY0IYDInwKDkNvZGVHZW5lcmF0aW9uEh4KBmxlbmd0aBgBIAEoDUIJukgGKgQYQCgESACIAQESPwoLc3ltYm9sX3NldHMYAiADKA4yFS5vbmV0aW1lLnYxLlN5bWJvbFNldEITukgQkgENEAMYASIHggEEEAEgAEIJCgdfbGVuZ3RoIs4BChJWZXJpZmljYXRpb25Qb2xpY3kSOQoMdGltZV90b19saXZlGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIqABIrChZmb3JjZWRfdmVyaWZpY2F0aW9uX2lkGAIgASgJQgu6SAjYAQFyA7ABARIxCgtmb3JjZWRfY29kZRgDIAEoCUIcukgZ2AEBchQQBBhAMg5eWzAtOUEtWmEtel0rJBIdCgxtYXhfYXR0ZW1wdHMYBCABKA1CB7pIBCoCGAoiuAIKDFZlcmlmaWNhdGlvbhIXCg92ZXJpZmljYXRpb25faWQYASABKAkSLgoGbWV0aG9kGAIgASgOMh4ub25ldGltZS52MS5WZXJpZmljYXRpb25NZXRob2QSEAoIY29uc3VtZXIYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAUgASgNEhQKDG1heF9hdHRlbXB0cxgGIAEoDRIoCgdwYXlsb2FkGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI0ChBuZXh0X3Jlc2VuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxyZXNlbmRfY291bnQYCSABKA0inAMKG0luaXRpYXRlVmVyaWZpY2F0aW9uUmVxdWVzdBI6CgZtZXRob2QYASABKA4yHi5vbmV0aW1lLnYxLlZlcmlmaWNhdGlvbk1ldGhvZEIKukgHggEEEAEgABIcCghjb25zdW1lchgCIAEoCUIKukgHcgUQARjAAhIXCgZpc3N1ZXIYAyABKAlCB7pIBHICGGQSLQoIdGVtcGxhdGUYBCABKAsyGy5vbmV0aW1lLnYxLk1lc3NhZ2VUZW1wbGF0ZRIxCg1nZW5lcmF0ZV9jb2RlGAUgASgLMhoub25ldGltZS52MS5Db2RlR2VuZXJhdGlvbhIuCgZwb2xpY3kYBiABKAsyHi5vbmV0aW1lLnYxLlZlcmlmaWNhdGlvblBvbGljeRIoCgdwYXlsb2FkGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI1Cg9pZGVtcG90ZW5jeV9rZXkYCCABKAlCHLpIGXIXGIABMhJeW0EtWmEtejAtOS5fOi1dKiQSFwoGbG9jYWxlGAkgASgJQge6SARyAhgjImAKHEluaXRpYXRlVmVyaWZpY2F0aW9uUmVzcG9uc2USLgoMdmVyaWZpY2F0aW9uGAEgASgLMhgub25ldGltZS52MS5WZXJpZmljYXRpb24SEAoIdG90cF91cmkYAiABKAkicAobVmFsaWRhdGVWZXJpZmljYXRpb25SZXF1ZXN0EiEKD3ZlcmlmaWNhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQESFwoEY29kZRgCIAEoCUIJukgGcgQQARhAEhUKDXJlbW92ZV9zZWNyZXQYAyABKAgiTgocVmFsaWRhdGVWZXJpZmljYXRpb25SZXNwb25zZRIuCgx2ZXJpZmljYXRpb24YASABKAsyGC5vbmV0aW1lLnYxLlZlcmlmaWNhdGlvbiI7ChZHZXRWZXJpZmljYXRpb25SZXF1ZXN0EiEKD3ZlcmlmaWNhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQEiSQoXR2V0VmVyaWZpY2F0aW9uUmVzcG9uc2USLgoMdmVyaWZpY2F0aW9uGAEgASgLMhgub25ldGltZS52MS5WZXJpZmljYXRpb24iQgodSW52YWxpZGF0ZVZlcmlmaWNhdGlvblJlcXVlc3QSIQoPdmVyaWZpY2F0aW9uX2lkGAEgASgJQgi6SAVyA7ABASIgCh5JbnZhbGlkYXRlVmVyaWZpY2F0aW9uUmVzcG9uc2UqlQEKElZlcmlmaWNhdGlvbk1ldGhvZBIjCh9WRVJJRklDQVRJT05fTUVUSE9EX1VOU1BFQ0lGSUVEEAASHQoZVkVSSUZJQ0FUSU9OX01FVEhPRF9FTUFJTBABEh0KGVZFUklGSUNBVElPTl9NRVRIT0RfUEhPTkUQAhIcChhWRVJJRklDQVRJT05fTUVUSE9EX1RPVFAQAypyCglTeW1ib2xTZXQSGgoWU1lNQk9MX1NFVF9VTlNQRUNJRklFRBAAEhUKEVNZTUJPTF9TRVRfRElHSVRTEAESGAoUU1lNQk9MX1NFVF9MT1dFUkNBU0UQAhIYChRTWU1CT0xfU0VUX1VQUEVSQ0FTRRADMrgDChNWZXJpZmljYXRpb25TZXJ2aWNlEmkKFEluaXRpYXRlVmVyaWZpY2F0aW9uEicub25ldGltZS52MS5Jbml0aWF0ZVZlcmlmaWNhdGlvblJlcXVlc3QaKC5vbmV0aW1lLnYxLkluaXRpYXRlVmVyaWZpY2F0aW9uUmVzcG9uc2USaQoUVmFsaWRhdGVWZXJpZmljYXRpb24SJy5vbmV0aW1lLnYxLlZhbGlkYXRlVmVyaWZpY2F0aW9uUmVxdWVzdBooLm9uZXRpbWUudjEuVmFsaWRhdGVWZXJpZmljYXRpb25SZXNwb25zZRJaCg9HZXRWZXJpZmljYXRpb24SIi5vbmV0aW1lLnYxLkdldFZlcmlmaWNhdGlvblJlcXVlc3QaIy5vbmV0aW1lLnYxLkdldFZlcmlmaWNhdGlvblJlc3BvbnNlEm8KFkludmFsaWRhdGVWZXJpZmljYXRpb24SKS5vbmV0aW1lLnYxLkludmFsaWRhdGVWZXJpZmljYXRpb25SZXF1ZXN0Gioub25ldGltZS52MS5JbnZhbGlkYXRlVmVyaWZpY2F0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+
+/**
+ * The message that carries the code. `{{{CODE}}}` and `{{{VERIFICATION_ID}}}` are replaced
+ * (HTML-escaped in html_body). Parts left empty come from the built-in template.
+ *
+ * @generated from message onetime.v1.MessageTemplate
+ */
+export type MessageTemplate = Message<"onetime.v1.MessageTemplate"> & {
+  /**
+   * Email subject; may not contain {{{CODE}}} (inbox previews show it).
+   *
+   * @generated from field: string subject = 1;
+   */
+  subject: string;
+
+  /**
+   * Plain-text body of the email, or the SMS text.
+   *
+   * @generated from field: string text_body = 2;
+   */
+  textBody: string;
+
+  /**
+   * HTML body of the email.
+   *
+   * @generated from field: string html_body = 3;
+   */
+  htmlBody: string;
+};
+
+/**
+ * Describes the message onetime.v1.MessageTemplate.
+ * Use `create(MessageTemplateSchema)` to create a new message.
+ */
+export const MessageTemplateSchema: GenMessage<MessageTemplate> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 0);
+
+/**
+ * How to generate the code. Defaults: 6 digits.
+ *
+ * @generated from message onetime.v1.CodeGeneration
+ */
+export type CodeGeneration = Message<"onetime.v1.CodeGeneration"> & {
+  /**
+   * Number of characters, 4 to 64; default 6.
+   *
+   * @generated from field: optional uint32 length = 1;
+   */
+  length?: number | undefined;
+
+  /**
+   * Sets to draw from; empty means digits.
+   *
+   * @generated from field: repeated onetime.v1.SymbolSet symbol_sets = 2;
+   */
+  symbolSets: SymbolSet[];
+};
+
+/**
+ * Describes the message onetime.v1.CodeGeneration.
+ * Use `create(CodeGenerationSchema)` to create a new message.
+ */
+export const CodeGenerationSchema: GenMessage<CodeGeneration> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 1);
+
+/**
+ * Limits of one verification.
+ *
+ * @generated from message onetime.v1.VerificationPolicy
+ */
+export type VerificationPolicy = Message<"onetime.v1.VerificationPolicy"> & {
+  /**
+   * How long the code works; default 10 minutes, at most the server's configured maximum.
+   *
+   * @generated from field: google.protobuf.Duration time_to_live = 1;
+   */
+  timeToLive?: Duration | undefined;
+
+  /**
+   * Use this id (a UUID) instead of a generated one; must not be a live verification's.
+   *
+   * @generated from field: string forced_verification_id = 2;
+   */
+  forcedVerificationId: string;
+
+  /**
+   * Use this code instead of a generated one (not for TOTP). Logged as used, never its value.
+   *
+   * @generated from field: string forced_code = 3;
+   */
+  forcedCode: string;
+
+  /**
+   * Wrong codes allowed before the verification locks; default 5, at most 10.
+   *
+   * @generated from field: uint32 max_attempts = 4;
+   */
+  maxAttempts: number;
+};
+
+/**
+ * Describes the message onetime.v1.VerificationPolicy.
+ * Use `create(VerificationPolicySchema)` to create a new message.
+ */
+export const VerificationPolicySchema: GenMessage<VerificationPolicy> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 2);
+
+/**
+ * A verification as every read returns it. Never carries the code or a TOTP secret.
+ *
+ * @generated from message onetime.v1.Verification
+ */
+export type Verification = Message<"onetime.v1.Verification"> & {
+  /**
+   * @generated from field: string verification_id = 1;
+   */
+  verificationId: string;
+
+  /**
+   * @generated from field: onetime.v1.VerificationMethod method = 2;
+   */
+  method: VerificationMethod;
+
+  /**
+   * @generated from field: string consumer = 3;
+   */
+  consumer: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Codes tried so far.
+   *
+   * @generated from field: uint32 attempts = 5;
+   */
+  attempts: number;
+
+  /**
+   * Codes that may be tried in all.
+   *
+   * @generated from field: uint32 max_attempts = 6;
+   */
+  maxAttempts: number;
+
+  /**
+   * The caller's payload, as given to InitiateVerification.
+   *
+   * @generated from field: google.protobuf.Struct payload = 7;
+   */
+  payload?: JsonObject | undefined;
+
+  /**
+   * When a new code may be sent to this consumer by this method.
+   *
+   * @generated from field: google.protobuf.Timestamp next_resend_time = 8;
+   */
+  nextResendTime?: Timestamp | undefined;
+
+  /**
+   * Codes sent to this consumer by this method before this one, in the current window.
+   *
+   * @generated from field: uint32 resend_count = 9;
+   */
+  resendCount: number;
+};
+
+/**
+ * Describes the message onetime.v1.Verification.
+ * Use `create(VerificationSchema)` to create a new message.
+ */
+export const VerificationSchema: GenMessage<Verification> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 3);
+
+/**
+ * @generated from message onetime.v1.InitiateVerificationRequest
+ */
+export type InitiateVerificationRequest = Message<"onetime.v1.InitiateVerificationRequest"> & {
+  /**
+   * @generated from field: onetime.v1.VerificationMethod method = 1;
+   */
+  method: VerificationMethod;
+
+  /**
+   * Who is verified: an email address (EMAIL), a phone number (PHONE), any stable id (TOTP).
+   *
+   * @generated from field: string consumer = 2;
+   */
+  consumer: string;
+
+  /**
+   * Shown in the authenticator app (TOTP) and available to templates.
+   *
+   * @generated from field: string issuer = 3;
+   */
+  issuer: string;
+
+  /**
+   * @generated from field: onetime.v1.MessageTemplate template = 4;
+   */
+  template?: MessageTemplate | undefined;
+
+  /**
+   * @generated from field: onetime.v1.CodeGeneration generate_code = 5;
+   */
+  generateCode?: CodeGeneration | undefined;
+
+  /**
+   * @generated from field: onetime.v1.VerificationPolicy policy = 6;
+   */
+  policy?: VerificationPolicy | undefined;
+
+  /**
+   * Any JSON object, returned on every read of this verification (at most 4 KiB as JSON).
+   *
+   * @generated from field: google.protobuf.Struct payload = 7;
+   */
+  payload?: JsonObject | undefined;
+
+  /**
+   * A retry with the same key (and the same request) returns the first answer and sends nothing.
+   *
+   * @generated from field: string idempotency_key = 8;
+   */
+  idempotencyKey: string;
+
+  /**
+   * Language of the built-in message (BCP 47, e.g. de or pt-BR); default the server's.
+   *
+   * @generated from field: string locale = 9;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.InitiateVerificationRequest.
+ * Use `create(InitiateVerificationRequestSchema)` to create a new message.
+ */
+export const InitiateVerificationRequestSchema: GenMessage<InitiateVerificationRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 4);
+
+/**
+ * @generated from message onetime.v1.InitiateVerificationResponse
+ */
+export type InitiateVerificationResponse = Message<"onetime.v1.InitiateVerificationResponse"> & {
+  /**
+   * @generated from field: onetime.v1.Verification verification = 1;
+   */
+  verification?: Verification | undefined;
+
+  /**
+   * TOTP only, on enrolment: otpauth://totp/… to show as a QR code. Empty once enrolled.
+   *
+   * @generated from field: string totp_uri = 2;
+   */
+  totpUri: string;
+};
+
+/**
+ * Describes the message onetime.v1.InitiateVerificationResponse.
+ * Use `create(InitiateVerificationResponseSchema)` to create a new message.
+ */
+export const InitiateVerificationResponseSchema: GenMessage<InitiateVerificationResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 5);
+
+/**
+ * @generated from message onetime.v1.ValidateVerificationRequest
+ */
+export type ValidateVerificationRequest = Message<"onetime.v1.ValidateVerificationRequest"> & {
+  /**
+   * @generated from field: string verification_id = 1;
+   */
+  verificationId: string;
+
+  /**
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * TOTP: after a valid code, delete the consumer's secret (turns authenticator 2FA off).
+   *
+   * @generated from field: bool remove_secret = 3;
+   */
+  removeSecret: boolean;
+};
+
+/**
+ * Describes the message onetime.v1.ValidateVerificationRequest.
+ * Use `create(ValidateVerificationRequestSchema)` to create a new message.
+ */
+export const ValidateVerificationRequestSchema: GenMessage<ValidateVerificationRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 6);
+
+/**
+ * @generated from message onetime.v1.ValidateVerificationResponse
+ */
+export type ValidateVerificationResponse = Message<"onetime.v1.ValidateVerificationResponse"> & {
+  /**
+   * @generated from field: onetime.v1.Verification verification = 1;
+   */
+  verification?: Verification | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.ValidateVerificationResponse.
+ * Use `create(ValidateVerificationResponseSchema)` to create a new message.
+ */
+export const ValidateVerificationResponseSchema: GenMessage<ValidateVerificationResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 7);
+
+/**
+ * @generated from message onetime.v1.GetVerificationRequest
+ */
+export type GetVerificationRequest = Message<"onetime.v1.GetVerificationRequest"> & {
+  /**
+   * @generated from field: string verification_id = 1;
+   */
+  verificationId: string;
+};
+
+/**
+ * Describes the message onetime.v1.GetVerificationRequest.
+ * Use `create(GetVerificationRequestSchema)` to create a new message.
+ */
+export const GetVerificationRequestSchema: GenMessage<GetVerificationRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 8);
+
+/**
+ * @generated from message onetime.v1.GetVerificationResponse
+ */
+export type GetVerificationResponse = Message<"onetime.v1.GetVerificationResponse"> & {
+  /**
+   * @generated from field: onetime.v1.Verification verification = 1;
+   */
+  verification?: Verification | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.GetVerificationResponse.
+ * Use `create(GetVerificationResponseSchema)` to create a new message.
+ */
+export const GetVerificationResponseSchema: GenMessage<GetVerificationResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 9);
+
+/**
+ * @generated from message onetime.v1.InvalidateVerificationRequest
+ */
+export type InvalidateVerificationRequest = Message<"onetime.v1.InvalidateVerificationRequest"> & {
+  /**
+   * @generated from field: string verification_id = 1;
+   */
+  verificationId: string;
+};
+
+/**
+ * Describes the message onetime.v1.InvalidateVerificationRequest.
+ * Use `create(InvalidateVerificationRequestSchema)` to create a new message.
+ */
+export const InvalidateVerificationRequestSchema: GenMessage<InvalidateVerificationRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 10);
+
+/**
+ * @generated from message onetime.v1.InvalidateVerificationResponse
+ */
+export type InvalidateVerificationResponse = Message<"onetime.v1.InvalidateVerificationResponse"> & {
+};
+
+/**
+ * Describes the message onetime.v1.InvalidateVerificationResponse.
+ * Use `create(InvalidateVerificationResponseSchema)` to create a new message.
+ */
+export const InvalidateVerificationResponseSchema: GenMessage<InvalidateVerificationResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_verification_service, 11);
+
+/**
+ * How the code reaches the consumer.
+ *
+ * @generated from enum onetime.v1.VerificationMethod
+ */
+export enum VerificationMethod {
+  /**
+   * @generated from enum value: VERIFICATION_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A code by email; the consumer is an email address.
+   *
+   * @generated from enum value: VERIFICATION_METHOD_EMAIL = 1;
+   */
+  EMAIL = 1,
+
+  /**
+   * A code by SMS; the consumer is a phone number (normalised to E.164).
+   *
+   * @generated from enum value: VERIFICATION_METHOD_PHONE = 2;
+   */
+  PHONE = 2,
+
+  /**
+   * An authenticator app (RFC 6238, the seed's google_auth); the consumer is any stable id.
+   *
+   * @generated from enum value: VERIFICATION_METHOD_TOTP = 3;
+   */
+  TOTP = 3,
+}
+
+/**
+ * Describes the enum onetime.v1.VerificationMethod.
+ */
+export const VerificationMethodSchema: GenEnum<VerificationMethod> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_verification_service, 0);
+
+/**
+ * Characters a generated code may contain.
+ *
+ * @generated from enum onetime.v1.SymbolSet
+ */
+export enum SymbolSet {
+  /**
+   * @generated from enum value: SYMBOL_SET_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * 0-9
+   *
+   * @generated from enum value: SYMBOL_SET_DIGITS = 1;
+   */
+  DIGITS = 1,
+
+  /**
+   * a-z
+   *
+   * @generated from enum value: SYMBOL_SET_LOWERCASE = 2;
+   */
+  LOWERCASE = 2,
+
+  /**
+   * A-Z
+   *
+   * @generated from enum value: SYMBOL_SET_UPPERCASE = 3;
+   */
+  UPPERCASE = 3,
+}
+
+/**
+ * Describes the enum onetime.v1.SymbolSet.
+ */
+export const SymbolSetSchema: GenEnum<SymbolSet> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_verification_service, 1);
 
 /**
  * VerificationService runs generic verifications for any consumer (an email address, a phone
  * number, an account id): initiate by email, SMS or TOTP, validate a code once, get, invalidate.
  *
- * Its RPCs arrive with the VerificationService issue; each one's comment will say which
- * principals may call it and which error codes it returns.
+ * Every RPC may be called by service and admin principals (a bearer JWT is required). Errors
+ * carry a google.rpc.ErrorInfo detail (domain "onetime.v1") whose `reason` clients branch on;
+ * bad fields also carry a buf.validate.Violations detail naming the field.
  *
  * @generated from service onetime.v1.VerificationService
  */
 export const VerificationService: GenService<{
+  /**
+   * Starts a verification and sends its code (email, phone), or, for TOTP, returns the
+   * otpauth:// URI the first time a consumer enrols.
+   *
+   * Errors: INVALID_ARGUMENT (a field; IDEMPOTENCY_KEY_REUSED), ALREADY_EXISTS
+   * (VERIFICATION_ID_TAKEN), RESOURCE_EXHAUSTED (SEND_LIMIT_REACHED, RESEND_TOO_SOON,
+   * GUESS_BUDGET_EXHAUSTED; metadata retry_after_seconds), ABORTED (IDEMPOTENT_REQUEST_IN_PROGRESS),
+   * FAILED_PRECONDITION (CHANNEL_NOT_CONFIGURED), UNAVAILABLE (a store or the delivery queue).
+   *
+   * @generated from rpc onetime.v1.VerificationService.InitiateVerification
+   */
+  initiateVerification: {
+    methodKind: "unary";
+    input: typeof InitiateVerificationRequestSchema;
+    output: typeof InitiateVerificationResponseSchema;
+  },
+  /**
+   * Checks a code; a correct one completes the verification, once. Every call counts as an
+   * attempt before the code is compared.
+   *
+   * Errors: INVALID_ARGUMENT (WRONG_CODE, metadata attempts_left; or a bad field), NOT_FOUND
+   * (VERIFICATION_NOT_FOUND: unknown, expired, completed or invalidated), FAILED_PRECONDITION
+   * (VERIFICATION_LOCKED: too many wrong codes; TOTP_NOT_ENROLLED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.VerificationService.ValidateVerification
+   */
+  validateVerification: {
+    methodKind: "unary";
+    input: typeof ValidateVerificationRequestSchema;
+    output: typeof ValidateVerificationResponseSchema;
+  },
+  /**
+   * Reads a live verification, without any secret.
+   *
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (VERIFICATION_NOT_FOUND), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.VerificationService.GetVerification
+   */
+  getVerification: {
+    methodKind: "unary";
+    input: typeof GetVerificationRequestSchema;
+    output: typeof GetVerificationResponseSchema;
+  },
+  /**
+   * Ends a verification; later validations answer NOT_FOUND.
+   *
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (VERIFICATION_NOT_FOUND), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.VerificationService.InvalidateVerification
+   */
+  invalidateVerification: {
+    methodKind: "unary";
+    input: typeof InvalidateVerificationRequestSchema;
+    output: typeof InvalidateVerificationResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_onetime_v1_verification_service, 0);
 

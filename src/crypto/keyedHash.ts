@@ -1,0 +1,14 @@
+import { createHmac, hkdfSync } from "node:crypto";
+
+/**
+ * A keyed hash (HMAC-SHA-256) for one purpose. Codes are stored only as such a hash, and consumer
+ * addresses appear in Redis keys only as one, so neither a Redis dump nor its key names reveal
+ * them. Each purpose gets its own key, derived from the server key with HKDF, so a hash made for
+ * one purpose means nothing for another.
+ */
+export type KeyedHash = (value: string) => string;
+
+export function keyedHash(serverKey: Uint8Array, purpose: string, outputBytes = 32): KeyedHash {
+  const key = Buffer.from(hkdfSync("sha256", serverKey, Buffer.alloc(0), `onetime:${purpose}`, 32));
+  return (value) => createHmac("sha256", key).update(value, "utf8").digest().subarray(0, outputBytes).toString("base64url");
+}

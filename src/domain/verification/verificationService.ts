@@ -1,0 +1,306 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { KeyedHash } from "../../crypto/keyedHash.js";
+import type { SecretBox } from "../../crypto/secretBox.js";
+import type { Delivery } from "../../delivery/delivery.js";
+import { InvalidArgument } from "../../errors/domainError.js";
+import type { Logger } from "../../observability/logger.js";
+import type { SendAdmission } from "../../storage/ttl/sendAdmission.js";
+import type { TtlStore } from "../../storage/ttl/ttlStore.js";
+import { checkTotp, newTotpSecret, totpUri } from "../totp/totp.js";
+import type { TotpSecretStore } from "../totp/totpSecretStore.js";
+import { generateCode, type CodeSpec } from "./codeGenerator.js";
+import { decodeStored, encodeStored, verificationKey, type Verification, type VerificationMethod } from "./verification.js";
+import {
+  IdempotencyKeyReused,
+  IdempotentRequestInProgress,
+  SendRefused,
+  TotpNotEnrolled,
+  VerificationIdTaken,
+  VerificationLocked,
+  VerificationNotFound,
+  WrongCode,
+} from "./verificationErrors.js";
+import { checkCallerTemplate, verificationEmail, verificationSms, type CallerTemplate } from "./verificationMessage.js";
+
+/** The server's rules for verifications (from config). */
+export interface VerificationRules {
+  readonly defaultTtlMs: number;
+  readonly maxTtlMs: number;
+  readonly defaultMaxAttempts: number;
+  readonly sends: { readonly limit: number; readonly windowMs: number; readonly firstResendDelayMs: number; readonly maxResendDelayMs: number };
+  readonly guesses: { readonly limit: number; readonly windowMs: number };
+  /** Largest payload, as JSON bytes. */
+  readonly maxPayloadBytes: number;
+  /** Issuer shown in authenticator apps when the caller gives none. */
+  readonly defaultIssuer: string;
+}
+
+export interface InitiateInput {
+  readonly method: VerificationMethod;
+  /** Already normalised by the caller's layer (E.164 phone, checked email). */
+  readonly consumer: string;
+  readonly issuer?: string;
+  readonly template?: CallerTemplate;
+  readonly code?: CodeSpec;
+  readonly ttlMs?: number;
+  readonly forcedId?: string;
+  readonly forcedCode?: string;
+  readonly maxAttempts?: number;
+  readonly payload?: JsonObject;
+  readonly locale?: string;
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /** Whether the caller may force a code (service and admin principals). */
+  readonly mayForceCode: boolean;
+}
+
+export interface Initiated {
+  readonly verification: Verification;
+  /** TOTP enrolment only. */
+  readonly totpUri?: string;
+}
+
+export interface VerificationDependencies {
+  readonly store: TtlStore;
+  readonly admission: SendAdmission;
+  readonly totpSecrets: TotpSecretStore;
+  readonly box: SecretBox;
+  /** Keyed hash of `verificationId:code`. */
+  readonly codeHash: KeyedHash;
+  /** Keyed hash of a consumer, naming its limits in the TTL store. */
+  readonly consumerScope: KeyedHash;
+  readonly delivery: Delivery;
+  readonly templates: TemplateRenderer;
+  readonly rules: VerificationRules;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * Verifications (seed 002), transport-free. The hot paths are short: validating a code is one
+ * atomic step in the TTL store (count the attempt, compare in constant time, consume); starting
+ * one is an admission step (limits, guess budget, idempotency), a store write and a queued message.
+ */
+export class Verifications {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: VerificationDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async initiate(input: InitiateInput): Promise<Initiated> {
+    const { rules } = this.deps;
+    const ttlMs = input.ttlMs ?? rules.defaultTtlMs;
+    if (ttlMs > rules.maxTtlMs) {
+      throw InvalidArgument.field("policy.time_to_live", "lte", `must be at most ${Math.floor(rules.maxTtlMs / 1000)} s`);
+    }
+    if (input.payload !== undefined && Buffer.byteLength(JSON.stringify(input.payload)) > rules.maxPayloadBytes) {
+      throw InvalidArgument.field("payload", "max_bytes", `must be at most ${rules.maxPayloadBytes} bytes as JSON`);
+    }
+    if (input.forcedCode !== undefined) {
+      if (input.method === "totp") throw InvalidArgument.field("policy.forced_code", "totp", "does not apply to TOTP");
+      if (!input.mayForceCode) throw InvalidArgument.field("policy.forced_code", "principal", "may only be set by service and admin callers");
+    }
+    if (input.method !== "totp") checkCallerTemplate(input.template, input.method);
+    // Generated before anything is charged, so a refused code shape costs the caller nothing.
+    const code = input.method === "totp" ? undefined : (input.forcedCode ?? generateCode(input.code));
+
+    const scope = this.deps.consumerScope(input.consumer);
+    const maxAttempts = input.maxAttempts ?? rules.defaultMaxAttempts;
+    const idempotency = input.idempotency === undefined ? undefined : { ...input.idempotency, ttlMs };
+    const admission = await this.deps.admission.admit({
+      scope,
+      bucket: input.method,
+      ...(idempotency === undefined ? {} : { idempotency }),
+      // TOTP sends nothing, so it has no resend wait; its starts still count against the limit.
+      sends: input.method === "totp" ? { ...rules.sends, firstResendDelayMs: 0, maxResendDelayMs: 0 } : rules.sends,
+      guesses: { ...rules.guesses, reserve: maxAttempts },
+    });
+    switch (admission.status) {
+      case "replay":
+        return decodeAnswer(this.deps.box.open(admission.answer, answerContext(scope, idempotency!.key)));
+      case "in_progress":
+        throw new IdempotentRequestInProgress();
+      case "conflict":
+        throw new IdempotencyKeyReused();
+      case "send_limit":
+        throw new SendRefused("SEND_LIMIT_REACHED", admission.retryAfterMs);
+      case "too_soon":
+        throw new SendRefused("RESEND_TOO_SOON", admission.retryAfterMs);
+      case "guess_budget":
+        throw new SendRefused("GUESS_BUDGET_EXHAUSTED", admission.retryAfterMs);
+      case "admitted":
+        break;
+    }
+
+    const now = this.now();
+    const id = input.forcedId ?? randomUUID();
+    const verification: Verification = {
+      id,
+      method: input.method,
+      consumer: input.consumer,
+      expireAt: new Date(now + ttlMs),
+      attempts: 0,
+      maxAttempts: admission.reservedGuesses,
+      ...(input.payload === undefined ? {} : { payload: input.payload }),
+      nextResendAt: new Date(now + admission.nextSendInMs),
+      resendCount: admission.sendNumber - 1,
+    };
+    try {
+      if (input.forcedCode !== undefined) this.deps.logger.info({ verificationId: id, method: input.method }, "verification started with a forced code");
+      const initiated =
+        code === undefined ? await this.startTotp(verification, input.issuer, ttlMs) : await this.startCode(verification, code, input, ttlMs);
+      if (idempotency !== undefined) {
+        // Sealed: a TOTP answer carries the enrolment secret inside its URI.
+        const answer = this.deps.box.seal(encodeAnswer(initiated), answerContext(scope, idempotency.key));
+        await this.deps.admission.completeIdempotency(scope, idempotency.key, idempotency.fingerprint, answer, ttlMs);
+      }
+      return initiated;
+    } catch (error) {
+      if (idempotency !== undefined) {
+        await this.deps.admission.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /** Checks a code; a correct one completes the verification, once. */
+  async validate(id: string, code: string, options: { removeSecret?: boolean } = {}): Promise<Verification> {
+    const key = verificationKey(id);
+    const result = await this.deps.store.takeSecret(key, this.deps.codeHash(`${id}:${code}`));
+    switch (result.status) {
+      case "missing":
+        throw new VerificationNotFound();
+      case "locked":
+        throw new VerificationLocked();
+      case "consumed":
+        return decodeStored(id, result.data, result.attempts);
+      case "mismatch": {
+        const verification = decodeStored(id, result.data, result.attempts);
+        // A TOTP verification stores no code, so its take always "mismatches": the attempt is
+        // counted all the same, and the code is checked against the consumer's secret.
+        if (verification.method !== "totp") throw new WrongCode(result.attemptsLeft);
+        return this.validateTotp(verification, code, result.attemptsLeft, options.removeSecret === true);
+      }
+    }
+  }
+
+  async get(id: string): Promise<Verification> {
+    const state = await this.deps.store.peekSecret(verificationKey(id));
+    if (state === null) throw new VerificationNotFound();
+    return decodeStored(id, state.data, state.attempts);
+  }
+
+  async invalidate(id: string): Promise<void> {
+    if (!(await this.deps.store.deleteSecret(verificationKey(id)))) throw new VerificationNotFound();
+  }
+
+  private async startCode(verification: Verification, code: string, input: InitiateInput, ttlMs: number): Promise<Initiated> {
+    const { store, delivery, templates } = this.deps;
+    const key = verificationKey(verification.id);
+    const stored = await store.putSecret(
+      key,
+      { hash: this.deps.codeHash(`${verification.id}:${code}`), maxAttempts: verification.maxAttempts, data: encodeStored(verification) },
+      ttlMs,
+      { ifAbsent: true },
+    );
+    if (!stored) throw new VerificationIdTaken();
+    const facts = {
+      code,
+      verificationId: verification.id,
+      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      ...(input.locale === undefined ? {} : { locale: input.locale }),
+    };
+    const message =
+      verification.method === "email"
+        ? verificationEmail(verification.consumer, input.template, facts, templates)
+        : verificationSms(verification.consumer, input.template, facts, templates);
+    try {
+      await delivery.queue(message, { expiresAt: verification.expireAt, template: "verification", reference: verification.id });
+    } catch (error) {
+      // Nothing usable may outlive a message that was never queued.
+      await store.deleteSecret(key).catch(() => undefined);
+      throw error;
+    }
+    return { verification };
+  }
+
+  private async startTotp(verification: Verification, issuer: string | undefined, ttlMs: number): Promise<Initiated> {
+    const { store, totpSecrets, box } = this.deps;
+    const consumer = verification.consumer;
+    const existing = await totpSecrets.find(consumer);
+    let uri: string | undefined;
+    if (existing?.status !== "active") {
+      // Until one code has been validated the secret is temporary: each start replaces it, so a
+      // user who lost the QR code simply starts again.
+      const secret = newTotpSecret();
+      const enrolled = await totpSecrets.enrol(consumer, box.seal(secret, totpContext(consumer)), box.activeKeyId);
+      if (enrolled.outcome !== "already_active") {
+        uri = totpUri({ issuer: issuer === undefined || issuer === "" ? this.deps.rules.defaultIssuer : issuer, label: consumer, secret });
+      }
+    }
+    // No code to hash: a random one that nothing can match keeps the record's shape.
+    const stored = await store.putSecret(
+      verificationKey(verification.id),
+      { hash: randomBytes(32).toString("base64url"), maxAttempts: verification.maxAttempts, data: encodeStored(verification) },
+      ttlMs,
+      { ifAbsent: true },
+    );
+    if (!stored) throw new VerificationIdTaken();
+    return { verification, ...(uri === undefined ? {} : { totpUri: uri }) };
+  }
+
+  private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean): Promise<Verification> {
+    const { totpSecrets, box, store } = this.deps;
+    const record = await totpSecrets.find(verification.consumer);
+    if (record === null) throw new TotpNotEnrolled();
+    const secret = box.open(record.sealedSecret, totpContext(verification.consumer));
+    const check = await checkTotp({
+      secret,
+      code,
+      nowMs: this.now(),
+      ...(record.lastUsedStep === null ? {} : { afterTimeStep: record.lastUsedStep }),
+    });
+    if (!check.valid) throw new WrongCode(attemptsLeft);
+    // The step is claimed in Postgres, atomically: of two uses of one code, one wins, and a
+    // Redis restart cannot reopen a used step.
+    const claimed = removeSecret
+      ? await totpSecrets.removeAfterUse(verification.consumer, check.timeStep)
+      : await totpSecrets.markUsed(verification.consumer, check.timeStep);
+    if (!claimed) throw new WrongCode(attemptsLeft);
+    if (!(await store.deleteSecret(verificationKey(verification.id)))) throw new VerificationNotFound();
+    if (removeSecret) this.deps.logger.info({ verificationId: verification.id }, "authenticator secret removed after a valid code");
+    return verification;
+  }
+}
+
+function answerContext(scope: string, idempotencyKey: string): string {
+  return `idempotency:${scope}:${idempotencyKey}`;
+}
+
+function totpContext(consumer: string): string {
+  return `totp:${consumer}`;
+}
+
+function encodeAnswer(initiated: Initiated): string {
+  const { verification } = initiated;
+  return JSON.stringify({
+    ...verification,
+    expireAt: verification.expireAt.getTime(),
+    nextResendAt: verification.nextResendAt.getTime(),
+    ...(initiated.totpUri === undefined ? {} : { totpUri: initiated.totpUri }),
+  });
+}
+
+function decodeAnswer(answer: string): Initiated {
+  const { totpUri, expireAt, nextResendAt, ...rest } = JSON.parse(answer) as Omit<Verification, "expireAt" | "nextResendAt"> & {
+    expireAt: number;
+    nextResendAt: number;
+    totpUri?: string;
+  };
+  return {
+    verification: { ...rest, expireAt: new Date(expireAt), nextResendAt: new Date(nextResendAt) },
+    ...(totpUri === undefined ? {} : { totpUri }),
+  };
+}

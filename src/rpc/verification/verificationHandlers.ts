@@ -1,0 +1,28 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { VerificationService } from "../../../gen/onetime/v1/verification_service_pb.js";
+import { principalKey } from "../../auth/principal.js";
+import type { Verifications } from "../../domain/verification/verificationService.js";
+import { initiateInput, verificationProto } from "./verificationMapping.js";
+
+/** onetime.v1.VerificationService: decode, call the domain, encode. Rules live in the domain. */
+export function registerVerificationService(router: ConnectRouter, verifications: Verifications): void {
+  router.service(VerificationService, {
+    async initiateVerification(request, context) {
+      const initiated = await verifications.initiate(initiateInput(request, context.values.get(principalKey)));
+      return { verification: verificationProto(initiated.verification), totpUri: initiated.totpUri ?? "" };
+    },
+    async validateVerification(request) {
+      const verification = await verifications.validate(request.verificationId.toLowerCase(), request.code, {
+        removeSecret: request.removeSecret,
+      });
+      return { verification: verificationProto(verification) };
+    },
+    async getVerification(request) {
+      return { verification: verificationProto(await verifications.get(request.verificationId.toLowerCase())) };
+    },
+    async invalidateVerification(request) {
+      await verifications.invalidate(request.verificationId.toLowerCase());
+      return {};
+    },
+  });
+}

@@ -1,0 +1,232 @@
+import { randomUUID } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SymbolSet, VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { backends, startTestServer, type TestServer } from "../support/server.js";
+import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
+
+const email = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(backends)("VerificationService rules (%s backends)", (backend) => {
+  let server: TestServer;
+  let client: VerificationClient;
+
+  beforeAll(async () => {
+    server = await startTestServer(backend, "verifications", {
+      VERIFICATION_RESEND_DELAY_SECONDS: "1",
+      VERIFICATION_MAX_RESEND_DELAY_SECONDS: "4",
+      VERIFICATION_SEND_LIMIT: "3",
+      VERIFICATION_MAX_TTL_SECONDS: "3600",
+      VERIFICATION_GUESS_LIMIT: "12",
+    });
+    client = await verificationClient(server.url);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  function initiateWithCode(consumer: string, code: string, extra: { ttlSeconds?: bigint; maxAttempts?: number } = {}) {
+    return client.initiateVerification({
+      method: VerificationMethod.EMAIL,
+      consumer,
+      policy: {
+        forcedCode: code,
+        maxAttempts: extra.maxAttempts ?? 0,
+        ...(extra.ttlSeconds === undefined ? {} : { timeToLive: { seconds: extra.ttlSeconds } }),
+      },
+    });
+  }
+
+  it("validates a correct code once, returning the payload", async () => {
+    const payload = { flow: "signup", nested: { step: 2, tags: ["a", "b"] }, ok: true };
+    const { verification } = await client.initiateVerification({
+      method: VerificationMethod.EMAIL,
+      consumer: email("once"),
+      policy: { forcedCode: "48291377" },
+      payload,
+    });
+    expect(verification?.attempts).toBe(0);
+    expect(verification?.maxAttempts).toBe(5);
+    expect((await client.getVerification({ verificationId: verification!.verificationId })).verification?.payload).toEqual(payload);
+
+    const validated = await client.validateVerification({ verificationId: verification!.verificationId, code: "48291377" });
+    expect(validated.verification?.payload).toEqual(payload);
+    expect(validated.verification?.attempts).toBe(1);
+    expect(await failure(client.validateVerification({ verificationId: verification!.verificationId, code: "48291377" }))).toMatchObject({
+      code: Code.NotFound,
+      reason: "VERIFICATION_NOT_FOUND",
+    });
+  });
+
+  it("counts wrong codes, says how many are left, then locks even against the right code", async () => {
+    const { verification } = await initiateWithCode(email("lock"), "112233", { maxAttempts: 3 });
+    const id = verification!.verificationId;
+    expect(await failure(client.validateVerification({ verificationId: id, code: "000000" }))).toMatchObject({
+      code: Code.InvalidArgument,
+      reason: "WRONG_CODE",
+      metadata: { attempts_left: "2" },
+      fields: ["code"],
+    });
+    await failure(client.validateVerification({ verificationId: id, code: "000001" }));
+    await failure(client.validateVerification({ verificationId: id, code: "000002" }));
+    expect(await failure(client.validateVerification({ verificationId: id, code: "112233" }))).toMatchObject({
+      code: Code.FailedPrecondition,
+      reason: "VERIFICATION_LOCKED",
+    });
+  });
+
+  it("lets exactly one of 100 concurrent validations of a code succeed", async () => {
+    const { verification } = await initiateWithCode(email("race"), "734019");
+    const results = await Promise.allSettled(
+      Array.from({ length: 100 }, () => client.validateVerification({ verificationId: verification!.verificationId, code: "734019" })),
+    );
+    expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+  });
+
+  it("never judges more than max attempts of 50 concurrent wrong guesses", async () => {
+    const { verification } = await initiateWithCode(email("guesses"), "734020");
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => failure(client.validateVerification({ verificationId: verification!.verificationId, code: `9${String(i).padStart(5, "0")}` }))),
+    );
+    const reasons = outcomes.map((outcome) => outcome.reason);
+    expect(reasons.filter((reason) => reason === "WRONG_CODE")).toHaveLength(5);
+    expect(reasons.filter((reason) => reason === "VERIFICATION_LOCKED")).toHaveLength(45);
+  });
+
+  it("keeps a code until its time to live and not after", async () => {
+    const [alive, expired] = await Promise.all([
+      initiateWithCode(email("ttl-a"), "220011", { ttlSeconds: 2n }),
+      initiateWithCode(email("ttl-b"), "220012", { ttlSeconds: 2n }),
+    ]);
+    await sleep(1_000); // TTL - 1 s
+    await expect(client.validateVerification({ verificationId: alive.verification!.verificationId, code: "220011" })).resolves.toBeDefined();
+    await sleep(2_000); // TTL + 1 s
+    expect(await failure(client.validateVerification({ verificationId: expired.verification!.verificationId, code: "220012" }))).toMatchObject({
+      code: Code.NotFound,
+    });
+  });
+
+  it("makes the wait between resends grow, then stops sending, and says when to retry", async () => {
+    const consumer = email("resend");
+    const first = (await initiateWithCode(consumer, "500001", { maxAttempts: 2 })).verification!;
+    expect(first.resendCount).toBe(0);
+    const firstWait = Number(first.nextResendTime!.seconds) * 1000 - Date.now();
+    expect(firstWait).toBeGreaterThan(0);
+    expect(firstWait).toBeLessThanOrEqual(1_500);
+
+    const tooSoon = await failure(initiateWithCode(consumer, "500002", { maxAttempts: 2 }));
+    expect(tooSoon).toMatchObject({ code: Code.ResourceExhausted, reason: "RESEND_TOO_SOON", metadata: { retry_after_seconds: "1" } });
+
+    await sleep(1_100);
+    const second = (await initiateWithCode(consumer, "500003", { maxAttempts: 2 })).verification!;
+    expect(second.resendCount).toBe(1);
+    const secondWait = Number(second.nextResendTime!.seconds) * 1000 - Date.now();
+    expect(secondWait).toBeGreaterThan(firstWait);
+
+    await sleep(2_100);
+    await initiateWithCode(consumer, "500004", { maxAttempts: 2 });
+    expect(await failure(initiateWithCode(consumer, "500005", { maxAttempts: 2 }))).toMatchObject({ code: Code.ResourceExhausted, reason: "SEND_LIMIT_REACHED" });
+    // Other methods have limits of their own.
+    await expect(client.initiateVerification({ method: VerificationMethod.TOTP, consumer })).resolves.toBeDefined();
+  });
+
+  it("bounds guesses per consumer across verifications, so new ones buy no more", async () => {
+    const consumer = email("budget");
+    const first = (await client.initiateVerification({ method: VerificationMethod.TOTP, consumer, policy: { maxAttempts: 10 } })).verification!;
+    const second = (await client.initiateVerification({ method: VerificationMethod.TOTP, consumer, policy: { maxAttempts: 10 } })).verification!;
+    expect(first.maxAttempts + second.maxAttempts).toBe(12);
+    expect(await failure(client.initiateVerification({ method: VerificationMethod.TOTP, consumer }))).toMatchObject({
+      code: Code.ResourceExhausted,
+      reason: "GUESS_BUDGET_EXHAUSTED",
+    });
+  });
+
+  it("uses a forced verification id, and refuses one that is live", async () => {
+    const forced = randomUUID();
+    const { verification } = await client.initiateVerification({
+      method: VerificationMethod.EMAIL,
+      consumer: email("forced"),
+      policy: { forcedVerificationId: forced, forcedCode: "FORCED1" },
+    });
+    expect(verification?.verificationId).toBe(forced);
+    const collision = client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: email("forced-again"), policy: { forcedVerificationId: forced } });
+    expect(await failure(collision)).toMatchObject({ code: Code.AlreadyExists, reason: "VERIFICATION_ID_TAKEN" });
+    await expect(client.validateVerification({ verificationId: forced, code: "FORCED1" })).resolves.toBeDefined();
+  });
+
+  it("answers a retry with the same idempotency key with the first answer, sending nothing again", async () => {
+    const request = { method: VerificationMethod.EMAIL, consumer: email("idem"), idempotencyKey: `order-${randomUUID()}`, policy: { forcedCode: "606060" } };
+    const first = await client.initiateVerification(request);
+    const again = await client.initiateVerification(request);
+    expect(again.verification?.verificationId).toBe(first.verification?.verificationId);
+    const outbox = await server.server.app.stores.db("outbox_messages").where({ reference: first.verification!.verificationId });
+    expect(outbox).toHaveLength(1);
+    expect(await failure(client.initiateVerification({ ...request, issuer: "changed" }))).toMatchObject({
+      code: Code.InvalidArgument,
+      reason: "IDEMPOTENCY_KEY_REUSED",
+      fields: ["idempotency_key"],
+    });
+  });
+
+  it("invalidates: later validations find nothing", async () => {
+    const { verification } = await initiateWithCode(email("invalidate"), "818181");
+    await client.invalidateVerification({ verificationId: verification!.verificationId });
+    expect(await failure(client.validateVerification({ verificationId: verification!.verificationId, code: "818181" }))).toMatchObject({
+      code: Code.NotFound,
+    });
+    expect(await failure(client.invalidateVerification({ verificationId: verification!.verificationId }))).toMatchObject({ code: Code.NotFound });
+  });
+
+  it("refuses a caller that is not a backend", async () => {
+    const user = await verificationClient(server.url, "grpc", []);
+    expect(await failure(user.getVerification({ verificationId: randomUUID() }))).toMatchObject({ code: Code.PermissionDenied });
+  });
+});
+
+describe.each(["grpc", "connect-json"] as const)("VerificationService refuses bad input over %s", (protocol) => {
+  let server: TestServer;
+  let client: VerificationClient;
+  beforeAll(async () => {
+    server = await startTestServer("embedded", "bad-input");
+    client = await verificationClient(server.url, protocol);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const base = { method: VerificationMethod.EMAIL, consumer: "ada@example.com" };
+  const cases: Array<[string, Parameters<VerificationClient["initiateVerification"]>[0], string]> = [
+    ["empty consumer", { ...base, consumer: "" }, "consumer"],
+    ["email method with a non-address", { ...base, consumer: "not an address" }, "consumer"],
+    ["phone not a valid number", { method: VerificationMethod.PHONE, consumer: "+1 555 555 5555" }, "consumer"],
+    ["no method", { ...base, method: VerificationMethod.UNSPECIFIED }, "method"],
+    ["code length 0", { ...base, generateCode: { length: 0 } }, "generate_code.length"],
+    ["huge code length", { ...base, generateCode: { length: 1000 } }, "generate_code.length"],
+    ["too weak a code", { ...base, generateCode: { length: 4 } }, "generate_code.length"],
+    ["unknown symbol set", { ...base, generateCode: { symbolSets: [99 as SymbolSet] } }, "generate_code.symbol_sets"],
+    ["negative time to live", { ...base, policy: { timeToLive: { seconds: -5n } } }, "policy.time_to_live"],
+    ["too long a time to live", { ...base, policy: { timeToLive: { seconds: 10n * 86_400n } } }, "policy.time_to_live"],
+    ["forced id not a UUID", { ...base, policy: { forcedVerificationId: "not-a-uuid" } }, "policy.forced_verification_id"],
+    ["forced code with TOTP", { method: VerificationMethod.TOTP, consumer: "user-1", policy: { forcedCode: "123456" } }, "policy.forced_code"],
+    ["template without the code", { ...base, template: { textBody: "hello" } }, "template.text_body"],
+    ["code in the subject", { ...base, template: { subject: "{{{CODE}}}" } }, "template.subject"],
+  ];
+
+  it.each(cases)("%s", async (_label, request, field) => {
+    const refused = await failure(client.initiateVerification(request));
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.fields).toContain(field);
+    expect(refused.message).toContain(field.split(".").at(-1)!);
+  });
+
+  it("bad verification ids", async () => {
+    for (const call of [
+      client.validateVerification({ verificationId: "1234", code: "1" }),
+      client.getVerification({ verificationId: "" }),
+      client.invalidateVerification({ verificationId: "x".repeat(36) }),
+    ]) {
+      expect(await failure(call)).toMatchObject({ code: Code.InvalidArgument, fields: ["verification_id"] });
+    }
+  });
+});
