@@ -1,7 +1,9 @@
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
-import { ConfigError, configHelp, loadConfig } from "./config/config.js";
-import { createLogger } from "./observability/logger.js";
+import { ConfigError, configHelp, loadConfig, type Config } from "./config/config.js";
+import { createLogger, type Logger } from "./observability/logger.js";
 import { startServer } from "./server/server.js";
+import { runPrimary } from "./server/workers.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 
 const { values: flags } = parseArgs({ options: { help: { type: "boolean", short: "h" } } });
@@ -20,32 +22,42 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const server = await startServer(config, logger).catch((error: unknown) => {
-  logger.fatal({ err: error }, "could not start");
-  process.exit(1);
-});
-logger.info(
-  {
-    url: server.http.url,
-    database: config.database.kind,
-    ttlStore: config.ttlStore.kind,
-    auth: config.auth.mode,
-  },
-  "onetime is serving gRPC, gRPC-Web and Connect",
-);
-if (server.app.development !== undefined) printDevelopmentBanner(server.http.url, server.app.development);
+if (config.workers > 1 && cluster.isPrimary) {
+  runPrimary(config.workers, logger);
+} else {
+  await serve(config, logger);
+}
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, "signal received");
-    server.shutdown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+/** One serving process: the only one, or a worker of the primary above. */
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const server = await startServer(config, logger).catch((error: unknown) => {
+    logger.fatal({ err: error }, "could not start");
+    process.exit(1);
   });
+  logger.info(
+    {
+      url: server.http.url,
+      database: config.database.kind,
+      ttlStore: config.ttlStore.kind,
+      auth: config.auth.mode,
+      workers: config.workers,
+    },
+    "onetime is serving gRPC, gRPC-Web and Connect",
+  );
+  if (server.app.development !== undefined) printDevelopmentBanner(server.http.url, server.app.development);
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, "signal received");
+      server.shutdown().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials): void {

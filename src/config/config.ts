@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { VerificationRules } from "../domain/verification/verificationService.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
@@ -28,6 +29,8 @@ export type TtlStoreConfig =
 
 export interface Config {
   readonly environment: "development" | "production" | "test";
+  /** Processes serving the port; 1 on the embedded backends. */
+  readonly workers: number;
   readonly listen: {
     readonly host: string;
     readonly port: number;
@@ -132,8 +135,12 @@ export function loadConfig(env: RawEnvironment): Config {
         ? { mode: "jwks", jwksUrl: new URL(v.AUTH_JWKS_URL), claims }
         : { mode: "development", claims };
 
+  // PGlite and the in-process store keep their state inside one process: a second worker
+  // would have a database and codes of its own.
+  const workers = !(v.DATABASE_URL !== undefined && v.REDIS_URL !== undefined) ? 1 : v.WORKERS === "auto" ? availableParallelism() : v.WORKERS!;
   return {
     environment,
+    workers,
     listen: {
       host: v.HOST!,
       port: v.PORT!,

@@ -46,6 +46,11 @@ export const variables = {
     "production refuses development-only modes (generated auth secret)",
     "development",
   ),
+  WORKERS: variable(
+    z.union([z.literal("auto"), wholeNumber(1, 256)]),
+    "processes serving the port; auto = one per core (always 1 on the embedded backends, which live in one process)",
+    "auto",
+  ),
   PORT: variable(port, "TCP port for gRPC, gRPC-Web and Connect (0 picks a free port)", "8080"),
   HOST: variable(nonEmpty, "address to listen on", "0.0.0.0"),
   TLS_CERT_FILE: variable(nonEmpty, "PEM certificate chain; with TLS_KEY_FILE turns on TLS (h2 and HTTP/1.1)"),

@@ -27,7 +27,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(
     {
       level,
-      base: { service: "onetime" },
+      base: { service: "onetime", pid: process.pid },
       redact: { paths: redactedPaths, censor: "[redacted]" },
       serializers: { err: (error: Error) => scrub(pino.stdSerializers.err(error)) },
       timestamp: pino.stdTimeFunctions.isoTime,

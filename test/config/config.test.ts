@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ConfigError, configHelp, loadConfig } from "../../src/config/config.js";
@@ -22,6 +23,14 @@ describe("configuration", () => {
     expect(config.database).toEqual({ kind: "pglite", dataDir: "./.onetime/pgdata", schema: "public" });
     expect(config.ttlStore).toEqual({ kind: "memory" });
     expect(config.auth.mode).toBe("development");
+  });
+
+  it("runs one worker per core on real stores, and one on the embedded ones", () => {
+    const real = { DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
+    expect(loadConfig(real).workers).toBe(availableParallelism());
+    expect(loadConfig({ ...real, WORKERS: "3" }).workers).toBe(3);
+    expect(loadConfig({ WORKERS: "4" }).workers).toBe(1);
+    expect(problemsOf({ WORKERS: "many" })[0]).toMatch(/^WORKERS:/);
   });
 
   it("uses real stores and a shared secret when given", () => {

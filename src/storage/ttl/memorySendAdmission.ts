@@ -1,4 +1,5 @@
 import { admissionKeys, guessKey, idempotencyKey } from "./admissionKeyspace.js";
+import { ExpiringEntries } from "./expiringEntries.js";
 import { resendDelayMs, type AdmissionRequest, type AdmissionResult, type SendAdmission } from "./sendAdmission.js";
 import { assertAdmissionRequest, assertIdempotency, assertScope } from "./sendAdmissionArguments.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
@@ -42,19 +43,10 @@ type Entry = SendWindow | GuessWindow | IdempotencyEntry;
  * this instance's alone, so it is only for a single instance.
  */
 export class MemorySendAdmission implements SendAdmission {
-  readonly #entries = new Map<string, Entry>();
-  readonly #now: () => number;
-  readonly #sweeper: NodeJS.Timeout | undefined;
-  #closed = false;
+  readonly #entries: ExpiringEntries<Entry>;
 
   constructor(options: MemorySendAdmissionOptions = {}) {
-    // Looked up on each call rather than captured, so fake timers installed later still apply.
-    this.#now = options.now ?? (() => Date.now());
-    const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
-    if (sweepIntervalMs > 0) {
-      // unref: the sweep alone must never keep the process alive.
-      this.#sweeper = setInterval(() => this.sweep(), sweepIntervalMs).unref();
-    }
+    this.#entries = new ExpiringEntries(options);
   }
 
   /** Entries held, expired ones included until swept or read; for tests and metrics. */
@@ -64,22 +56,14 @@ export class MemorySendAdmission implements SendAdmission {
 
   /** Drops every expired entry; returns how many. */
   sweep(): number {
-    const now = this.#now();
-    let dropped = 0;
-    for (const [name, entry] of this.#entries) {
-      if (entry.expiresAt <= now) {
-        this.#entries.delete(name);
-        dropped += 1;
-      }
-    }
-    return dropped;
+    return this.#entries.sweep();
   }
 
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
     assertAdmissionRequest(request);
     this.#assertOpen();
     const { scope, bucket, idempotency, sends, guesses } = request;
-    const now = this.#now();
+    const now = this.#entries.now();
     const names = admissionKeys(scope, bucket);
 
     const idemName = idempotency === undefined ? undefined : idempotencyKey(scope, idempotency.key);
@@ -128,7 +112,7 @@ export class MemorySendAdmission implements SendAdmission {
     assertIdempotency(key, fingerprint);
     assertPositiveInteger("ttlMs", ttlMs);
     this.#assertOpen();
-    const now = this.#now();
+    const now = this.#entries.now();
     const name = idempotencyKey(scope, key);
     const entry = this.#live(name, "idempotency", now);
     if (entry === undefined) {
@@ -144,7 +128,7 @@ export class MemorySendAdmission implements SendAdmission {
     assertIdempotency(key, fingerprint);
     this.#assertOpen();
     const name = idempotencyKey(scope, key);
-    const entry = this.#live(name, "idempotency", this.#now());
+    const entry = this.#live(name, "idempotency", this.#entries.now());
     if (entry?.fingerprint === fingerprint && entry.answer === undefined) this.#entries.delete(name);
   }
 
@@ -152,29 +136,22 @@ export class MemorySendAdmission implements SendAdmission {
     assertScope(scope);
     assertNonNegativeInteger("count", count);
     this.#assertOpen();
-    const entry = this.#live(guessKey(scope), "guess", this.#now());
+    const entry = this.#live(guessKey(scope), "guess", this.#entries.now());
     if (entry !== undefined) entry.used = Math.max(0, entry.used - count);
   }
 
   /** Stops the sweep and forgets everything; further calls reject. Calling it twice is harmless. */
   async close(): Promise<void> {
-    this.#closed = true;
-    clearInterval(this.#sweeper);
-    this.#entries.clear();
+    this.#entries.close();
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new Error("send admission is closed");
+    if (this.#entries.closed) throw new Error("send admission is closed");
   }
 
-  /** The entry if it has not expired; an expired one is dropped on the way (lazy expiry). */
   #live<K extends Entry["kind"]>(name: string, kind: K, now: number): Extract<Entry, { kind: K }> | undefined {
-    const entry = this.#entries.get(name);
+    const entry = this.#entries.get(name, now);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= now) {
-      this.#entries.delete(name);
-      return undefined;
-    }
     // Names embed their kind (admissionKeyspace.ts), so an entry found under a name has its kind.
     return entry.kind === kind ? (entry as Extract<Entry, { kind: K }>) : undefined;
   }

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { ExpiringEntries } from "./expiringEntries.js";
 import { hitFixed, hitSliding, type CountEntry, type LogEntry } from "./memoryWindows.js";
 import { namespacedKey, type TtlNamespace } from "./ttlKeyspace.js";
 import type {
@@ -43,19 +44,10 @@ type Entry = SecretEntry | ValueEntry | CountEntry | LogEntry;
  * state no other instance can see, so it is only for a single instance.
  */
 export class MemoryTtlStore implements TtlStore {
-  readonly #entries = new Map<string, Entry>();
-  readonly #now: () => number;
-  readonly #sweeper: NodeJS.Timeout | undefined;
-  #closed = false;
+  readonly #entries: ExpiringEntries<Entry>;
 
   constructor(options: MemoryTtlStoreOptions = {}) {
-    // Looked up on each call rather than captured, so fake timers installed later still apply.
-    this.#now = options.now ?? (() => Date.now());
-    const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
-    if (sweepIntervalMs > 0) {
-      // unref: the sweep alone must never keep the process alive.
-      this.#sweeper = setInterval(() => this.sweep(), sweepIntervalMs).unref();
-    }
+    this.#entries = new ExpiringEntries(options);
   }
 
   /** Entries held, expired ones included until swept or read; for tests and metrics. */
@@ -65,30 +57,23 @@ export class MemoryTtlStore implements TtlStore {
 
   /** Drops every expired entry; returns how many. */
   sweep(): number {
-    const now = this.#now();
-    let dropped = 0;
-    for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) {
-        this.#entries.delete(key);
-        dropped += 1;
-      }
-    }
-    return dropped;
+    return this.#entries.sweep();
   }
 
   async putSecret(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
     assertSecret(secret);
     assertPositiveInteger("ttlMs", ttlMs);
     const id = this.#id("secret", key);
-    if (options.ifAbsent === true && this.#live(id) !== undefined) return false;
+    if (options.ifAbsent === true && this.#entries.get(id) !== undefined) return false;
     const { hash, maxAttempts, data } = secret;
-    this.#entries.set(id, { kind: "secret", hash, maxAttempts, data, attempts: 0, expiresAt: this.#now() + ttlMs });
+    const expiresAt = this.#entries.now() + ttlMs;
+    this.#entries.set(id, { kind: "secret", hash, maxAttempts, data, attempts: 0, expiresAt });
     return true;
   }
 
   async takeSecret(key: string, hash: string): Promise<TakeResult> {
     const id = this.#id("secret", key);
-    const entry = this.#live(id);
+    const entry = this.#entries.get(id);
     if (entry?.kind !== "secret") return { status: "missing" };
     entry.attempts += 1;
     const { attempts, data } = entry;
@@ -101,7 +86,7 @@ export class MemoryTtlStore implements TtlStore {
   }
 
   async countAttempt(key: string): Promise<AttemptResult> {
-    const entry = this.#live(this.#id("secret", key));
+    const entry = this.#entries.get(this.#id("secret", key));
     if (entry?.kind !== "secret") return { status: "missing" };
     entry.attempts += 1;
     const { attempts, data } = entry;
@@ -110,10 +95,10 @@ export class MemoryTtlStore implements TtlStore {
   }
 
   async peekSecret(key: string): Promise<SecretState | null> {
-    const entry = this.#live(this.#id("secret", key));
+    const entry = this.#entries.get(this.#id("secret", key));
     if (entry?.kind !== "secret") return null;
     const { attempts, maxAttempts, data } = entry;
-    return { attempts, maxAttempts, data, ttlMs: entry.expiresAt - this.#now() };
+    return { attempts, maxAttempts, data, ttlMs: entry.expiresAt - this.#entries.now() };
   }
 
   async deleteSecret(key: string): Promise<boolean> {
@@ -123,13 +108,13 @@ export class MemoryTtlStore implements TtlStore {
   async putValue(key: string, value: string, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
     assertPositiveInteger("ttlMs", ttlMs);
     const id = this.#id("value", key);
-    if (options.ifAbsent === true && this.#live(id) !== undefined) return false;
-    this.#entries.set(id, { kind: "value", value, expiresAt: this.#now() + ttlMs });
+    if (options.ifAbsent === true && this.#entries.get(id) !== undefined) return false;
+    this.#entries.set(id, { kind: "value", value, expiresAt: this.#entries.now() + ttlMs });
     return true;
   }
 
   async getValue(key: string): Promise<string | null> {
-    const entry = this.#live(this.#id("value", key));
+    const entry = this.#entries.get(this.#id("value", key));
     return entry?.kind === "value" ? entry.value : null;
   }
 
@@ -141,8 +126,9 @@ export class MemoryTtlStore implements TtlStore {
     assertPositiveInteger("ttlMs", ttlMs);
     assertInteger("by", by);
     const id = this.#id("counter", key);
-    const live = this.#live(id);
-    const entry = live?.kind === "count" ? live : { kind: "count" as const, count: 0, expiresAt: this.#now() + ttlMs };
+    const live = this.#entries.get(id);
+    const entry =
+      live?.kind === "count" ? live : { kind: "count" as const, count: 0, expiresAt: this.#entries.now() + ttlMs };
     entry.count += by;
     this.#entries.set(id, entry);
     return entry.count;
@@ -150,9 +136,9 @@ export class MemoryTtlStore implements TtlStore {
 
   async hitWindow(key: string, window: WindowSpec): Promise<WindowResult> {
     assertWindow(window);
-    const now = this.#now();
+    const now = this.#entries.now();
     const id = this.#id(window.kind, key);
-    const live = this.#live(id);
+    const live = this.#entries.get(id);
     const hit =
       window.kind === "fixed"
         ? hitFixed(live?.kind === "count" ? live : undefined, window.limit, window.windowMs, now)
@@ -162,29 +148,19 @@ export class MemoryTtlStore implements TtlStore {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    clearInterval(this.#sweeper);
-    this.#entries.clear();
+    this.#entries.close();
   }
 
   /** Checks the key and that the store is open, then names the map entry. */
   #id(namespace: TtlNamespace, key: string): string {
     assertKey(key);
-    if (this.#closed) throw new Error("TTL store is closed");
+    if (this.#entries.closed) throw new Error("TTL store is closed");
     return namespacedKey(namespace, key);
   }
 
-  /** The entry if it has not expired; an expired one is dropped on the way (lazy expiry). */
-  #live(id: string): Entry | undefined {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt > this.#now()) return entry;
-    this.#entries.delete(id);
-    return undefined;
-  }
-
+  /** An expired entry counts as already gone, as it would in Redis. */
   #delete(id: string): boolean {
-    return this.#live(id) !== undefined && this.#entries.delete(id);
+    return this.#entries.get(id) !== undefined && this.#entries.delete(id);
   }
 }
 

@@ -1,0 +1,35 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "../observability/logger.js";
+
+/**
+ * The primary of a multi-process server: forks `count` workers that share the listening port
+ * (the cluster module hands connections out round-robin), replaces one that dies, and on SIGTERM
+ * or SIGINT passes the signal on and waits for every worker's own graceful drain.
+ */
+export function runPrimary(count: number, logger: Logger): void {
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < count; i++) fork();
+  logger.info({ workers: count }, "started workers");
+
+  cluster.on("exit", (worker: Worker, code: number | null, signal: string | null) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        logger.info("all workers stopped");
+        process.exit(0);
+      }
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, "worker died; starting another");
+    // A worker that fails at start would otherwise be re-forked in a tight loop.
+    setTimeout(fork, 1_000).unref();
+  });
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      logger.info({ signal }, "stopping workers");
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    });
+  }
+}
