@@ -1,0 +1,94 @@
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { connectTestRedis } from "../support/redis.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { verificationClient, type VerificationClient } from "../support/verificationClient.js";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+
+// The outbox relay's own statements run in the background, not on the caller's path.
+const relayStatement = /with due as|'expired'|"status" = \? and "attempts" = \?|update "outbox_messages" set/i;
+
+/**
+ * Round trips to Redis and Postgres per RPC, counted on real servers: Redis by MONITOR (only
+ * commands on this server's key prefix), Postgres by knex's query events. The budget is asserted
+ * exactly, so a change that adds a round trip to a hot path fails here without any timing.
+ */
+describe("round-trip budget per RPC", () => {
+  let server: TestServer;
+  let client: VerificationClient;
+  let monitor: Awaited<ReturnType<Redis["monitor"]>>;
+  const redisCommands: string[][] = [];
+  const sql: string[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000" });
+    client = await verificationClient(server.url);
+    const prefix = server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "";
+    monitor = await (await connectTestRedis()).monitor();
+    // Commands a script runs inside Redis show up too, with source "lua": not round trips.
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== "lua" && args.some((arg) => arg.includes(prefix))) redisCommands.push(args);
+    });
+    server.server.app.stores.db.on("query", (query: { sql: string }) => {
+      if (!relayStatement.test(query.sql)) sql.push(query.sql);
+    });
+  });
+  afterAll(async () => {
+    monitor?.disconnect();
+    await server?.stop();
+  });
+
+  /** Runs a call and returns the round trips it made. */
+  async function count(call: () => Promise<unknown>): Promise<{ redis: number; postgres: number }> {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    redisCommands.length = 0;
+    sql.length = 0;
+    await call();
+    // MONITOR lines arrive on their own connection, a moment after the command ran.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (process.env.DEBUG_ROUND_TRIPS) console.log(redisCommands.map((args) => args.slice(0, 4).join(" ")), sql);
+    return { redis: redisCommands.length, postgres: sql.length };
+  }
+
+  let consumerNumber = 0;
+  const initiate = (extra: { idempotencyKey?: string } = {}) =>
+    client.initiateVerification({
+      method: VerificationMethod.EMAIL,
+      consumer: `rt-${consumerNumber++}@example.com`,
+      policy: { forcedCode: "424242" },
+      ...extra,
+    });
+
+  it("warms up (loads the Lua scripts)", async () => {
+    const { verification } = await initiate({ idempotencyKey: "warm-up" });
+    await client.validateVerification({ verificationId: verification!.verificationId, code: "000000" }).catch(() => undefined);
+    await client.validateVerification({ verificationId: verification!.verificationId, code: "424242" });
+  });
+
+  it("Health/Check: no store at all", async () => {
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
+    expect(await count(() => health.check({}))).toEqual({ redis: 0, postgres: 0 });
+  });
+
+  it("ValidateVerification: one Redis round trip, right code or wrong", async () => {
+    const { verification } = await initiate();
+    const id = verification!.verificationId;
+    expect(await count(() => client.validateVerification({ verificationId: id, code: "000000" }).catch(() => undefined))).toEqual({ redis: 1, postgres: 0 });
+    expect(await count(() => client.validateVerification({ verificationId: id, code: "424242" }))).toEqual({ redis: 1, postgres: 0 });
+  });
+
+  it("InitiateVerification: admission and the code in Redis, the message in Postgres", async () => {
+    expect(await count(() => initiate())).toEqual({ redis: 2, postgres: 1 });
+    expect(await count(() => initiate({ idempotencyKey: `k-${consumerNumber}` }))).toEqual({ redis: 3, postgres: 1 });
+  });
+
+  it("GetVerification and InvalidateVerification: one Redis round trip each", async () => {
+    const { verification } = await initiate();
+    const id = verification!.verificationId;
+    expect(await count(() => client.getVerification({ verificationId: id }))).toEqual({ redis: 1, postgres: 0 });
+    expect(await count(() => client.invalidateVerification({ verificationId: id }))).toEqual({ redis: 1, postgres: 0 });
+  });
+});
