@@ -94,7 +94,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     retry: defaultRetryPolicy,
   });
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
-  const serverKey = keys[0]!.key;
+  // A stable key of its own when configured, so encryption keys can rotate without touching
+  // live codes or limits.
+  const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
   const verifications = new Verifications({
     store: stores.ttl,
     admission: stores.admission,

@@ -33,6 +33,8 @@ export interface DeliveryConfig {
   readonly consoleFallback: boolean;
   /** ENCRYPTION_KEYS as given, or undefined for a generated development key. */
   readonly encryptionKeys?: string;
+  /** HMAC_KEY as given (base64); undefined derives it from the first encryption key. */
+  readonly hmacKey?: string;
   readonly templates: { readonly productName: string; readonly defaultLocale: string; readonly overridesDir?: string };
   readonly outbox: { readonly maxAttempts: number; readonly batchSize: number; readonly pollIntervalMs: number };
   readonly sendTimeoutMs: number;
@@ -108,6 +110,7 @@ export function deliveryConfig(v: Parsed, production: boolean, embedded: boolean
     ...(fcm === undefined ? {} : { fcm }),
     consoleFallback: !production,
     ...(v.ENCRYPTION_KEYS === undefined ? {} : { encryptionKeys: v.ENCRYPTION_KEYS }),
+    ...(v.HMAC_KEY === undefined ? {} : { hmacKey: v.HMAC_KEY }),
     templates: {
       productName: v.PRODUCT_NAME!,
       defaultLocale: v.DEFAULT_LOCALE!,

@@ -118,6 +118,10 @@ export const variables = {
     z.string().regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44}(\s*,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44})*$/, 'must be "id:base64-of-32-bytes[,id:…]"'),
     "AES-256-GCM keys sealing secrets at rest; the first encrypts, all decrypt (rotation). Generated and kept in DATA_DIR's parent on the embedded defaults",
   ),
+  HMAC_KEY: variable(
+    z.string().regex(/^[A-Za-z0-9+/=]{43,44}$/, "must be base64 of 32 bytes"),
+    "key for the keyed hashes of codes and consumer names (base64, 32 bytes); unset: derived from the first ENCRYPTION_KEYS key, so rotating that key then invalidates live codes and resets limits",
+  ),
   PRODUCT_NAME: variable(nonEmpty, "the name messages sign with", "onetime"),
   DEFAULT_LOCALE: variable(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a BCP 47 tag such as en or pt-BR"), "locale of messages when the caller's has no template", "en"),
   TEMPLATES_DIR: variable(nonEmpty, "directory of template overrides: <locale>/<kind>/<part>.mustache"),

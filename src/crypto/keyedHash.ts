@@ -2,8 +2,8 @@ import { createHmac, hkdfSync } from "node:crypto";
 
 /**
  * A keyed hash (HMAC-SHA-256) for one purpose. Codes are stored only as such a hash, and consumer
- * addresses appear in Redis keys only as one, so neither a Redis dump nor its key names reveal
- * them. Each purpose gets its own key, derived from the server key with HKDF, so a hash made for
+ * addresses appear in Redis key names only as one (the verification record itself holds the
+ * consumer, which reads must return), so neither a dump nor a key listing reveals a code. Each purpose gets its own key, derived from the server key with HKDF, so a hash made for
  * one purpose means nothing for another.
  */
 export type KeyedHash = (value: string) => string;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { DeliveryOutcome, OutboundMessage } from "../channels/channel.js";
+import type { DeliveryOutcome, MessageKind, OutboundMessage } from "../channels/channel.js";
 import type { SecretBox } from "../crypto/secretBox.js";
 import { DomainError } from "../errors/domainError.js";
 import type { OutboxRelay } from "./outboxRelay.js";
@@ -24,6 +24,8 @@ export interface QueueOptions {
 export interface Delivery {
   /** Queues the message; returns its outbox id. Fails if no channel can carry its kind. */
   queue(message: OutboundMessage, options: QueueOptions): Promise<string>;
+  /** Throws {@link NoChannelForKind} unless a channel can carry this kind. */
+  requireChannel(kind: MessageKind): void;
   /** Sends within `timeoutMs` and reports how it went; nothing is stored. */
   sendNow(message: OutboundMessage, timeoutMs: number, reference?: string): Promise<DeliveryOutcome>;
 }
@@ -48,6 +50,9 @@ export class NoChannelForKind extends DomainError {
 export function createDelivery(dependencies: DeliveryDependencies): Delivery {
   const { outbox, relay, sender, box, maxAttempts } = dependencies;
   return {
+    requireChannel(kind) {
+      if (!sender.hasChannel(kind)) throw new NoChannelForKind(kind);
+    },
     async queue(message, options) {
       if (!sender.hasChannel(message.kind)) throw new NoChannelForKind(message.kind);
       const id = randomUUID();

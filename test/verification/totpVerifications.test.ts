@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
 import { createSecretBox, parseEncryptionKeys } from "../../src/crypto/secretBox.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
+import { connectTestRedis, deleteKeysWithPrefix } from "../support/redis.js";
 import { testEncryptionKeys } from "../support/tokens.js";
 import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
 
@@ -112,5 +113,34 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
       reason: "WRONG_CODE",
       metadata: { attempts_left: "4" },
     });
+  });
+});
+
+describe("TOTP replay protection across a Redis loss", () => {
+  it("keeps refusing a used step after Redis lost everything (the step lives in Postgres)", async () => {
+    let clock = 2000000000 * 1000;
+    const server = await startTestServer("real", "totp_flush", {}, { now: () => clock });
+    try {
+      const client = await verificationClient(server.url);
+      const consumer = "flush-consumer";
+      const box = createSecretBox(parseEncryptionKeys(testEncryptionKeys));
+      await server.server.app.stores.totpSecrets.enrol(consumer, box.seal(rfcSecret, `totp:${consumer}`), box.activeKeyId);
+      await server.server.app.stores.totpSecrets.markUsed(consumer, 0);
+      const validate = async () => {
+        const { verification } = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
+        return client.validateVerification({ verificationId: verification!.verificationId, code: "279037" });
+      };
+      await validate();
+      const redis = await connectTestRedis();
+      try {
+        await deleteKeysWithPrefix(redis, server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "");
+      } finally {
+        redis.disconnect();
+      }
+      clock += 1_000;
+      expect(await failure(validate())).toMatchObject({ reason: "WRONG_CODE" });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SymbolSet, VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
@@ -111,7 +112,7 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
     const consumer = email("resend");
     const first = (await initiateWithCode(consumer, "500001", { maxAttempts: 2 })).verification!;
     expect(first.resendCount).toBe(0);
-    const firstWait = Number(first.nextResendTime!.seconds) * 1000 - Date.now();
+    const firstWait = timestampMs(first.nextResendTime!) - Date.now();
     expect(firstWait).toBeGreaterThan(0);
     expect(firstWait).toBeLessThanOrEqual(1_500);
 
@@ -121,7 +122,7 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
     await sleep(1_100);
     const second = (await initiateWithCode(consumer, "500003", { maxAttempts: 2 })).verification!;
     expect(second.resendCount).toBe(1);
-    const secondWait = Number(second.nextResendTime!.seconds) * 1000 - Date.now();
+    const secondWait = timestampMs(second.nextResendTime!) - Date.now();
     expect(secondWait).toBeGreaterThan(firstWait);
 
     await sleep(2_100);
@@ -140,6 +141,30 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
       code: Code.ResourceExhausted,
       reason: "GUESS_BUDGET_EXHAUSTED",
     });
+  });
+
+  it("shares one set of limits between case variants of an address", async () => {
+    const local = `Case${randomUUID().slice(0, 6)}`;
+    await initiateWithCode(`${local}@example.com`, "700001", { maxAttempts: 1 });
+    expect(await failure(initiateWithCode(`${local.toUpperCase()}@EXAMPLE.com`, "700002", { maxAttempts: 1 }))).toMatchObject({
+      reason: "RESEND_TOO_SOON",
+    });
+  });
+
+  it("refuses a time to live under a second before charging anything", async () => {
+    const consumer = email("short-ttl");
+    const refused = await failure(
+      client.initiateVerification({ method: VerificationMethod.EMAIL, consumer, policy: { timeToLive: { nanos: 500_000 } } }),
+    );
+    expect(refused).toMatchObject({ code: Code.InvalidArgument, fields: ["policy.time_to_live"] });
+    await expect(initiateWithCode(consumer, "700003")).resolves.toBeDefined();
+  });
+
+  it("treats a retry whose payload keys come in another order as the same request", async () => {
+    const request = { method: VerificationMethod.EMAIL, consumer: email("idem-order"), idempotencyKey: `k-${randomUUID()}`, policy: { forcedCode: "606061" } };
+    const first = await client.initiateVerification({ ...request, payload: { a: 1, b: { c: 2, d: 3 } } });
+    const again = await client.initiateVerification({ ...request, payload: { b: { d: 3, c: 2 }, a: 1 } });
+    expect(again.verification?.verificationId).toBe(first.verification?.verificationId);
   });
 
   it("uses a forced verification id, and refuses one that is live", async () => {

@@ -92,6 +92,7 @@ export class Verifications {
   async initiate(input: InitiateInput): Promise<Initiated> {
     const { rules } = this.deps;
     const ttlMs = input.ttlMs ?? rules.defaultTtlMs;
+    if (ttlMs < 1_000) throw InvalidArgument.field("policy.time_to_live", "gte", "must be at least 1 s");
     if (ttlMs > rules.maxTtlMs) {
       throw InvalidArgument.field("policy.time_to_live", "lte", `must be at most ${Math.floor(rules.maxTtlMs / 1000)} s`);
     }
@@ -103,12 +104,16 @@ export class Verifications {
       if (!input.mayForceCode) throw InvalidArgument.field("policy.forced_code", "principal", "may only be set by service and admin callers");
     }
     if (input.method !== "totp") checkCallerTemplate(input.template, input.method);
-    // Generated before anything is charged, so a refused code shape costs the caller nothing.
+    // Checked before anything is charged, so a refused request costs the consumer nothing.
     const code = input.method === "totp" ? undefined : (input.forcedCode ?? generateCode(input.code));
+    if (input.method !== "totp") this.deps.delivery.requireChannel(input.method === "email" ? "email" : "sms");
 
-    const scope = this.deps.consumerScope(input.consumer);
+    // Mailbox local parts are case-insensitive in practice: Bob@ and BOB@ share one set of limits.
+    const scope = this.deps.consumerScope(input.method === "email" ? input.consumer.toLowerCase() : input.consumer);
     const maxAttempts = input.maxAttempts ?? rules.defaultMaxAttempts;
-    const idempotency = input.idempotency === undefined ? undefined : { ...input.idempotency, ttlMs };
+    // The idempotency record is a lease: long enough for a client's retries, short enough that a
+    // crash between admission and answer does not block the key for the code's whole life.
+    const idempotency = input.idempotency === undefined ? undefined : { ...input.idempotency, ttlMs: Math.min(ttlMs, idempotencyTtlMs) };
     const admission = await this.deps.admission.admit({
       scope,
       bucket: input.method,
@@ -151,17 +156,26 @@ export class Verifications {
       if (input.forcedCode !== undefined) this.deps.logger.info({ verificationId: id, method: input.method }, "verification started with a forced code");
       const initiated =
         code === undefined ? await this.startTotp(verification, input.issuer, ttlMs) : await this.startCode(verification, code, input, ttlMs);
-      if (idempotency !== undefined) {
-        // Sealed: a TOTP answer carries the enrolment secret inside its URI.
-        const answer = this.deps.box.seal(encodeAnswer(initiated), answerContext(scope, idempotency.key));
-        await this.deps.admission.completeIdempotency(scope, idempotency.key, idempotency.fingerprint, answer, ttlMs);
-      }
+      if (idempotency !== undefined) await this.rememberAnswer(scope, idempotency, initiated);
       return initiated;
     } catch (error) {
+      // Nothing was started: give back what admission reserved, and let a retry run again.
+      await this.deps.admission.refundGuesses(scope, admission.reservedGuesses).catch(() => undefined);
       if (idempotency !== undefined) {
         await this.deps.admission.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
       }
       throw error;
+    }
+  }
+
+  private async rememberAnswer(scope: string, idempotency: { key: string; fingerprint: string; ttlMs: number }, initiated: Initiated): Promise<void> {
+    // Sealed: a TOTP answer carries the enrolment secret inside its URI.
+    const answer = this.deps.box.seal(encodeAnswer(initiated), answerContext(scope, idempotency.key));
+    try {
+      await this.deps.admission.completeIdempotency(scope, idempotency.key, idempotency.fingerprint, answer, idempotency.ttlMs);
+    } catch (error) {
+      // The code is out and must not be sent twice: answer, and let a retry see "in progress".
+      this.deps.logger.warn({ err: error, verificationId: initiated.verification.id }, "could not store the idempotent answer");
     }
   }
 
@@ -229,26 +243,30 @@ export class Verifications {
   private async startTotp(verification: Verification, issuer: string | undefined, ttlMs: number): Promise<Initiated> {
     const { store, totpSecrets, box } = this.deps;
     const consumer = verification.consumer;
-    const existing = await totpSecrets.find(consumer);
-    let uri: string | undefined;
-    if (existing?.status !== "active") {
-      // Until one code has been validated the secret is temporary: each start replaces it, so a
-      // user who lost the QR code simply starts again.
-      const secret = newTotpSecret();
-      const enrolled = await totpSecrets.enrol(consumer, box.seal(secret, totpContext(consumer)), box.activeKeyId);
-      if (enrolled.outcome !== "already_active") {
-        uri = totpUri({ issuer: issuer === undefined || issuer === "" ? this.deps.rules.defaultIssuer : issuer, label: consumer, secret });
-      }
-    }
+    const key = verificationKey(verification.id);
+    // The record first: if its id is taken, the consumer's pending secret must stay as it was.
     // No code to hash: a random one that nothing can match keeps the record's shape.
     const stored = await store.putSecret(
-      verificationKey(verification.id),
+      key,
       { hash: randomBytes(32).toString("base64url"), maxAttempts: verification.maxAttempts, data: encodeStored(verification) },
       ttlMs,
       { ifAbsent: true },
     );
     if (!stored) throw new VerificationIdTaken();
-    return { verification, ...(uri === undefined ? {} : { totpUri: uri }) };
+    try {
+      const existing = await totpSecrets.find(consumer);
+      if (existing?.status === "active") return { verification };
+      // Until one code has been validated the secret is temporary: each start replaces it, so a
+      // user who lost the QR code simply starts again.
+      const secret = newTotpSecret();
+      const enrolled = await totpSecrets.enrol(consumer, box.seal(secret, totpContext(consumer)), box.activeKeyId);
+      if (enrolled.outcome === "already_active") return { verification };
+      const label = issuer === undefined || issuer === "" ? this.deps.rules.defaultIssuer : issuer;
+      return { verification, totpUri: totpUri({ issuer: label, label: consumer, secret }) };
+    } catch (error) {
+      await store.deleteSecret(key).catch(() => undefined);
+      throw error;
+    }
   }
 
   private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean): Promise<Verification> {
@@ -269,11 +287,18 @@ export class Verifications {
       ? await totpSecrets.removeAfterUse(verification.consumer, check.timeStep)
       : await totpSecrets.markUsed(verification.consumer, check.timeStep);
     if (!claimed) throw new WrongCode(attemptsLeft);
-    if (!(await store.deleteSecret(verificationKey(verification.id)))) throw new VerificationNotFound();
-    if (removeSecret) this.deps.logger.info({ verificationId: verification.id }, "authenticator secret removed after a valid code");
+    const consumed = await store.deleteSecret(verificationKey(verification.id));
+    if (removeSecret) {
+      // The secret is gone whatever happened to the record meanwhile: say so.
+      this.deps.logger.info({ verificationId: verification.id }, "authenticator secret removed after a valid code");
+      return verification;
+    }
+    if (!consumed) throw new VerificationNotFound();
     return verification;
   }
 }
+
+const idempotencyTtlMs = 5 * 60_000;
 
 function answerContext(scope: string, idempotencyKey: string): string {
   return `idempotency:${scope}:${idempotencyKey}`;

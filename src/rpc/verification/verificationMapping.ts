@@ -1,4 +1,4 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createHash } from "node:crypto";
 import {
@@ -76,9 +76,21 @@ function totpConsumer(raw: string): string {
  * asked, so one caller's key can never replay another's answer.
  */
 function fingerprint(request: InitiateVerificationRequest, principal: Principal): string {
-  const bytes = toBinary(InitiateVerificationRequestSchema, create(InitiateVerificationRequestSchema, { ...request, idempotencyKey: "" }));
+  const canonical = create(InitiateVerificationRequestSchema, {
+    ...request,
+    idempotencyKey: "",
+    // A retry may serialise the same JSON object with its keys in another order.
+    ...(request.payload === undefined ? {} : { payload: sortKeys(request.payload) as JsonObject }),
+  });
+  const bytes = toBinary(InitiateVerificationRequestSchema, canonical);
   const who = principal.kind === "public" ? "public" : `${principal.kind}:${principal.subject}`;
   return createHash("sha256").update(who).update("\0").update(bytes).digest("base64url");
+}
+
+function sortKeys(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys(value[key]!)]));
 }
 
 export function verificationProto(verification: Verification): VerificationProto {

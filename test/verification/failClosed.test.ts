@@ -1,0 +1,53 @@
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { promisify } from "node:util";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A Redis of this test's own, so it can be stopped under a running onetime. */
+describe("when Redis goes away", () => {
+  let redis: ChildProcess;
+  let port: number;
+  let server: TestServer;
+  let client: VerificationClient;
+
+  beforeAll(async () => {
+    port = await freePort();
+    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    for (let tries = 0; ; tries++) {
+      const up = await promisify(execFile)("redis-cli", ["-p", String(port), "ping"]).then(() => true, () => false);
+      if (up) break;
+      if (tries > 50) throw new Error("private redis-server did not start");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    server = await startTestServer("real", "fail_closed", { REDIS_URL: `redis://127.0.0.1:${port}` });
+    client = await verificationClient(server.url);
+  });
+  afterAll(async () => {
+    redis?.kill("SIGKILL");
+    await server?.stop();
+  });
+
+  it("answers unavailable, never a success it cannot back", async () => {
+    const { verification } = await client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "ada@example.com", policy: { forcedCode: "515151" } });
+    redis.kill("SIGKILL");
+    await new Promise((resolve) => redis.once("exit", resolve));
+    expect(await failure(client.validateVerification({ verificationId: verification!.verificationId, code: "515151" }))).toMatchObject({
+      code: Code.Unavailable,
+    });
+    expect(await failure(client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "bob@example.com" }))).toMatchObject({
+      code: Code.Unavailable,
+    });
+  });
+});
