@@ -90,6 +90,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const relay = new OutboxRelay(outbox, box, sender, logger, {
     batchSize: config.delivery.outbox.batchSize,
     pollIntervalMs: config.delivery.outbox.pollIntervalMs,
+    retentionMs: config.delivery.outbox.retentionMs,
     sendTimeoutMs: config.delivery.sendTimeoutMs,
     retry: defaultRetryPolicy,
   });

@@ -164,6 +164,7 @@ export const variables = {
   OUTBOX_MAX_ATTEMPTS: variable(wholeNumber(1, 100), "delivery attempts before a message is given up (dead)", "8"),
   OUTBOX_BATCH_SIZE: variable(wholeNumber(1, 1000), "messages a relay claims and sends at once", "20"),
   OUTBOX_POLL_INTERVAL_MS: variable(wholeNumber(10, 60_000), "how often an idle relay looks for due messages", "1000"),
+  OUTBOX_RETENTION_HOURS: variable(wholeNumber(1, 24 * 365), "finished outbox rows (no payload left) are deleted after this", "168"),
   DELIVERY_TIMEOUT_MS: variable(wholeNumber(100, 120_000), "deadline of one send to a provider", "10000"),
   VERIFICATION_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an email or SMS code works unless the caller says otherwise", "600"),
   VERIFICATION_MAX_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "longest time to live a caller may ask for", "86400"),

@@ -18,7 +18,14 @@ export interface OutboxRelayOptions {
    */
   readonly leaseMs?: number;
   readonly retry: RetryPolicy;
+  /** Finished messages (sent, dead, expired, all without payload) are deleted after this. Default 7 days. */
+  readonly retentionMs?: number;
 }
+
+// Purging is housekeeping: once a minute per relay is plenty, and it keeps the table's size
+// proportional to traffic over the retention period rather than to all time.
+const purgeIntervalMs = 60_000;
+const purgeBatch = 1_000;
 
 /** The outbox payload's authenticated context: a payload only opens for its own row. */
 export function payloadContext(messageId: string): string {
@@ -35,6 +42,8 @@ export class OutboxRelay {
   private readonly pollIntervalMs: number;
   private readonly sendTimeoutMs: number;
   private readonly leaseMs: number;
+  private readonly retentionMs: number;
+  private lastPurge = 0;
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -50,6 +59,7 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.leaseMs = options.leaseMs ?? this.sendTimeoutMs + 20_000;
+    this.retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   }
 
   start(): void {
@@ -71,6 +81,10 @@ export class OutboxRelay {
 
   /** One round: expire what is overdue, claim a batch, send it. Returns how many were claimed. */
   async runOnce(): Promise<number> {
+    if (Date.now() - this.lastPurge >= purgeIntervalMs) {
+      this.lastPurge = Date.now();
+      await this.store.purgeFinished(this.retentionMs, purgeBatch);
+    }
     await this.store.expireOverdue();
     const batch = await this.store.claim(this.batchSize, this.leaseMs);
     await Promise.all(batch.map((message) => this.deliver(message)));

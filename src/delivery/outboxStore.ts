@@ -51,4 +51,6 @@ export interface OutboxStore {
   record(message: ClaimedMessage, outcome: AttemptRecord): Promise<boolean>;
   /** Finishes unfinished messages past their expiry (scrubbing payloads); returns how many. */
   expireOverdue(): Promise<number>;
+  /** Deletes up to `limit` finished messages older than `olderThanMs`; returns how many. */
+  purgeFinished(olderThanMs: number, limit: number): Promise<number>;
 }

@@ -88,6 +88,19 @@ export function sqlOutbox(db: Database): OutboxStore {
       return updated === 1;
     },
 
+    async purgeFinished(olderThanMs, limit) {
+      // Batched, so one purge never holds many row locks or runs long.
+      const result = await db.raw<{ rowCount: number | null; affectedRows?: number }>(
+        `delete from ${table} where id in (
+           select id from ${table}
+            where finished_at < now() - ? * interval '1 millisecond'
+            limit ?
+            for update skip locked)`,
+        [olderThanMs, limit],
+      );
+      return result.rowCount ?? result.affectedRows ?? 0;
+    },
+
     async expireOverdue() {
       return db(table)
         .where("expires_at", "<=", db.fn.now())
