@@ -121,6 +121,9 @@ class ConnectionTracker {
     // httpolyglot re-emits each connection to the protocol server it picked: count it once.
     if (this.sockets.has(key)) return;
     this.sockets.set(key, socket);
+    // httpolyglot accepts on a plain net.Server, which leaves Nagle's algorithm on: small gRPC
+    // frames then wait for delayed ACKs (~40 ms each). Every RPC here is small and latency-bound.
+    socket.setNoDelay(true);
     // Node's own header and request timeouts never start on a server that does not listen
     // itself (httpolyglot's inner ones), so silence is bounded here, for every protocol.
     socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
