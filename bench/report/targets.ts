@@ -1,0 +1,81 @@
+import type { GrowthResult } from "../growth.js";
+import { bareRatioTarget } from "./format.js";
+import type { ScenarioRow, ServerRecord, TargetCheck, Verdict } from "./types.js";
+
+const roundTripTarget = 3_300;
+const halfLoadP99TargetMs = 10;
+const bytesPerVerificationTarget = 1_024;
+
+const verdict = (passed: boolean): Verdict => (passed ? "PASS" : "MISS");
+
+/** The issue's targets, each checked against what this run measured (n/a when not measured). */
+export function checkTargets(rows: readonly ScenarioRow[], growth: GrowthResult | null, servers: readonly ServerRecord[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+
+  const compared = rows.filter((row) => row.scenario !== "bare" && row.ratioToBare !== undefined);
+  const misses = compared.filter((row) => row.ratioToBare! < bareRatioTarget);
+  checks.push({
+    target: `each scenario's per-RPC throughput >= ${bareRatioTarget * 100}% of bare`,
+    measured:
+      compared.length === 0
+        ? "not measured"
+        : `${compared.length - misses.length}/${compared.length} runs reach it` +
+          (misses.length === 0
+            ? ""
+            : `; below: ${misses.map((row) => `${row.scenario}/${row.protocol}/${row.backend}/w${row.workers} ${row.ratioToBare!.toFixed(2)}`).join(", ")}`),
+    verdict: compared.length === 0 ? "n/a" : verdict(misses.length === 0),
+  });
+
+  const roundTrips = rows.filter(
+    (row) => row.scenario === "verification-roundtrip" && row.protocol === "connect-json-h1" && row.backend === "real" && row.load.mode === "closed",
+  );
+  const best = roundTrips.reduce<ScenarioRow | undefined>((top, row) => (top === undefined || row.load.roundsPerSecond > top.load.roundsPerSecond ? row : top), undefined);
+  checks.push({
+    target: `verification round trip, Connect JSON/HTTP1.1, 32 keep-alive clients >= ${roundTripTarget} rounds/s`,
+    measured:
+      best === undefined
+        ? "not measured"
+        : roundTrips.map((row) => `${row.section}: ${row.load.roundsPerSecond} rounds/s with ${row.workers} worker${row.workers === 1 ? "" : "s"}`).join("; "),
+    verdict: best === undefined ? "n/a" : verdict(best.load.roundsPerSecond >= roundTripTarget),
+  });
+
+  // Judged where the service went fastest: half of the best maximum, on that configuration.
+  const halfLoad = rows.filter((row) => row.section === "half-load");
+  const reference = halfLoad.reduce<ScenarioRow | undefined>(
+    (top, row) => (top === undefined || Number(row.notes.maxRoundsPerSecond ?? 0) > Number(top.notes.maxRoundsPerSecond ?? 0) ? row : top),
+    undefined,
+  );
+  checks.push({
+    target: `p99 < ${halfLoadP99TargetMs} ms at half the maximum throughput (per RPC)`,
+    measured:
+      reference === undefined
+        ? "not measured"
+        : halfLoad
+            .map(
+              (row) =>
+                `${row.workers} worker${row.workers === 1 ? "" : "s"}: RPC p99 ${row.load.latencyMs.p99} ms (round p99 ${row.load.roundLatencyMs.p99} ms) ` +
+                `at ${row.load.targetRatePerSecond} of max ${String(row.notes.maxRoundsPerSecond)} rounds/s${row === reference ? " (judged)" : ""}`,
+            )
+            .join("; "),
+    verdict: reference === undefined ? "n/a" : verdict(reference.load.latencyMs.p99 < halfLoadP99TargetMs && reference.load.dropped === 0),
+  });
+
+  const sizes = growth?.redis ?? [];
+  const worst = sizes.reduce((top, step) => Math.max(top, step.bytesPerVerification, step.sampledKeyBytes), 0);
+  checks.push({
+    target: "< 1 KiB of Redis per live verification",
+    measured: sizes.length === 0 ? "not measured" : sizes.map((step) => `${step.bytesPerVerification} B at ${step.liveVerifications}`).join(", "),
+    verdict: sizes.length === 0 ? "n/a" : verdict(worst < bytesPerVerificationTarget),
+  });
+
+  const unexpected = rows.reduce((sum, row) => sum + row.load.errors + row.load.warmupErrors + row.load.abandoned, 0);
+  const growthErrors = sizes.reduce((sum, step) => sum + step.validateErrors, 0);
+  const serverErrors = servers.reduce((sum, server) => sum + server.log.errors, 0);
+  const expected = rows.reduce((sum, row) => sum + row.load.expectedFailures, 0);
+  checks.push({
+    target: "zero unexpected errors (warm-up included; wrong codes are expected)",
+    measured: `${unexpected} failed RPCs in ${rows.length} runs, ${growthErrors} in growth, ${serverErrors} error lines logged by the servers; ${expected} expected WRONG_CODE answers`,
+    verdict: rows.length === 0 ? "n/a" : verdict(unexpected + growthErrors + serverErrors === 0),
+  });
+  return checks;
+}

@@ -1,0 +1,68 @@
+import type { Protocol } from "../clients/types.js";
+import type { GrowthResult } from "../growth.js";
+import type { LoadResult } from "../loadGenerator.js";
+import type { PendingScenario } from "../scenarios/index.js";
+import type { ScenarioName } from "../scenarios/scenario.js";
+import type { Backend } from "../server/backends.js";
+import type { ServerCost } from "../server/procStats.js";
+import type { ServerLogSummary } from "../server/serverProcess.js";
+import type { PostgresCeiling } from "../stores/postgresCeiling.js";
+import type { RedisCeiling } from "../stores/redisBenchmark.js";
+
+export type Section = "matrix" | "cores" | "half-load";
+
+/** One measured run of one scenario: a line of the terminal table, an entry of the JSON. */
+export interface ScenarioRow {
+  readonly section: Section;
+  readonly scenario: ScenarioName;
+  readonly protocol: Protocol;
+  readonly backend: Backend;
+  readonly workers: number;
+  readonly rpcsPerRound: number;
+  readonly load: LoadResult;
+  readonly server: ServerCost;
+  /** CPU of the bench process itself (the load generator shares the machine's cores). */
+  readonly clientCpuPercent: number;
+  readonly connections: { readonly planned: number; readonly opened?: number };
+  /** Outbox messages still undelivered when the run ended (real backend): work the relay does after the window. */
+  readonly outboxBacklog?: number;
+  /** Seconds the server kept working after the run (relay draining, GC) before it was idle again. */
+  readonly settleSeconds: number;
+  /** This run's per-RPC throughput over the bare handler's on the same server and protocol. */
+  readonly ratioToBare?: number;
+  readonly notes: Readonly<Record<string, number | string>>;
+}
+
+export interface ServerRecord {
+  readonly backend: Backend;
+  readonly workers: number;
+  readonly startSeconds: number;
+  readonly exitCode: number | null;
+  readonly log: ServerLogSummary;
+}
+
+export type Verdict = "PASS" | "MISS" | "n/a";
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly verdict: Verdict;
+}
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationSeconds: number;
+  readonly argv: readonly string[];
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly machine: Readonly<Record<string, unknown>>;
+  readonly rows: readonly ScenarioRow[];
+  readonly servers: readonly ServerRecord[];
+  readonly pending: readonly PendingScenario[];
+  readonly stores: { readonly redis: readonly RedisCeiling[]; readonly postgres: readonly PostgresCeiling[] } | null;
+  readonly growth: GrowthResult | null;
+  readonly targets: readonly TargetCheck[];
+  readonly notes: readonly string[];
+}
+

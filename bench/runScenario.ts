@@ -1,0 +1,75 @@
+import { describeFailure } from "./clients/failure.js";
+import type { ClientPool } from "./clients/types.js";
+import { runLoad, type LoadMode } from "./loadGenerator.js";
+import type { ScenarioRow, Section } from "./report/types.js";
+import type { Scenario } from "./scenarios/scenario.js";
+import type { TotpConsumers } from "./scenarios/totpConsumers.js";
+import type { RunningServer } from "./server/serverProcess.js";
+
+export interface RunSpec {
+  readonly section: Section;
+  readonly server: RunningServer;
+  readonly pool: ClientPool;
+  readonly scenario: Scenario;
+  readonly concurrency: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly mode: LoadMode;
+  readonly expectedRoundsPerSecond: number | undefined;
+  readonly totpConsumers: TotpConsumers;
+}
+
+/** Prepares a scenario, drives it, and measures the server (CPU over the window, peak RSS) and the bench process. */
+export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
+  const prepared = await spec.scenario.prepare({
+    pool: spec.pool,
+    backend: spec.server.backend,
+    protocol: spec.pool.protocol,
+    plannedSeconds: (spec.warmupMs + spec.durationMs) / 1000,
+    expectedRoundsPerSecond: spec.expectedRoundsPerSecond,
+    totpConsumers: spec.totpConsumers,
+  });
+  const monitor = spec.server.monitor();
+  let clientCpuAtStart = process.cpuUsage();
+  let clientWindowStart = 0;
+  let clientCpuPercent = 0;
+  const load = await runLoad(prepared.round, {
+    concurrency: spec.concurrency,
+    warmupMs: spec.warmupMs,
+    durationMs: spec.durationMs,
+    mode: spec.mode,
+    describeError: describeFailure,
+    onMeasureStart: () => {
+      monitor.markStart();
+      clientCpuAtStart = process.cpuUsage();
+      clientWindowStart = performance.now();
+    },
+    onMeasureEnd: () => {
+      monitor.markEnd();
+      const used = process.cpuUsage(clientCpuAtStart);
+      const elapsedMs = performance.now() - clientWindowStart;
+      clientCpuPercent = elapsedMs > 0 ? Math.round(((used.user + used.system) / 1000 / elapsedMs) * 100) : 0;
+    },
+  });
+  const server = monitor.stop();
+  const opened = spec.pool.connectionsOpened();
+  // What the run left for later (the relay sends every queued message), then let it finish so the
+  // next run starts on a quiet server.
+  const outboxBacklog = await spec.server.outboxBacklog();
+  const settleSeconds = await spec.server.settle();
+  return {
+    section: spec.section,
+    scenario: spec.scenario.name,
+    protocol: spec.pool.protocol,
+    backend: spec.server.backend,
+    workers: spec.server.workers,
+    rpcsPerRound: spec.scenario.rpcsPerRound,
+    load,
+    server,
+    clientCpuPercent,
+    connections: { planned: spec.pool.plannedConnections, ...(opened === undefined ? {} : { opened }) },
+    ...(outboxBacklog === undefined ? {} : { outboxBacklog }),
+    settleSeconds,
+    notes: { ...prepared.notes, ...(prepared.after?.() ?? {}) },
+  };
+}

@@ -1,0 +1,35 @@
+import { Code } from "@connectrpc/connect";
+import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { isFailure } from "../clients/failure.js";
+import { nextEmailConsumer, type Scenario } from "./scenario.js";
+import { forcedCode, missingVerification } from "./verificationRoundtrip.js";
+
+const wrongCode = "000000";
+
+/**
+ * A 50/50 mix of wrong and right codes: each round initiates, validates a wrong code (which must
+ * be refused as invalid_argument WRONG_CODE: an expected failure, not an error), then the right
+ * one. Half of the validations fail on purpose and every verification still ends completed.
+ */
+export const wrongCodeMix: Scenario = {
+  name: "wrong-code-mix",
+  rpcsPerRound: 3,
+  summary: "InitiateVerification + ValidateVerification wrong code (expected WRONG_CODE) + right code",
+  async prepare({ pool }) {
+    const refused = (error: unknown) => isFailure(error, Code.InvalidArgument, "WRONG_CODE");
+    return {
+      notes: {},
+      round: async (recorder, slot) => {
+        const client = pool.clients[slot % pool.clients.length]!;
+        const consumer = nextEmailConsumer();
+        const started = await recorder.call(() =>
+          client.initiate({ method: VerificationMethod.EMAIL, consumer, policy: { forcedCode } }),
+        );
+        const verificationId = started.verification?.verificationId;
+        if (verificationId === undefined) throw missingVerification();
+        await recorder.callExpectingFailure(() => client.validate({ verificationId, code: wrongCode }), refused);
+        await recorder.call(() => client.validate({ verificationId, code: forcedCode }));
+      },
+    };
+  },
+};

@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { performance } from "node:perf_hooks";
+import pg from "pg";
+import type { BenchAuth } from "../clients/token.js";
+import { dropRealStores, newRealStores, redisHostPort, type Backend, type RealStores } from "./backends.js";
+import { freePort } from "./freePort.js";
+import { commandName, cpuSeconds, hasConnectionToPort, processTree, ProcessMonitor } from "./procStats.js";
+
+export interface ServerOptions {
+  readonly backend: Backend;
+  /** Serving processes; the embedded backend always runs one. */
+  readonly workers: number;
+  readonly auth: BenchAuth;
+  /** Where `node --import tsx src/main.ts` runs: the repository root. */
+  readonly cwd: string;
+  /** Label for the bench schema and key prefix. */
+  readonly label: string;
+  /** Extra node flags before the entry point (e.g. --cpu-prof for a profile of the run). */
+  readonly nodeArgs?: readonly string[];
+}
+
+export interface ServerLogSummary {
+  readonly warnings: number;
+  readonly errors: number;
+  /** The last few warning and error lines, to say what went wrong. */
+  readonly lastProblems: readonly string[];
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly pid: number;
+  readonly backend: Backend;
+  readonly workers: number;
+  /** Starts sampling the server's processes (RSS now, CPU between markStart and markEnd). */
+  monitor(): ProcessMonitor;
+  /** Warnings and errors the server logged so far. */
+  log(): ServerLogSummary;
+  /** Outbox messages not yet delivered (pending or being sent); undefined on the embedded backend, whose database is inside the server. */
+  outboxBacklog(): Promise<number | undefined>;
+  /** Waits (at most `timeoutMs`) until the server's processes use under 10% of a core over 500 ms: deferred work such as the outbox relay is done. Returns the seconds waited. */
+  settle(timeoutMs?: number): Promise<number>;
+  /** SIGTERM, wait for the drain, then remove the bench schema and keys. */
+  stop(): Promise<{ exitCode: number | null; log: ServerLogSummary }>;
+}
+
+const startTimeoutMs = 90_000;
+
+/**
+ * Starts the server under test as the real thing, `node --import tsx src/main.ts`, configured
+ * only through its environment: a free port, LOG_LEVEL=warn (no per-RPC log line), a fresh bench
+ * schema and Redis prefix (real) or in-memory PGlite (embedded), and send limits raised so that
+ * the bench measures the work, not the refusals. The console channel prints every message to
+ * stderr, which goes to a temporary file, never the terminal.
+ *
+ * Readiness: at LOG_LEVEL=warn the info-level "onetime is serving" line is not printed, so the
+ * bench waits for what that line stands for: every worker process exists and holds its Redis
+ * connection (opened after migrations, just before listening), and Health/Check answers SERVING
+ * on several fresh connections (the cluster hands connections out round-robin).
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const workers = options.backend === "embedded" ? 1 : options.workers;
+  const port = await freePort();
+  const stores = options.backend === "real" ? newRealStores(options.label) : undefined;
+  const logDir = mkdtempSync(join(tmpdir(), "onetime-bench-"));
+  const stderrFile = join(logDir, "stderr.log");
+  const stderrFd = openSync(stderrFile, "w");
+  const child = spawn(process.execPath, ["--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"], {
+    cwd: options.cwd,
+    env: serverEnv(options, workers, port, stores),
+    stdio: ["ignore", "pipe", stderrFd],
+  });
+  closeSync(stderrFd);
+  const logs = watchLog(child);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  let backlogPool: pg.Pool | undefined;
+
+  const cleanUp = async () => {
+    rmSync(logDir, { recursive: true, force: true });
+    if (stores !== undefined) await dropRealStores(stores);
+  };
+
+  try {
+    await waitUntilReady(child, url, workers, options.backend, exited, stderrFile);
+  } catch (error) {
+    child.kill("SIGKILL");
+    await exited;
+    await cleanUp();
+    throw error;
+  }
+
+  return {
+    url,
+    pid: child.pid!,
+    backend: options.backend,
+    workers,
+    monitor: () => new ProcessMonitor(child.pid!),
+    log: () => logs.summary(),
+    outboxBacklog: async () => (stores === undefined ? undefined : countBacklog(backlogPool ??= newBacklogPool(stores), stores.schema)),
+    settle: (timeoutMs = 30_000) => waitForIdle(child.pid!, timeoutMs),
+    async stop() {
+      await backlogPool?.end();
+      child.kill("SIGTERM");
+      const exitCode = await Promise.race([exited, sleep(20_000, "timeout" as const)]);
+      if (exitCode === "timeout") {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await cleanUp();
+      return { exitCode: exitCode === "timeout" ? null : exitCode, log: logs.summary() };
+    },
+  };
+}
+
+function serverEnv(options: ServerOptions, workers: number, port: number, stores: RealStores | undefined): NodeJS.ProcessEnv {
+  const common: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "development",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    WORKERS: String(workers),
+    AUTH_JWT_SECRET: options.auth.secret,
+    AUTH_ISSUER: options.auth.issuer,
+    AUTH_AUDIENCE: options.auth.audience,
+    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    // The highest values config accepts (1000 and 10000); every round has a consumer of its own anyway.
+    VERIFICATION_SEND_LIMIT: "1000",
+    VERIFICATION_RESEND_DELAY_SECONDS: "0",
+    VERIFICATION_MAX_RESEND_DELAY_SECONDS: "0",
+    VERIFICATION_GUESS_LIMIT: "10000",
+  };
+  if (stores === undefined) return { ...common, DATA_DIR: "memory://" };
+  return {
+    ...common,
+    DATABASE_URL: stores.databaseUrl,
+    DATABASE_SCHEMA: stores.schema,
+    REDIS_URL: stores.redisUrl,
+    REDIS_KEY_PREFIX: stores.keyPrefix,
+  };
+}
+
+function newBacklogPool(stores: RealStores): pg.Pool {
+  return new pg.Pool({ connectionString: stores.databaseUrl, max: 1 });
+}
+
+async function countBacklog(pool: pg.Pool, schema: string): Promise<number> {
+  const result = await pool.query<{ count: string }>(
+    `select count(*) as count from "${schema}".outbox_messages where status in ('pending', 'sending')`,
+  );
+  return Number(result.rows[0]?.count ?? 0);
+}
+
+/** Polls the CPU time of the server's processes until a 500 ms slice uses under 10% of a core. */
+async function waitForIdle(rootPid: number, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  const total = () => [...cpuSeconds(processTree(rootPid)).values()].reduce((sum, seconds) => sum + seconds, 0);
+  for (;;) {
+    const before = total();
+    const sliceStart = performance.now();
+    await sleep(500);
+    const busy = (total() - before) / ((performance.now() - sliceStart) / 1000);
+    if (busy < 0.1 || performance.now() - started > timeoutMs) return Math.round((performance.now() - started) / 100) / 10;
+  }
+}
+
+function watchLog(child: ChildProcess): { summary(): ServerLogSummary } {
+  let warnings = 0;
+  let errors = 0;
+  const lastProblems: string[] = [];
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    let level = "";
+    try {
+      const entry = JSON.parse(line) as { level?: unknown };
+      level = typeof entry.level === "string" ? entry.level : "";
+    } catch {
+      level = "error";
+    }
+    if (level === "warn") warnings++;
+    else if (level === "error" || level === "fatal") errors++;
+    else return;
+    lastProblems.push(line.slice(0, 500));
+    if (lastProblems.length > 5) lastProblems.shift();
+  });
+  return { summary: () => ({ warnings, errors, lastProblems: [...lastProblems] }) };
+}
+
+async function waitUntilReady(
+  child: ChildProcess,
+  url: string,
+  workers: number,
+  backend: Backend,
+  exited: Promise<number | null>,
+  stderrFile: string,
+): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const fail = (why: string) =>
+    new Error(`server did not start (${why}); stderr: ${readFileSync(stderrFile, "utf8").slice(-2000) || "(empty)"}`);
+
+  for (;;) {
+    if (gone) throw fail(`exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw fail(`not ready after ${startTimeoutMs / 1000} s`);
+    const workersUp = workers === 1 || readyWorkers(child.pid!, backend) >= workers;
+    if (workersUp && (await serving(url))) break;
+    await sleep(200);
+  }
+  // Connections go round-robin to listening workers: every probe must find one serving.
+  await sleep(workers > 1 ? 300 : 0);
+  for (let i = 0; i < 4 * workers; i++) if (!(await serving(url))) throw fail("a fresh connection found it not serving");
+}
+
+/** Worker processes (children named node) that hold their Redis connection. */
+function readyWorkers(primaryPid: number, backend: Backend): number {
+  const { port } = redisHostPort();
+  return processTree(primaryPid)
+    .filter((pid) => pid !== primaryPid && commandName(pid) === "node")
+    .filter((pid) => backend !== "real" || hasConnectionToPort(pid, port)).length;
+}
+
+/** Health/Check as Connect JSON over a fresh HTTP/1.1 connection. */
+function serving(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      `${url}/grpc.health.v1.Health/Check`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json", connection: "close" }, timeout: 2_000 },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve(response.statusCode === 200 && body.includes('"SERVING"')));
+        response.on("error", () => resolve(false));
+      },
+    );
+    request.on("error", () => resolve(false));
+    request.on("timeout", () => request.destroy());
+    request.end("{}");
+  });
+}
