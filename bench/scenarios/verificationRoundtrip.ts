@@ -1,4 +1,6 @@
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import type { BenchClient } from "../clients/types.js";
+import type { Recorder } from "../loadGenerator.js";
 import { nextEmailConsumer, type Scenario } from "./scenario.js";
 
 /** The code the bench forces, so it need not read the console channel's output. */
@@ -6,6 +8,15 @@ export const forcedCode = "482913";
 
 export function missingVerification(): Error {
   return new Error("InitiateVerification answered without a verification");
+}
+
+/** Starts an email verification with the forced code for a fresh consumer; returns its id. */
+export async function startEmailVerification(recorder: Recorder, client: BenchClient): Promise<string> {
+  const consumer = nextEmailConsumer();
+  const started = await recorder.call(() => client.initiate({ method: VerificationMethod.EMAIL, consumer, policy: { forcedCode } }));
+  const verificationId = started.verification?.verificationId;
+  if (verificationId === undefined) throw missingVerification();
+  return verificationId;
 }
 
 /**
@@ -21,12 +32,7 @@ export const verificationRoundtrip: Scenario = {
       notes: {},
       round: async (recorder, slot) => {
         const client = pool.clients[slot % pool.clients.length]!;
-        const consumer = nextEmailConsumer();
-        const started = await recorder.call(() =>
-          client.initiate({ method: VerificationMethod.EMAIL, consumer, policy: { forcedCode } }),
-        );
-        const verificationId = started.verification?.verificationId;
-        if (verificationId === undefined) throw missingVerification();
+        const verificationId = await startEmailVerification(recorder, client);
         await recorder.call(() => client.validate({ verificationId, code: forcedCode }));
       },
     };

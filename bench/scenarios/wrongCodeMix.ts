@@ -1,8 +1,7 @@
 import { Code } from "@connectrpc/connect";
-import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
 import { isFailure } from "../clients/failure.js";
-import { nextEmailConsumer, type Scenario } from "./scenario.js";
-import { forcedCode, missingVerification } from "./verificationRoundtrip.js";
+import type { Scenario } from "./scenario.js";
+import { forcedCode, startEmailVerification } from "./verificationRoundtrip.js";
 
 const wrongCode = "000000";
 
@@ -21,12 +20,7 @@ export const wrongCodeMix: Scenario = {
       notes: {},
       round: async (recorder, slot) => {
         const client = pool.clients[slot % pool.clients.length]!;
-        const consumer = nextEmailConsumer();
-        const started = await recorder.call(() =>
-          client.initiate({ method: VerificationMethod.EMAIL, consumer, policy: { forcedCode } }),
-        );
-        const verificationId = started.verification?.verificationId;
-        if (verificationId === undefined) throw missingVerification();
+        const verificationId = await startEmailVerification(recorder, client);
         await recorder.callExpectingFailure(() => client.validate({ verificationId, code: wrongCode }), refused);
         await recorder.call(() => client.validate({ verificationId, code: forcedCode }));
       },

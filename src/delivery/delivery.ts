@@ -49,12 +49,13 @@ export class NoChannelForKind extends DomainError {
 
 export function createDelivery(dependencies: DeliveryDependencies): Delivery {
   const { outbox, relay, sender, box, maxAttempts } = dependencies;
+  const requireChannel = (kind: MessageKind): void => {
+    if (!sender.hasChannel(kind)) throw new NoChannelForKind(kind);
+  };
   return {
-    requireChannel(kind) {
-      if (!sender.hasChannel(kind)) throw new NoChannelForKind(kind);
-    },
+    requireChannel,
     async queue(message, options) {
-      if (!sender.hasChannel(message.kind)) throw new NoChannelForKind(message.kind);
+      requireChannel(message.kind);
       const id = randomUUID();
       await outbox.enqueue(
         {

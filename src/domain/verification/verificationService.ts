@@ -254,10 +254,9 @@ export class Verifications {
     );
     if (!stored) throw new VerificationIdTaken();
     try {
-      const existing = await totpSecrets.find(consumer);
-      if (existing?.status === "active") return { verification };
       // Until one code has been validated the secret is temporary: each start replaces it, so a
-      // user who lost the QR code simply starts again.
+      // user who lost the QR code simply starts again. An active secret is left as it is, by
+      // enrol itself, so no read is needed first.
       const secret = newTotpSecret();
       const enrolled = await totpSecrets.enrol(consumer, box.seal(secret, totpContext(consumer)), box.activeKeyId);
       if (enrolled.outcome === "already_active") return { verification };
