@@ -33,5 +33,5 @@ async function authenticate(verifier: TokenVerifier, authorization: string | nul
   if (match?.[1] === undefined) {
     throw new Unauthenticated("TOKEN_MALFORMED", 'authorization header must be "Bearer <token>"');
   }
-  return verifier.verify(match[1]);
+  return (await verifier.verify(match[1])).principal;
 }

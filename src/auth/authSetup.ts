@@ -1,6 +1,10 @@
 import type { AuthConfig } from "../config/config.js";
 import { developmentCredentials, type DevelopmentCredentials } from "./developmentCredentials.js";
 import { createTokenVerifier, jwksKeySource, secretKey, type TokenVerifier } from "./tokenVerifier.js";
+import { cachingTokenVerifier } from "./verifiedTokenCache.js";
+
+// Bounds how long a token whose signing key left the JWKS (or was rotated away) keeps working.
+const verifiedTokenMaxAgeMs = 60_000;
 
 export interface Auth {
   readonly verifier: TokenVerifier;
@@ -9,14 +13,17 @@ export interface Auth {
 }
 
 export async function setUpAuth(config: AuthConfig): Promise<Auth> {
+  // On the wall clock, as jose's own `exp` check is: the cache must never outlast what it checked.
+  const remembering = (verifier: TokenVerifier): TokenVerifier =>
+    config.tokenCacheSize === 0 ? verifier : cachingTokenVerifier(verifier, { maxEntries: config.tokenCacheSize, maxAgeMs: verifiedTokenMaxAgeMs });
   switch (config.mode) {
     case "secret":
-      return { verifier: createTokenVerifier(secretKey(config.secret), config.claims) };
+      return { verifier: remembering(createTokenVerifier(secretKey(config.secret), config.claims)) };
     case "jwks":
-      return { verifier: createTokenVerifier(jwksKeySource(config.jwksUrl), config.claims) };
+      return { verifier: remembering(createTokenVerifier(jwksKeySource(config.jwksUrl), config.claims)) };
     case "development": {
       const development = await developmentCredentials(config.claims);
-      return { verifier: createTokenVerifier(secretKey(development.secret), config.claims), development };
+      return { verifier: remembering(createTokenVerifier(secretKey(development.secret), config.claims)), development };
     }
   }
 }

@@ -4,9 +4,15 @@ import type { ClaimsConfig } from "../config/config.js";
 import { DependencyUnavailable, Unauthenticated } from "../errors/domainError.js";
 import type { Principal } from "./principal.js";
 
+/** A token that passed verification: who it speaks for, and until when (epoch milliseconds). */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  readonly expiresAtMs: number;
+}
+
 /** Turns a bearer token into a principal, or refuses it. */
 export interface TokenVerifier {
-  verify(token: string): Promise<Principal>;
+  verify(token: string): Promise<VerifiedToken>;
 }
 
 type KeySource = KeyObject | JWTVerifyGetKey;
@@ -47,7 +53,8 @@ export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig): Toke
       } catch (error) {
         throw refusal(error);
       }
-      return principalOf(payload, claims);
+      // requiredClaims guarantees `exp`.
+      return { principal: principalOf(payload, claims), expiresAtMs: payload.exp! * 1000 };
     },
   };
 }

@@ -5,11 +5,15 @@ import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
 /** How callers' bearer JWTs are checked. */
-export type AuthConfig =
+export type AuthConfig = (
   | { readonly mode: "secret"; readonly secret: string; readonly claims: ClaimsConfig }
   | { readonly mode: "jwks"; readonly jwksUrl: URL; readonly claims: ClaimsConfig }
   /** Embedded default only: a secret made at start, with tokens printed for the developer. */
-  | { readonly mode: "development"; readonly claims: ClaimsConfig };
+  | { readonly mode: "development"; readonly claims: ClaimsConfig }
+) & {
+  /** Verified tokens remembered; 0 verifies every call. */
+  readonly tokenCacheSize: number;
+};
 
 export interface ClaimsConfig {
   readonly issuer: string;
@@ -128,12 +132,13 @@ export function loadConfig(env: RawEnvironment): Config {
     serviceRole: v.AUTH_SERVICE_ROLE!,
     adminRole: v.AUTH_ADMIN_ROLE!,
   };
+  const tokenCacheSize = v.AUTH_TOKEN_CACHE_SIZE!;
   const auth: AuthConfig =
     v.AUTH_JWT_SECRET !== undefined
-      ? { mode: "secret", secret: v.AUTH_JWT_SECRET, claims }
+      ? { mode: "secret", secret: v.AUTH_JWT_SECRET, claims, tokenCacheSize }
       : v.AUTH_JWKS_URL !== undefined
-        ? { mode: "jwks", jwksUrl: new URL(v.AUTH_JWKS_URL), claims }
-        : { mode: "development", claims };
+        ? { mode: "jwks", jwksUrl: new URL(v.AUTH_JWKS_URL), claims, tokenCacheSize }
+        : { mode: "development", claims, tokenCacheSize };
 
   // PGlite and the in-process store keep their state inside one process: a second worker
   // would have a database and codes of its own.

@@ -114,6 +114,11 @@ export const variables = {
   AUTH_ROLES_CLAIM: variable(nonEmpty, "JWT claim holding the caller's roles (string or array)", "roles"),
   AUTH_SERVICE_ROLE: variable(nonEmpty, "role that makes a caller a service principal", "service"),
   AUTH_ADMIN_ROLE: variable(nonEmpty, "role that makes a caller an admin principal", "admin"),
+  AUTH_TOKEN_CACHE_SIZE: variable(
+    wholeNumber(0, 1_000_000),
+    "bearer tokens remembered as verified (until their `exp`, at most 60 s) so a repeated token skips the signature check; 0 checks every call",
+    "10000",
+  ),
   ENCRYPTION_KEYS: variable(
     z.string().regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44}(\s*,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44})*$/, 'must be "id:base64-of-32-bytes[,id:…]"'),
     "AES-256-GCM keys sealing secrets at rest; the first encrypts, all decrypt (rotation). Generated and kept in DATA_DIR's parent on the embedded defaults",
