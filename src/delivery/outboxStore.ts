@@ -34,6 +34,11 @@ export type AttemptRecord =
   | { readonly status: "expired"; readonly reason: string }
   | { readonly status: "retry"; readonly reason: string; readonly delayMs: number };
 
+export interface AttemptOutcome {
+  readonly message: ClaimedMessage;
+  readonly outcome: AttemptRecord;
+}
+
 /**
  * The durable queue behind delivery. Several relays (one per instance) may claim from it at once;
  * a claim is a lease, so a relay that dies mid-batch gives its messages back when the lease ends.
@@ -45,10 +50,10 @@ export interface OutboxStore {
   /** Claims up to `limit` due, unexpired messages for `leaseMs`. */
   claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
   /**
-   * Records an attempt's outcome if the claim is still this attempt's; finished rows lose their
-   * payload. Returns false when another relay has taken the message over since.
+   * Records attempts' outcomes, each only if its claim is still that attempt's; finished rows lose
+   * their payload. Returns the ids recorded: a missing one was taken over by another relay since.
    */
-  record(message: ClaimedMessage, outcome: AttemptRecord): Promise<boolean>;
+  record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>>;
   /** Finishes unfinished messages past their expiry (scrubbing payloads); returns how many. */
   expireOverdue(): Promise<number>;
   /** Deletes up to `limit` finished messages older than `olderThanMs`; returns how many. */

@@ -6,6 +6,7 @@ import { channelRegistry } from "../../src/channels/channelRegistry.js";
 import { createSecretBox, type SecretBox } from "../../src/crypto/secretBox.js";
 import { createDelivery, type Delivery } from "../../src/delivery/delivery.js";
 import { OutboxRelay, type OutboxRelayOptions } from "../../src/delivery/outboxRelay.js";
+import type { ClaimedMessage } from "../../src/delivery/outboxStore.js";
 import { Sender } from "../../src/delivery/sender.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createMetrics } from "../../src/observability/metrics.js";
@@ -212,6 +213,58 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
     await db("outbox_messages").where({ id: sent }).update({ finished_at: db.raw("now() - interval '2 minutes'") });
     expect(await sqlOutbox(db).purgeFinished(60_000, 100)).toBe(1);
     expect((await db("outbox_messages").select("id")).map((row: { id: string }) => row.id)).toEqual([pending]);
+  });
+
+  it("records a batch's outcomes with one statement when its sends end together", async () => {
+    const channel = new RecordingChannel("email");
+    const { relay, delivery } = relayWith(channel, { batchSize: 20 });
+    for (let i = 0; i < 12; i++) await delivery.queue(email(`70${i}`), { expiresAt: soon() });
+    const statements: string[] = [];
+    const onQuery = (query: { sql: string }) => statements.push(query.sql.trim().split(/\s+/)[0]!.toLowerCase());
+    db.on("query", onQuery);
+    try {
+      expect(await relay.runOnce()).toBe(12);
+    } finally {
+      db.removeListener("query", onQuery);
+    }
+    expect(channel.sent).toHaveLength(12);
+    // The expiry sweep, and one update for all twelve outcomes (the claim is a `with … update`).
+    expect(statements.filter((sql) => sql === "update")).toHaveLength(2);
+    const statuses = await db("outbox_messages").select("status").groupBy("status").count<{ status: string; count: string }[]>("* as count");
+    expect(statuses.map((entry) => [entry.status, Number(entry.count)])).toEqual([["sent", 12]]);
+  });
+
+  it("records mixed outcomes in one statement, each fenced by its own attempt", async () => {
+    const { delivery } = relayWith(new RecordingChannel("email"));
+    const outbox = sqlOutbox(db);
+    for (let i = 0; i < 5; i++) await delivery.queue(email(`60${i}`), { expiresAt: soon() });
+    const claimed = await outbox.claim(5, 60_000);
+    expect(claimed).toHaveLength(5);
+    const [sent, retried, dead, expired, stale] = claimed as [ClaimedMessage, ClaimedMessage, ClaimedMessage, ClaimedMessage, ClaimedMessage];
+    const awkward = `550 "mailbox", {unavailable} \\ ünïcødé '; drop table x; --`;
+    const recorded = await outbox.record([
+      { message: sent, outcome: { status: "sent" } },
+      { message: retried, outcome: { status: "retry", reason: "421 try later", delayMs: 30_000 } },
+      { message: dead, outcome: { status: "dead", reason: awkward } },
+      { message: expired, outcome: { status: "expired", reason: "too late" } },
+      // An outcome from an attempt that has since been taken over changes nothing.
+      { message: { ...stale, attempt: stale.attempt - 1 }, outcome: { status: "sent" } },
+    ]);
+    expect([...recorded].sort()).toEqual([sent.id, retried.id, dead.id, expired.id].sort());
+
+    const rows = await db("outbox_messages")
+      .select("id", "status", "payload", "last_error", "finished_at", "lease_until", db.raw("extract(epoch from next_attempt_at - now()) as wait_seconds"))
+      .then((all: { id: string; status: string; payload: string | null; last_error: string | null; finished_at: Date | null; lease_until: Date | null; wait_seconds: string | number }[]) => new Map(all.map((r) => [r.id, r])));
+    expect(rows.get(sent.id)).toMatchObject({ status: "sent", payload: null, last_error: null, lease_until: null });
+    expect(rows.get(sent.id)?.finished_at).not.toBeNull();
+    expect(rows.get(retried.id)).toMatchObject({ status: "pending", last_error: "421 try later", finished_at: null, lease_until: null });
+    expect(rows.get(retried.id)?.payload).not.toBeNull();
+    expect(Number(rows.get(retried.id)?.wait_seconds)).toBeGreaterThan(25);
+    expect(rows.get(dead.id)).toMatchObject({ status: "dead", payload: null, last_error: awkward });
+    expect(rows.get(expired.id)).toMatchObject({ status: "expired", payload: null, last_error: "too late" });
+    expect(rows.get(stale.id)).toMatchObject({ status: "sending" });
+    expect(rows.get(stale.id)?.payload).not.toBeNull();
+    expect(await outbox.record([])).toEqual(new Set());
   });
 
   it("runs in the background and picks up a message as soon as it is queued", async () => {

@@ -9,7 +9,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
 // The outbox relay's own statements run in the background, not on the caller's path.
-const relayStatement = /with due as|'expired'|"status" = \? and "attempts" = \?|update "outbox_messages" set/i;
+const relayStatement = /with due as|update "outbox_messages" set|update outbox_messages m\s/i;
 
 /**
  * Round trips to Redis and Postgres per RPC, counted on real servers: Redis by MONITOR (only

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { MessageKind } from "../../channels/channel.js";
-import type { AttemptRecord, ClaimedMessage, NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
+import type { AttemptRecord, NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
 import type { Database } from "./database.js";
 
 interface ClaimedRow {
@@ -66,26 +66,32 @@ export function sqlOutbox(db: Database): OutboxStore {
       }));
     },
 
-    async record(message: ClaimedMessage, outcome: AttemptRecord) {
-      const finished = { payload: null, lease_until: null, finished_at: db.fn.now(), updated_at: db.fn.now() };
-      const changes =
-        outcome.status === "sent"
-          ? { ...finished, status: "sent", last_error: null }
-          : outcome.status === "retry"
-            ? {
-                status: "pending",
-                lease_until: null,
-                last_error: outcome.reason.slice(0, 512),
-                next_attempt_at: db.raw("now() + ? * interval '1 millisecond'", [outcome.delayMs]),
-                updated_at: db.fn.now(),
-              }
-            : { ...finished, status: outcome.status, last_error: outcome.reason.slice(0, 512) };
-      // The attempt number fences the update: a relay whose lease expired and was taken over
-      // cannot overwrite the newer attempt's state.
-      const updated = await db(table)
-        .where({ id: message.id, status: "sending", attempts: message.attempt })
-        .update(changes);
-      return updated === 1;
+    async record(outcomes) {
+      if (outcomes.length === 0) return new Set<string>();
+      // One statement for the whole batch, each row fenced by its attempt number: a relay whose
+      // lease expired and was taken over cannot overwrite the newer attempt's state.
+      const result = await db.raw<{ rows: { id: string }[] }>(
+        `update ${table} m
+            set status = v.status,
+                payload = case when v.status = 'pending' then m.payload end,
+                lease_until = null,
+                last_error = nullif(v.last_error, ''),
+                next_attempt_at = case when v.status = 'pending' then now() + v.delay_ms * interval '1 millisecond' else m.next_attempt_at end,
+                finished_at = case when v.status = 'pending' then null else now() end,
+                updated_at = now()
+           from unnest(?::uuid[], ?::int[], ?::text[], ?::text[], ?::bigint[]) as v(id, attempt, status, last_error, delay_ms)
+          where m.id = v.id and m.status = 'sending' and m.attempts = v.attempt
+      returning m.id`,
+        [
+          outcomes.map(({ message }) => message.id),
+          outcomes.map(({ message }) => message.attempt),
+          outcomes.map(({ outcome }) => rowStatus(outcome)),
+          // Arrays of text cannot carry null through knex's bindings: '' stands for "no error".
+          outcomes.map(({ outcome }) => (outcome.status === "sent" ? "" : outcome.reason.slice(0, 512))),
+          outcomes.map(({ outcome }) => (outcome.status === "retry" ? Math.round(outcome.delayMs) : 0)),
+        ],
+      );
+      return new Set(result.rows.map((row) => row.id));
     },
 
     async purgeFinished(olderThanMs, limit) {
@@ -117,4 +123,9 @@ export function sqlOutbox(db: Database): OutboxStore {
         });
     },
   };
+}
+
+/** A retry goes back to pending; every other outcome finishes the row under its own name. */
+function rowStatus(outcome: AttemptRecord): string {
+  return outcome.status === "retry" ? "pending" : outcome.status;
 }
