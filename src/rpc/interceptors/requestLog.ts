@@ -1,12 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.js";
 import { principalKey } from "../../auth/principal.js";
 import { ShuttingDown } from "../../errors/domainError.js";
 import { observeStream } from "./streams.js";
-
-/** The per-call logger, already carrying the request id; handlers and the domain log through it. */
-export const callLoggerKey = createContextKey<Logger | undefined>(undefined, { description: "call logger" });
 
 const requestIdHeader = "x-request-id";
 // A caller's id is echoed into logs, so only a plain token of sane length is taken as is.
@@ -26,27 +23,29 @@ export function requestLog(logger: Logger): Interceptor {
     const started = performance.now();
     const offered = request.header.get(requestIdHeader);
     const requestId = offered !== null && acceptableRequestId.test(offered) ? offered : randomUUID();
-    const callLogger = logger.child({ requestId });
-    request.contextValues.set(callLoggerKey, callLogger);
 
     const finish = (error?: unknown) => {
       const principal = request.contextValues.get(principalKey);
+      // The request id goes in the line rather than in a child logger per call: pino serialises a
+      // child's bindings (through the redaction) when it is made, even at levels that log nothing,
+      // and that was most of what this interceptor allocated.
       const fields = {
+        requestId,
         procedure: `${request.service.typeName}/${request.method.name}`,
         protocol: protocolOf(request.header.get("content-type")),
         principal: principal.kind,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       };
       if (error === undefined) {
-        callLogger.info({ ...fields, outcome: "ok" }, "rpc");
+        logger.info({ ...fields, outcome: "ok" }, "rpc");
         return;
       }
       const connectError = ConnectError.from(error);
       const outcome = Code[connectError.code];
       if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown)) {
-        callLogger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
+        logger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
       } else {
-        callLogger.warn({ ...fields, outcome, reason: connectError.rawMessage }, "rpc refused");
+        logger.warn({ ...fields, outcome, reason: connectError.rawMessage }, "rpc refused");
       }
     };
 
