@@ -11,6 +11,11 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** How often an idle relay looks for due messages. Default 1000 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * How long a nudged relay waits before it claims, so that messages queued within that time are
+   * claimed, sent and recorded together. Default 5 ms.
+   */
+  readonly nudgeDelayMs?: number;
   /** Deadline for one send. Default 10 000 ms. */
   readonly sendTimeoutMs?: number;
   /**
@@ -41,6 +46,7 @@ export function payloadContext(messageId: string): string {
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly nudgeDelayMs: number;
   private readonly sendTimeoutMs: number;
   private readonly leaseMs: number;
   private readonly retentionMs: number;
@@ -56,6 +62,9 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** A nudge came while a round was running: that round may have missed its message. */
+  private nudgedWhileBusy = false;
+  private nudgeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: OutboxStore,
@@ -66,6 +75,7 @@ export class OutboxRelay {
   ) {
     this.batchSize = options.batchSize ?? 20;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.nudgeDelayMs = options.nudgeDelayMs ?? 5;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.leaseMs = options.leaseMs ?? this.sendTimeoutMs + 20_000;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
@@ -83,15 +93,26 @@ export class OutboxRelay {
     this.running ??= this.loop().finally(() => (this.running = undefined));
   }
 
-  /** Wakes an idle relay at once, e.g. right after this instance queued a message. */
+  /**
+   * Tells the relay a message was just queued: an idle relay claims after `nudgeDelayMs`, so that
+   * a burst of messages costs one claim rather than one each; a busy one goes again as soon as
+   * its round ends instead of waiting for the next poll.
+   */
   nudge(): void {
-    this.wake?.();
+    if (this.wake === undefined) {
+      this.nudgedWhileBusy = true;
+      return;
+    }
+    this.nudgeTimer ??= setTimeout(() => {
+      this.nudgeTimer = undefined;
+      this.wake?.();
+    }, this.nudgeDelayMs);
   }
 
   /** Lets the batch in hand finish, then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.nudge();
+    this.wake?.();
     await this.running;
   }
 
@@ -120,17 +141,21 @@ export class OutboxRelay {
         // The database may be briefly unreachable; messages stay queued, so try again later.
         this.logger.error({ err: error }, "outbox relay round failed");
       }
-      if (claimed < this.batchSize && !this.stopping) await this.idle();
+      const moreQueued = this.nudgedWhileBusy;
+      this.nudgedWhileBusy = false;
+      if (claimed < this.batchSize && !this.stopping) await this.idle(moreQueued ? this.nudgeDelayMs : this.pollIntervalMs);
     }
   }
 
-  private idle(): Promise<void> {
+  private idle(forMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.pollIntervalMs);
+      const timer = setTimeout(done, forMs);
       timer.unref();
       const self = this;
       function done() {
         clearTimeout(timer);
+        clearTimeout(self.nudgeTimer);
+        self.nudgeTimer = undefined;
         self.wake = undefined;
         resolve();
       }

@@ -267,6 +267,21 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
     expect(await outbox.record([])).toEqual(new Set());
   });
 
+  it("sends a message queued while a round is busy right after that round, not at the next poll", async () => {
+    // The first send hangs until its deadline, keeping the relay's round busy.
+    const channel = new RecordingChannel("email").answer("hang");
+    const { relay, delivery } = relayWith(channel, { pollIntervalMs: 60_000, sendTimeoutMs: 300 });
+    relay.start();
+    try {
+      await delivery.queue(email("111000"), { expiresAt: soon() });
+      await sleep(100);
+      await delivery.queue(email("222000"), { expiresAt: soon() });
+      await expect.poll(() => channel.sent.map((message) => message.text), { timeout: 3_000 }).toContain("code 222000");
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("runs in the background and picks up a message as soon as it is queued", async () => {
     const channel = new RecordingChannel("email");
     const { relay, delivery } = relayWith(channel, { pollIntervalMs: 60_000 });
