@@ -10,6 +10,7 @@ export type Part = "matrix" | "cores" | "stores" | "growth";
 export interface BenchSettings {
   readonly quick: boolean;
   readonly full: boolean;
+  /** Unmeasured load before every measured window: a server run through tsx needs ~8-10 s of it before V8's JIT settles. */
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly concurrency: number;
@@ -26,15 +27,22 @@ export interface BenchSettings {
   readonly growth: GrowthOptions;
   /** Node flags for every server started (--cpu-prof: a V8 CPU profile per server process). */
   readonly serverNodeArgs: readonly string[];
+  /** Pin one-worker servers and the bench to a core each when taskset allows (off with --no-pin). */
+  readonly pinCpus: boolean;
 }
+
+/** Warm-up of each run: V8 reaches steady state on the server after ~8-10 s of load (measured). */
+const standardWarmupSeconds = 10;
+const quickWarmupSeconds = 2;
 
 export const usage = `npm run bench -- [options]
 
   (no option)          the standard set: every backend x protocol x scenario at 32 clients, 8 s each
-                       after 2 s of warm-up (WORKERS=1); 1 worker vs all cores; p99 at half load;
-                       Redis and Postgres ceilings; growth at 10k and 100k (~8-10 minutes on 2 cores)
-  --quick              smoke test: 2 s runs after 0.5 s warm-up, the embedded backend on Connect JSON only,
-                       small ceilings, growth at 10k only
+                       after ${standardWarmupSeconds} s of warm-up (WORKERS=1); 1 worker vs all cores; p99 at half load;
+                       Redis and Postgres ceilings; growth at 10k and 100k (~12 minutes on 2 cores)
+  --quick              smoke test: 2 s runs after ${quickWarmupSeconds} s warm-up, the embedded backend on Connect JSON only,
+                       small ceilings, growth at 10k only (~3 minutes)
+  --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)
   --full               also the 1M step of growth (Redis and Postgres)
   --only <name>        one scenario (${allScenarioNames.join(", ")}; bare runs with it as its ceiling),
                        or one part: cores (1 worker vs all + half load), stores, growth
@@ -42,6 +50,8 @@ export const usage = `npm run bench -- [options]
   --protocol <name>    ${allProtocols.join(", ")}
   --no-growth          skip the growth part
   --cpu-prof <dir>     write a V8 CPU profile of every server process into <dir> (open in Chrome DevTools)
+  --no-pin             do not pin (by default, with taskset and 2+ CPUs, a one-worker server runs on
+                       one CPU and the bench on another; all-workers servers are never pinned)
   --help`;
 
 export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
@@ -55,6 +65,8 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       protocol: { type: "string" },
       "no-growth": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      warmup: { type: "string" },
+      "no-pin": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -62,6 +74,13 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
   if (values.help === true) return "help";
   const quick = values.quick === true;
   const full = values.full === true;
+  let warmupSeconds = quick ? quickWarmupSeconds : standardWarmupSeconds;
+  if (values.warmup !== undefined) {
+    warmupSeconds = Number(values.warmup);
+    if (values.warmup.trim() === "" || !Number.isFinite(warmupSeconds) || warmupSeconds < 0 || warmupSeconds > 600) {
+      throw new Error(`--warmup: expected seconds between 0 and 600, got ${values.warmup}`);
+    }
+  }
 
   const backends = pick("--backend", values.backend, allBackends);
   const protocols = pick("--protocol", values.protocol, allProtocols);
@@ -92,7 +111,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
   return {
     quick,
     full,
-    warmupMs: quick ? 500 : 2_000,
+    warmupMs: Math.round(warmupSeconds * 1000),
     durationMs: quick ? 2_000 : 8_000,
     concurrency: 32,
     http2Connections: 4,
@@ -107,9 +126,11 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       redisSizes: quick ? [10_000] : full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000],
       postgresSizes: quick ? [0, 10_000] : full ? [0, 100_000, 1_000_000] : [0, 100_000],
       validateSeconds: quick ? 2 : 5,
+      validateWarmupSeconds: 2,
       postgresWrites: quick ? 500 : 2_000,
     },
     serverNodeArgs: values["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(values["cpu-prof"])}`],
+    pinCpus: values["no-pin"] !== true,
   };
 }
 

@@ -15,6 +15,7 @@ import { pendingScenarios, scenarios } from "./scenarios/index.js";
 import type { Scenario, ScenarioName } from "./scenarios/scenario.js";
 import { TotpConsumers } from "./scenarios/totpConsumers.js";
 import type { Backend } from "./server/backends.js";
+import { pinBench, planCpuPinning, unpinBench, type CpuPinning } from "./server/cpuPinning.js";
 import { startServer, type RunningServer } from "./server/serverProcess.js";
 import { postgresCeilings, type PostgresCeiling } from "./stores/postgresCeiling.js";
 import { redisCeilings, type RedisCeiling } from "./stores/redisBenchmark.js";
@@ -31,6 +32,10 @@ const progress = (line: string) => process.stderr.write(`[bench ${((performance.
 const print = (text: string) => process.stdout.write(`${text}\n`);
 
 const auth = newBenchAuth();
+/** Read before anything is pinned: availableParallelism() follows the bench's own affinity. */
+const machineCores = availableParallelism();
+/** Decided in main() from the settings; until then nothing is pinned. */
+let pinning: CpuPinning = { enabled: false, allowedCpus: null, serverCpus: null, benchCpus: null, description: "unpinned (not planned yet)" };
 const rows: ScenarioRow[] = [];
 const servers: ServerRecord[] = [];
 const failures: string[] = [];
@@ -50,9 +55,12 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
   const token = await signServiceToken(auth);
+  pinning = planCpuPinning(settings.pinCpus);
   print(
-    `onetime bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadAtStart.join(" ")}; ` +
-      `${settings.quick ? "quick" : "standard"} set, ${settings.durationMs / 1000} s per run after ${settings.warmupMs / 1000} s warm-up, ${settings.concurrency} clients\n`,
+    `onetime bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadAtStart.join(" ")}\n` +
+      `  set:         ${settings.quick ? "quick" : "standard"}, ${settings.concurrency} clients\n` +
+      `  each run:    ${settings.warmupMs / 1000} s warm-up (not measured), then ${settings.durationMs / 1000} s measured\n` +
+      `  CPU pinning: ${pinning.description}\n`,
   );
 
   if (settings.parts.has("matrix")) await part("matrix", () => matrix(settings as BenchSettings, token));
@@ -79,10 +87,10 @@ async function main(): Promise<number> {
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
     argv: process.argv.slice(2),
-    settings: { ...settings, parts: [...settings.parts] },
+    settings: { ...settings, parts: [...settings.parts], warmupSeconds: settings.warmupMs / 1000, cpuPinning: pinning },
     machine: {
       cpus: cpus().length,
-      availableParallelism: availableParallelism(),
+      availableParallelism: machineCores,
       model: cpus()[0]?.model,
       totalMemoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
@@ -98,6 +106,7 @@ async function main(): Promise<number> {
     targets,
     notes: [
       "The load generator runs on the same machine as the server: its CPU (bench CPU %) is taken from the same cores.",
+      `CPU pinning: ${pinning.description}.`,
       "HTTP/2 protocols multiplex the 32 concurrent calls over 4 connections; Connect JSON uses 32 keep-alive HTTP/1.1 connections.",
       "x bare = this run's req/s over the bare handler's (Health/Check) on the same server and protocol.",
       ...failures.map((failure) => `FAILED: ${failure}`),
@@ -129,16 +138,24 @@ async function withServer<T>(
   label: string,
   body: (server: RunningServer) => Promise<T>,
 ): Promise<T> {
-  progress(`starting the ${backend} server with WORKERS=${workers}`);
+  // One serving process: it gets a core of its own and the bench another. More: neither is pinned
+  // (the bench gives back every CPU first, since a child inherits its parent's affinity).
+  const pinned = pinning.enabled && (backend === "embedded" || workers === 1);
+  unpinBench(pinning);
+  const cpuList = pinned ? pinning.serverCpus : null;
+  progress(`starting the ${backend} server with WORKERS=${workers}${cpuList === null ? "" : ` on CPU ${cpuList} (the bench on CPU ${pinning.benchCpus})`}`);
   const started = performance.now();
-  const server = await startServer({ backend, workers, auth, cwd: repoRoot, label, nodeArgs: settings.serverNodeArgs });
+  const server = await startServer({ backend, workers, auth, cwd: repoRoot, label, nodeArgs: settings.serverNodeArgs, cpus: cpuList });
   const startSeconds = Math.round((performance.now() - started) / 100) / 10;
   progress(`serving at ${server.url} after ${startSeconds} s`);
   try {
+    if (pinned) pinBench(pinning);
     return await body(server);
   } finally {
+    unpinBench(pinning);
     const stopped = await server.stop();
-    servers.push({ backend, workers: server.workers, startSeconds, exitCode: stopped.exitCode, log: stopped.log });
+    const early = server.exitedEarly();
+    servers.push({ backend, workers: server.workers, cpus: server.cpus, startSeconds, exitCode: stopped.exitCode, ...(early === undefined ? {} : { exitedEarly: early }), log: stopped.log });
     if (stopped.log.errors > 0) progress(`the server logged ${stopped.log.errors} errors, e.g. ${stopped.log.lastProblems.at(-1) ?? ""}`);
   }
 }
@@ -161,10 +178,7 @@ async function measure(context: Measure, names: readonly ScenarioName[]): Promis
     for (const name of names) {
       const scenario: Scenario = scenarios[name];
       progress(`${server.backend}/${protocol}/w${server.workers}: ${name}`);
-      // TOTP pools are sized from the fastest a round could go here: the round trip's rate, or
-      // the bare ceiling spread over the round's RPCs, whichever is higher.
-      const sameServer = measured.filter((row) => row.scenario === "bare" || row.scenario === "verification-roundtrip");
-      const expected = sameServer.length === 0 ? undefined : Math.max(...sameServer.map((row) => row.load.rpcPerSecond / scenario.rpcsPerRound));
+      const expected = expectedRoundsPerSecond(measured, scenario);
       const row = await runScenario({
         section: context.section,
         server,
@@ -192,7 +206,45 @@ async function measure(context: Measure, names: readonly ScenarioName[]): Promis
   return measured;
 }
 
-/** Every backend x protocol x scenario, one worker. */
+/**
+ * TOTP validation has measured up to 1.7x the email round trip's rounds/s on the same server and
+ * protocol (it writes no outbox message); twice that, plus the scenario's own head room, bounds it.
+ */
+const totpOverRoundTrip = 2;
+
+/**
+ * What sizes TOTP pools: the fastest a round could go here. The bare ceiling spread over the
+ * round's RPCs bounds it, but loosely once bare is cheap, and every consumer enrolled costs two
+ * RPCs before the run; so twice the round trip's rate on this server and protocol, when
+ * measured, caps it.
+ */
+function expectedRoundsPerSecond(measuredHere: readonly ScenarioRow[], scenario: Scenario): number | undefined {
+  const bare = measuredHere.find((row) => row.scenario === "bare");
+  const roundTrip = measuredHere.find((row) => row.scenario === "verification-roundtrip");
+  const bounds = [
+    ...(bare === undefined ? [] : [bare.load.rpcPerSecond / scenario.rpcsPerRound]),
+    ...(roundTrip === undefined ? [] : [roundTrip.load.roundsPerSecond * totpOverRoundTrip]),
+  ];
+  return bounds.length === 0 ? undefined : Math.min(...bounds);
+}
+
+/** The cores part's reference setting: the verification round trip over Connect JSON/HTTP1.1 on the real backend. */
+const coresProtocol: Protocol = "connect-json-h1";
+const coresNames: readonly ScenarioName[] = ["bare", "verification-roundtrip"];
+
+/** The cores part's one-worker runs, when the matrix already made them on its real server. */
+interface CoresRuns {
+  readonly measured: readonly ScenarioRow[];
+  readonly halfLoad: ScenarioRow;
+}
+let oneWorkerFromMatrix: CoresRuns | undefined;
+
+/**
+ * Every backend x protocol x scenario, one worker. When the cores part runs too, the real
+ * backend's Connect JSON runs are also its one-worker reference (the same server, scenario,
+ * protocol and clients: measuring them twice only cost time), so the half-load run follows them
+ * on this server.
+ */
 async function matrix(settings: BenchSettings, token: string): Promise<void> {
   for (const backend of settings.backends) {
     const protocols = settings.combos.filter((combo) => combo.backend === backend).map((combo) => combo.protocol);
@@ -201,7 +253,12 @@ async function matrix(settings: BenchSettings, token: string): Promise<void> {
     await withServer(settings, backend, 1, "matrix", async (server) => {
       const totp = new TotpConsumers();
       for (const protocol of protocols) {
-        measured.push(...(await measure({ section: "matrix", server, protocol, token, settings, totp }, settings.scenarios)));
+        const rowsHere = await measure({ section: "matrix", server, protocol, token, settings, totp }, settings.scenarios);
+        measured.push(...rowsHere);
+        const reference = rowsHere.filter((row) => coresNames.includes(row.scenario));
+        if (settings.parts.has("cores") && backend === "real" && protocol === coresProtocol && reference.length === coresNames.length) {
+          oneWorkerFromMatrix = { measured: reference, halfLoad: await halfLoadRun(settings, server, token, reference) };
+        }
       }
     });
     print(scenarioTable(`Matrix: ${backend} backend, WORKERS=1, ${settings.concurrency} concurrent clients, ${settings.durationMs / 1000} s each`, measured));
@@ -211,49 +268,65 @@ async function matrix(settings: BenchSettings, token: string): Promise<void> {
 /**
  * One worker against all cores (real backends; the embedded ones always run one), on the issue's
  * reference setting: the verification round trip over Connect JSON/HTTP1.1 with 32 keep-alive
- * clients, each on a fresh server with its own bare ceiling. On each, the same round trip then
- * runs at a fixed rate of half the maximum it just reached, for the p99 at half load.
+ * clients, each with its own bare ceiling; the one-worker runs are the matrix's when it ran them,
+ * otherwise a fresh server's. On each server, the same round trip then runs at a fixed rate of
+ * half the maximum it reached, for the p99 at half load.
  */
 async function cores(settings: BenchSettings, token: string): Promise<void> {
-  const protocol: Protocol = "connect-json-h1";
   if (!settings.backends.includes("real")) {
     progress("cores: skipped (the embedded backends run one worker)");
     return;
   }
-  const names: ScenarioName[] = ["bare", "verification-roundtrip"];
   const measured: ScenarioRow[] = [];
   const halfLoad: ScenarioRow[] = [];
-  for (const workers of [...new Set([1, availableParallelism()])]) {
+  let reused = false;
+  for (const workers of [...new Set([1, machineCores])]) {
+    if (workers === 1 && oneWorkerFromMatrix !== undefined) {
+      progress(`cores: WORKERS=1 is the matrix's real/${coresProtocol} runs (same server, scenarios and clients), not measured again`);
+      measured.push(...oneWorkerFromMatrix.measured);
+      halfLoad.push(oneWorkerFromMatrix.halfLoad);
+      reused = true;
+      continue;
+    }
     await withServer(settings, "real", workers, "cores", async (server) => {
-      const rowsHere = await measure({ section: "cores", server, protocol, token, settings, totp: new TotpConsumers() }, names);
+      const rowsHere = await measure({ section: "cores", server, protocol: coresProtocol, token, settings, totp: new TotpConsumers() }, coresNames);
       measured.push(...rowsHere);
-      const max = rowsHere.find((row) => row.scenario === "verification-roundtrip")!.load.roundsPerSecond;
-      const rate = Math.max(1, Math.round(max / 2));
-      progress(`real/${protocol}/w${server.workers}: verification-roundtrip at a fixed ${rate} rounds/s (half of ${max})`);
-      const pool = createPool(protocol, server.url, token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections });
-      try {
-        const row = await runScenario({
-          section: "half-load",
-          server,
-          pool,
-          scenario: scenarios["verification-roundtrip"],
-          concurrency: settings.concurrency,
-          warmupMs: settings.warmupMs,
-          durationMs: settings.durationMs,
-          mode: { kind: "fixed-rate", ratePerSecond: rate, maxInFlight: 256 },
-          expectedRoundsPerSecond: undefined,
-          totpConsumers: new TotpConsumers(),
-        });
-        const annotated: ScenarioRow = { ...row, notes: { ...row.notes, maxRoundsPerSecond: max } };
-        rows.push(annotated);
-        halfLoad.push(annotated);
-      } finally {
-        await pool.close();
-      }
+      halfLoad.push(await halfLoadRun(settings, server, token, rowsHere));
     });
   }
-  print(scenarioTable(`Cores: 1 worker vs ${availableParallelism()} (real backend, ${protocol}, ${settings.concurrency} keep-alive clients)`, measured));
+  const reuseNote = reused ? `The WORKERS=1 lines are the real backend's ${coresProtocol} runs of the matrix above (the same server).\n` : "";
+  print(
+    scenarioTable(`Cores: 1 worker vs ${machineCores} (real backend, ${coresProtocol}, ${settings.concurrency} keep-alive clients)`, measured) + reuseNote,
+  );
   print(halfLoadTable(halfLoad));
+}
+
+/** The verification round trip at a fixed rate of half the maximum `measuredHere` shows on this server. */
+async function halfLoadRun(settings: BenchSettings, server: RunningServer, token: string, measuredHere: readonly ScenarioRow[]): Promise<ScenarioRow> {
+  const max = measuredHere.find((row) => row.scenario === "verification-roundtrip")!.load.roundsPerSecond;
+  const rate = Math.max(1, Math.round(max / 2));
+  progress(`${server.backend}/${coresProtocol}/w${server.workers}: verification-roundtrip at a fixed ${rate} rounds/s (half of ${max})`);
+  const pool = createPool(coresProtocol, server.url, token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections });
+  try {
+    const row = await runScenario({
+      section: "half-load",
+      server,
+      pool,
+      scenario: scenarios["verification-roundtrip"],
+      concurrency: settings.concurrency,
+      warmupMs: settings.warmupMs,
+      durationMs: settings.durationMs,
+      mode: { kind: "fixed-rate", ratePerSecond: rate, maxInFlight: 256 },
+      expectedRoundsPerSecond: undefined,
+      totpConsumers: new TotpConsumers(),
+    });
+    const annotated: ScenarioRow = { ...row, notes: { ...row.notes, maxRoundsPerSecond: max } };
+    rows.push(annotated);
+    progress(`  ${row.load.roundsPerSecond} rounds/s, RPC p99 ${row.load.latencyMs.p99} ms, round p99 ${row.load.roundLatencyMs.p99} ms, errors ${row.load.errors}`);
+    return annotated;
+  } finally {
+    await pool.close();
+  }
 }
 
 async function storeCeilings(settings: BenchSettings): Promise<{ redis: RedisCeiling[]; postgres: PostgresCeiling[] }> {

@@ -4,6 +4,7 @@ import { runLoad, type LoadMode } from "./loadGenerator.js";
 import type { ScenarioRow, Section } from "./report/types.js";
 import type { Scenario } from "./scenarios/scenario.js";
 import type { TotpConsumers } from "./scenarios/totpConsumers.js";
+import { benchPinnedTo } from "./server/cpuPinning.js";
 import type { RunningServer } from "./server/serverProcess.js";
 
 export interface RunSpec {
@@ -52,6 +53,14 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
     },
   });
   const server = monitor.stop();
+  const gone = spec.server.exitedEarly();
+  if (gone !== undefined) {
+    // SIGTERM with exit code 0 is the server's own graceful shutdown: someone else stopped it.
+    throw new Error(
+      `the server (pid ${spec.server.pid}) exited during ${spec.scenario.name}/${spec.pool.protocol} (${gone}): crashed, or stopped from outside ` +
+        `(e.g. a pkill -f src/main.ts by someone else on this machine); this run's figures are not kept`,
+    );
+  }
   const opened = spec.pool.connectionsOpened();
   // What the run left for later (the relay sends every queued message), then let it finish so the
   // next run starts on a quiet server.
@@ -67,6 +76,7 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
     load,
     server,
     clientCpuPercent,
+    cpuPinning: { server: spec.server.cpus, bench: benchPinnedTo() },
     connections: { planned: spec.pool.plannedConnections, ...(opened === undefined ? {} : { opened }) },
     ...(outboxBacklog === undefined ? {} : { outboxBacklog }),
     settleSeconds,

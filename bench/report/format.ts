@@ -24,7 +24,22 @@ export function scenarioTable(title: string, rows: readonly ScenarioRow[]): stri
       : `Neither the server nor the bench was CPU-bound (both < 75% of a core) in: ` +
         `${waiting.map((row) => `${row.scenario}/${row.protocol} (srv ${row.server.cpuPercent}%, bench ${row.clientCpuPercent}%)`).join(", ")}: ` +
         `there the rate is capped by waiting (latency per call), not by CPU.\n`;
-  return scenarioRows(title, rows) + footnote + waitNote;
+  return scenarioRows(title, rows) + footnote + waitNote + pinningNote(rows);
+}
+
+/** Which CPUs the server and the bench ran on, per worker count (one line; nothing for no rows). */
+export function pinningNote(rows: readonly ScenarioRow[]): string {
+  const byWorkers = new Map<number, Set<string>>();
+  for (const row of rows) {
+    const { server, bench } = row.cpuPinning;
+    const said = server === null && bench === null ? "unpinned" : `server on CPU ${server ?? "any"}, bench on CPU ${bench ?? "any"}`;
+    const seen = byWorkers.get(row.workers) ?? new Set<string>();
+    seen.add(said);
+    byWorkers.set(row.workers, seen);
+  }
+  if (byWorkers.size === 0) return "";
+  const parts = [...byWorkers].map(([workers, said]) => `WORKERS=${workers}: ${[...said].join(" / ")}`);
+  return `CPU pinning (taskset): ${parts.join("; ")}.\n`;
 }
 
 function scenarioRows(title: string, rows: readonly ScenarioRow[]): string {
@@ -80,6 +95,10 @@ function errorCell(row: ScenarioRow): string {
 }
 
 export function halfLoadTable(rows: readonly ScenarioRow[]): string {
+  return halfLoadRows(rows) + pinningNote(rows);
+}
+
+function halfLoadRows(rows: readonly ScenarioRow[]): string {
   return renderTable(
     "Half-load latency (open loop, fixed rate = half the measured max)",
     ["scenario", "protocol", "backend", "workers", "target rounds/s", "achieved rounds/s", "RPC p50", "RPC p99", "round p99", "max ms", "errors", "dropped", "srv CPU %", "bench CPU %"],

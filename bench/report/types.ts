@@ -23,6 +23,8 @@ export interface ScenarioRow {
   readonly server: ServerCost;
   /** CPU of the bench process itself (the load generator shares the machine's cores). */
   readonly clientCpuPercent: number;
+  /** CPU lists the server and the bench process were pinned to during the run (taskset); null = unpinned. */
+  readonly cpuPinning: { readonly server: string | null; readonly bench: string | null };
   readonly connections: { readonly planned: number; readonly opened?: number };
   /** Outbox messages still undelivered when the run ended (real backend): work the relay does after the window. */
   readonly outboxBacklog?: number;
@@ -36,8 +38,12 @@ export interface ScenarioRow {
 export interface ServerRecord {
   readonly backend: Backend;
   readonly workers: number;
+  /** The CPU list the server ran on (taskset -c), or null when unpinned. */
+  readonly cpus: string | null;
   readonly startSeconds: number;
   readonly exitCode: number | null;
+  /** How the server ended before the bench stopped it (crash, or killed from outside), if it did. */
+  readonly exitedEarly?: string;
   readonly log: ServerLogSummary;
 }
 

@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { BenchAuth } from "../clients/token.js";
 import { dropRealStores, newRealStores, redisHostPort, type Backend, type RealStores } from "./backends.js";
+import { pinnedCommand } from "./cpuPinning.js";
 import { freePort } from "./freePort.js";
 import { commandName, cpuSeconds, hasConnectionToPort, processTree, ProcessMonitor } from "./procStats.js";
 
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly label: string;
   /** Extra node flags before the entry point (e.g. --cpu-prof for a profile of the run). */
   readonly nodeArgs?: readonly string[];
+  /** CPUs to run on (`taskset -c <list> node ...`); null or absent: whatever the bench may use. */
+  readonly cpus?: string | null;
 }
 
 export interface ServerLogSummary {
@@ -38,6 +41,8 @@ export interface RunningServer {
   readonly pid: number;
   readonly backend: Backend;
   readonly workers: number;
+  /** The CPU list the server was started on (taskset), or null when it was not pinned. */
+  readonly cpus: string | null;
   /** Starts sampling the server's processes (RSS now, CPU between markStart and markEnd). */
   monitor(): ProcessMonitor;
   /** Warnings and errors the server logged so far. */
@@ -46,6 +51,8 @@ export interface RunningServer {
   outboxBacklog(): Promise<number | undefined>;
   /** Waits (at most `timeoutMs`) until the server's processes use under 10% of a core over 500 ms: deferred work such as the outbox relay is done. Returns the seconds waited. */
   settle(timeoutMs?: number): Promise<number>;
+  /** Set when the server exited before stop() (crashed, or killed from outside): says how. */
+  exitedEarly(): string | undefined;
   /** SIGTERM, wait for the drain, then remove the bench schema and keys. */
   stop(): Promise<{ exitCode: number | null; log: ServerLogSummary }>;
 }
@@ -53,7 +60,8 @@ export interface RunningServer {
 const startTimeoutMs = 90_000;
 
 /**
- * Starts the server under test as the real thing, `node --import tsx src/main.ts`, configured
+ * Starts the server under test as the real thing, `node --import tsx src/main.ts` (behind
+ * `taskset -c <cpus>` when pinned: taskset execs node, so the pid is the server's), configured
  * only through its environment: a free port, LOG_LEVEL=warn (no per-RPC log line), a fresh bench
  * schema and Redis prefix (real) or in-memory PGlite (embedded), and send limits raised so that
  * the bench measures the work, not the refusals. The console channel prints every message to
@@ -71,14 +79,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logDir = mkdtempSync(join(tmpdir(), "onetime-bench-"));
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
-  const child = spawn(process.execPath, ["--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"], {
+  const cpus = options.cpus ?? null;
+  const started = pinnedCommand(cpus, process.execPath, ["--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"]);
+  const child = spawn(started.command, started.args, {
     cwd: options.cwd,
     env: serverEnv(options, workers, port, stores),
     stdio: ["ignore", "pipe", stderrFd],
   });
   closeSync(stderrFd);
   const logs = watchLog(child);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let stopping = false;
+  let early: string | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => {
+      if (!stopping) early = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   let backlogPool: pg.Pool | undefined;
 
@@ -101,11 +118,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pid: child.pid!,
     backend: options.backend,
     workers,
+    cpus,
     monitor: () => new ProcessMonitor(child.pid!),
     log: () => logs.summary(),
     outboxBacklog: async () => (stores === undefined ? undefined : countBacklog(backlogPool ??= newBacklogPool(stores), stores.schema)),
     settle: (timeoutMs = 30_000) => waitForIdle(child.pid!, timeoutMs),
+    exitedEarly: () => early,
     async stop() {
+      stopping = true;
       await backlogPool?.end();
       child.kill("SIGTERM");
       const exitCode = await Promise.race([exited, sleep(20_000, "timeout" as const)]);
