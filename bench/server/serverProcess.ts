@@ -80,7 +80,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
   const cpus = options.cpus ?? null;
-  const started = pinnedCommand(cpus, process.execPath, ["--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"]);
+  // --max-semi-space-size as `npm start` sets it (see the README's production notes).
+  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
     env: serverEnv(options, workers, port, stores),
