@@ -60,6 +60,7 @@ function scenarioRows(title: string, rows: readonly ScenarioRow[]): string {
     "srv CPU %",
     "RSS MB",
     "bench CPU %",
+    ...cpuPerRoundHeader,
     "backlog",
     "settle s",
   ];
@@ -83,6 +84,7 @@ function scenarioRows(title: string, rows: readonly ScenarioRow[]): string {
       fixed(row.server.cpuPercent),
       fixed(row.server.peakRssMb),
       fixed(row.clientCpuPercent),
+      ...cpuPerRoundCells(row),
       row.outboxBacklog === undefined ? "-" : String(row.outboxBacklog),
       fixed(row.settleSeconds, 1),
     ]),
@@ -101,7 +103,7 @@ export function halfLoadTable(rows: readonly ScenarioRow[]): string {
 function halfLoadRows(rows: readonly ScenarioRow[]): string {
   return renderTable(
     "Half-load latency (open loop, fixed rate = half the measured max)",
-    ["scenario", "protocol", "backend", "workers", "target rounds/s", "achieved rounds/s", "RPC p50", "RPC p99", "round p99", "max ms", "errors", "dropped", "srv CPU %", "bench CPU %"],
+    ["scenario", "protocol", "backend", "workers", "target rounds/s", "achieved rounds/s", "RPC p50", "RPC p99", "round p99", "max ms", "errors", "dropped", "srv CPU %", "bench CPU %", ...cpuPerRoundHeader],
     rows.map((row) => [
       row.scenario,
       row.protocol,
@@ -117,8 +119,18 @@ function halfLoadRows(rows: readonly ScenarioRow[]): string {
       String(row.load.dropped),
       fixed(row.server.cpuPercent),
       fixed(row.clientCpuPercent),
+      ...cpuPerRoundCells(row),
     ]),
   );
+}
+
+/** CPU microseconds per round of the server, the bench, local Postgres and Redis, and their sum ("-": not available). */
+const cpuPerRoundHeader = ["srv us/rnd", "bench us/rnd", "pg us/rnd", "redis us/rnd", "total us/rnd"];
+
+function cpuPerRoundCells(row: ScenarioRow): string[] {
+  const cost = row.cpuPerRoundUs;
+  const cell = (value: number | null | undefined) => (value === null || value === undefined ? "-" : String(value));
+  return [cell(cost?.server), cell(cost?.bench), cell(cost?.postgres), cell(cost?.redis), cell(cost?.total)];
 }
 
 export function storesTable(redis: readonly RedisCeiling[], postgres: readonly PostgresCeiling[]): string {

@@ -23,6 +23,13 @@ export interface ScenarioRow {
   readonly server: ServerCost;
   /** CPU of the bench process itself (the load generator shares the machine's cores). */
   readonly clientCpuPercent: number;
+  /**
+   * CPU microseconds per round over the measured window (CPU over the window / rounds counted in
+   * it), per consumer on this machine: the server's process tree, the bench process, every local
+   * `postgres` process and `redis-server` (null: no such local process, or the store's URL is not
+   * on this machine); `total` sums the ones known. Null when no round completed in the window.
+   */
+  readonly cpuPerRoundUs: CpuPerRound | null;
   /** CPU lists the server and the bench process were pinned to during the run (taskset); null = unpinned. */
   readonly cpuPinning: { readonly server: string | null; readonly bench: string | null };
   readonly connections: { readonly planned: number; readonly opened?: number };
@@ -33,6 +40,14 @@ export interface ScenarioRow {
   /** This run's per-RPC throughput over the bare handler's on the same server and protocol. */
   readonly ratioToBare?: number;
   readonly notes: Readonly<Record<string, number | string>>;
+}
+
+export interface CpuPerRound {
+  readonly server: number;
+  readonly bench: number;
+  readonly postgres: number | null;
+  readonly redis: number | null;
+  readonly total: number;
 }
 
 export interface ServerRecord {

@@ -18,8 +18,11 @@ function clockTicks(): number {
 }
 
 interface StatLine {
+  readonly comm: string;
   readonly ppid: number;
   readonly ticks: number;
+  /** Clock ticks after boot the process started at: with the pid, tells a reused pid from the old process. */
+  readonly startTime: string;
 }
 
 /** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces and parentheses. */
@@ -30,9 +33,15 @@ function readStat(pid: number): StatLine | undefined {
   } catch {
     return undefined;
   }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // After the name: state(0) ppid(1) ... utime(11) stime(12).
-  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  const nameEnd = text.lastIndexOf(")");
+  const fields = text.slice(nameEnd + 2).split(" ");
+  // After the name: state(0) ppid(1) ... utime(11) stime(12) ... starttime(19).
+  return {
+    comm: text.slice(text.indexOf("(") + 1, nameEnd),
+    ppid: Number(fields[1]),
+    ticks: Number(fields[11]) + Number(fields[12]),
+    startTime: fields[19] ?? "",
+  };
 }
 
 /** The process and every descendant alive now. */
@@ -65,6 +74,61 @@ export function cpuSeconds(pids: readonly number[]): Map<number, number> {
     if (stat !== undefined) seconds.set(pid, stat.ticks / clockTicks());
   }
   return seconds;
+}
+
+/**
+ * CPU time so far (seconds) of every process whose command name (comm) is one of `names`, keyed
+ * by pid and start time (a pid reused during a window is a new process, counted from 0).
+ */
+export function cpuSecondsByCommand(names: readonly string[]): Map<string, number> {
+  const seconds = new Map<string, number>();
+  if (names.length === 0) return seconds;
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const stat = readStat(pid);
+    if (stat !== undefined && names.includes(stat.comm)) seconds.set(`${pid}:${stat.startTime}`, stat.ticks / clockTicks());
+  }
+  return seconds;
+}
+
+/**
+ * CPU of a set of local processes found by command name (Postgres: every `postgres` process, its
+ * backends and background workers; Redis: `redis-server`) between `markStart` and `markEnd`, the
+ * same moments the server's ProcessMonitor uses. Processes that appear during the window count
+ * from 0; ones that exit during it are lost (what they used is not readable any more). `seconds`
+ * is null when no such process exists at either end: the store is not a local process, its CPU
+ * is not known here.
+ */
+export class CommandCpuWindow {
+  readonly #names: readonly string[];
+  #atStart: Map<string, number> | undefined;
+  #seconds: number | null = null;
+
+  constructor(names: readonly string[]) {
+    this.#names = names;
+  }
+
+  markStart(): void {
+    this.#atStart = cpuSecondsByCommand(this.#names);
+  }
+
+  markEnd(): void {
+    if (this.#atStart === undefined) return;
+    const now = cpuSecondsByCommand(this.#names);
+    if (now.size === 0 && this.#atStart.size === 0) {
+      this.#seconds = null;
+      return;
+    }
+    let used = 0;
+    for (const [key, seconds] of now) used += seconds - (this.#atStart.get(key) ?? 0);
+    this.#seconds = used;
+  }
+
+  /** CPU seconds over the window, or null when unavailable (no such local process, or no window). */
+  get seconds(): number | null {
+    return this.#seconds;
+  }
 }
 
 /** Resident set size of one process in kB (VmRSS), 0 if it is gone. */
@@ -135,6 +199,7 @@ export class ProcessMonitor {
   #cpuAtStart: Map<number, number> | undefined;
   #startedAt = 0;
   #cpuPercent = 0;
+  #cpuSeconds = 0;
 
   constructor(rootPid: number, intervalMs = 200) {
     this.#rootPid = rootPid;
@@ -153,7 +218,13 @@ export class ProcessMonitor {
     let used = 0;
     for (const [pid, seconds] of now) used += seconds - (this.#cpuAtStart.get(pid) ?? 0);
     const elapsed = (performance.now() - this.#startedAt) / 1000;
+    this.#cpuSeconds = used;
     this.#cpuPercent = elapsed > 0 ? (used / elapsed) * 100 : 0;
+  }
+
+  /** CPU seconds the tree used between `markStart` and `markEnd` (unrounded). */
+  get windowCpuSeconds(): number {
+    return this.#cpuSeconds;
   }
 
   stop(): ServerCost {
