@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { EmailMessage } from "../../src/channels/channel.js";
 import { channelRegistry } from "../../src/channels/channelRegistry.js";
@@ -8,11 +7,11 @@ import { createDelivery, type Delivery } from "../../src/delivery/delivery.js";
 import { OutboxRelay, type OutboxRelayOptions } from "../../src/delivery/outboxRelay.js";
 import type { ClaimedMessage } from "../../src/delivery/outboxStore.js";
 import { Sender } from "../../src/delivery/sender.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { inMemoryDataDir, openDatabase, type Database } from "../../src/storage/sql/database.js";
 import { sqlOutbox } from "../../src/storage/sql/sqlOutbox.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "../support/postgres.js";
+import { capturingLogger } from "../support/capturingLogger.js";
 import { RecordingChannel } from "../support/recordingChannel.js";
 
 const schema = uniqueSchema("outbox");
@@ -36,16 +35,7 @@ afterAll(async () => {
 describe.each(Object.keys(backends))("outbox on %s", (backend) => {
   let db: Database;
   let box: SecretBox;
-  const logLines: string[] = [];
-  const logger = createLogger(
-    "info",
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
+  const { logger, lines: logLines } = capturingLogger();
 
   function relayWith(channel: RecordingChannel<"email">, options: Partial<OutboxRelayOptions> = {}, database = db) {
     const sender = new Sender(channelRegistry({ email: channel }), logger, createMetrics());

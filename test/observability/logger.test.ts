@@ -1,24 +1,9 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../src/observability/logger.js";
-
-function capture() {
-  const lines: string[] = [];
-  const logger = createLogger(
-    "info",
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
-  return { logger, lines };
-}
+import { capturingLogger } from "../support/capturingLogger.js";
 
 describe("logger", () => {
   it("drops what client libraries attach to errors about the data they carried", () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = capturingLogger();
     const redisError = Object.assign(new Error("ERR wrong number of arguments"), {
       command: { name: "evalsha", args: ["sha", "1", "key", "HMAC-OF-CODE"] },
     });
@@ -34,7 +19,7 @@ describe("logger", () => {
   });
 
   it("redacts credentials by name", () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = capturingLogger();
     logger.info({ headers: { authorization: "Bearer abc.def.ghi" }, secret: "s3cret" }, "x");
     expect(lines.join("")).not.toMatch(/abc\.def\.ghi|s3cret/);
   });

@@ -1,24 +1,16 @@
-import { Writable } from "node:stream";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { accessTable, everyone } from "../../src/auth/accessTable.js";
 import { authInterceptor } from "../../src/auth/authInterceptor.js";
 import { createTokenVerifier, secretKey } from "../../src/auth/tokenVerifier.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
 import { requestLog } from "../../src/rpc/interceptors/requestLog.js";
+import { capturingLogger } from "../support/capturingLogger.js";
 import { signToken, testClaims, testJwtSecret } from "../support/tokens.js";
 
 function loggedHealth() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = createLogger("info", sink);
+  const { logger, records: lines } = capturingLogger();
   const verifier = createTokenVerifier(secretKey(testJwtSecret), { ...testClaims, rolesClaim: "roles", serviceRole: "service", adminRole: "admin" });
   const table = accessTable({ [`${Health.typeName}/Check`]: everyone, [`${Health.typeName}/List`]: everyone });
   const transport = createRouterTransport(
