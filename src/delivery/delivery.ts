@@ -5,6 +5,7 @@ import { DomainError } from "../errors/domainError.js";
 import type { OutboxRelay } from "./outboxRelay.js";
 import { payloadContext } from "./outboxRelay.js";
 import type { OutboxStore } from "./outboxStore.js";
+import type { QueuedMessage } from "./queuedMessage.js";
 import type { Sender } from "./sender.js";
 
 export interface QueueOptions {
@@ -22,7 +23,12 @@ export interface QueueOptions {
  * whether it went out (seed 003's push: "503 if the token was not successfully sent").
  */
 export interface Delivery {
-  /** Queues the message; returns its outbox id. Fails if no channel can carry its kind. */
+  /**
+   * Seals a rendered message for a queue that keeps it beside its secret (see PendingSecrets.put).
+   * Throws {@link NoChannelForKind} unless a channel can carry its kind; nothing is stored.
+   */
+  seal(message: OutboundMessage, options: { readonly template?: string; readonly reference?: string }): QueuedMessage;
+  /** Queues the message in the Postgres outbox; returns its outbox id. Fails if no channel can carry its kind. */
   queue(message: OutboundMessage, options: QueueOptions): Promise<string>;
   /** Throws {@link NoChannelForKind} unless a channel can carry this kind. */
   requireChannel(kind: MessageKind): void;
@@ -54,6 +60,18 @@ export function createDelivery(dependencies: DeliveryDependencies): Delivery {
   };
   return {
     requireChannel,
+    seal(message, options) {
+      requireChannel(message.kind);
+      const id = randomUUID();
+      return {
+        id,
+        kind: message.kind,
+        ...(options.template === undefined ? {} : { template: options.template }),
+        ...(options.reference === undefined ? {} : { reference: options.reference }),
+        sealedPayload: box.seal(JSON.stringify(message), payloadContext(id)),
+        maxAttempts,
+      };
+    },
     async queue(message, options) {
       requireChannel(message.kind);
       const id = randomUUID();

@@ -9,7 +9,7 @@ import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
 import { MemorySendAdmission } from "./ttl/memorySendAdmission.js";
 import { MemoryTtlStore } from "./ttl/memoryTtlStore.js";
 import { RedisSendAdmission } from "./ttl/redisSendAdmission.js";
-import type { SendAdmission } from "./ttl/sendAdmission.js";
+import type { SendLimits } from "../domain/secrets/sendLimits.js";
 import { RedisTtlStore } from "./ttl/redisTtlStore.js";
 import type { TtlStore } from "./ttl/ttlStore.js";
 
@@ -17,7 +17,7 @@ import type { TtlStore } from "./ttl/ttlStore.js";
 export interface Stores {
   readonly db: Database;
   readonly ttl: TtlStore;
-  readonly admission: SendAdmission;
+  readonly admission: SendLimits;
   readonly totpSecrets: TotpSecretStore;
   readonly auditLog: AuditLog;
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export interface Stores {
  */
 export async function openStores(config: Config, logger: Logger): Promise<Stores> {
   const db = await openDatabase(config.database);
-  let short: { ttl: TtlStore; admission: SendAdmission };
+  let short: { ttl: TtlStore; admission: SendLimits };
   try {
     short =
       config.ttlStore.kind === "redis"
@@ -56,7 +56,7 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
 async function openRedisStores(
   config: { readonly url: string; readonly keyPrefix: string },
   logger: Logger,
-): Promise<{ ttl: TtlStore; admission: SendAdmission }> {
+): Promise<{ ttl: TtlStore; admission: SendLimits }> {
   const redis = new Redis(config.url, {
     lazyConnect: true,
     connectTimeout: 5_000,

@@ -6,7 +6,7 @@ import type { SecretBox } from "../../crypto/secretBox.js";
 import type { Delivery } from "../../delivery/delivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { Logger } from "../../observability/logger.js";
-import type { SendAdmission } from "../../storage/ttl/sendAdmission.js";
+import type { SendLimits } from "../secrets/sendLimits.js";
 import type { TtlStore } from "../../storage/ttl/ttlStore.js";
 import { checkTotp, newTotpSecret, totpUri } from "../totp/totp.js";
 import type { TotpSecretStore } from "../totp/totpSecretStore.js";
@@ -63,7 +63,7 @@ export interface Initiated {
 
 export interface VerificationDependencies {
   readonly store: TtlStore;
-  readonly admission: SendAdmission;
+  readonly admission: SendLimits;
   readonly totpSecrets: TotpSecretStore;
   readonly box: SecretBox;
   /** Keyed hash of `verificationId:code`. */

@@ -1,6 +1,6 @@
 import { admissionKeys, guessKey, idempotencyKey } from "./admissionKeyspace.js";
 import { ExpiringEntries } from "./expiringEntries.js";
-import { resendDelayMs, type AdmissionRequest, type AdmissionResult, type SendAdmission } from "./sendAdmission.js";
+import { resendDelayMs, type SendRequest, type SendDecision, type SendLimits } from "../../domain/secrets/sendLimits.js";
 import { assertAdmissionRequest, assertIdempotency, assertScope } from "./sendAdmissionArguments.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
 
@@ -42,7 +42,7 @@ type Entry = SendWindow | GuessWindow | IdempotencyEntry;
  * runs to completion without awaiting, so JavaScript's single thread makes it atomic; the state is
  * this instance's alone, so it is only for a single instance.
  */
-export class MemorySendAdmission implements SendAdmission {
+export class MemorySendAdmission implements SendLimits {
   readonly #entries: ExpiringEntries<Entry>;
 
   constructor(options: MemorySendAdmissionOptions = {}) {
@@ -59,7 +59,7 @@ export class MemorySendAdmission implements SendAdmission {
     return this.#entries.sweep();
   }
 
-  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+  async admit(request: SendRequest): Promise<SendDecision> {
     assertAdmissionRequest(request);
     this.#assertOpen();
     const { scope, bucket, idempotency, sends, guesses } = request;

@@ -1,4 +1,4 @@
-import type { AdmissionResult } from "./sendAdmission.js";
+import type { SendDecision } from "../../domain/secrets/sendLimits.js";
 import type { AttemptResult, SecretState, TakeResult, WindowResult } from "./ttlStore.js";
 
 /*
@@ -67,7 +67,7 @@ export function decodeWindowResult(reply: unknown): WindowResult {
   };
 }
 
-export function decodeAdmissionResult(reply: unknown): AdmissionResult {
+export function decodeAdmissionResult(reply: unknown): SendDecision {
   const [status, first, second, third] = tuple("admit", reply);
   switch (status) {
     case "admitted":

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { admissionKeys, guessKey, idempotencyKey } from "./admissionKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
 import { defineAdmissionScriptCommands, type AdmissionScriptCommands } from "./redisScriptCommands.js";
-import type { AdmissionRequest, AdmissionResult, SendAdmission } from "./sendAdmission.js";
+import type { SendRequest, SendDecision, SendLimits } from "../../domain/secrets/sendLimits.js";
 import { assertAdmissionRequest, assertIdempotency, assertScope } from "./sendAdmissionArguments.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
 
@@ -19,7 +19,7 @@ export interface RedisSendAdmissionOptions {
 }
 
 /** Send admission on Redis: every operation is one script over one scope's keys, so one round trip. */
-export class RedisSendAdmission implements SendAdmission {
+export class RedisSendAdmission implements SendLimits {
   readonly #redis: Redis;
   readonly #scripts: AdmissionScriptCommands;
   readonly #keyPrefix: string;
@@ -36,7 +36,7 @@ export class RedisSendAdmission implements SendAdmission {
     this.#ownsClient = options.ownsClient ?? true;
   }
 
-  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+  async admit(request: SendRequest): Promise<SendDecision> {
     assertAdmissionRequest(request);
     this.#open();
     const { scope, bucket, idempotency, sends, guesses } = request;

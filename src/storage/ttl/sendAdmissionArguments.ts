@@ -1,4 +1,4 @@
-import type { AdmissionRequest } from "./sendAdmission.js";
+import type { SendRequest } from "../../domain/secrets/sendLimits.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
 
 /*
@@ -9,7 +9,7 @@ import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArgum
 /** Longest scope, bucket or idempotency key: each becomes part of a Redis key. */
 export const maxKeyPartLength = 128;
 
-export function assertAdmissionRequest(request: AdmissionRequest): void {
+export function assertAdmissionRequest(request: SendRequest): void {
   assertScope(request.scope);
   assertKeyPart("bucket", request.bucket);
   if (request.idempotency !== undefined) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MemorySendAdmission } from "../../../src/storage/ttl/memorySendAdmission.js";
-import type { AdmissionRequest } from "../../../src/storage/ttl/sendAdmission.js";
+import type { SendRequest } from "../../../src/domain/secrets/sendLimits.js";
 import { describeSendAdmissionContract } from "./sendAdmission.contract.js";
 
 describeSendAdmissionContract("MemorySendAdmission", async () => {
@@ -26,7 +26,7 @@ describe("MemorySendAdmission with a fake clock", () => {
     opened.push(admission);
     return admission;
   };
-  const request: AdmissionRequest = {
+  const request: SendRequest = {
     scope: "s",
     bucket: "email",
     idempotency: { key: "k", fingerprint: "fp", ttlMs: 5_000 },

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisSendAdmission } from "../../../src/storage/ttl/redisSendAdmission.js";
-import type { AdmissionRequest } from "../../../src/storage/ttl/sendAdmission.js";
+import type { SendRequest } from "../../../src/domain/secrets/sendLimits.js";
 import { connectTestRedis, deleteKeysWithPrefix, escapeGlob, scanKeys, uniqueTestPrefix } from "../../support/redis.js";
 import { describeSendAdmissionContract } from "./sendAdmission.contract.js";
 
@@ -48,7 +48,7 @@ describeSendAdmissionContract("RedisSendAdmission", async () => {
 describe("RedisSendAdmission in Redis", () => {
   const keyPrefix = `${filePrefix}layout:`;
   let admission: RedisSendAdmission;
-  const request: AdmissionRequest = {
+  const request: SendRequest = {
     scope: "c0ffee",
     bucket: "email",
     idempotency: { key: "retry-1", fingerprint: "fp", ttlMs: 30_000 },

@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { AdmissionRequest, AdmissionResult, SendAdmission } from "../../../src/storage/ttl/sendAdmission.js";
+import type { SendRequest, SendDecision, SendLimits } from "../../../src/domain/secrets/sendLimits.js";
 
 /** What a backend's test file hands the contract. */
 export interface SendAdmissionFixture {
   /** An admission over fresh, empty state. */
-  readonly admission: SendAdmission;
+  readonly admission: SendLimits;
   /**
    * Another admission on the same state, as a second instance of the service would hold (its own
    * connection, where the backend has connections). The in-process one returns itself.
    */
-  peer(): Promise<SendAdmission>;
+  peer(): Promise<SendLimits>;
   /** Lets `ms` pass on the backend's clock: a real sleep for Redis, a clock step in memory. */
   elapse(ms: number): Promise<void>;
   /** Releases everything the fixture opened; called after each test. */
@@ -19,13 +19,13 @@ export interface SendAdmissionFixture {
 type Overrides = {
   readonly scope?: string;
   readonly bucket?: string;
-  readonly idempotency?: AdmissionRequest["idempotency"];
-  readonly sends?: Partial<AdmissionRequest["sends"]>;
-  readonly guesses?: Partial<AdmissionRequest["guesses"]>;
+  readonly idempotency?: SendRequest["idempotency"];
+  readonly sends?: Partial<SendRequest["sends"]>;
+  readonly guesses?: Partial<SendRequest["guesses"]>;
 };
 
 /** Roomy limits and a 100 ms first resend wait; each test narrows what it is about. */
-function request(overrides: Overrides = {}): AdmissionRequest {
+function request(overrides: Overrides = {}): SendRequest {
   return {
     scope: overrides.scope ?? "scope-a",
     bucket: overrides.bucket ?? "email",
@@ -46,7 +46,7 @@ const noWait = { firstResendDelayMs: 0, maxResendDelayMs: 0 };
 export function describeSendAdmissionContract(name: string, makeFixture: () => Promise<SendAdmissionFixture>): void {
   describe(`${name} (send admission contract)`, () => {
     let fixture: SendAdmissionFixture;
-    let admission: SendAdmission;
+    let admission: SendLimits;
 
     beforeEach(async () => {
       fixture = await makeFixture();
@@ -58,7 +58,7 @@ export function describeSendAdmissionContract(name: string, makeFixture: () => P
     });
 
     /** The admission and `count - 1` peers, to spread concurrent calls as several instances would. */
-    async function instances(count: number): Promise<SendAdmission[]> {
+    async function instances(count: number): Promise<SendLimits[]> {
       const all = [admission];
       while (all.length < count) all.push(await fixture.peer());
       return all;
@@ -323,13 +323,13 @@ export function describeSendAdmissionContract(name: string, makeFixture: () => P
   });
 }
 
-function expectRetry(result: AdmissionResult, status: "send_limit" | "too_soon" | "guess_budget", above: number, atMost: number): void {
+function expectRetry(result: SendDecision, status: "send_limit" | "too_soon" | "guess_budget", above: number, atMost: number): void {
   expect(result.status).toBe(status);
   expect(retryAfter(result)).toBeGreaterThan(above);
   expect(retryAfter(result)).toBeLessThanOrEqual(atMost);
 }
 
-function retryAfter(result: AdmissionResult): number {
+function retryAfter(result: SendDecision): number {
   if (!("retryAfterMs" in result)) throw new Error(`expected a refusal with retryAfterMs, got ${JSON.stringify(result)}`);
   return result.retryAfterMs;
 }
@@ -340,8 +340,8 @@ function at<T>(list: readonly T[], index: number): T {
   return item;
 }
 
-function countStatuses(results: readonly AdmissionResult[]): Partial<Record<AdmissionResult["status"], number>> {
-  const counts: Partial<Record<AdmissionResult["status"], number>> = {};
+function countStatuses(results: readonly SendDecision[]): Partial<Record<SendDecision["status"], number>> {
+  const counts: Partial<Record<SendDecision["status"], number>> = {};
   for (const { status } of results) counts[status] = (counts[status] ?? 0) + 1;
   return counts;
 }

@@ -1,5 +1,5 @@
 /**
- * Decides whether a code may be sent to a consumer now, and charges for it, in one atomic step.
+ * Send limits: decides whether a secret may be sent to a subject now, and charges for it, in one atomic step.
  *
  * Why one step: the checks (idempotency, send window, resend wait, guess budget) and the charges
  * depend on each other. Done as separate calls, two concurrent requests could both pass the
@@ -14,16 +14,16 @@
  * start.
  *
  * The domain owns this interface; Redis and an in-process map implement it and pass the same
- * contract suite (test/storage/ttl/sendAdmission.contract.ts). Windows are measured by the
+ * contract suite (test/storage/sendLimits.contract.ts). Windows are measured by the
  * backend's clock, never the instance's.
  */
-export interface SendAdmission {
+export interface SendLimits {
   /**
    * Checks, in order, idempotency (a replay, in_progress or conflict answer charges nothing), the
    * send window and resend wait, then the guess budget; if all pass, counts the send, reserves the
    * guesses and marks the idempotency key pending, together.
    */
-  admit(request: AdmissionRequest): Promise<AdmissionResult>;
+  admit(request: SendRequest): Promise<SendDecision>;
 
   /**
    * Stores the answer for an admitted idempotency key, keeping the key's expiry, so a retry with
@@ -49,7 +49,7 @@ export interface SendAdmission {
   close(): Promise<void>;
 }
 
-export interface AdmissionRequest {
+export interface SendRequest {
   /**
    * Keyed hash of the consumer, never the address itself, so Redis holds no personal data. Every
    * key of a call carries it as the hash tag `{scope}`, so it must not contain braces.
@@ -94,7 +94,7 @@ export interface GuessBudget {
   readonly reserve: number;
 }
 
-export type AdmissionResult =
+export type SendDecision =
   | {
       readonly status: "admitted";
       /** 1 for the first send in the window. */

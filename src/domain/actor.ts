@@ -1,0 +1,13 @@
+import type { PrincipalKind } from "../auth/principal.js";
+
+/**
+ * Who asked for a change, as the domain records it: the caller's kind and id, and the request id
+ * that ties the audit row to the call's log lines.
+ */
+export interface Actor {
+  readonly kind: PrincipalKind;
+  /** The caller's JWT `sub`; absent for public callers. */
+  readonly subject?: string;
+  /** The call's `x-request-id`. */
+  readonly requestId?: string;
+}

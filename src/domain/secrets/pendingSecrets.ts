@@ -1,0 +1,82 @@
+import type { QueuedMessage } from "../../delivery/queuedMessage.js";
+
+/**
+ * Where one-time secrets wait to be redeemed: a keyed hash of each secret with its attempt counter,
+ * its caller's record, and the message that delivers it. Lives for minutes (Redis, or process
+ * memory on the embedded defaults).
+ *
+ * A message lives where its secret lives: `put` stores the secret and queues its message in one
+ * atomic step, and the queue hands a message out only while the very secret it was queued with is
+ * still there. So a secret that expired, was redeemed, replaced or revoked, or was lost with a
+ * store restart, is never sent.
+ *
+ * Every method is one atomic step on the backend (one Lua script on Redis): the invariants (one
+ * winner per code, attempts counted before comparing) cannot be kept by a read and a write from the
+ * caller. Implementations pass test/storage/pendingSecrets.contract.ts.
+ */
+export interface PendingSecrets {
+  /**
+   * Stores a secret for `ttlMs` and queues `options.message` with it, together. Replaces any secret
+   * under the key (its attempts start over, and a message queued for the old one is never sent)
+   * unless `ifAbsent` is set. Returns false, having changed nothing, only when `ifAbsent` found a
+   * live secret.
+   */
+  put(key: string, secret: StoredSecret, ttlMs: number, options?: PutOptions): Promise<boolean>;
+
+  /**
+   * Checks a guess and consumes the secret if it matches, in one atomic step: the attempt is
+   * counted first, a locked secret is not compared at all (so a correct guess after the limit still
+   * fails), the comparison is constant-time, and a match deletes the secret so that of many
+   * concurrent correct guesses exactly one is "consumed". The expiry is kept across attempts.
+   */
+  take(key: string, hash: string): Promise<TakeResult>;
+
+  /** Reads a secret's state without counting an attempt; never returns its hash. */
+  peek(key: string): Promise<SecretState | null>;
+
+  /** Removes a secret (and so its unsent message); true if there was one. */
+  revoke(key: string): Promise<boolean>;
+
+  /** Releases the backend; further calls reject. Calling it twice is harmless. */
+  close(): Promise<void>;
+}
+
+/** What is kept for a secret. The store never sees the plaintext. */
+export interface StoredSecret {
+  /** Keyed hash (HMAC with the server secret) of the secret, computed by the caller. */
+  readonly hash: string;
+  /** Guesses allowed; the next one finds the secret locked. A positive integer. */
+  readonly maxAttempts: number;
+  /** Opaque to the store (the caller's sealed record), handed back on every read. */
+  readonly data: string;
+}
+
+export interface PutOptions {
+  /** Write only if the key holds nothing live, as a "one at a time" guard. Default false. */
+  readonly ifAbsent?: boolean;
+  /** The message that delivers this secret; it expires with the secret. */
+  readonly message?: QueuedMessage;
+}
+
+export type TakeResult =
+  | { readonly status: "missing" }
+  | { readonly status: "consumed"; readonly attempts: number; readonly data: string }
+  | {
+      readonly status: "mismatch";
+      readonly attempts: number;
+      /** Guesses still allowed before the secret locks; 0 means the next one will be refused. */
+      readonly attemptsLeft: number;
+      readonly data: string;
+    }
+  | { readonly status: "locked"; readonly attempts: number; readonly data: string };
+
+export interface SecretState {
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly data: string;
+  /**
+   * Milliseconds until the secret expires, by the backend's clock: relative, so that a Redis clock
+   * and an instance clock never have to agree; the caller adds it to its own now.
+   */
+  readonly ttlMs: number;
+}
