@@ -4,8 +4,8 @@ import { Redis } from "ioredis";
 import { encodeStored, verificationKey } from "../src/domain/verification/verification.js";
 import { openDatabase, type Database } from "../src/storage/sql/database.js";
 import { sqlOutbox } from "../src/storage/sql/sqlOutbox.js";
-import { RedisTtlStore } from "../src/storage/ttl/redisTtlStore.js";
-import { namespacedKey } from "../src/storage/ttl/ttlKeyspace.js";
+import { RedisPendingSecrets } from "../src/storage/redis/redisPendingSecrets.js";
+import { secretKeyName } from "../src/storage/redis/secretKeyspace.js";
 import { runLoad } from "./loadGenerator.js";
 import { benchTag, databaseUrl, deleteRedisPrefix, dropSchema, redisUrl } from "./server/backends.js";
 import { round1, summarize, type LatencySummary } from "./stats.js";
@@ -14,11 +14,11 @@ import { sealedPayload } from "./stores/outboxRows.js";
 /**
  * How cost grows with what is stored.
  *
- * Redis: live verifications written straight through RedisTtlStore.putSecret (the store the
+ * Redis: live verifications written straight through RedisPendingSecrets.put (the store the
  * service uses), each a realistic record: a 43-character code hash, the verification's data as
  * the service encodes it (email consumer, no payload), 5 attempts, a 10-minute TTL. At each size:
  * INFO memory used_memory delta / N (and MEMORY USAGE of sampled keys as a cross-check: other
- * clients of the same Redis move used_memory too), then validate throughput: takeSecret of random
+ * clients of the same Redis move used_memory too), then validate throughput: take of random
  * live keys, 32 at a time for a few seconds, with a hash that does not match (the attempt is
  * counted and compared, the same script path as a right code, but the population stays the size
  * it is). The keys are removed afterwards with SCAN + UNLINK.
@@ -35,7 +35,7 @@ export interface GrowthOptions {
   readonly validateSeconds: number;
   /**
    * Unmeasured validations before each measured window. Short on purpose: there is no server
-   * here (the bench process drives Redis through RedisTtlStore itself), so the ~10 s JIT ramp of
+   * here (the bench process drives Redis through RedisPendingSecrets itself), so the ~10 s JIT ramp of
    * a tsx server does not apply; at 25-45k validations/s (measured), 2 s is 50k calls or more of the same code
    * path, far past V8's optimisation thresholds, and every later size starts warm.
    */
@@ -83,8 +83,8 @@ async function redisGrowth(options: GrowthOptions, progress: (line: string) => v
   const reader = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 10_000 });
   await writer.connect();
   await reader.connect();
-  const writeStore = new RedisTtlStore({ redis: writer, keyPrefix: prefix, ownsClient: false });
-  const readStore = new RedisTtlStore({ redis: reader, keyPrefix: prefix, ownsClient: false });
+  const writeStore = new RedisPendingSecrets({ redis: writer, keyPrefix: prefix, ownsClient: false });
+  const readStore = new RedisPendingSecrets({ redis: reader, keyPrefix: prefix, ownsClient: false });
   const ids: string[] = [];
   const steps: RedisGrowthStep[] = [];
   try {
@@ -100,7 +100,7 @@ async function redisGrowth(options: GrowthOptions, progress: (line: string) => v
       const wrongHash = randomBytes(32).toString("base64url");
       const load = await runLoad(
         async (recorder) => {
-          await recorder.call(() => readStore.takeSecret(verificationKey(ids[randomInt(ids.length)]!), wrongHash));
+          await recorder.call(() => readStore.take(verificationKey(ids[randomInt(ids.length)]!), wrongHash));
         },
         { concurrency: 32, warmupMs: options.validateWarmupSeconds * 1000, durationMs: options.validateSeconds * 1000, mode: { kind: "closed" } },
       );
@@ -125,7 +125,7 @@ async function redisGrowth(options: GrowthOptions, progress: (line: string) => v
 }
 
 /** Adds verifications until `ids` holds `size`, ~256 writes in flight. */
-async function populate(store: RedisTtlStore, ids: string[], size: number): Promise<void> {
+async function populate(store: RedisPendingSecrets, ids: string[], size: number): Promise<void> {
   const ttlMs = 600_000;
   let next = ids.length;
   const writeOne = async () => {
@@ -141,7 +141,7 @@ async function populate(store: RedisTtlStore, ids: string[], size: number): Prom
         nextResendAt: new Date(now),
         resendCount: 0,
       });
-      await store.putSecret(verificationKey(id), { hash: randomBytes(32).toString("base64url"), maxAttempts: 5, data }, ttlMs);
+      await store.put(verificationKey(id), { hash: randomBytes(32).toString("base64url"), maxAttempts: 5, data }, ttlMs);
       ids.push(id);
     }
   };
@@ -160,7 +160,7 @@ async function sampleKeyBytes(redis: Redis, prefix: string, ids: readonly string
   if (sample.length === 0) return 0;
   let total = 0;
   for (const id of sample) {
-    total += Number(await redis.call("MEMORY", "USAGE", prefix + namespacedKey("secret", verificationKey(id)), "SAMPLES", "0"));
+    total += Number(await redis.call("MEMORY", "USAGE", secretKeyName(prefix, verificationKey(id)), "SAMPLES", "0"));
   }
   return Math.round(total / sample.length);
 }

@@ -46,7 +46,7 @@ export interface App {
   readonly delivery: Delivery;
   readonly templates: TemplateRenderer;
   readonly metrics: Metrics;
-  /** Starts background work (the outbox relay); call once the server is listening. */
+  /** Starts background work (the relays); call once the server is listening. */
   start(): void;
   /** Aborts every running handler's `context.signal`: the last step of a drain that timed out. */
   abortCalls(): void;
@@ -80,27 +80,33 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
-  const stores = await openStores(config, logger);
+  // The secret relay is built once the channels are; until then nothing can be queued anyway.
+  let secretRelay: OutboxRelay | undefined;
+  const stores = await openStores(config, logger, { onSecretQueued: (shard) => secretRelay?.nudge(shard) });
   const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
     await stores.close();
     throw error;
   });
   const sender = new Sender(channels, logger, metrics);
-  const outbox = sqlOutbox(stores.db);
-  const relay = new OutboxRelay(outbox, box, sender, logger, {
+  const outbox = sqlOutbox(stores.db, { retentionMs: config.delivery.outbox.retentionMs });
+  const relayOptions = {
     batchSize: config.delivery.outbox.batchSize,
     pollIntervalMs: config.delivery.outbox.pollIntervalMs,
-    retentionMs: config.delivery.outbox.retentionMs,
     sendTimeoutMs: config.delivery.sendTimeoutMs,
     retry: defaultRetryPolicy,
-  });
+  };
+  // Two queues, one relay each: messages of Postgres records wait in the outbox, messages of
+  // pending secrets beside their secrets (see README, "Where a message waits").
+  const relay = new OutboxRelay(outbox, box, sender, logger, relayOptions);
+  secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, relayOptions);
+  const relays = [relay, secretRelay];
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
   // A stable key of its own when configured, so encryption keys can rotate without touching
   // live codes or limits.
   const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
   const verifications = new Verifications({
-    store: stores.ttl,
-    admission: stores.admission,
+    secrets: stores.secrets,
+    admission: stores.limits,
     totpSecrets: stores.totpSecrets,
     box,
     codeHash: keyedHash(serverKey, "verification-code"),
@@ -148,11 +154,11 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     delivery,
     templates,
     metrics,
-    start: () => relay.start(),
+    start: () => relays.forEach((each) => each.start()),
     abortCalls: () => shutdown.abort(),
     ...(auth.development === undefined ? {} : { development: auth.development }),
     async close() {
-      await relay.stop();
+      await Promise.all(relays.map((each) => each.stop()));
       await channels.close();
       await stores.close();
     },

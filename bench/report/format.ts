@@ -146,7 +146,7 @@ export function storesTable(redis: readonly RedisCeiling[], postgres: readonly P
 
 export function growthTables(growth: GrowthResult): string {
   const redis = renderTable(
-    "Growth: Redis (live verifications written through RedisTtlStore.putSecret)",
+    "Growth: Redis (live verifications written through RedisPendingSecrets.put)",
     ["live verifications", "used_memory delta MB", "bytes/verification", "MEMORY USAGE/key B", "validate ops/s", "p50 ms", "p99 ms", "errors", "populate s"],
     growth.redis.map((step) => [
       String(step.liveVerifications),

@@ -2,7 +2,7 @@ import DataLoader from "dataloader";
 import type { OutboundMessage } from "../channels/channel.js";
 import type { SecretBox } from "../crypto/secretBox.js";
 import type { Logger } from "../observability/logger.js";
-import type { AttemptOutcome, AttemptRecord, ClaimedMessage, OutboxStore } from "./outboxStore.js";
+import type { AttemptOutcome, AttemptRecord, ClaimedMessage, MessageQueue } from "./messageQueue.js";
 import { retryDelayMs, type RetryPolicy } from "./retryPolicy.js";
 import type { Sender } from "./sender.js";
 
@@ -24,14 +24,18 @@ export interface OutboxRelayOptions {
    */
   readonly leaseMs?: number;
   readonly retry: RetryPolicy;
-  /** Finished messages (sent, dead, expired, all without payload) are deleted after this. Default 7 days. */
-  readonly retentionMs?: number;
 }
 
-// Purging is housekeeping: once a minute per relay is plenty, and it keeps the table's size
-// proportional to traffic over the retention period rather than to all time.
-const purgeIntervalMs = 60_000;
-const purgeBatch = 1_000;
+/** Where the next round claims: everywhere (a poll), or only the partitions nudged since. */
+type ClaimScope = "everywhere" | ReadonlySet<number>;
+
+/** What ended an idle wait. */
+type Waking = "timer" | "nudge" | "stop";
+
+function merged(one: ClaimScope, other: ClaimScope): ClaimScope {
+  if (one === "everywhere" || other === "everywhere") return "everywhere";
+  return new Set([...one, ...other]);
+}
 
 /** The outbox payload's authenticated context: a payload only opens for its own row. */
 export function payloadContext(messageId: string): string {
@@ -39,9 +43,9 @@ export function payloadContext(messageId: string): string {
 }
 
 /**
- * Moves messages from the outbox to their channels. Any number of relays (one per instance) can
- * run against one outbox: claims are leases taken with SKIP LOCKED, and outcomes are fenced by
- * attempt number, so each message is sent by one relay at a time.
+ * Moves messages from a queue (the Postgres outbox, or the queue beside the pending secrets) to
+ * their channels. Any number of relays (one per instance) can run against one queue: claims are
+ * leases and outcomes are fenced by the queue, so each message is sent by one relay at a time.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -49,9 +53,7 @@ export class OutboxRelay {
   private readonly nudgeDelayMs: number;
   private readonly sendTimeoutMs: number;
   private readonly leaseMs: number;
-  private readonly retentionMs: number;
-  private lastPurge = 0;
-  private lastExpiry = 0;
+  private lastTidy = 0;
   /**
    * Outcomes that end in the same tick are written by one statement: a batch sent to a fast
    * channel costs one UPDATE instead of one per message, while each outcome is still written as
@@ -61,13 +63,16 @@ export class OutboxRelay {
   private readonly outcomes: DataLoader<AttemptOutcome, boolean>;
   private running: Promise<void> | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  private wake: ((reason: Waking) => void) | undefined;
   /** A nudge came while a round was running: that round may have missed its message. */
   private nudgedWhileBusy = false;
   private nudgeTimer: NodeJS.Timeout | undefined;
+  /** Partitions nudged since the last claim; `nudgedEverywhere` when a nudge named none. */
+  private nudged = new Set<number>();
+  private nudgedEverywhere = false;
 
   constructor(
-    private readonly store: OutboxStore,
+    private readonly queue: MessageQueue,
     private readonly box: SecretBox,
     private readonly sender: Sender,
     private readonly logger: Logger,
@@ -78,10 +83,9 @@ export class OutboxRelay {
     this.nudgeDelayMs = options.nudgeDelayMs ?? 5;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.leaseMs = options.leaseMs ?? this.sendTimeoutMs + 20_000;
-    this.retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
     this.outcomes = new DataLoader(
       async (outcomes) => {
-        const recorded = await this.store.record(outcomes);
+        const recorded = await this.queue.record(outcomes);
         return outcomes.map(({ message }) => recorded.has(message.id));
       },
       { cache: false, maxBatchSize: this.batchSize },
@@ -94,70 +98,88 @@ export class OutboxRelay {
   }
 
   /**
-   * Tells the relay a message was just queued: an idle relay claims after `nudgeDelayMs`, so that
+   * Tells the relay a message was just queued (in `partition`, where the queue has them; the next
+   * claim then looks only where it was told to): an idle relay claims after `nudgeDelayMs`, so that
    * a burst of messages costs one claim rather than one each; a busy one goes again as soon as
    * its round ends instead of waiting for the next poll.
    */
-  nudge(): void {
+  nudge(partition?: number): void {
+    if (partition === undefined) this.nudgedEverywhere = true;
+    else this.nudged.add(partition);
     if (this.wake === undefined) {
       this.nudgedWhileBusy = true;
       return;
     }
     this.nudgeTimer ??= setTimeout(() => {
       this.nudgeTimer = undefined;
-      this.wake?.();
+      this.wake?.("nudge");
     }, this.nudgeDelayMs);
   }
 
   /** Lets the batch in hand finish, then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.wake?.("stop");
     await this.running;
   }
 
-  /** One round: expire what is overdue, claim a batch, send it. Returns how many were claimed. */
-  async runOnce(): Promise<number> {
-    if (Date.now() - this.lastPurge >= purgeIntervalMs) {
-      this.lastPurge = Date.now();
-      await this.store.purgeFinished(this.retentionMs, purgeBatch);
+  /**
+   * One round: tidy the queue (once per poll interval), claim a batch, send it. Returns how many
+   * were claimed. `partitions` narrows the claim (see MessageQueue.claim); default everywhere.
+   */
+  async runOnce(partitions?: ReadonlySet<number>): Promise<number> {
+    if (Date.now() - this.lastTidy >= this.pollIntervalMs) {
+      this.lastTidy = Date.now();
+      await this.queue.tidy();
     }
-    // Bookkeeping only (claims skip expired rows anyway), so once per poll interval is enough.
-    if (Date.now() - this.lastExpiry >= this.pollIntervalMs) {
-      this.lastExpiry = Date.now();
-      await this.store.expireOverdue();
-    }
-    const batch = await this.store.claim(this.batchSize, this.leaseMs);
+    const batch = await this.queue.claim(this.batchSize, this.leaseMs, partitions);
     await Promise.all(batch.map((message) => this.deliver(message)));
     return batch.length;
   }
 
   private async loop(): Promise<void> {
+    let scope: ClaimScope = "everywhere";
     while (!this.stopping) {
       let claimed = 0;
       try {
-        claimed = await this.runOnce();
+        claimed = await this.runOnce(scope === "everywhere" ? undefined : scope);
       } catch (error) {
-        // The database may be briefly unreachable; messages stay queued, so try again later.
+        // The store may be briefly unreachable; messages stay queued, so try again later.
         this.logger.error({ err: error }, "outbox relay round failed");
+      }
+      if (this.stopping) break;
+      if (claimed >= this.batchSize) {
+        // A full batch: more may wait where this one came from, and wherever was nudged meanwhile.
+        scope = merged(scope, this.takeNudged());
+        continue;
       }
       const moreQueued = this.nudgedWhileBusy;
       this.nudgedWhileBusy = false;
-      if (claimed < this.batchSize && !this.stopping) await this.idle(moreQueued ? this.nudgeDelayMs : this.pollIntervalMs);
+      const woken = await this.idle(moreQueued ? this.nudgeDelayMs : this.pollIntervalMs);
+      const nudged = this.takeNudged();
+      // Only the poll sweeps everywhere; a nudge says where to look.
+      scope = woken === "timer" && !moreQueued ? "everywhere" : nudged;
     }
   }
 
-  private idle(forMs: number): Promise<void> {
+  private takeNudged(): ClaimScope {
+    const scope: ClaimScope = this.nudgedEverywhere ? "everywhere" : this.nudged;
+    this.nudged = new Set();
+    this.nudgedEverywhere = false;
+    return scope;
+  }
+
+  private idle(forMs: number): Promise<Waking> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, forMs);
+      const timer = setTimeout(() => done("timer"), forMs);
       timer.unref();
       const self = this;
-      function done() {
+      function done(reason: Waking) {
         clearTimeout(timer);
         clearTimeout(self.nudgeTimer);
         self.nudgeTimer = undefined;
         self.wake = undefined;
-        resolve();
+        resolve(reason);
       }
       this.wake = done;
     });

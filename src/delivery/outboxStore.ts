@@ -1,18 +1,7 @@
 import type { MessageKind } from "../channels/channel.js";
+import type { MessageQueue } from "./messageQueue.js";
 
-/** A message waiting in the outbox, as the relay sees it once it has claimed it. */
-export interface ClaimedMessage {
-  readonly id: string;
-  readonly kind: MessageKind;
-  readonly template: string | null;
-  readonly reference: string | null;
-  /** Sealed payload; null only if the row was finished by someone else meanwhile. */
-  readonly payload: string | null;
-  /** This attempt's number (1 for the first), also the fencing token for recording its outcome. */
-  readonly attempt: number;
-  readonly maxAttempts: number;
-  readonly expiresAt: Date;
-}
+export type { AttemptOutcome, AttemptRecord, ClaimedMessage } from "./messageQueue.js";
 
 export interface NewOutboxMessage {
   readonly id: string;
@@ -27,33 +16,14 @@ export interface NewOutboxMessage {
   readonly expiresAt: Date;
 }
 
-/** How a claimed attempt ended, from the relay's point of view. */
-export type AttemptRecord =
-  | { readonly status: "sent" }
-  | { readonly status: "dead"; readonly reason: string }
-  | { readonly status: "expired"; readonly reason: string }
-  | { readonly status: "retry"; readonly reason: string; readonly delayMs: number };
-
-export interface AttemptOutcome {
-  readonly message: ClaimedMessage;
-  readonly outcome: AttemptRecord;
-}
-
 /**
- * The durable queue behind delivery. Several relays (one per instance) may claim from it at once;
- * a claim is a lease, so a relay that dies mid-batch gives its messages back when the lease ends.
- * Time is the database's clock, shared by every instance.
+ * The durable queue for messages whose records live in Postgres: a message is enqueued in its
+ * record's transaction, so it exists exactly when the record does. Claims are fenced by attempt
+ * number; time is the database's clock, shared by every instance.
  */
-export interface OutboxStore {
+export interface OutboxStore extends MessageQueue {
   /** Records a message; pass the caller's transaction so it commits with the record that needs it. */
   enqueue(message: NewOutboxMessage, transaction?: unknown): Promise<void>;
-  /** Claims up to `limit` due, unexpired messages for `leaseMs`. */
-  claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
-  /**
-   * Records attempts' outcomes, each only if its claim is still that attempt's; finished rows lose
-   * their payload. Returns the ids recorded: a missing one was taken over by another relay since.
-   */
-  record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>>;
   /** Finishes unfinished messages past their expiry (scrubbing payloads); returns how many. */
   expireOverdue(): Promise<number>;
   /** Deletes up to `limit` finished messages older than `olderThanMs`; returns how many. */

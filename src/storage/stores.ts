@@ -6,57 +6,80 @@ import { openDatabase, type Database } from "./sql/database.js";
 import { sqlAuditLog } from "./sql/sqlAuditLog.js";
 import type { TotpSecretStore } from "../domain/totp/totpSecretStore.js";
 import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
-import { MemorySendAdmission } from "./ttl/memorySendAdmission.js";
-import { MemoryTtlStore } from "./ttl/memoryTtlStore.js";
-import { RedisSendAdmission } from "./ttl/redisSendAdmission.js";
+import type { MessageQueue } from "../delivery/messageQueue.js";
+import type { PendingSecrets } from "../domain/secrets/pendingSecrets.js";
 import type { SendLimits } from "../domain/secrets/sendLimits.js";
-import { RedisTtlStore } from "./ttl/redisTtlStore.js";
-import type { TtlStore } from "./ttl/ttlStore.js";
+import { MemoryPendingSecrets } from "./memory/memoryPendingSecrets.js";
+import { MemorySendLimits } from "./memory/memorySendLimits.js";
+import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
+import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
+import { RedisSendLimits } from "./redis/redisSendLimits.js";
 
 /** Everything that keeps state, opened together and closed together. */
 export interface Stores {
   readonly db: Database;
-  readonly ttl: TtlStore;
-  readonly admission: SendLimits;
+  /** Codes and tokens waiting to be redeemed, each with the message that delivers it. */
+  readonly secrets: PendingSecrets;
+  /** The messages queued by `secrets.put`, for this instance's relay (one relay per queue object). */
+  readonly secretMessages: MessageQueue;
+  readonly limits: SendLimits;
   readonly totpSecrets: TotpSecretStore;
   readonly auditLog: AuditLog;
   close(): Promise<void>;
+}
+
+export interface OpenStoresOptions {
+  /**
+   * Told the shard of each message `secrets.put` queued, once it is stored: wire it to the secret
+   * relay's nudge. Default: the relay finds messages at its next poll.
+   */
+  readonly onSecretQueued?: (shard: number) => void;
+}
+
+interface ShortLivedStores {
+  readonly secrets: PendingSecrets;
+  readonly secretMessages: MessageQueue;
+  readonly limits: SendLimits;
 }
 
 /**
  * Opens Postgres (or PGlite) and Redis (or the in-process store). A store that cannot be reached
  * at start is a failed start: serving without it could only answer `unavailable`.
  */
-export async function openStores(config: Config, logger: Logger): Promise<Stores> {
+export async function openStores(config: Config, logger: Logger, options: OpenStoresOptions = {}): Promise<Stores> {
   const db = await openDatabase(config.database);
-  let short: { ttl: TtlStore; admission: SendLimits };
+  let short: ShortLivedStores;
   try {
-    short =
-      config.ttlStore.kind === "redis"
-        ? await openRedisStores(config.ttlStore, logger)
-        : { ttl: new MemoryTtlStore(), admission: new MemorySendAdmission() };
+    short = config.ttlStore.kind === "redis" ? await openRedisStores(config.ttlStore, logger, options) : openMemoryStores(options);
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  const { ttl, admission } = short;
+  const { secrets, secretMessages, limits } = short;
   return {
     db,
-    ttl,
-    admission,
+    secrets,
+    secretMessages,
+    limits,
     totpSecrets: sqlTotpSecrets(db),
     auditLog: sqlAuditLog(db),
     async close() {
-      await admission.close();
-      await Promise.allSettled([ttl.close(), db.destroy()]);
+      await limits.close();
+      await Promise.allSettled([secrets.close(), db.destroy()]);
     },
   };
+}
+
+function openMemoryStores(options: OpenStoresOptions): ShortLivedStores {
+  const secrets = new MemoryPendingSecrets(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued });
+  return { secrets, secretMessages: secrets.messages, limits: new MemorySendLimits() };
 }
 
 async function openRedisStores(
   config: { readonly url: string; readonly keyPrefix: string },
   logger: Logger,
-): Promise<{ ttl: TtlStore; admission: SendLimits }> {
+  options: OpenStoresOptions,
+): Promise<ShortLivedStores> {
   const redis = new Redis(config.url, {
     lazyConnect: true,
     connectTimeout: 5_000,
@@ -79,10 +102,12 @@ async function openRedisStores(
     redis.disconnect();
     throw new Error(`Redis at ${redactedUrl(config.url)} is not reachable`, { cause: error });
   }
-  // One connection for both: ioredis pipelines commands on it, and the TTL store closes it.
+  // One connection for all three: ioredis pipelines commands on it, and the secrets store closes it.
+  const { keyPrefix } = config;
   return {
-    ttl: new RedisTtlStore({ redis, keyPrefix: config.keyPrefix }),
-    admission: new RedisSendAdmission({ redis, keyPrefix: config.keyPrefix, ownsClient: false }),
+    secrets: new RedisPendingSecrets({ redis, keyPrefix, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
+    secretMessages: new RedisSecretQueue({ redis, keyPrefix }),
+    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false }),
   };
 }
 

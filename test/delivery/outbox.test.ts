@@ -196,7 +196,7 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
 
   it("deletes finished messages once they are older than the retention, and nothing else", async () => {
     const channel = new RecordingChannel("email");
-    const { relay, delivery } = relayWith(channel, { retentionMs: 60_000 });
+    const { relay, delivery } = relayWith(channel);
     const sent = await delivery.queue(email("123123"), { expiresAt: soon() });
     await relay.runOnce();
     const pending = await delivery.queue(email("321321"), { expiresAt: soon() });

@@ -7,7 +7,7 @@ import type { Delivery } from "../../delivery/delivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { Logger } from "../../observability/logger.js";
 import type { SendLimits } from "../secrets/sendLimits.js";
-import type { TtlStore } from "../../storage/ttl/ttlStore.js";
+import type { PendingSecrets } from "../secrets/pendingSecrets.js";
 import { checkTotp, newTotpSecret, totpUri } from "../totp/totp.js";
 import type { TotpSecretStore } from "../totp/totpSecretStore.js";
 import { generateCode, type CodeSpec } from "./codeGenerator.js";
@@ -62,13 +62,13 @@ export interface Initiated {
 }
 
 export interface VerificationDependencies {
-  readonly store: TtlStore;
+  readonly secrets: PendingSecrets;
   readonly admission: SendLimits;
   readonly totpSecrets: TotpSecretStore;
   readonly box: SecretBox;
   /** Keyed hash of `verificationId:code`. */
   readonly codeHash: KeyedHash;
-  /** Keyed hash of a consumer, naming its limits in the TTL store. */
+  /** Keyed hash of a consumer, naming its send limits. */
   readonly consumerScope: KeyedHash;
   readonly delivery: Delivery;
   readonly templates: TemplateRenderer;
@@ -79,8 +79,9 @@ export interface VerificationDependencies {
 
 /**
  * Verifications (seed 002), transport-free. The hot paths are short: validating a code is one
- * atomic step in the TTL store (count the attempt, compare in constant time, consume); starting
- * one is an admission step (limits, guess budget, idempotency), a store write and a queued message.
+ * atomic step in the pending secrets (count the attempt, compare in constant time, consume);
+ * starting one is an admission step (limits, guess budget, idempotency) and one write that stores
+ * the code with its message.
  */
 export class Verifications {
   private readonly now: () => number;
@@ -182,7 +183,7 @@ export class Verifications {
   /** Checks a code; a correct one completes the verification, once. */
   async validate(id: string, code: string, options: { removeSecret?: boolean } = {}): Promise<Verification> {
     const key = verificationKey(id);
-    const result = await this.deps.store.takeSecret(key, this.deps.codeHash(`${id}:${code}`));
+    const result = await this.deps.secrets.take(key, this.deps.codeHash(`${id}:${code}`));
     switch (result.status) {
       case "missing":
         throw new VerificationNotFound();
@@ -201,25 +202,18 @@ export class Verifications {
   }
 
   async get(id: string): Promise<Verification> {
-    const state = await this.deps.store.peekSecret(verificationKey(id));
+    const state = await this.deps.secrets.peek(verificationKey(id));
     if (state === null) throw new VerificationNotFound();
     return decodeStored(id, state.data, state.attempts);
   }
 
   async invalidate(id: string): Promise<void> {
-    if (!(await this.deps.store.deleteSecret(verificationKey(id)))) throw new VerificationNotFound();
+    if (!(await this.deps.secrets.revoke(verificationKey(id)))) throw new VerificationNotFound();
   }
 
   private async startCode(verification: Verification, code: string, input: InitiateInput, ttlMs: number): Promise<Initiated> {
-    const { store, delivery, templates } = this.deps;
+    const { secrets, delivery, templates } = this.deps;
     const key = verificationKey(verification.id);
-    const stored = await store.putSecret(
-      key,
-      { hash: this.deps.codeHash(`${verification.id}:${code}`), maxAttempts: verification.maxAttempts, data: encodeStored(verification) },
-      ttlMs,
-      { ifAbsent: true },
-    );
-    if (!stored) throw new VerificationIdTaken();
     const facts = {
       code,
       verificationId: verification.id,
@@ -230,23 +224,24 @@ export class Verifications {
       verification.method === "email"
         ? verificationEmail(verification.consumer, input.template, facts, templates)
         : verificationSms(verification.consumer, input.template, facts, templates);
-    try {
-      await delivery.queue(message, { expiresAt: verification.expireAt, template: "verification", reference: verification.id });
-    } catch (error) {
-      // Nothing usable may outlive a message that was never queued.
-      await store.deleteSecret(key).catch(() => undefined);
-      throw error;
-    }
+    // The code and its message are stored in one step, so neither outlives the other.
+    const stored = await secrets.put(
+      key,
+      { hash: this.deps.codeHash(`${verification.id}:${code}`), maxAttempts: verification.maxAttempts, data: encodeStored(verification) },
+      ttlMs,
+      { ifAbsent: true, message: delivery.seal(message, { template: "verification", reference: verification.id }) },
+    );
+    if (!stored) throw new VerificationIdTaken();
     return { verification };
   }
 
   private async startTotp(verification: Verification, issuer: string | undefined, ttlMs: number): Promise<Initiated> {
-    const { store, totpSecrets, box } = this.deps;
+    const { secrets, totpSecrets, box } = this.deps;
     const consumer = verification.consumer;
     const key = verificationKey(verification.id);
     // The record first: if its id is taken, the consumer's pending secret must stay as it was.
     // No code to hash: a random one that nothing can match keeps the record's shape.
-    const stored = await store.putSecret(
+    const stored = await secrets.put(
       key,
       { hash: randomBytes(32).toString("base64url"), maxAttempts: verification.maxAttempts, data: encodeStored(verification) },
       ttlMs,
@@ -263,13 +258,13 @@ export class Verifications {
       const label = issuer === undefined || issuer === "" ? this.deps.rules.defaultIssuer : issuer;
       return { verification, totpUri: totpUri({ issuer: label, label: consumer, secret }) };
     } catch (error) {
-      await store.deleteSecret(key).catch(() => undefined);
+      await secrets.revoke(key).catch(() => undefined);
       throw error;
     }
   }
 
   private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean): Promise<Verification> {
-    const { totpSecrets, box, store } = this.deps;
+    const { totpSecrets, box, secrets } = this.deps;
     const record = await totpSecrets.find(verification.consumer);
     if (record === null) throw new TotpNotEnrolled();
     const secret = box.open(record.sealedSecret, totpContext(verification.consumer));
@@ -286,7 +281,7 @@ export class Verifications {
       ? await totpSecrets.removeAfterUse(verification.consumer, check.timeStep)
       : await totpSecrets.markUsed(verification.consumer, check.timeStep);
     if (!claimed) throw new WrongCode(attemptsLeft);
-    const consumed = await store.deleteSecret(verificationKey(verification.id));
+    const consumed = await secrets.revoke(verificationKey(verification.id));
     if (removeSecret) {
       // The secret is gone whatever happened to the record meanwhile: say so.
       this.deps.logger.info({ verificationId: verification.id }, "authenticator secret removed after a valid code");

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { MessageKind } from "../../channels/channel.js";
-import type { AttemptRecord, NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
+import type { AttemptRecord } from "../../delivery/messageQueue.js";
+import type { NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
 import type { Database } from "./database.js";
 
 interface ClaimedRow {
@@ -16,8 +17,20 @@ interface ClaimedRow {
 
 const table = "outbox_messages";
 
-export function sqlOutbox(db: Database): OutboxStore {
-  return {
+export interface SqlOutboxOptions {
+  /** Finished messages (sent, dead, expired, all without payload) are deleted after this. Default 7 days. */
+  readonly retentionMs?: number;
+}
+
+// Purging is housekeeping: once a minute per relay is plenty, and it keeps the table's size
+// proportional to traffic over the retention period rather than to all time.
+const purgeIntervalMs = 60_000;
+const purgeBatch = 1_000;
+
+export function sqlOutbox(db: Database, options: SqlOutboxOptions = {}): OutboxStore {
+  const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+  let lastPurge = 0;
+  const outbox: OutboxStore = {
     async enqueue(message: NewOutboxMessage, transaction?: unknown) {
       const executor = (transaction as Knex.Transaction | undefined) ?? db;
       await executor(table).insert({
@@ -122,7 +135,17 @@ export function sqlOutbox(db: Database): OutboxStore {
           updated_at: db.fn.now(),
         });
     },
+
+    async tidy() {
+      if (Date.now() - lastPurge >= purgeIntervalMs) {
+        lastPurge = Date.now();
+        await outbox.purgeFinished(retentionMs, purgeBatch);
+      }
+      // Bookkeeping only (claims skip expired rows anyway), so once per poll is enough.
+      await outbox.expireOverdue();
+    },
   };
+  return outbox;
 }
 
 /** A retry goes back to pending; every other outcome finishes the row under its own name. */

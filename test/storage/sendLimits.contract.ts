@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { SendRequest, SendDecision, SendLimits } from "../../../src/domain/secrets/sendLimits.js";
+import type { SendRequest, SendDecision, SendLimits } from "../../src/domain/secrets/sendLimits.js";
 
 /** What a backend's test file hands the contract. */
-export interface SendAdmissionFixture {
+export interface SendLimitsFixture {
   /** An admission over fresh, empty state. */
   readonly admission: SendLimits;
   /**
@@ -43,9 +43,9 @@ const noWait = { firstResendDelayMs: 0, maxResendDelayMs: 0 };
  * Redis (whose clock is the one that counts), clock steps in memory. Bounds on retryAfterMs allow
  * for the milliseconds a real clock moves between calls.
  */
-export function describeSendAdmissionContract(name: string, makeFixture: () => Promise<SendAdmissionFixture>): void {
+export function describeSendLimitsContract(name: string, makeFixture: () => Promise<SendLimitsFixture>): void {
   describe(`${name} (send admission contract)`, () => {
-    let fixture: SendAdmissionFixture;
+    let fixture: SendLimitsFixture;
     let admission: SendLimits;
 
     beforeEach(async () => {

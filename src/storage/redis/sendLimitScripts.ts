@@ -1,9 +1,9 @@
 /*
- * Lua scripts behind the Redis send admission (see sendAdmission.ts). As in redisScripts.ts, a
+ * Lua scripts behind RedisSendLimits (see domain/secrets/sendLimits.ts). As in pendingSecretScripts.ts, a
  * script runs atomically and is one round trip, time comes from the server (TIME, PTTL, PEXPIRE),
  * and every key a script writes gets an expiry.
  *
- * The scripts take several keys, all of one scope and so all tagged `{scope}` (admissionKeyspace.ts):
+ * The scripts take several keys, all of one scope and so all tagged `{scope}` (storage/sendLimitKeyspace.ts):
  * one slot, which is what lets them run on Redis Cluster without CROSSSLOT. A script touches only
  * the keys it is given.
  *
@@ -24,7 +24,7 @@ local sendLimit, sendWindow = tonumber(ARGV[1]), tonumber(ARGV[2])
 local firstDelay, maxDelay = tonumber(ARGV[3]), tonumber(ARGV[4])
 local guessLimit, guessWindow, reserve = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 
--- The wait the n-th send must leave after the previous one (as resendDelayMs in sendAdmission.ts).
+-- The wait the n-th send must leave after the previous one (as resendDelayMs in sendLimits.ts).
 local function resendDelay(n)
   if n < 2 then return 0 end
   return math.min(maxDelay, firstDelay * 2 ^ math.min(n - 2, 60))

@@ -1,5 +1,5 @@
 /**
- * Names of the send admission's entries. Every name of one scope carries `{scope}` as its hash
+ * Names of the send limits' entries. Every name of one scope carries `{scope}` as its hash
  * tag, so Redis Cluster puts them in one slot and one script may touch them all; the kind comes
  * after the tag so names of different kinds never collide.
  */

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RedisSendAdmission } from "../../../src/storage/ttl/redisSendAdmission.js";
+import { RedisSendLimits } from "../../../src/storage/redis/redisSendLimits.js";
 import type { SendRequest } from "../../../src/domain/secrets/sendLimits.js";
 import { connectTestRedis, deleteKeysWithPrefix, escapeGlob, scanKeys, uniqueTestPrefix } from "../../support/redis.js";
-import { describeSendAdmissionContract } from "./sendAdmission.contract.js";
+import { describeSendLimitsContract } from "../sendLimits.contract.js";
 
-const filePrefix = uniqueTestPrefix("redis-send-admission");
+const filePrefix = uniqueTestPrefix("redis-send-limits");
 let admin: Redis;
 let fixtureNumber = 0;
 
@@ -21,15 +21,15 @@ afterAll(async () => {
 });
 
 /** An admission on its own connection; admissions sharing a keyPrefix see the same state. */
-async function openAdmission(keyPrefix: string): Promise<RedisSendAdmission> {
-  return new RedisSendAdmission({ redis: await connectTestRedis(), keyPrefix });
+async function openAdmission(keyPrefix: string): Promise<RedisSendLimits> {
+  return new RedisSendLimits({ redis: await connectTestRedis(), keyPrefix });
 }
 
-describeSendAdmissionContract("RedisSendAdmission", async () => {
+describeSendLimitsContract("RedisSendLimits", async () => {
   // Fresh state per test: its own prefix under the file's.
   const keyPrefix = `${filePrefix}${fixtureNumber++}:`;
   const opened = [await openAdmission(keyPrefix)];
-  const [admission] = opened as [RedisSendAdmission];
+  const [admission] = opened as [RedisSendLimits];
   return {
     admission,
     peer: async () => {
@@ -45,9 +45,9 @@ describeSendAdmissionContract("RedisSendAdmission", async () => {
   };
 });
 
-describe("RedisSendAdmission in Redis", () => {
+describe("RedisSendLimits in Redis", () => {
   const keyPrefix = `${filePrefix}layout:`;
-  let admission: RedisSendAdmission;
+  let admission: RedisSendLimits;
   const request: SendRequest = {
     scope: "c0ffee",
     bucket: "email",
@@ -102,13 +102,13 @@ describe("RedisSendAdmission in Redis", () => {
 
   it("refuses a client that prefixes keys itself", () => {
     const prefixed = new Redis({ lazyConnect: true, keyPrefix: "x:" });
-    expect(() => new RedisSendAdmission({ redis: prefixed, keyPrefix })).toThrow(/keyPrefix/);
+    expect(() => new RedisSendLimits({ redis: prefixed, keyPrefix })).toThrow(/keyPrefix/);
     prefixed.disconnect();
   });
 
   it("refuses work once closed, and leaves a shared client open", async () => {
     const shared = await connectTestRedis();
-    const borrowing = new RedisSendAdmission({ redis: shared, keyPrefix, ownsClient: false });
+    const borrowing = new RedisSendLimits({ redis: shared, keyPrefix, ownsClient: false });
     await borrowing.close();
     await expect(borrowing.admit(request)).rejects.toThrow(/closed/);
     expect(await shared.ping()).toBe("PONG");

@@ -1,5 +1,6 @@
 import type { SendDecision } from "../../domain/secrets/sendLimits.js";
-import type { AttemptResult, SecretState, TakeResult, WindowResult } from "./ttlStore.js";
+import type { SecretState, TakeResult } from "../../domain/secrets/pendingSecrets.js";
+import type { MessageKind } from "../../channels/channel.js";
 
 /*
  * Script replies arrive untyped. They are checked rather than cast, so a script and its decoder
@@ -31,22 +32,6 @@ export function decodeTakeResult(reply: unknown): TakeResult {
   }
 }
 
-export function decodeAttemptResult(reply: unknown): AttemptResult {
-  const [status, attempts, maxAttempts, data] = tuple("countAttempt", reply);
-  if (status === "missing") return { status };
-  const counted = { attempts: integer("countAttempt", attempts), data: text("countAttempt", data) };
-  switch (status) {
-    case "locked":
-      return { status, ...counted };
-    case "counted": {
-      const attemptsLeft = Math.max(0, integer("countAttempt", maxAttempts) - counted.attempts);
-      return { status, ...counted, attemptsLeft };
-    }
-    default:
-      throw new UnexpectedRedisReply("countAttempt", reply);
-  }
-}
-
 export function decodeSecretState(reply: unknown): SecretState | null {
   if (reply === null) return null;
   const [attempts, maxAttempts, data, ttlMs] = tuple("peekSecret", reply);
@@ -55,15 +40,6 @@ export function decodeSecretState(reply: unknown): SecretState | null {
     maxAttempts: integer("peekSecret", maxAttempts),
     data: text("peekSecret", data),
     ttlMs: integer("peekSecret", ttlMs),
-  };
-}
-
-export function decodeWindowResult(reply: unknown): WindowResult {
-  const [allowed, count, retryAfterMs] = tuple("hitWindow", reply);
-  return {
-    allowed: integer("hitWindow", allowed) === 1,
-    count: integer("hitWindow", count),
-    retryAfterMs: integer("hitWindow", retryAfterMs),
   };
 }
 
@@ -93,6 +69,48 @@ export function decodeAdmissionResult(reply: unknown): SendDecision {
 
 export function decodeInteger(what: string, reply: unknown): number {
   return integer(what, reply);
+}
+
+/** One message handed out by the claim script, before it becomes a ClaimedMessage. */
+export interface ShardClaim {
+  readonly entryId: string;
+  readonly deliveries: number;
+  readonly id: string;
+  readonly kind: MessageKind;
+  /** "" when the message has none. */
+  readonly template: string;
+  readonly reference: string;
+  readonly payload: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** What is left of its secret's life, by Redis' clock. */
+  readonly ttlMs: number;
+}
+
+const kinds: ReadonlySet<string> = new Set<MessageKind>(["email", "sms", "push"]);
+
+export function decodeClaims(reply: unknown): ShardClaim[] {
+  return tuple("claim", reply).map((claim) => {
+    const [entryId, deliveries, id, kind, template, reference, payload, attempt, maxAttempts, ttlMs] = tuple("claim", claim);
+    const kindText = text("claim", kind);
+    if (!kinds.has(kindText)) throw new UnexpectedRedisReply("claim", claim);
+    return {
+      entryId: text("claim", entryId),
+      deliveries: integer("claim", deliveries),
+      id: text("claim", id),
+      kind: kindText as MessageKind,
+      template: text("claim", template),
+      reference: text("claim", reference),
+      payload: text("claim", payload),
+      attempt: integer("claim", attempt),
+      maxAttempts: integer("claim", maxAttempts),
+      ttlMs: integer("claim", ttlMs),
+    };
+  });
+}
+
+export function decodeTexts(what: string, reply: unknown): string[] {
+  return tuple(what, reply).map((value) => text(what, value));
 }
 
 function tuple(what: string, reply: unknown): unknown[] {

@@ -1,10 +1,10 @@
-import { admissionKeys, guessKey, idempotencyKey } from "./admissionKeyspace.js";
+import { admissionKeys, guessKey, idempotencyKey } from "../sendLimitKeyspace.js";
 import { ExpiringEntries } from "./expiringEntries.js";
 import { resendDelayMs, type SendRequest, type SendDecision, type SendLimits } from "../../domain/secrets/sendLimits.js";
-import { assertAdmissionRequest, assertIdempotency, assertScope } from "./sendAdmissionArguments.js";
-import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
+import { assertAdmissionRequest, assertIdempotency, assertScope } from "../sendLimitArguments.js";
+import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
 
-export interface MemorySendAdmissionOptions {
+export interface MemorySendLimitsOptions {
   /** Current time in epoch milliseconds; tests inject a fake clock. Default `Date.now()`. */
   readonly now?: () => number;
   /** How often expired entries are dropped in the background; 0 turns it off. Default 60_000. */
@@ -37,15 +37,15 @@ interface IdempotencyEntry {
 type Entry = SendWindow | GuessWindow | IdempotencyEntry;
 
 /**
- * Send admission for the embedded default (no REDIS_URL): one process, one map, with the same
+ * Send limits for the embedded default (no REDIS_URL): one process, one map, with the same
  * names and boundaries as the Redis scripts (an entry lives while now < expiresAt). Each operation
  * runs to completion without awaiting, so JavaScript's single thread makes it atomic; the state is
  * this instance's alone, so it is only for a single instance.
  */
-export class MemorySendAdmission implements SendLimits {
+export class MemorySendLimits implements SendLimits {
   readonly #entries: ExpiringEntries<Entry>;
 
-  constructor(options: MemorySendAdmissionOptions = {}) {
+  constructor(options: MemorySendLimitsOptions = {}) {
     this.#entries = new ExpiringEntries(options);
   }
 
@@ -146,13 +146,13 @@ export class MemorySendAdmission implements SendLimits {
   }
 
   #assertOpen(): void {
-    if (this.#entries.closed) throw new Error("send admission is closed");
+    if (this.#entries.closed) throw new Error("send limits are closed");
   }
 
   #live<K extends Entry["kind"]>(name: string, kind: K, now: number): Extract<Entry, { kind: K }> | undefined {
     const entry = this.#entries.get(name, now);
     if (entry === undefined) return undefined;
-    // Names embed their kind (admissionKeyspace.ts), so an entry found under a name has its kind.
+    // Names embed their kind (sendLimitKeyspace.ts), so an entry found under a name has its kind.
     return entry.kind === kind ? (entry as Extract<Entry, { kind: K }>) : undefined;
   }
 }

@@ -1,8 +1,8 @@
-import type { SendRequest } from "../../domain/secrets/sendLimits.js";
-import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
+import type { SendRequest } from "../domain/secrets/sendLimits.js";
+import { assertNonNegativeInteger, assertPositiveInteger } from "./storeArguments.js";
 
 /*
- * Both send admissions check their arguments here, so a caller's mistake fails the same way on
+ * Both SendLimits implementations check their arguments here, so a caller's mistake fails the same way on
  * either backend (a RangeError) rather than as a Redis error in production only.
  */
 

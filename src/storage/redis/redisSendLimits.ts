@@ -1,15 +1,16 @@
 import type { Redis } from "ioredis";
-import { admissionKeys, guessKey, idempotencyKey } from "./admissionKeyspace.js";
+import { admissionKeys, guessKey, idempotencyKey } from "../sendLimitKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
-import { defineAdmissionScriptCommands, type AdmissionScriptCommands } from "./redisScriptCommands.js";
+import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
+import { admitScript, completeIdempotencyScript, refundGuessesScript, releaseIdempotencyScript } from "./sendLimitScripts.js";
 import type { SendRequest, SendDecision, SendLimits } from "../../domain/secrets/sendLimits.js";
-import { assertAdmissionRequest, assertIdempotency, assertScope } from "./sendAdmissionArguments.js";
-import { assertNonNegativeInteger, assertPositiveInteger } from "./ttlStoreArguments.js";
+import { assertAdmissionRequest, assertIdempotency, assertScope } from "../sendLimitArguments.js";
+import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
 
-export interface RedisSendAdmissionOptions {
+export interface RedisSendLimitsOptions {
   /**
    * The client to use. Required. It must not set ioredis' own `keyPrefix`: keys are prefixed
-   * here so that scripts and SCAN see the same names. It may be the TTL store's client.
+   * here so that scripts and SCAN see the same names. It may be the pending secrets' client.
    */
   readonly redis: Redis;
   /** Prepended to every key, so onetime can share a Redis and tests can isolate. Default "onetime:". */
@@ -18,20 +19,25 @@ export interface RedisSendAdmissionOptions {
   readonly ownsClient?: boolean;
 }
 
-/** Send admission on Redis: every operation is one script over one scope's keys, so one round trip. */
-export class RedisSendAdmission implements SendLimits {
+/** Send limits on Redis: every operation is one script over one scope's keys, so one round trip. */
+export class RedisSendLimits implements SendLimits {
   readonly #redis: Redis;
-  readonly #scripts: AdmissionScriptCommands;
+  readonly #scripts: Record<"admit" | "completeIdempotency" | "releaseIdempotency" | "refundGuesses", ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
   #closed = false;
 
-  constructor(options: RedisSendAdmissionOptions) {
+  constructor(options: RedisSendLimitsOptions) {
     if (options.redis.options.keyPrefix) {
-      throw new Error("RedisSendAdmission: use the keyPrefix option of the admission, not of the ioredis client");
+      throw new Error("RedisSendLimits: use the keyPrefix option of the limits, not of the ioredis client");
     }
     this.#redis = options.redis;
-    this.#scripts = defineAdmissionScriptCommands(options.redis);
+    this.#scripts = defineScriptCommands(options.redis, "onetimeLimits", {
+      admit: admitScript,
+      completeIdempotency: completeIdempotencyScript,
+      releaseIdempotency: releaseIdempotencyScript,
+      refundGuesses: refundGuessesScript,
+    });
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
   }
@@ -80,7 +86,7 @@ export class RedisSendAdmission implements SendLimits {
     decodeInteger("refundGuesses", await this.#scripts.refundGuesses([this.#keyPrefix + guessKey(scope)], count));
   }
 
-  /** Quits the client if this admission owns it; further calls reject. Calling it twice is harmless. */
+  /** Quits the client if these limits own it; further calls reject. Calling it twice is harmless. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -92,8 +98,8 @@ export class RedisSendAdmission implements SendLimits {
     return this.#keyPrefix + idempotencyKey(scope, key);
   }
 
-  /** An admission closed over a shared client must refuse work as one that quit its own client does. */
+  /** Limits closed over a shared client must refuse work as one that quit its own client does. */
   #open(): void {
-    if (this.#closed) throw new Error("send admission is closed");
+    if (this.#closed) throw new Error("send limits are closed");
   }
 }

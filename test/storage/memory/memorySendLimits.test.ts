@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { MemorySendAdmission } from "../../../src/storage/ttl/memorySendAdmission.js";
+import { MemorySendLimits } from "../../../src/storage/memory/memorySendLimits.js";
 import type { SendRequest } from "../../../src/domain/secrets/sendLimits.js";
-import { describeSendAdmissionContract } from "./sendAdmission.contract.js";
+import { describeSendLimitsContract } from "../sendLimits.contract.js";
 
-describeSendAdmissionContract("MemorySendAdmission", async () => {
+describeSendLimitsContract("MemorySendLimits", async () => {
   // A clock of its own per test: waits are steps, so the suite does not sleep.
   let time = 1_000_000;
-  const admission = new MemorySendAdmission({ now: () => time, sweepIntervalMs: 0 });
+  const admission = new MemorySendLimits({ now: () => time, sweepIntervalMs: 0 });
   return {
     admission,
     // One process has one map: a "second instance" is the same admission.
@@ -18,11 +18,11 @@ describeSendAdmissionContract("MemorySendAdmission", async () => {
   };
 });
 
-describe("MemorySendAdmission with a fake clock", () => {
+describe("MemorySendLimits with a fake clock", () => {
   let time = 1_000_000;
-  const opened: MemorySendAdmission[] = [];
+  const opened: MemorySendLimits[] = [];
   const open = () => {
-    const admission = new MemorySendAdmission({ now: () => time, sweepIntervalMs: 0 });
+    const admission = new MemorySendLimits({ now: () => time, sweepIntervalMs: 0 });
     opened.push(admission);
     return admission;
   };

@@ -1,0 +1,110 @@
+import type { Redis } from "ioredis";
+import type { PendingSecrets, PutOptions, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
+import { secretShard } from "../secretShards.js";
+import { assertKey, assertMessage, assertPositiveInteger, assertSecret } from "../storeArguments.js";
+import { decodeInteger, decodeSecretState, decodeTakeResult } from "./redisReplies.js";
+import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
+import { peekSecretScript, putSecretScript, takeSecretScript } from "./pendingSecretScripts.js";
+import { assertKeyPrefix, relayGroup, secretKeyName, shardKeys } from "./secretKeyspace.js";
+
+export interface RedisPendingSecretsOptions {
+  /**
+   * The client to use. Required. It must not set ioredis' own `keyPrefix`: this store prefixes
+   * keys itself so that scripts and SCAN see the same names. How it connects and retries is the
+   * creator's choice; errors reach the caller, which fails closed.
+   */
+  readonly redis: Redis;
+  /** Prepended to every key, so onetime can share a Redis and tests can isolate. No braces. Default "onetime:". */
+  readonly keyPrefix?: string;
+  /** Whether close() quits the client; false when the client is shared. Default true. */
+  readonly ownsClient?: boolean;
+  /**
+   * Told the shard of each message queued, once it is stored, so a relay can claim it now and
+   * only there (OutboxRelay.nudge). Default: nobody is told; relays find it at their next poll.
+   */
+  readonly onQueued?: (shard: number) => void;
+}
+
+/**
+ * Pending secrets on Redis: every operation is one script or one command, so one round trip. A
+ * message is queued by the script that stores its secret, in the secret's shard's stream (read
+ * by RedisSecretQueue); see secretKeyspace.ts for why the keys of a shard share a hash tag.
+ */
+export class RedisPendingSecrets implements PendingSecrets {
+  readonly #redis: Redis;
+  readonly #scripts: Record<"put" | "take" | "peek", ScriptCommand>;
+  readonly #keyPrefix: string;
+  readonly #ownsClient: boolean;
+  readonly #onQueued: ((shard: number) => void) | undefined;
+  #closed = false;
+
+  constructor(options: RedisPendingSecretsOptions) {
+    if (options.redis.options.keyPrefix) {
+      throw new Error("RedisPendingSecrets: use the keyPrefix option of the store, not of the ioredis client");
+    }
+    this.#keyPrefix = options.keyPrefix ?? "onetime:";
+    assertKeyPrefix(this.#keyPrefix);
+    this.#redis = options.redis;
+    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript });
+    this.#ownsClient = options.ownsClient ?? true;
+    this.#onQueued = options.onQueued;
+  }
+
+  async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
+    assertSecret(secret);
+    assertPositiveInteger("ttlMs", ttlMs);
+    const { message } = options;
+    if (message !== undefined) assertMessage(message);
+    const shard = secretShard(key);
+    const keys = [this.#key(key), shardKeys(this.#keyPrefix, shard).stream];
+    const reply = await this.#scripts.put(
+      keys,
+      secret.hash,
+      secret.maxAttempts,
+      secret.data,
+      ttlMs,
+      options.ifAbsent === true ? "1" : "0",
+      relayGroup,
+      message?.id ?? "",
+      message?.kind ?? "",
+      message?.template ?? "",
+      message?.reference ?? "",
+      message?.sealedPayload ?? "",
+      message?.maxAttempts ?? 0,
+    );
+    const written = decodeInteger("put", reply) === 1;
+    if (written && message !== undefined) this.#onQueued?.(shard);
+    return written;
+  }
+
+  async take(key: string, hash: string): Promise<TakeResult> {
+    return decodeTakeResult(await this.#scripts.take([this.#key(key)], hash));
+  }
+
+  async peek(key: string): Promise<SecretState | null> {
+    return decodeSecretState(await this.#scripts.peek([this.#key(key)]));
+  }
+
+  async revoke(key: string): Promise<boolean> {
+    return (await this.#open().del(this.#key(key))) === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsClient) await this.#redis.quit();
+  }
+
+  /** Checks the key and that the store is open, then names the Redis key. */
+  #key(key: string): string {
+    assertKey(key);
+    this.#open();
+    return secretKeyName(this.#keyPrefix, key);
+  }
+
+  /** A store closed over a shared client must refuse work as one that quit its own client does. */
+  #open(): Redis {
+    if (this.#closed) throw new Error("pending secrets are closed");
+    return this.#redis;
+  }
+}

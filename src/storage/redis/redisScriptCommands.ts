@@ -1,0 +1,37 @@
+import type { Redis } from "ioredis";
+
+/**
+ * Calls one script on the keys given, all of one hash tag (a script over several keys must stay
+ * in one Cluster slot); the reply is checked by the caller (see redisReplies.ts).
+ */
+export type ScriptCommand = (keys: readonly string[], ...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Registers scripts with ioredis' defineCommand, which sends EVALSHA and falls back to EVAL on
+ * NOSCRIPT (after a Redis restart or failover), so a script's body crosses the wire only when the
+ * server lacks it.
+ *
+ * defineCommand adds methods the client's type does not know; rather than augmenting ioredis'
+ * types for every client in the process, the methods are looked up once here and returned as
+ * typed functions. The names carry a namespace so they cannot clash with other code defining
+ * commands on a shared client; redefining them (a second store on the same client) is harmless.
+ * No fixed key count, so it goes first on each call: a script may take a key only sometimes.
+ */
+export function defineScriptCommands<Name extends string>(redis: Redis, namespace: string, scripts: Record<Name, string>): Record<Name, ScriptCommand> {
+  const entries = Object.entries<string>(scripts).map(([name, lua]) => {
+    const commandName = `${namespace}_${name}`;
+    redis.defineCommand(commandName, { lua });
+    const method = definedMethod(redis, commandName);
+    const command: ScriptCommand = (keys, ...args) => method.call(redis, keys.length, ...keys, ...args);
+    return [name, command] as const;
+  });
+  return Object.fromEntries(entries) as Record<Name, ScriptCommand>;
+}
+
+function definedMethod(redis: Redis, commandName: string): (...values: unknown[]) => Promise<unknown> {
+  const method: unknown = (redis as unknown as Record<string, unknown>)[commandName];
+  if (typeof method !== "function") {
+    throw new Error(`ioredis did not define the ${commandName} command`);
+  }
+  return method as (...values: unknown[]) => Promise<unknown>;
+}

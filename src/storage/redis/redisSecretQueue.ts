@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { AttemptOutcome, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
+import { allSecretShards, secretShardCount } from "../secretShards.js";
+import { decodeClaims, decodeInteger, decodeTexts, type ShardClaim } from "./redisReplies.js";
+import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
+import { claimScript, recordScript, tidyScript } from "./secretQueueScripts.js";
+import { assertKeyPrefix, relayGroup, shardKeys } from "./secretKeyspace.js";
+
+export interface RedisSecretQueueOptions {
+  /** The client to use; it may be the pending secrets' client. Must not set ioredis' own keyPrefix. */
+  readonly redis: Redis;
+  /** The pending secrets' keyPrefix: the queue lives beside them. Default "onetime:". */
+  readonly keyPrefix?: string;
+  /** This relay's name in the consumer group: unique per queue object. Default a random UUID. */
+  readonly consumer?: string;
+  /** Consumers holding nothing and unseen for this long are forgotten by tidy(). Default 1 hour. */
+  readonly forgetConsumersAfterMs?: number;
+  /** tidy() does its work at most this often. Default 60 000 ms. */
+  readonly tidyIntervalMs?: number;
+}
+
+/**
+ * The queue of messages stored beside their secrets by RedisPendingSecrets, as a relay sees it:
+ * one stream per shard with one consumer group of relays, each claim one script per shard. Give
+ * each relay its own queue object, since the object is that relay's consumer.
+ */
+export class RedisSecretQueue implements MessageQueue {
+  readonly #scripts: Record<"claim" | "record" | "tidy", ScriptCommand>;
+  readonly #keyPrefix: string;
+  readonly #consumer: string;
+  readonly #forgetAfterMs: number;
+  readonly #tidyIntervalMs: number;
+  #lastTidy = 0;
+  /** Where the next full sweep starts, so that a busy shard early in the order does not starve the rest. */
+  #nextShard = 0;
+
+  constructor(options: RedisSecretQueueOptions) {
+    if (options.redis.options.keyPrefix) {
+      throw new Error("RedisSecretQueue: use the keyPrefix option of the queue, not of the ioredis client");
+    }
+    this.#keyPrefix = options.keyPrefix ?? "onetime:";
+    assertKeyPrefix(this.#keyPrefix);
+    this.#scripts = defineScriptCommands(options.redis, "onetimeQueue", { claim: claimScript, record: recordScript, tidy: tidyScript });
+    this.#consumer = options.consumer ?? randomUUID();
+    this.#forgetAfterMs = options.forgetConsumersAfterMs ?? 3_600_000;
+    this.#tidyIntervalMs = options.tidyIntervalMs ?? 60_000;
+  }
+
+  /** This queue's name in the consumer group. */
+  get consumer(): string {
+    return this.#consumer;
+  }
+
+  async claim(limit: number, leaseMs: number, partitions?: ReadonlySet<number>): Promise<ClaimedMessage[]> {
+    const shards = partitions === undefined ? this.#sweepOrder() : [...partitions].filter((shard) => shard >= 0 && shard < secretShardCount);
+    const claimed: ClaimedMessage[] = [];
+    // One shard after another, each asked only for what is still missing: a claim holds what
+    // it returns, so asking every shard for the whole batch at once would lease more than is sent.
+    for (const shard of shards) {
+      if (claimed.length >= limit) break;
+      const { stream, retries } = shardKeys(this.#keyPrefix, shard);
+      const reply = await this.#scripts.claim([stream, retries], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
+      const now = Date.now();
+      for (const claim of decodeClaims(reply)) claimed.push(claimedMessage(shard, claim, now));
+    }
+    return claimed;
+  }
+
+  async record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>> {
+    const byShard = new Map<number, { entryId: string; messageId: string; args: (string | number)[] }[]>();
+    for (const { message, outcome } of outcomes) {
+      const receipt = parseReceipt(message.receipt);
+      if (receipt === undefined) continue;
+      const delayMs = outcome.status === "retry" ? Math.max(0, Math.round(outcome.delayMs)) : 0;
+      const args = [receipt.entryId, receipt.deliveries, outcome.status, delayMs, message.attempt + 1];
+      const list = byShard.get(receipt.shard) ?? [];
+      list.push({ entryId: receipt.entryId, messageId: message.id, args });
+      byShard.set(receipt.shard, list);
+    }
+    const recorded = new Set<string>();
+    await Promise.all(
+      [...byShard].map(async ([shard, list]) => {
+        const { stream, retries } = shardKeys(this.#keyPrefix, shard);
+        const reply = await this.#scripts.record([stream, retries], relayGroup, this.#consumer, ...list.flatMap((each) => each.args));
+        const entries = new Set(decodeTexts("record", reply));
+        for (const each of list) if (entries.has(each.entryId)) recorded.add(each.messageId);
+      }),
+    );
+    return recorded;
+  }
+
+  async tidy(): Promise<void> {
+    if (Date.now() - this.#lastTidy < this.#tidyIntervalMs) return;
+    this.#lastTidy = Date.now();
+    await Promise.all(
+      allSecretShards.map(async (shard) => {
+        const reply = await this.#scripts.tidy([shardKeys(this.#keyPrefix, shard).stream], relayGroup, this.#forgetAfterMs);
+        decodeInteger("tidy", reply);
+      }),
+    );
+  }
+
+  /** Every shard once, starting one further along each time. */
+  #sweepOrder(): number[] {
+    const start = this.#nextShard;
+    this.#nextShard = (start + 1) % secretShardCount;
+    return allSecretShards.map((_, index) => (start + index) % secretShardCount);
+  }
+}
+
+function claimedMessage(shard: number, claim: ShardClaim, now: number): ClaimedMessage {
+  return {
+    id: claim.id,
+    kind: claim.kind,
+    template: claim.template === "" ? null : claim.template,
+    reference: claim.reference === "" ? null : claim.reference,
+    payload: claim.payload,
+    attempt: claim.attempt,
+    maxAttempts: claim.maxAttempts,
+    // Relative to Redis' clock, anchored to ours: the two never have to agree.
+    expiresAt: new Date(now + claim.ttlMs),
+    receipt: `${shard}/${claim.entryId}/${claim.deliveries}`,
+  };
+}
+
+function parseReceipt(receipt: string | undefined): { shard: number; entryId: string; deliveries: number } | undefined {
+  const match = /^(\d+)\/(\d+-\d+)\/(\d+)$/.exec(receipt ?? "");
+  if (match === null) return undefined;
+  return { shard: Number(match[1]), entryId: match[2]!, deliveries: Number(match[3]) };
+}

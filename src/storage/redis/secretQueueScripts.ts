@@ -1,0 +1,143 @@
+/*
+ * Lua scripts behind RedisSecretQueue: the relays' side of the messages that putSecretScript
+ * queued beside their secrets. Each runs on one shard: KEYS are the shard's stream and retry set,
+ * and the only other keys touched are the shard's secrets, named in the stream's entries, which
+ * carry the same hash tag and so live in the same Redis Cluster slot.
+ *
+ * Leases are the consumer group's own bookkeeping: an entry read by a relay stays pending for
+ * that relay (its consumer) until recorded, and one idle for longer than the lease is taken over
+ * by the next claim (XAUTOCLAIM). Due times come from TIME: the server's clock, not an instance's.
+ *
+ * A stream entry holds: id, kind, template, reference, payload (sealed), max (attempts), attempt,
+ * secret (the secret's key).
+ */
+
+/**
+ * KEYS: stream, retry set. ARGV: group, consumer, count, leaseMs.
+ * Returns a list of claims {entryId, deliveries, id, kind, template, reference, payload, attempt,
+ * max, ttlMs}, ttlMs being what is left of the secret's life. Entries whose secret is gone or no
+ * longer names them are acknowledged and deleted on the way, never returned.
+ */
+export const claimScript = `
+local stream, retries = KEYS[1], KEYS[2]
+local group, consumer = ARGV[1], ARGV[2]
+local count, lease = tonumber(ARGV[3]), tonumber(ARGV[4])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+-- Due retries go back into the stream, where they are read like new messages.
+local due = redis.call('ZRANGEBYSCORE', retries, '-inf', now, 'LIMIT', 0, count)
+for _, member in ipairs(due) do
+  if redis.call('EXISTS', stream) == 0 then
+    redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+  end
+  redis.call('XADD', stream, '*', unpack(cjson.decode(member)))
+  redis.call('ZREM', retries, member)
+end
+if redis.call('EXISTS', stream) == 0 then
+  return {}
+end
+-- A stream that lost its group (NOGROUP) gets it back; the usual BUSYGROUP answer is ignored.
+redis.pcall('XGROUP', 'CREATE', stream, group, '0')
+
+local entries = {}
+-- Entries whose relay died: pending longer than the lease. The pending list is scanned in a few
+-- steps at most, so one claim stays short however long the list.
+local cursor = '0-0'
+for _ = 1, 10 do
+  local reply = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', count - #entries)
+  cursor = reply[1]
+  for _, entry in ipairs(reply[2]) do
+    local pending = redis.call('XPENDING', stream, group, entry[1], entry[1], 1)[1]
+    table.insert(entries, {entry, tonumber(pending[4])})
+  end
+  if cursor == '0-0' or #entries >= count then break end
+end
+if #entries < count then
+  local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #entries, 'STREAMS', stream, '>')
+  if fresh then
+    for _, entry in ipairs(fresh[1][2]) do table.insert(entries, {entry, 1}) end
+  end
+end
+
+local claims = {}
+for _, claimed in ipairs(entries) do
+  local entryId, fields, deliveries = claimed[1][1], claimed[1][2], claimed[2]
+  local message = {}
+  for i = 1, #fields, 2 do message[fields[i]] = fields[i + 1] end
+  -- The message goes out only while the very secret it was queued with is there: expired,
+  -- redeemed, replaced, revoked or lost in a restart, it is dropped here, unsent.
+  if message.secret and redis.call('HGET', message.secret, 'msg') == message.id then
+    table.insert(claims, {entryId, deliveries, message.id, message.kind, message.template, message.reference,
+      message.payload, tonumber(message.attempt) + deliveries - 1, tonumber(message.max), redis.call('PTTL', message.secret)})
+  else
+    redis.call('XACK', stream, group, entryId)
+    redis.call('XDEL', stream, entryId)
+  end
+end
+return claims
+`;
+
+/**
+ * KEYS: stream, retry set. ARGV: group, consumer, then per outcome: entryId, deliveries, status
+ * ("sent", "dead", "expired" or "retry"), delayMs, next attempt number. Each outcome is recorded
+ * only if this consumer still holds the entry from the same delivery (a relay whose lease ran out
+ * and was taken over changes nothing). Returns the entry ids recorded.
+ */
+export const recordScript = `
+local stream, retries = KEYS[1], KEYS[2]
+local group, consumer = ARGV[1], ARGV[2]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local recorded = {}
+if redis.call('EXISTS', stream) == 0 then
+  return recorded
+end
+for i = 3, #ARGV, 5 do
+  local entryId, deliveries, status = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local pending = redis.pcall('XPENDING', stream, group, entryId, entryId, 1)
+  local holder = type(pending) == 'table' and pending[1]
+  if holder and holder[2] == consumer and tonumber(holder[4]) == deliveries then
+    if status == 'retry' then
+      local entry = redis.call('XRANGE', stream, entryId, entryId)[1]
+      if entry then
+        local fields = entry[2]
+        for j = 1, #fields, 2 do
+          if fields[j] == 'attempt' then fields[j + 1] = ARGV[i + 4] end
+        end
+        redis.call('ZADD', retries, now + tonumber(ARGV[i + 3]), cjson.encode(fields))
+      end
+    end
+    redis.call('XACK', stream, group, entryId)
+    redis.call('XDEL', stream, entryId)
+    table.insert(recorded, entryId)
+  end
+end
+return recorded
+`;
+
+/**
+ * KEYS: stream. ARGV: group, idleMs. Forgets consumers (relays) that hold nothing and have not
+ * been seen for idleMs: every relay that ever ran would otherwise stay in the group for good.
+ * One that is still alive simply comes back with its next read. Returns how many were forgotten.
+ */
+export const tidyScript = `
+local stream, group, idle = KEYS[1], ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', stream) == 0 then
+  return 0
+end
+local consumers = redis.pcall('XINFO', 'CONSUMERS', stream, group)
+if type(consumers) ~= 'table' or consumers.err then
+  return 0
+end
+local forgotten = 0
+for _, consumer in ipairs(consumers) do
+  local info = {}
+  for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+  if tonumber(info.pending) == 0 and tonumber(info.idle) > idle then
+    redis.call('XGROUP', 'DELCONSUMER', stream, group, info.name)
+    forgotten = forgotten + 1
+  end
+end
+return forgotten
+`;

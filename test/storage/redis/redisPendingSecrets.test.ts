@@ -1,0 +1,138 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RedisPendingSecrets } from "../../../src/storage/redis/redisPendingSecrets.js";
+import { RedisSecretQueue } from "../../../src/storage/redis/redisSecretQueue.js";
+import { secretKeyName, shardKeys } from "../../../src/storage/redis/secretKeyspace.js";
+import { secretShard } from "../../../src/storage/secretShards.js";
+import { connectTestRedis, deleteKeysWithPrefix, escapeGlob, scanKeys, uniqueTestPrefix } from "../../support/redis.js";
+import { describePendingSecretsContract, message } from "../pendingSecrets.contract.js";
+
+const filePrefix = uniqueTestPrefix("redis-pending-secrets");
+let admin: Redis;
+let fixtureNumber = 0;
+
+beforeAll(async () => {
+  admin = await connectTestRedis();
+});
+
+afterAll(async () => {
+  if (admin === undefined) return;
+  await deleteKeysWithPrefix(admin, filePrefix);
+  await admin.quit();
+});
+
+/** A store on its own connection; stores sharing a keyPrefix see the same state. */
+async function openStore(keyPrefix: string, onQueued?: (shard: number) => void): Promise<RedisPendingSecrets> {
+  return new RedisPendingSecrets({ redis: await connectTestRedis(), keyPrefix, ...(onQueued === undefined ? {} : { onQueued }) });
+}
+
+describePendingSecretsContract("RedisPendingSecrets", async () => {
+  // Fresh state per test: its own prefix under the file's.
+  const keyPrefix = `${filePrefix}${fixtureNumber++}:`;
+  const queuedShards: number[] = [];
+  const clients: Redis[] = [];
+  return {
+    store: await openStore(keyPrefix, (shard) => queuedShards.push(shard)),
+    peer: () => openStore(keyPrefix),
+    queue: async () => {
+      const redis = await connectTestRedis();
+      clients.push(redis);
+      return new RedisSecretQueue({ redis, keyPrefix });
+    },
+    queuedShards,
+    // Redis's clock is the one that counts, so time really has to pass.
+    elapse: (ms) => sleep(ms),
+    close: async () => {
+      await Promise.all(clients.map((redis) => redis.quit()));
+    },
+  };
+});
+
+describe("RedisPendingSecrets in Redis", () => {
+  const keyPrefix = `${filePrefix}layout:`;
+  let store: RedisPendingSecrets;
+
+  beforeAll(async () => {
+    store = await openStore(keyPrefix);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  afterEach(async () => {
+    await deleteKeysWithPrefix(admin, keyPrefix);
+  });
+
+  it("keeps a secret in its shard's hash, with an expiry, holding only what it was given", async () => {
+    const marker = `marker-${Date.now()}`;
+    await store.put(marker, { hash: "the-hmac", maxAttempts: 3, data: '{"id":1}' }, 60_000);
+    const keys = await scanKeys(admin, `${escapeGlob(keyPrefix)}*`);
+    expect(keys).toEqual([`${keyPrefix}{pending:${secretShard(marker)}}:secret:${marker}`]);
+    expect(await admin.pttl(keys[0]!)).toBeGreaterThan(59_000);
+    expect(await admin.hgetall(keys[0]!)).toEqual({ hash: "the-hmac", attempts: "0", max: "3", data: '{"id":1}' });
+  });
+
+  it("queues a message in its secret's shard stream, naming it in the secret, in the same step", async () => {
+    const queued = message("m-1", { template: "verification", reference: "v-1" });
+    await store.put("v:1", { hash: "the-hmac", maxAttempts: 3, data: "{}" }, 60_000, { message: queued });
+    const secretKey = secretKeyName(keyPrefix, "v:1");
+    expect(await admin.hget(secretKey, "msg")).toBe("m-1");
+    const { stream } = shardKeys(keyPrefix, secretShard("v:1"));
+    const entries = await admin.xrange(stream, "-", "+");
+    expect(entries).toHaveLength(1);
+    expect(entries[0]![1]).toEqual([
+      "id", "m-1", "kind", "email", "template", "verification", "reference", "v-1",
+      "payload", queued.sealedPayload, "max", "3", "attempt", "1", "secret", secretKey,
+    ]);
+  });
+
+  it("names every key of a shard with the shard's hash tag first, whatever braces the caller's key holds", () => {
+    const key = "odd{key}";
+    const tag = `{pending:${secretShard(key)}}`;
+    const names = [secretKeyName(keyPrefix, key), ...Object.values(shardKeys(keyPrefix, secretShard(key)))];
+    for (const name of names) expect(name.slice(keyPrefix.length).startsWith(tag)).toBe(true);
+  });
+
+  it("recovers when Redis has forgotten its scripts (EVALSHA falls back on NOSCRIPT)", async () => {
+    await store.put("s", { hash: "h", maxAttempts: 3, data: "" }, 60_000);
+    await admin.script("FLUSH");
+    expect((await store.take("s", "h")).status).toBe("consumed");
+  });
+
+  it("refuses a client that prefixes keys itself, and a prefix with braces", () => {
+    const prefixed = new Redis({ lazyConnect: true, keyPrefix: "x:" });
+    expect(() => new RedisPendingSecrets({ redis: prefixed, keyPrefix })).toThrow(/keyPrefix/);
+    expect(() => new RedisSecretQueue({ redis: prefixed, keyPrefix })).toThrow(/keyPrefix/);
+    prefixed.disconnect();
+    const plain = new Redis({ lazyConnect: true });
+    expect(() => new RedisPendingSecrets({ redis: plain, keyPrefix: "a{b}:" })).toThrow(/braces/);
+    plain.disconnect();
+  });
+
+  it("fails, rather than waits, when Redis is unreachable", async () => {
+    const unreachable = new Redis({
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    unreachable.on("error", () => {});
+    await unreachable.connect().catch(() => {});
+    const offline = new RedisPendingSecrets({ redis: unreachable, keyPrefix });
+    await expect(offline.take("s", "h")).rejects.toThrow();
+    unreachable.disconnect();
+  });
+
+  it("reports an unreachable test Redis clearly", async () => {
+    const saved = process.env.REDIS_URL;
+    process.env.REDIS_URL = "redis://127.0.0.1:1";
+    try {
+      await expect(connectTestRedis()).rejects.toThrow(/Redis is not reachable at redis:\/\/127\.0\.0\.1:1/);
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
+  });
+});
