@@ -40,7 +40,10 @@ export interface AttemptOutcome {
  */
 export interface MessageQueue {
   /**
-   * Claims up to `limit` due messages for `leaseMs`. `partitions` narrows the claim to the parts
+   * Claims up to `limit` due messages for `leaseMs`. Where the queue keeps no lease per message
+   * (Redis streams keep only how long a claim has been idle), `leaseMs` is also how long another
+   * relay's claim must have been idle for this one to take it over: relays of one deployment
+   * share the setting. `partitions` narrows the claim to the parts
    * of the queue a nudge named (see `onQueued` of the secret stores); omitted, it looks everywhere.
    * A queue without partitions ignores it.
    */
