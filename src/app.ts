@@ -98,7 +98,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   // Two queues, one relay each: messages of Postgres records wait in the outbox, messages of
   // pending secrets beside their secrets (see README, "Where a message waits").
   const relay = new OutboxRelay(outbox, box, sender, logger, relayOptions);
-  secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, relayOptions);
+  secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, { ...relayOptions, queueName: "secrets" });
   const relays = [relay, secretRelay];
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
   // A stable key of its own when configured, so encryption keys can rotate without touching

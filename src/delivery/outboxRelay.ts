@@ -24,6 +24,8 @@ export interface OutboxRelayOptions {
    */
   readonly leaseMs?: number;
   readonly retry: RetryPolicy;
+  /** Names the queue in the relay's own log lines, where an instance runs one relay per queue. Default "outbox". */
+  readonly queueName?: string;
 }
 
 /** Where the next round claims: everywhere (a poll), or only the partitions nudged since. */
@@ -53,6 +55,7 @@ export class OutboxRelay {
   private readonly nudgeDelayMs: number;
   private readonly sendTimeoutMs: number;
   private readonly leaseMs: number;
+  private readonly queueName: string;
   private lastTidy = 0;
   /**
    * Outcomes that end in the same tick are written by one statement: a batch sent to a fast
@@ -83,6 +86,7 @@ export class OutboxRelay {
     this.nudgeDelayMs = options.nudgeDelayMs ?? 5;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.leaseMs = options.leaseMs ?? this.sendTimeoutMs + 20_000;
+    this.queueName = options.queueName ?? "outbox";
     this.outcomes = new DataLoader(
       async (outcomes) => {
         const recorded = await this.queue.record(outcomes);
@@ -145,7 +149,7 @@ export class OutboxRelay {
         claimed = await this.runOnce(scope === "everywhere" ? undefined : scope);
       } catch (error) {
         // The store may be briefly unreachable; messages stay queued, so try again later.
-        this.logger.error({ err: error }, "outbox relay round failed");
+        this.logger.error({ err: error, queue: this.queueName }, "outbox relay round failed");
       }
       if (this.stopping) break;
       if (claimed >= this.batchSize) {
@@ -188,7 +192,7 @@ export class OutboxRelay {
   private async deliver(claimed: ClaimedMessage): Promise<void> {
     const outcome = await this.attempt(claimed);
     const recorded = await this.outcomes.load({ message: claimed, outcome });
-    if (!recorded) this.logger.warn({ messageId: claimed.id, attempt: claimed.attempt }, "outbox message was taken over by another relay");
+    if (!recorded) this.logger.warn({ messageId: claimed.id, attempt: claimed.attempt, queue: this.queueName }, "outbox message was taken over by another relay");
   }
 
   private async attempt(claimed: ClaimedMessage): Promise<AttemptRecord> {
@@ -198,7 +202,7 @@ export class OutboxRelay {
     try {
       message = JSON.parse(this.box.open(claimed.payload, payloadContext(claimed.id))) as OutboundMessage;
     } catch (error) {
-      this.logger.error({ err: error, messageId: claimed.id }, "outbox payload cannot be opened");
+      this.logger.error({ err: error, messageId: claimed.id, queue: this.queueName }, "outbox payload cannot be opened");
       return { status: "dead", reason: "payload cannot be opened (encryption key missing?)" };
     }
     const outcome = await this.sender.send(message, this.sendTimeoutMs, {
