@@ -64,7 +64,8 @@ local claims = {}
 for _, claimed in ipairs(entries) do
   local entryId, fields, deliveries = claimed[1][1], claimed[1][2], claimed[2]
   local message = {}
-  for i = 1, #fields, 2 do message[fields[i]] = fields[i + 1] end
+  -- Redis 6.2's XAUTOCLAIM hands back an entry deleted meanwhile without its fields.
+  for i = 1, #(fields or {}), 2 do message[fields[i]] = fields[i + 1] end
   -- The message goes out only while the very secret it was queued with is there: expired,
   -- redeemed, replaced, revoked or lost in a restart, it is dropped here, unsent.
   if message.secret and redis.call('HGET', message.secret, 'msg') == message.id then
