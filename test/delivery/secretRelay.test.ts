@@ -14,6 +14,7 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { RedisPendingSecrets } from "../../src/storage/redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "../../src/storage/redis/redisSecretQueue.js";
+import { secretShard } from "../../src/storage/secretShards.js";
 import { capturingLogger } from "../support/capturingLogger.js";
 import { startPrivateRedis, type PrivateRedis } from "../support/privateRedis.js";
 import { RecordingChannel } from "../support/recordingChannel.js";
@@ -232,6 +233,44 @@ describe.each(Object.keys(backends))("the relay over the secrets' queue on %s", 
       await expect.poll(() => texts(channel), { timeout: 3_000 }).toContain("code 222000");
     } finally {
       await relay.stop();
+    }
+  });
+});
+
+describe("the relay's claims", () => {
+  it("look only in the shards nudged since the last round, and everywhere at each poll", async () => {
+    const secrets = new MemoryPendingSecrets({ sweepIntervalMs: 0, onQueued: (shard) => relay.nudge(shard) });
+    const scopes: (number[] | "everywhere")[] = [];
+    const watched: MessageQueue = {
+      claim: (limit, leaseMs, partitions) => {
+        scopes.push(partitions === undefined ? "everywhere" : [...partitions].sort((x, y) => x - y));
+        return secrets.messages.claim(limit, leaseMs, partitions);
+      },
+      record: (outcomes) => secrets.messages.record(outcomes),
+      tidy: () => secrets.messages.tidy(),
+    };
+    const channel = new RecordingChannel("email");
+    const { logger } = capturingLogger();
+    const relay = new OutboxRelay(watched, box, new Sender(channelRegistry({ email: channel }), logger, createMetrics()), logger, {
+      ...fastRetry,
+      pollIntervalMs: 400,
+      nudgeDelayMs: 20,
+    });
+    relay.start();
+    try {
+      await sleep(50);
+      expect(scopes).toEqual(["everywhere"]);
+      const keys = ["a", "b", "c", "d", "e", "f"];
+      const other = keys.find((key) => secretShard(key) !== secretShard(keys[0]!)) ?? "b";
+      await secrets.put(keys[0]!, secret, 60_000, { message: sealed("1") });
+      await secrets.put(other, secret, 60_000, { message: sealed("2") });
+      await expect.poll(() => channel.sent.length, { timeout: 2_000 }).toBe(2);
+      expect(scopes[1]).toEqual([secretShard(keys[0]!), secretShard(other)].sort((x, y) => x - y));
+      await expect.poll(() => scopes.length, { timeout: 2_000 }).toBe(3);
+      expect(scopes[2]).toBe("everywhere");
+    } finally {
+      await relay.stop();
+      await secrets.close();
     }
   });
 });
