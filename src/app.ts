@@ -80,7 +80,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
-  const stores = await openStores(config, logger);
+  // A stable key of its own when configured, so encryption keys can rotate without touching
+  // live codes, limits or the names of TOTP secrets.
+  const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
+  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer") });
   const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
     await stores.close();
     throw error;
@@ -95,9 +98,6 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     retry: defaultRetryPolicy,
   });
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
-  // A stable key of its own when configured, so encryption keys can rotate without touching
-  // live codes or limits.
-  const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
   const verifications = new Verifications({
     store: stores.ttl,
     admission: stores.admission,

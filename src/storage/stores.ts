@@ -3,6 +3,7 @@ import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuditLog } from "./auditLog.js";
 import { openDatabase, type Database } from "./sql/database.js";
+import type { MigrationContext } from "./sql/migrations/index.js";
 import { sqlAuditLog } from "./sql/sqlAuditLog.js";
 import type { TotpSecretStore } from "../domain/totp/totpSecretStore.js";
 import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
@@ -25,10 +26,11 @@ export interface Stores {
 
 /**
  * Opens Postgres (or PGlite) and Redis (or the in-process store). A store that cannot be reached
- * at start is a failed start: serving without it could only answer `unavailable`.
+ * at start is a failed start: serving without it could only answer `unavailable`. `keys` are the
+ * keyed hashes that name durable rows, used by the migrations and the stores alike.
  */
-export async function openStores(config: Config, logger: Logger): Promise<Stores> {
-  const db = await openDatabase(config.database);
+export async function openStores(config: Config, logger: Logger, keys: MigrationContext): Promise<Stores> {
+  const db = await openDatabase(config.database, keys);
   let short: { ttl: TtlStore; admission: SendLimits };
   try {
     short =
@@ -44,7 +46,7 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
     db,
     ttl,
     admission,
-    totpSecrets: sqlTotpSecrets(db),
+    totpSecrets: sqlTotpSecrets(db, keys.totpConsumerHash),
     auditLog: sqlAuditLog(db),
     async close() {
       await admission.close();

@@ -3,8 +3,6 @@
  * context `totp:<consumer>`), beside the id of the key that sealed it so keys can rotate.
  */
 export interface TotpSecretRecord {
-  /** Whose secret: an account id, an address; stored exactly as given. */
-  readonly consumer: string;
   readonly sealedSecret: string;
   readonly keyId: string;
   /** `pending` until one code has been validated; a pending secret may be replaced. */
@@ -17,7 +15,9 @@ export type TotpEnrolOutcome = "created" | "replaced" | "already_active";
 
 /**
  * Durable TOTP secrets (Postgres, or PGlite embedded). Kept outside Redis because the last used
- * step must survive a Redis restart, or a spent code would work again.
+ * step must survive a Redis restart, or a spent code would work again. Callers name a secret by
+ * its consumer exactly as given (an account id, an address); the store keeps only a keyed hash of
+ * it, so nothing at rest says whose secret a row is.
  */
 export interface TotpSecretStore {
   /** Creates a pending secret or replaces a pending one; never touches an active one. Returns what is stored afterwards. */

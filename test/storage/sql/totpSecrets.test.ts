@@ -5,13 +5,13 @@ import { newTotpSecret } from "../../../src/domain/totp/totp.js";
 import type { TotpSecretStore } from "../../../src/domain/totp/totpSecretStore.js";
 import { inMemoryDataDir, openDatabase, type Database } from "../../../src/storage/sql/database.js";
 import { sqlTotpSecrets } from "../../../src/storage/sql/sqlTotpSecrets.js";
-import { dropSchema, testDatabaseUrl, uniqueSchema } from "../../support/postgres.js";
+import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../../support/postgres.js";
 
 const schema = uniqueSchema("totp_secrets");
 const backends: Record<string, () => Promise<Database>> = {
   // A pool as large as the race below, so its 20 updates really are in flight together.
-  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 20 }),
-  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }),
+  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 20 }, testMigrationContext),
+  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }, testMigrationContext),
 };
 
 afterAll(async () => {
@@ -31,7 +31,7 @@ describe.each(Object.keys(backends))("TOTP secrets on %s", (backend) => {
 
   beforeAll(async () => {
     db = await backends[backend]!();
-    store = sqlTotpSecrets(db);
+    store = sqlTotpSecrets(db, testMigrationContext.totpConsumerHash);
   });
   afterAll(async () => {
     await db?.destroy();
@@ -44,22 +44,22 @@ describe.each(Object.keys(backends))("TOTP secrets on %s", (backend) => {
     const first = sealed();
     expect(await store.enrol(consumer, first, "k1")).toEqual({
       outcome: "created",
-      record: { consumer, sealedSecret: first, keyId: "k1", status: "pending", lastUsedStep: null },
+      record: { sealedSecret: first, keyId: "k1", status: "pending", lastUsedStep: null },
     });
     const second = sealed();
     expect(await store.enrol(consumer, second, "k2")).toEqual({
       outcome: "replaced",
-      record: { consumer, sealedSecret: second, keyId: "k2", status: "pending", lastUsedStep: null },
+      record: { sealedSecret: second, keyId: "k2", status: "pending", lastUsedStep: null },
     });
-    expect(await store.find(consumer)).toEqual({ consumer, sealedSecret: second, keyId: "k2", status: "pending", lastUsedStep: null });
+    expect(await store.find(consumer)).toEqual({ sealedSecret: second, keyId: "k2", status: "pending", lastUsedStep: null });
 
     expect(await store.markUsed(consumer, step)).toBe(true);
-    const active = { consumer, sealedSecret: second, keyId: "k2", status: "active", lastUsedStep: step };
+    const active = { sealedSecret: second, keyId: "k2", status: "active", lastUsedStep: step };
     expect(await store.find(consumer)).toEqual(active);
     expect(await store.enrol(consumer, sealed(), "k1")).toEqual({ outcome: "already_active", record: active });
     expect(await store.find(consumer)).toEqual(active);
 
-    const row = await db("totp_secrets").where({ consumer }).first<{ activated_at: Date | null; created_at: Date }>();
+    const row = await db("totp_secrets").first<{ activated_at: Date | null; created_at: Date }>();
     expect(row?.activated_at).toBeInstanceOf(Date);
   });
 
@@ -69,14 +69,39 @@ describe.each(Object.keys(backends))("TOTP secrets on %s", (backend) => {
     expect(await store.removeAfterUse("nobody@example.com", step)).toBe(false);
   });
 
-  it("stores the consumer as given and the secret only as the sealed value it was handed", async () => {
+  it("keys each consumer, exactly as given, by its keyed hash and keeps the secret only as handed", async () => {
     const secret = newTotpSecret();
     const value = box.seal(secret, "totp:Ada@Example.com");
     await store.enrol("Ada@Example.com", value, "k1");
-    const rows = await db("totp_secrets").select("consumer", "sealed_secret", "key_id");
-    expect(rows).toEqual([{ consumer: "Ada@Example.com", sealed_secret: value, key_id: "k1" }]);
+    await store.enrol(consumer, sealed(), "k1");
+    const rows = await db("totp_secrets").select<{ consumer_hash: string; sealed_secret: string; key_id: string }[]>("consumer_hash", "sealed_secret", "key_id");
+    expect(rows.map((row) => row.consumer_hash).sort()).toEqual(
+      ["Ada@Example.com", consumer].map((each) => testMigrationContext.totpConsumerHash(each)).sort(),
+    );
+    const stored = rows.find((row) => row.consumer_hash === testMigrationContext.totpConsumerHash("Ada@Example.com"));
+    expect(stored).toEqual({ consumer_hash: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), sealed_secret: value, key_id: "k1" });
     expect(JSON.stringify(rows)).not.toContain(secret);
-    expect(box.open(rows[0].sealed_secret, "totp:Ada@Example.com")).toBe(secret);
+    expect(box.open(stored!.sealed_secret, "totp:Ada@Example.com")).toBe(secret);
+    expect((await store.find("Ada@Example.com"))?.sealedSecret).toBe(value);
+  });
+
+  it("leaves no consumer's text in any column of totp_secrets, as a dump would show them", async () => {
+    const consumers = ["ada@example.com", "+4915112345678", "account-7f3a9c", "Grace.Hopper@Example.org"];
+    for (const each of consumers) await store.enrol(each, box.seal(newTotpSecret(), `totp:${each}`), "k1");
+    await store.markUsed(consumers[0]!, step);
+    await store.markUsed(consumers[1]!, step);
+    await store.removeAfterUse(consumers[1]!, step + 1);
+    // Each whole row as Postgres prints it: every column, including any added later.
+    const dump = await db.raw<{ rows: { row: string }[] }>("select t::text as row from totp_secrets t");
+    expect(dump.rows).toHaveLength(3);
+    const text = dump.rows.map((each) => each.row.toLowerCase()).join("\n");
+    for (const each of consumers) {
+      expect(text).not.toContain(each.toLowerCase());
+      // The local part or bare number would name the consumer too (short ones could occur by
+      // chance in base64, so only those of 8 characters or more are looked for).
+      const part = each.toLowerCase().split("@")[0]!.replace("+", "");
+      if (part.length >= 8) expect(text).not.toContain(part);
+    }
   });
 
   it("uses each step once and never an older one", async () => {
