@@ -1,10 +1,8 @@
 import { Redis } from "ioredis";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuditLog } from "./auditLog.js";
 import { openDatabase, type Database } from "./sql/database.js";
 import type { MigrationContext } from "./sql/migrations/index.js";
-import { sqlAuditLog } from "./sql/sqlAuditLog.js";
 import type { TotpSecretStore } from "../domain/totp/totpSecretStore.js";
 import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
 import { MemorySendAdmission } from "./ttl/memorySendAdmission.js";
@@ -20,7 +18,6 @@ export interface Stores {
   readonly ttl: TtlStore;
   readonly admission: SendLimits;
   readonly totpSecrets: TotpSecretStore;
-  readonly auditLog: AuditLog;
   close(): Promise<void>;
 }
 
@@ -47,7 +44,6 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     ttl,
     admission,
     totpSecrets: sqlTotpSecrets(db, keys.totpConsumerHash),
-    auditLog: sqlAuditLog(db),
     async close() {
       await admission.close();
       await Promise.allSettled([ttl.close(), db.destroy()]);

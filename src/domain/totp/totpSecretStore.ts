@@ -1,3 +1,5 @@
+import type { Actor } from "../actor.js";
+
 /**
  * A consumer's authenticator secret as stored. The secret is only ever stored sealed (with the
  * context `totp:<consumer>`), beside the id of the key that sealed it so keys can rotate.
@@ -23,8 +25,15 @@ export interface TotpSecretStore {
   /** Creates a pending secret or replaces a pending one; never touches an active one. Returns what is stored afterwards. */
   enrol(consumer: string, sealedSecret: string, keyId: string): Promise<{ outcome: TotpEnrolOutcome; record: TotpSecretRecord }>;
   find(consumer: string): Promise<TotpSecretRecord | null>;
-  /** Atomically: records timeStep as used (and activates) only if it is newer than the last used step. false = lost to a concurrent or earlier use. */
-  markUsed(consumer: string, timeStep: number): Promise<boolean>;
-  /** Atomically deletes the secret if timeStep is newer than the last used step (a valid code that turns 2FA off). false otherwise. */
-  removeAfterUse(consumer: string, timeStep: number): Promise<boolean>;
+  /**
+   * Atomically: records timeStep as used (and activates) only if it is newer than the last used
+   * step. false = lost to a concurrent or earlier use. Activating a pending secret is a security
+   * event, audited (`totp.enrolled`, by `actor`) with the change itself; a later step is not.
+   */
+  markUsed(consumer: string, timeStep: number, actor: Actor): Promise<boolean>;
+  /**
+   * Atomically deletes the secret if timeStep is newer than the last used step (a valid code that
+   * turns 2FA off), audited (`totp.removed`, by `actor`) with the change itself. false otherwise.
+   */
+  removeAfterUse(consumer: string, timeStep: number, actor: Actor): Promise<boolean>;
 }

@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase, inMemoryDataDir, type Database } from "../../../src/storage/sql/database.js";
-import { sqlAuditLog } from "../../../src/storage/sql/sqlAuditLog.js";
 import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../../support/postgres.js";
 
 const schema = uniqueSchema("migrations");
@@ -28,12 +27,13 @@ describe.each(Object.keys(databases))("migrations on %s", (name) => {
       })) as [unknown[], unknown[]];
       expect(pending).toEqual([]);
 
-      await sqlAuditLog(db).record({
-        principal: { kind: "service", subject: "billing" },
+      await db("audit_events").insert({
+        principal_kind: "service",
+        principal_subject: "billing",
         action: "verification.validate",
         subject: "user-1",
         outcome: "ok",
-        details: { attempts: 1 },
+        details: JSON.stringify({ attempts: 1 }),
       });
       const [row] = await db("audit_events").select("principal_kind", "action", "outcome", "details");
       expect(row).toMatchObject({ principal_kind: "service", action: "verification.validate", outcome: "ok" });

@@ -124,8 +124,9 @@ describe.each(Object.keys(backends))("migration 0004 on %s", (name) => {
       }
       // The last used step came along: an old code still fails, a newer one works.
       const active = rows[1]!;
-      expect(await store.markUsed(active.consumer, active.last_used_step!)).toBe(false);
-      expect(await store.markUsed(active.consumer, active.last_used_step! + 1)).toBe(true);
+      const actor = { kind: "service", subject: "billing" } as const;
+      expect(await store.markUsed(active.consumer, active.last_used_step!, actor)).toBe(false);
+      expect(await store.markUsed(active.consumer, active.last_used_step! + 1, actor)).toBe(true);
 
       const columns = await db("totp_secrets").columnInfo();
       expect(Object.keys(columns).sort()).toEqual(
