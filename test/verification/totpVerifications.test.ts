@@ -49,7 +49,13 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
       .db("audit_events")
       .where({ principal_subject: principalSubject })
       .orderBy("id")
-      .select<{ action: string; principal_kind: string; outcome: string; subject: string }[]>("action", "principal_kind", "outcome", "subject");
+      .select<{ action: string; principal_kind: string; outcome: string; request_id: string; subject: string }[]>(
+        "action",
+        "principal_kind",
+        "outcome",
+        "request_id",
+        "subject",
+      );
     return rows.map(({ subject, ...row }) => ({ ...row, named: subject.includes(consumer) }));
   }
 
@@ -98,7 +104,7 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
 
     const { generate } = await import("otplib");
     const code = await generate({ secret: replaced, epoch: Math.floor(clock / 1000) });
-    await client.validateVerification({ verificationId: second.verification!.verificationId, code });
+    await client.validateVerification({ verificationId: second.verification!.verificationId, code }, { headers: { "x-request-id": `enrol-request-${backend}` } });
 
     const third = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
     expect(third.totpUri).toBe("");
@@ -110,7 +116,9 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
     expect(dump.rows.map((each) => each.row).join("\n")).not.toContain(consumer);
 
     // The first valid code made it permanent: audited, by the caller, not naming the consumer.
-    expect(await auditedBy("billing-backend", consumer)).toEqual([{ action: "totp.enrolled", principal_kind: "service", outcome: "ok", named: false }]);
+    expect(await auditedBy("billing-backend", consumer)).toEqual([
+      { action: "totp.enrolled", principal_kind: "service", outcome: "ok", request_id: `enrol-request-${backend}`, named: false },
+    ]);
   });
 
   it("removes the secret after a valid code when asked (turning 2FA off)", async () => {
@@ -119,7 +127,7 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
     await validateAt(consumer, 1234567890, "005924", true);
     expect(await server.server.app.stores.totpSecrets.find(consumer)).toBeNull();
     expect((await auditedBy("billing-backend", consumer)).filter((row) => row.action === "totp.removed")).toEqual([
-      { action: "totp.removed", principal_kind: "service", outcome: "ok", named: false },
+      { action: "totp.removed", principal_kind: "service", outcome: "ok", request_id: expect.stringMatching(/^[0-9a-f-]{36}$/), named: false },
     ]);
     clock = Date.now();
     const next = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
