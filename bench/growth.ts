@@ -10,6 +10,10 @@ import { runLoad } from "./loadGenerator.js";
 import { benchTag, databaseUrl, deleteRedisPrefix, dropSchema, redisUrl } from "./server/backends.js";
 import { round1, summarize, type LatencySummary } from "./stats.js";
 import { sealedPayload } from "./stores/outboxRows.js";
+import { keyedHash } from "../src/crypto/keyedHash.js";
+
+// No TOTP rows here: any key will do for the migrations.
+const benchMigrationContext = { totpConsumerHash: keyedHash(randomBytes(32), "totp-consumer") };
 
 /**
  * How cost grows with what is stored.
@@ -167,7 +171,7 @@ async function sampleKeyBytes(redis: Redis, prefix: string, ids: readonly string
 
 async function postgresGrowth(options: GrowthOptions, progress: (line: string) => void): Promise<PostgresGrowthStep[]> {
   const schema = `bench_growth_${benchTag()}`;
-  const db = await openDatabase({ kind: "postgres", url: databaseUrl(), schema, poolMax: 32 });
+  const db = await openDatabase({ kind: "postgres", url: databaseUrl(), schema, poolMax: 32 }, benchMigrationContext);
   const steps: PostgresGrowthStep[] = [];
   try {
     const outbox = sqlOutbox(db);

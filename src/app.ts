@@ -80,9 +80,14 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
+  // A stable key of its own when configured, so encryption keys can rotate without touching
+  // live codes, limits or the names of TOTP secrets.
+  const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
-  const stores = await openStores(config, logger, { onSecretQueued: (shard) => secretRelay?.nudge(shard) });
+  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer") }, {
+    onSecretQueued: (shard) => secretRelay?.nudge(shard),
+  });
   const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
     await stores.close();
     throw error;
@@ -101,9 +106,6 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, { ...relayOptions, queueName: "secrets" });
   const relays = [relay, secretRelay];
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
-  // A stable key of its own when configured, so encryption keys can rotate without touching
-  // live codes or limits.
-  const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
   const verifications = new Verifications({
     secrets: stores.secrets,
     admission: stores.limits,

@@ -1,9 +1,14 @@
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { openDatabase } from "../../src/storage/sql/database.js";
 import { benchTag, databaseUrl, dropSchema } from "../server/backends.js";
 import { round1, summarize, type LatencySummary } from "../stats.js";
 import { outboxInsert, outboxValues, sealedPayload } from "./outboxRows.js";
+import { keyedHash } from "../../src/crypto/keyedHash.js";
+
+// No TOTP rows here: any key will do for the migrations.
+const benchMigrationContext = { totpConsumerHash: keyedHash(randomBytes(32), "totp-consumer") };
 
 export interface PostgresCeiling {
   readonly table: string;
@@ -22,7 +27,7 @@ export interface PostgresCeiling {
  */
 export async function postgresCeilings(rows: number, concurrency = 32): Promise<PostgresCeiling[]> {
   const schema = `bench_ceiling_${benchTag()}`;
-  const db = await openDatabase({ kind: "postgres", url: databaseUrl(), schema, poolMax: 2 });
+  const db = await openDatabase({ kind: "postgres", url: databaseUrl(), schema, poolMax: 2 }, benchMigrationContext);
   await db.destroy();
   const pool = new pg.Pool({ connectionString: databaseUrl(), max: concurrency, options: `-c search_path=${schema}` });
   try {

@@ -1,9 +1,8 @@
 import { Redis } from "ioredis";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuditLog } from "./auditLog.js";
 import { openDatabase, type Database } from "./sql/database.js";
-import { sqlAuditLog } from "./sql/sqlAuditLog.js";
+import type { MigrationContext } from "./sql/migrations/index.js";
 import type { TotpSecretStore } from "../domain/totp/totpSecretStore.js";
 import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
 import type { MessageQueue } from "../delivery/messageQueue.js";
@@ -24,7 +23,6 @@ export interface Stores {
   readonly secretMessages: MessageQueue;
   readonly limits: SendLimits;
   readonly totpSecrets: TotpSecretStore;
-  readonly auditLog: AuditLog;
   close(): Promise<void>;
 }
 
@@ -44,10 +42,11 @@ interface ShortLivedStores {
 
 /**
  * Opens Postgres (or PGlite) and Redis (or the in-process store). A store that cannot be reached
- * at start is a failed start: serving without it could only answer `unavailable`.
+ * at start is a failed start: serving without it could only answer `unavailable`. `keys` are the
+ * keyed hashes that name durable rows, used by the migrations and the stores alike.
  */
-export async function openStores(config: Config, logger: Logger, options: OpenStoresOptions = {}): Promise<Stores> {
-  const db = await openDatabase(config.database);
+export async function openStores(config: Config, logger: Logger, keys: MigrationContext, options: OpenStoresOptions = {}): Promise<Stores> {
+  const db = await openDatabase(config.database, keys);
   let short: ShortLivedStores;
   try {
     short = config.ttlStore.kind === "redis" ? await openRedisStores(config.ttlStore, logger, options) : openMemoryStores(options);
@@ -61,8 +60,7 @@ export async function openStores(config: Config, logger: Logger, options: OpenSt
     secrets,
     secretMessages,
     limits,
-    totpSecrets: sqlTotpSecrets(db),
-    auditLog: sqlAuditLog(db),
+    totpSecrets: sqlTotpSecrets(db, keys.totpConsumerHash),
     async close() {
       await limits.close();
       await Promise.allSettled([secrets.close(), db.destroy()]);

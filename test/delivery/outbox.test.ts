@@ -10,14 +10,14 @@ import { Sender } from "../../src/delivery/sender.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { inMemoryDataDir, openDatabase, type Database } from "../../src/storage/sql/database.js";
 import { sqlOutbox } from "../../src/storage/sql/sqlOutbox.js";
-import { dropSchema, testDatabaseUrl, uniqueSchema } from "../support/postgres.js";
+import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../support/postgres.js";
 import { capturingLogger } from "../support/capturingLogger.js";
 import { RecordingChannel } from "../support/recordingChannel.js";
 
 const schema = uniqueSchema("outbox");
 const backends: Record<string, () => Promise<Database>> = {
-  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 5 }),
-  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }),
+  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 5 }, testMigrationContext),
+  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }, testMigrationContext),
 };
 const fastRetry: OutboxRelayOptions = { retry: { baseDelayMs: 1, maxDelayMs: 5 }, pollIntervalMs: 20, sendTimeoutMs: 2_000 };
 

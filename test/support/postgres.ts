@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import knexFactory from "knex";
+import { keyedHash } from "../../src/crypto/keyedHash.js";
+import type { MigrationContext } from "../../src/storage/sql/migrations/index.js";
 
 /** The Postgres the tests use: DATABASE_URL, or the local one this project's CI starts. */
 export function testDatabaseUrl(): string {
@@ -20,3 +22,6 @@ export async function dropSchema(schema: string): Promise<void> {
     await db.destroy();
   }
 }
+
+/** Keys for the migrations and SQL stores: a random server key per test file, as app.ts derives them. */
+export const testMigrationContext: MigrationContext = { totpConsumerHash: keyedHash(randomBytes(32), "totp-consumer") };

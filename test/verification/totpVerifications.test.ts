@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import type { Actor } from "../../src/domain/actor.js";
 import { createSecretBox, parseEncryptionKeys } from "../../src/crypto/secretBox.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 import { connectTestRedis, deleteKeysWithPrefix } from "../support/redis.js";
@@ -9,6 +10,9 @@ import { failure, verificationClient, type VerificationClient } from "../support
 
 // RFC 6238 appendix B: SHA1, the ASCII secret "12345678901234567890", 6 of the 8 digits.
 const rfcSecret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+/** Who enrols the secrets tests start from, as the audit trail records it. */
+const setupActor: Actor = { kind: "admin", subject: "test-setup" };
+
 const rfcVectors: Array<[seconds: number, code: string]> = [
   [59, "287082"],
   [1111111109, "081804"],
@@ -36,7 +40,23 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
     const box = createSecretBox(parseEncryptionKeys(testEncryptionKeys));
     const { totpSecrets } = server.server.app.stores;
     await totpSecrets.enrol(consumer, box.seal(rfcSecret, `totp:${consumer}`), box.activeKeyId);
-    await totpSecrets.markUsed(consumer, 0);
+    await totpSecrets.markUsed(consumer, 0, setupActor);
+  }
+
+  /** The audit rows a caller's calls wrote; `named`: whether the row's subject holds the consumer. */
+  async function auditedBy(principalSubject: string, consumer: string) {
+    const rows = await server.server.app.stores
+      .db("audit_events")
+      .where({ principal_subject: principalSubject })
+      .orderBy("id")
+      .select<{ action: string; principal_kind: string; outcome: string; request_id: string; subject: string }[]>(
+        "action",
+        "principal_kind",
+        "outcome",
+        "request_id",
+        "subject",
+      );
+    return rows.map(({ subject, ...row }) => ({ ...row, named: subject.includes(consumer) }));
   }
 
   async function validateAt(consumer: string, seconds: number, code: string, removeSecret = false) {
@@ -84,14 +104,21 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
 
     const { generate } = await import("otplib");
     const code = await generate({ secret: replaced, epoch: Math.floor(clock / 1000) });
-    await client.validateVerification({ verificationId: second.verification!.verificationId, code });
+    await client.validateVerification({ verificationId: second.verification!.verificationId, code }, { headers: { "x-request-id": `enrol-request-${backend}` } });
 
     const third = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
     expect(third.totpUri).toBe("");
 
-    // The secret is kept sealed: the plaintext appears nowhere in the row.
-    const row = await server.server.app.stores.db("totp_secrets").where({ consumer }).first<Record<string, unknown>>();
-    expect(JSON.stringify(row)).not.toContain(replaced);
+    // The secret is kept sealed and the consumer only as a keyed hash: neither appears in any row.
+    const dump = await server.server.app.stores.db.raw<{ rows: { row: string }[] }>("select t::text as row from totp_secrets t");
+    expect(dump.rows.length).toBeGreaterThan(0);
+    expect(dump.rows.map((each) => each.row).join("\n")).not.toContain(replaced);
+    expect(dump.rows.map((each) => each.row).join("\n")).not.toContain(consumer);
+
+    // The first valid code made it permanent: audited, by the caller, not naming the consumer.
+    expect(await auditedBy("billing-backend", consumer)).toEqual([
+      { action: "totp.enrolled", principal_kind: "service", outcome: "ok", request_id: `enrol-request-${backend}`, named: false },
+    ]);
   });
 
   it("removes the secret after a valid code when asked (turning 2FA off)", async () => {
@@ -99,6 +126,9 @@ describe.each(backends)("TOTP verifications (%s backends)", (backend) => {
     await enrolKnownSecret(consumer);
     await validateAt(consumer, 1234567890, "005924", true);
     expect(await server.server.app.stores.totpSecrets.find(consumer)).toBeNull();
+    expect((await auditedBy("billing-backend", consumer)).filter((row) => row.action === "totp.removed")).toEqual([
+      { action: "totp.removed", principal_kind: "service", outcome: "ok", request_id: expect.stringMatching(/^[0-9a-f-]{36}$/), named: false },
+    ]);
     clock = Date.now();
     const next = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
     expect(next.totpUri).not.toBe(""); // enrolling again
@@ -125,7 +155,7 @@ describe("TOTP replay protection across a Redis loss", () => {
       const consumer = "flush-consumer";
       const box = createSecretBox(parseEncryptionKeys(testEncryptionKeys));
       await server.server.app.stores.totpSecrets.enrol(consumer, box.seal(rfcSecret, `totp:${consumer}`), box.activeKeyId);
-      await server.server.app.stores.totpSecrets.markUsed(consumer, 0);
+      await server.server.app.stores.totpSecrets.markUsed(consumer, 0, setupActor);
       const validate = async () => {
         const { verification } = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
         return client.validateVerification({ verificationId: verification!.verificationId, code: "279037" });

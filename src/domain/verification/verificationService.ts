@@ -6,6 +6,7 @@ import type { SecretBox } from "../../crypto/secretBox.js";
 import type { Delivery } from "../../delivery/delivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { Logger } from "../../observability/logger.js";
+import type { Actor } from "../actor.js";
 import type { SendLimits } from "../secrets/sendLimits.js";
 import type { PendingSecrets } from "../secrets/pendingSecrets.js";
 import { checkTotp, newTotpSecret, totpUri } from "../totp/totp.js";
@@ -180,8 +181,8 @@ export class Verifications {
     }
   }
 
-  /** Checks a code; a correct one completes the verification, once. */
-  async validate(id: string, code: string, options: { removeSecret?: boolean } = {}): Promise<Verification> {
+  /** Checks a code; a correct one completes the verification, once. `actor` is audited when it changes a TOTP secret. */
+  async validate(id: string, code: string, options: { removeSecret?: boolean; actor: Actor }): Promise<Verification> {
     const key = verificationKey(id);
     const result = await this.deps.secrets.take(key, this.deps.codeHash(`${id}:${code}`));
     switch (result.status) {
@@ -196,7 +197,7 @@ export class Verifications {
         // A TOTP verification stores no code, so its take always "mismatches": the attempt is
         // counted all the same, and the code is checked against the consumer's secret.
         if (verification.method !== "totp") throw new WrongCode(result.attemptsLeft);
-        return this.validateTotp(verification, code, result.attemptsLeft, options.removeSecret === true);
+        return this.validateTotp(verification, code, result.attemptsLeft, options.removeSecret === true, options.actor);
       }
     }
   }
@@ -263,7 +264,7 @@ export class Verifications {
     }
   }
 
-  private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean): Promise<Verification> {
+  private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean, actor: Actor): Promise<Verification> {
     const { totpSecrets, box, secrets } = this.deps;
     const record = await totpSecrets.find(verification.consumer);
     if (record === null) throw new TotpNotEnrolled();
@@ -278,8 +279,8 @@ export class Verifications {
     // The step is claimed in Postgres, atomically: of two uses of one code, one wins, and a
     // Redis restart cannot reopen a used step.
     const claimed = removeSecret
-      ? await totpSecrets.removeAfterUse(verification.consumer, check.timeStep)
-      : await totpSecrets.markUsed(verification.consumer, check.timeStep);
+      ? await totpSecrets.removeAfterUse(verification.consumer, check.timeStep, actor)
+      : await totpSecrets.markUsed(verification.consumer, check.timeStep, actor);
     if (!claimed) throw new WrongCode(attemptsLeft);
     const consumed = await secrets.revoke(verificationKey(verification.id));
     if (removeSecret) {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.js";
 import { principalKey } from "../../auth/principal.js";
 import { ShuttingDown } from "../../errors/domainError.js";
@@ -13,6 +13,9 @@ const acceptableRequestId = /^[A-Za-z0-9._:-]{8,128}$/;
 // while draining is expected and a deadline is the caller's choice: those are warnings.
 const serverSide = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
 
+/** The call's request id, for handlers that record it beyond the log (the audit trail). */
+export const requestIdKey = createContextKey<string | undefined>(undefined, { description: "request id" });
+
 /**
  * Gives every call a request id (the caller's `x-request-id` when well-formed, else a new UUID),
  * echoes it in the response headers, and writes one log line when the call ends: procedure,
@@ -23,6 +26,7 @@ export function requestLog(logger: Logger): Interceptor {
     const started = performance.now();
     const offered = request.header.get(requestIdHeader);
     const requestId = offered !== null && acceptableRequestId.test(offered) ? offered : randomUUID();
+    request.contextValues.set(requestIdKey, requestId);
 
     const finish = (error?: unknown) => {
       const principal = request.contextValues.get(principalKey);

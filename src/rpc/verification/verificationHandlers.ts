@@ -1,6 +1,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { VerificationService } from "../../../gen/onetime/v1/verification_service_pb.js";
 import { principalKey } from "../../auth/principal.js";
+import { actorOf } from "../actor.js";
 import type { Verifications } from "../../domain/verification/verificationService.js";
 import { initiateInput, verificationProto } from "./verificationMapping.js";
 
@@ -11,9 +12,10 @@ export function registerVerificationService(router: ConnectRouter, verifications
       const initiated = await verifications.initiate(initiateInput(request, context.values.get(principalKey)));
       return { verification: verificationProto(initiated.verification), totpUri: initiated.totpUri ?? "" };
     },
-    async validateVerification(request) {
+    async validateVerification(request, context) {
       const verification = await verifications.validate(request.verificationId.toLowerCase(), request.code, {
         removeSecret: request.removeSecret,
+        actor: actorOf(context),
       });
       return { verification: verificationProto(verification) };
     },

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import type { DatabaseConfig } from "../../config/config.js";
-import { migrationSource } from "./migrations/index.js";
+import { migrationSource, type Migration, type MigrationContext } from "./migrations/index.js";
 
 export type Database = Knex;
 
@@ -11,12 +11,13 @@ export const inMemoryDataDir = "memory://";
 
 /**
  * Opens Postgres (or embedded PGlite) and brings the schema up to date. Migrations run here, at
- * start, so an instance never serves against a schema older than its code.
+ * start, so an instance never serves against a schema older than its code; `context` carries the
+ * keys some of them need.
  */
-export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig, context: MigrationContext): Promise<Database> {
   const db = config.kind === "postgres" ? openPostgres(config) : await openPglite(config.dataDir, config.schema);
   try {
-    await migrate(db, config);
+    await migrate(db, config, migrationSource(context));
     return db;
   } catch (error) {
     await db.destroy();
@@ -32,15 +33,15 @@ const migrationsTable = "onetime_migrations";
  * every later start, while an advisory lock dies with its session. Holding it, any knex lock row
  * found is such a leftover and is cleared. PGlite has one connection and one process: no lock.
  */
-async function migrate(db: Database, config: DatabaseConfig): Promise<void> {
-  if (config.kind === "pglite") return migrateNow(db, config.schema);
+async function migrate(db: Database, config: DatabaseConfig, source: Knex.MigrationSource<Migration>): Promise<void> {
+  if (config.kind === "pglite") return migrateNow(db, config.schema, source);
   const lock = ["select pg_advisory_lock(hashtext(?))", "select pg_advisory_unlock(hashtext(?))"] as const;
   const key = `onetime-migrations:${config.schema}`;
   const connection: unknown = await db.client.acquireConnection();
   try {
     await db.raw(lock[0], [key]).connection(connection);
     try {
-      await migrateNow(db, config.schema);
+      await migrateNow(db, config.schema, source);
     } finally {
       await db.raw(lock[1], [key]).connection(connection);
     }
@@ -49,7 +50,7 @@ async function migrate(db: Database, config: DatabaseConfig): Promise<void> {
   }
 }
 
-async function migrateNow(db: Database, schema: string): Promise<void> {
+async function migrateNow(db: Database, schema: string, migrationSource: Knex.MigrationSource<Migration>): Promise<void> {
   // Only create the schema when missing: CREATE SCHEMA IF NOT EXISTS still needs the CREATE
   // privilege, which a least-privilege role on a schema made by a DBA does not have.
   const existing = await db.raw<{ rows: unknown[] }>("select 1 from pg_namespace where nspname = ?", [schema]);

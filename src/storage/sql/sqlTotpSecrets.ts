@@ -1,9 +1,9 @@
-import type { Knex } from "knex";
+import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { TotpEnrolOutcome, TotpSecretRecord, TotpSecretStore } from "../../domain/totp/totpSecretStore.js";
+import { auditInsert } from "./auditEvents.js";
 import type { Database } from "./database.js";
 
 interface SecretRow {
-  consumer: string;
   sealed_secret: string;
   key_id: string;
   status: TotpSecretRecord["status"];
@@ -12,19 +12,20 @@ interface SecretRow {
 }
 
 const table = "totp_secrets";
-const columns = ["consumer", "sealed_secret", "key_id", "status", "last_used_step"] as const;
+const columns = ["sealed_secret", "key_id", "status", "last_used_step"] as const;
 /** Enrolment retries when the row changes between its two statements (see `enrol`). */
 const enrolAttempts = 3;
 
 /**
- * TOTP secrets in Postgres or PGlite. Every check-and-change is one statement, so concurrent
- * requests (on any instance) are ordered by the row lock, never by a read in the application.
- * Changes count the rows they touched through `returning`: knex-pglite answers a bare delete
- * with its raw result rather than a count.
+ * TOTP secrets in Postgres or PGlite, each row keyed by `consumerHash(consumer)`: the same keyed
+ * hash migration 0004 re-keyed older rows with. Every check-and-change is one statement, so
+ * concurrent requests (on any instance) are ordered by the row lock, never by a read in the
+ * application; a security event's audit row is written by that same statement, so it exists if
+ * and only if the change does.
  */
-export function sqlTotpSecrets(db: Database): TotpSecretStore {
+export function sqlTotpSecrets(db: Database, consumerHash: KeyedHash): TotpSecretStore {
   async function find(consumer: string): Promise<TotpSecretRecord | null> {
-    const row = await db(table).select(columns).where({ consumer }).first<SecretRow | undefined>();
+    const row = await db(table).select(columns).where({ consumer_hash: consumerHash(consumer) }).first<SecretRow | undefined>();
     return row === undefined ? null : toRecord(row);
   }
 
@@ -38,13 +39,13 @@ export function sqlTotpSecrets(db: Database): TotpSecretStore {
       // removal raced this enrolment: start over.
       for (let attempt = 0; attempt < enrolAttempts; attempt++) {
         const upserted = await db.raw<{ rows: (SecretRow & { inserted: boolean })[] }>(
-          `insert into ${table} (consumer, sealed_secret, key_id, status)
+          `insert into ${table} (consumer_hash, sealed_secret, key_id, status)
            values (?, ?, ?, 'pending')
-           on conflict (consumer) do update
+           on conflict (consumer_hash) do update
               set sealed_secret = excluded.sealed_secret, key_id = excluded.key_id, updated_at = now()
             where ${table}.status = 'pending'
         returning ${columns.join(", ")}, (xmax = 0) as inserted`,
-          [consumer, sealedSecret, keyId],
+          [consumerHash(consumer), sealedSecret, keyId],
         );
         const [row] = upserted.rows;
         if (row !== undefined) {
@@ -57,29 +58,52 @@ export function sqlTotpSecrets(db: Database): TotpSecretStore {
       throw new Error(`the TOTP secret of a consumer kept changing during ${enrolAttempts} enrolment attempts`);
     },
 
-    async markUsed(consumer, timeStep) {
+    async markUsed(consumer, timeStep, actor) {
       requireTimeStep(timeStep);
-      const updated: unknown[] = await unusedBefore(db(table), consumer, timeStep).update(
-        { last_used_step: timeStep, status: "active", activated_at: db.raw("coalesce(activated_at, now())"), updated_at: db.fn.now() },
-        ["consumer"],
+      // Whether this use activated the secret needs the status from before the update, which
+      // `returning` cannot see: `previous` reads and locks the row first (re-read at its newest
+      // version if a concurrent use got there first), and the update joins it.
+      const used = await db.raw<{ rows: { previous_status: TotpSecretRecord["status"] }[] }>(
+        `with previous as (
+           select consumer_hash, status from ${table}
+            where consumer_hash = ? and (last_used_step is null or last_used_step < ?)
+              for update
+         ), used as (
+           update ${table}
+              set last_used_step = ?, status = 'active', activated_at = coalesce(${table}.activated_at, now()), updated_at = now()
+             from previous
+            where ${table}.consumer_hash = previous.consumer_hash
+        returning ${table}.consumer_hash, previous.status as previous_status
+         ), audited as (?)
+         select previous_status from used`,
+        [
+          consumerHash(consumer),
+          timeStep,
+          timeStep,
+          auditInsert(db, actor, "totp.enrolled", { from: "used", where: "used.previous_status = 'pending'", subject: "used.consumer_hash" }),
+        ],
       );
-      return updated.length === 1;
+      return used.rows.length === 1;
     },
 
-    async removeAfterUse(consumer, timeStep) {
+    async removeAfterUse(consumer, timeStep, actor) {
       requireTimeStep(timeStep);
-      const deleted: unknown[] = await unusedBefore(db(table), consumer, timeStep).delete(["consumer"]);
-      return deleted.length === 1;
+      const removed = await db.raw<{ rows: unknown[] }>(
+        `with removed as (
+           delete from ${table}
+            where consumer_hash = ? and (last_used_step is null or last_used_step < ?)
+        returning consumer_hash, status
+         ), audited as (?)
+         select 1 from removed`,
+        [
+          consumerHash(consumer),
+          timeStep,
+          auditInsert(db, actor, "totp.removed", { from: "removed", subject: "removed.consumer_hash", details: "jsonb_build_object('status', removed.status)" }),
+        ],
+      );
+      return removed.rows.length === 1;
     },
   };
-}
-
-/**
- * The consumer's row, if `timeStep` is newer than its last used step. Under concurrent writers
- * Postgres re-checks this on the row's newest version after the lock, so one step wins once.
- */
-function unusedBefore(query: Knex.QueryBuilder, consumer: string, timeStep: number): Knex.QueryBuilder {
-  return query.where({ consumer }).andWhere((newer) => newer.whereNull("last_used_step").orWhere("last_used_step", "<", timeStep));
 }
 
 function requireTimeStep(timeStep: number): void {
@@ -88,7 +112,6 @@ function requireTimeStep(timeStep: number): void {
 
 function toRecord(row: SecretRow): TotpSecretRecord {
   return {
-    consumer: row.consumer,
     sealedSecret: row.sealed_secret,
     keyId: row.key_id,
     status: row.status,

@@ -1,13 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase, inMemoryDataDir, type Database } from "../../../src/storage/sql/database.js";
-import { sqlAuditLog } from "../../../src/storage/sql/sqlAuditLog.js";
-import { dropSchema, testDatabaseUrl, uniqueSchema } from "../../support/postgres.js";
+import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../../support/postgres.js";
 
 const schema = uniqueSchema("migrations");
 
 const databases: Record<string, () => Promise<Database>> = {
-  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 2 }),
-  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "onetime" }),
+  postgres: () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema, poolMax: 2 }, testMigrationContext),
+  pglite: () => openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "onetime" }, testMigrationContext),
 };
 
 afterAll(async () => {
@@ -19,21 +18,22 @@ describe.each(Object.keys(databases))("migrations on %s", (name) => {
     const db = await databases[name]!();
     try {
       const applied = await db("onetime_migrations").select("name");
-      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events", "0002_outbox_messages", "0003_totp_secrets"]);
+      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events", "0002_outbox_messages", "0003_totp_secrets", "0004_totp_consumer_hash"]);
 
       // A second start (another instance, a restart) finds nothing to do.
       const [, pending] = (await db.migrate.list({
-        migrationSource: (await import("../../../src/storage/sql/migrations/index.js")).migrationSource,
+        migrationSource: (await import("../../../src/storage/sql/migrations/index.js")).migrationSource(testMigrationContext),
         tableName: "onetime_migrations",
       })) as [unknown[], unknown[]];
       expect(pending).toEqual([]);
 
-      await sqlAuditLog(db).record({
-        principal: { kind: "service", subject: "billing" },
+      await db("audit_events").insert({
+        principal_kind: "service",
+        principal_subject: "billing",
         action: "verification.validate",
         subject: "user-1",
         outcome: "ok",
-        details: { attempts: 1 },
+        details: JSON.stringify({ attempts: 1 }),
       });
       const [row] = await db("audit_events").select("principal_kind", "action", "outcome", "details");
       expect(row).toMatchObject({ principal_kind: "service", action: "verification.validate", outcome: "ok" });
@@ -48,10 +48,10 @@ describe("postgres migrations", () => {
   it("lock so that two instances starting together apply them once", async () => {
     const racing = uniqueSchema("migration_race");
     try {
-      const open = () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema: racing, poolMax: 2 });
+      const open = () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema: racing, poolMax: 2 }, testMigrationContext);
       const [first, second] = await Promise.all([open(), open()]);
       const applied = await first("onetime_migrations").count<{ count: string }[]>("* as count");
-      expect(Number(applied[0]?.count)).toBe(3);
+      expect(Number(applied[0]?.count)).toBe(4);
       await Promise.all([first.destroy(), second.destroy()]);
     } finally {
       await dropSchema(racing);
@@ -60,7 +60,7 @@ describe("postgres migrations", () => {
 
   it("fails the start with a clear error when Postgres is unreachable", async () => {
     await expect(
-      openDatabase({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/test", schema: "public", poolMax: 1 }),
+      openDatabase({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/test", schema: "public", poolMax: 1 }, testMigrationContext),
     ).rejects.toThrow(/ECONNREFUSED|connect/);
   });
 });

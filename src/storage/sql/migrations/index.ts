@@ -1,7 +1,9 @@
 import type { Knex } from "knex";
+import type { KeyedHash } from "../../../crypto/keyedHash.js";
 import * as auditEvents from "./0001_audit_events.js";
 import * as outboxMessages from "./0002_outbox_messages.js";
 import * as totpSecrets from "./0003_totp_secrets.js";
+import { totpConsumerHash } from "./0004_totp_consumer_hash.js";
 
 export interface Migration {
   readonly name: string;
@@ -9,16 +11,26 @@ export interface Migration {
   down(db: Knex): Promise<void>;
 }
 
-// Listed in code rather than read from a folder, so migrations run the same under tsx, a
-// bundler or compiled output. Append only: a released migration is never edited.
-const migrations: readonly Migration[] = [
-  { name: "0001_audit_events", ...auditEvents },
-  { name: "0002_outbox_messages", ...outboxMessages },
-  { name: "0003_totp_secrets", ...totpSecrets },
-];
+/** What migrations need from the running server beyond the database: keys SQL cannot know. */
+export interface MigrationContext {
+  /** The keyed hash that names a consumer's row in `totp_secrets` (the store uses the same). */
+  readonly totpConsumerHash: KeyedHash;
+}
 
-export const migrationSource: Knex.MigrationSource<Migration> = {
-  getMigrations: async () => [...migrations],
-  getMigrationName: (migration) => migration.name,
-  getMigration: async (migration) => migration,
-};
+/**
+ * Every migration, in order. Listed in code rather than read from a folder, so migrations run the
+ * same under tsx, a bundler or compiled output. Append only: a released migration is never edited.
+ */
+export function migrationSource(context: MigrationContext): Knex.MigrationSource<Migration> {
+  const migrations: readonly Migration[] = [
+    { name: "0001_audit_events", ...auditEvents },
+    { name: "0002_outbox_messages", ...outboxMessages },
+    { name: "0003_totp_secrets", ...totpSecrets },
+    { name: "0004_totp_consumer_hash", ...totpConsumerHash(context.totpConsumerHash) },
+  ];
+  return {
+    getMigrations: async () => [...migrations],
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => migration,
+  };
+}
