@@ -18,8 +18,10 @@ import { HealthStatus } from "./rpc/health/healthStatus.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
+import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
+import { wireFormat } from "./rpc/wireFormat.js";
 import { Verifications } from "./domain/verification/verificationService.js";
 import { keyedHash } from "./crypto/keyedHash.js";
 import { channelsFromConfig } from "./channels/channelsFromConfig.js";
@@ -123,7 +125,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   };
 
   const handler = connectNodeAdapter({
-    routes,
+    ...wireFormat(routes),
     // First is outermost: the log sees every outcome, the boundary shapes every error, and the
     // gate refuses new calls while draining before any credentials are checked.
     interceptors: [
@@ -131,6 +133,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       errorBoundary,
       calls.interceptor,
       authInterceptor(auth.verifier, access),
+      // Before the field rules: a string that is not UTF-8 is refused as that, not as too long.
+      wellFormedStrings,
       createValidateInterceptor(),
     ],
     readMaxBytes: config.limits.maxRequestBytes,
