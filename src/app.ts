@@ -6,21 +6,22 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { AccountTokenService } from "../gen/onetime/v1/account_token_service_pb.js";
 import { TokenService } from "../gen/onetime/v1/token_service_pb.js";
 import { VerificationService } from "../gen/onetime/v1/verification_service_pb.js";
-import { assertCovers } from "./auth/accessTable.js";
+import { access, assertCovers } from "./auth/access.js";
 import { authInterceptor } from "./auth/authInterceptor.js";
 import { setUpAuth } from "./auth/authSetup.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import type { Config } from "./config/config.js";
 import type { Logger } from "./observability/logger.js";
-import { access } from "./rpc/access.js";
 import { clientContextValues } from "./rpc/clientAddress.js";
 import { registerHealth } from "./rpc/health/healthService.js";
 import { HealthStatus } from "./rpc/health/healthStatus.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
+import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
+import { wireFormat } from "./rpc/wireFormat.js";
 import { Verifications } from "./domain/verification/verificationService.js";
 import { keyedHash } from "./crypto/keyedHash.js";
 import { channelsFromConfig } from "./channels/channelsFromConfig.js";
@@ -132,7 +133,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   };
 
   const handler = connectNodeAdapter({
-    routes,
+    ...wireFormat(routes),
     // First is outermost: the log sees every outcome, the boundary shapes every error, and the
     // gate refuses new calls while draining before any credentials are checked.
     interceptors: [
@@ -140,6 +141,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       errorBoundary,
       calls.interceptor,
       authInterceptor(auth.verifier, access),
+      // Before the field rules: a string that is not UTF-8 is refused as that, not as too long.
+      wellFormedStrings,
       createValidateInterceptor(),
     ],
     readMaxBytes: config.limits.maxRequestBytes,

@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { PermissionDenied, Unauthenticated } from "../errors/domainError.js";
-import { procedureName, type AccessTable } from "./accessTable.js";
+import { procedureName, type AccessTable } from "./access.js";
 import { principalKey, publicPrincipal, type Principal } from "./principal.js";
 import type { TokenVerifier } from "./tokenVerifier.js";
 

@@ -42,8 +42,7 @@ const http1Options = { keepAliveTimeout: 65_000 };
 export async function listen(handler: RequestHandler, options: HttpServerOptions): Promise<HttpServer> {
   const connections = new ConnectionTracker(options.idleTimeoutMs);
   const tracked: RequestHandler = (request, response) => {
-    connections.requestStarted(request);
-    response.once("close", () => connections.requestEnded(request));
+    response.once("close", connections.requestStarted(request));
     handler(request, response);
   };
   const http2Options: ServerOptions = { settings: { maxConcurrentStreams: options.maxConcurrentStreams } };
@@ -156,18 +155,19 @@ class ConnectionTracker {
     if (this.draining) session.close();
   }
 
-  requestStarted(request: IncomingMessage | Http2ServerRequest): void {
-    if ("stream" in request) return;
-    const key = keyOf(request.socket);
+  /** Counts an HTTP/1.1 request on its connection; returns what to call when its response closes. */
+  requestStarted(request: IncomingMessage | Http2ServerRequest): () => void {
+    if ("stream" in request) return () => undefined;
+    // Taken now: by the time the response closes, Node may have detached the request from its
+    // socket (seen when a gRPC-Web body was refused before it was read to the end).
+    const socket = request.socket;
+    const key = keyOf(socket);
     this.http1Requests.set(key, (this.http1Requests.get(key) ?? 0) + 1);
-  }
-
-  requestEnded(request: IncomingMessage | Http2ServerRequest): void {
-    if ("stream" in request) return;
-    const key = keyOf(request.socket);
-    const running = (this.http1Requests.get(key) ?? 1) - 1;
-    this.http1Requests.set(key, running);
-    if (this.draining && running === 0) request.socket.end();
+    return () => {
+      const running = (this.http1Requests.get(key) ?? 1) - 1;
+      this.http1Requests.set(key, running);
+      if (this.draining && running === 0) socket.end();
+    };
   }
 
   drain(): void {

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { accessTable, admins, backends, everyone } from "../../src/auth/accessTable.js";
+import { accessTable, admins, backends, everyone } from "../../src/auth/access.js";
 import { authInterceptor } from "../../src/auth/authInterceptor.js";
 import { principalKey, type Principal } from "../../src/auth/principal.js";
 import { createTokenVerifier, jwksKeySource, secretKey } from "../../src/auth/tokenVerifier.js";

@@ -1,7 +1,7 @@
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { accessTable, everyone } from "../../src/auth/accessTable.js";
+import { accessTable, everyone } from "../../src/auth/access.js";
 import { authInterceptor } from "../../src/auth/authInterceptor.js";
 import { createTokenVerifier, secretKey } from "../../src/auth/tokenVerifier.js";
 import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";

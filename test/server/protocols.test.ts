@@ -103,6 +103,20 @@ describe.each(backends)("one port serves every protocol (%s backends)", (backend
     expect(JSON.parse(call.stdout)).toEqual({ status: "SERVING" });
   });
 
+  it("refuses a gRPC-Web body it cannot parse, and goes on serving", async () => {
+    // The refusal comes before the body is read to its end, and Node then detaches the request
+    // from its socket: the connection bookkeeping once crashed the process on exactly this.
+    const unparseable = Buffer.from([0, 0, 0, 0, 1, "{".charCodeAt(0)]);
+    const response = await fetch(`${server.url}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+json" },
+      body: unparseable,
+    });
+    expect(new TextDecoder().decode(await response.arrayBuffer())).toMatch(/grpc-status: ?3\r\n/);
+    const client = createClient(Health, createGrpcWebTransport({ baseUrl: server.url }));
+    expect((await client.check({})).status).toBe(Status.SERVING);
+  });
+
   it("refuses a request larger than the configured limit", async () => {
     const response = await fetch(`${server.url}/grpc.health.v1.Health/Check`, {
       method: "POST",
