@@ -23,6 +23,7 @@ import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
 import { wireFormat } from "./rpc/wireFormat.js";
 import { Verifications } from "./domain/verification/verificationService.js";
+import { OneTimeSecrets } from "./domain/secrets/oneTimeSecrets.js";
 import { keyedHash } from "./crypto/keyedHash.js";
 import { channelsFromConfig } from "./channels/channelsFromConfig.js";
 import { createTemplateRenderer, type TemplateRenderer } from "./channels/templates/index.js";
@@ -107,13 +108,20 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, { ...relayOptions, queueName: "secrets" });
   const relays = [relay, secretRelay];
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
-  const verifications = new Verifications({
-    secrets: stores.secrets,
-    admission: stores.limits,
-    totpSecrets: stores.totpSecrets,
+  const secrets = new OneTimeSecrets({
+    pending: stores.secrets,
+    limits: stores.limits,
     box,
     codeHash: keyedHash(serverKey, "verification-code"),
-    consumerScope: keyedHash(serverKey, "consumer-scope", 16),
+    recipientScope: keyedHash(serverKey, "consumer-scope", 16),
+    delivery,
+    logger,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const verifications = new Verifications({
+    secrets,
+    totpSecrets: stores.totpSecrets,
+    box,
     delivery,
     templates,
     rules: config.verification,

@@ -4,44 +4,85 @@ import { connectTestRedis, scanKeys } from "../support/redis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
 
-describe("what Redis holds", () => {
+/**
+ * Read as an attacker with a dump of both stores would: every key, every value of every Redis type,
+ * every row of every onetime table. None may show a code, a consumer, a payload or a TOTP secret.
+ */
+describe("what a dump of Redis and Postgres shows", () => {
   let server: TestServer;
   beforeAll(async () => {
+    // The relay stays idle, so every message is still waiting in the dump.
     server = await startTestServer("real", "plaintext", { OUTBOX_POLL_INTERVAL_MS: "60000" });
   });
   afterAll(async () => {
     await server?.stop();
   });
 
-  it("has no code and no consumer address in any key or value after 1,000 initiations", async () => {
+  it("holds no code, consumer, payload or TOTP secret after 1,000 verifications", async () => {
     const client = await verificationClient(server.url);
     // Forced codes take the same path as generated ones and are easy to search for.
     const code = (i: number) => `Pl41n${String(i).padStart(4, "0")}`;
+    const totpSecrets: string[] = [];
     for (let batch = 0; batch < 10; batch++) {
       await Promise.all(
-        Array.from({ length: 100 }, (_, j) => {
+        Array.from({ length: 100 }, async (_, j) => {
           const i = batch * 100 + j;
-          return client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: `secret-person-${i}@example.com`, policy: { forcedCode: code(i) } });
+          const payload = { note: `private-note-${i}` };
+          if (i % 10 === 0) {
+            const { totpUri } = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer: `secret-account-${i}`, payload });
+            totpSecrets.push(new URL(totpUri).searchParams.get("secret")!);
+            return;
+          }
+          const phone = i % 10 === 1;
+          await client.initiateVerification({
+            method: phone ? VerificationMethod.PHONE : VerificationMethod.EMAIL,
+            consumer: phone ? `+1415555${String(i).padStart(4, "0")}` : `secret-person-${i}@example.com`,
+            policy: { forcedCode: code(i) },
+            payload,
+            idempotencyKey: `key-${i}`,
+          });
         }),
       );
     }
-    const redis = await connectTestRedis();
-    try {
-      const prefix = server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "";
-      const keys = await scanKeys(redis, `${prefix}*`);
-      expect(keys.length).toBeGreaterThanOrEqual(1_000);
-      const dump: string[] = [...keys];
-      for (const key of keys) {
-        const type = await redis.type(key);
-        if (type === "hash") dump.push(...Object.values(await redis.hgetall(key)));
-        else if (type === "string") dump.push((await redis.get(key)) ?? "");
-      }
-      const everything = dump.join("\n");
-      expect(everything).not.toMatch(/Pl41n\d{4}/);
-      // Consumers appear only inside verification records (which Get must return), never in key names.
-      expect(keys.join("\n")).not.toContain("secret-person");
-    } finally {
-      redis.disconnect();
-    }
+    expect(totpSecrets).toHaveLength(100);
+
+    const dump = [...(await redisDump(server)), ...(await postgresDump(server))].join("\n");
+    expect(dump).not.toMatch(/Pl41n\d{4}/);
+    expect(dump).not.toMatch(/secret-person|secret-account|private-note|\+1415555/);
+    for (const secret of totpSecrets) expect(dump).not.toContain(secret);
   }, 120_000);
 });
+
+/** Every key name and every value under the server's prefix, whatever its type. */
+async function redisDump(server: TestServer): Promise<string[]> {
+  const redis = await connectTestRedis();
+  try {
+    const prefix = server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "";
+    const keys = await scanKeys(redis, `${prefix}*`);
+    expect(keys.length).toBeGreaterThanOrEqual(900);
+    const dump: string[] = [...keys];
+    for (const key of keys) {
+      const type = await redis.type(key);
+      if (type === "hash") dump.push(...Object.values(await redis.hgetall(key)));
+      else if (type === "string") dump.push((await redis.get(key)) ?? "");
+      else if (type === "zset") dump.push(...(await redis.zrange(key, 0, -1)));
+      else if (type === "stream") dump.push(...(await redis.xrange(key, "-", "+")).flatMap(([, fields]) => fields));
+      else throw new Error(`no dump for Redis type ${type} (${key})`);
+    }
+    return dump;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Every row of every table in the server's schema, as JSON. */
+async function postgresDump(server: TestServer): Promise<string[]> {
+  const db = server.server.app.stores.db;
+  const tables = await db.raw<{ rows: { tablename: string }[] }>("select tablename from pg_tables where schemaname = current_schema()");
+  const dump: string[] = [];
+  for (const { tablename } of tables.rows) {
+    const rows: unknown[] = await db(tablename).select("*");
+    dump.push(...rows.map((row) => JSON.stringify(row)));
+  }
+  return dump;
+}

@@ -1,6 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { VerificationService } from "../../../gen/onetime/v1/verification_service_pb.js";
-import { principalKey } from "../../auth/principal.js";
 import { actorOf } from "../actor.js";
 import type { Verifications } from "../../domain/verification/verificationService.js";
 import { initiateInput, verificationProto } from "./verificationMapping.js";
@@ -9,7 +8,7 @@ import { initiateInput, verificationProto } from "./verificationMapping.js";
 export function registerVerificationService(router: ConnectRouter, verifications: Verifications): void {
   router.service(VerificationService, {
     async initiateVerification(request, context) {
-      const initiated = await verifications.initiate(initiateInput(request, context.values.get(principalKey)));
+      const initiated = await verifications.initiate(initiateInput(request), actorOf(context));
       return { verification: verificationProto(initiated.verification), totpUri: initiated.totpUri ?? "" };
     },
     async validateVerification(request, context) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateCode } from "../../../src/domain/verification/codeGenerator.js";
+import { generateCode } from "../../../src/domain/secrets/codeGenerator.js";
 import { InvalidArgument } from "../../../src/errors/domainError.js";
 
 describe("code generator", () => {

@@ -1,0 +1,244 @@
+import { randomBytes } from "node:crypto";
+import type { OutboundMessage } from "../../channels/channel.js";
+import type { KeyedHash } from "../../crypto/keyedHash.js";
+import type { SecretBox } from "../../crypto/secretBox.js";
+import type { Delivery } from "../../delivery/delivery.js";
+import type { Logger } from "../../observability/logger.js";
+import type { PendingSecrets } from "./pendingSecrets.js";
+import { IdempotencyKeyReused, IdempotentRequestInProgress, SendRefused } from "./secretErrors.js";
+import type { GuessBudget, SendLimit, SendLimits } from "./sendLimits.js";
+
+export interface OneTimeSecretsDependencies {
+  readonly pending: PendingSecrets;
+  readonly limits: SendLimits;
+  /** Seals each secret's record and each idempotent answer: nothing readable at rest. */
+  readonly box: SecretBox;
+  /** Keyed hash of `key:code`: the only form in which a code is kept. */
+  readonly codeHash: KeyedHash;
+  /** Keyed hash of a recipient, naming its limits in the store. */
+  readonly recipientScope: KeyedHash;
+  readonly delivery: Delivery;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** What the send limits granted an issued secret. */
+export interface Grant {
+  readonly issuedAt: Date;
+  readonly expireAt: Date;
+  /** Guesses this secret allows: what was asked, or fewer when the guess budget runs low. */
+  readonly maxAttempts: number;
+  /** 1 for the first secret sent to this recipient in the send window. */
+  readonly sendNumber: number;
+  /** When the next secret to this recipient through this channel would be accepted. */
+  readonly nextSendAt: Date;
+}
+
+/** The message that delivers a code, rendered by the caller (who knows its template). */
+export interface SecretMessage {
+  readonly message: OutboundMessage;
+  /** Template name, for logs and metrics. */
+  readonly template: string;
+  /** What it belongs to (a verification id), for tracing. */
+  readonly reference: string;
+}
+
+export interface IssueRequest<A> {
+  /** Where the secret waits; redeem, peek and revoke name it the same way. */
+  readonly key: string;
+  /** Who receives it: an address, a phone number, an account id. Charged for sends and guesses. */
+  readonly recipient: string;
+  /** Which send limit applies (a channel or an operation); the guess budget is shared by all. */
+  readonly channel: string;
+  readonly ttlMs: number;
+  /** Guesses asked for; the guess budget may grant fewer. */
+  readonly maxAttempts: number;
+  readonly sends: SendLimit;
+  readonly guesses: Omit<GuessBudget, "reserve">;
+  /** A client's retry key and a digest of its request: a retry gets the first answer, nothing is sent again. */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /**
+   * A live secret under the key: replace it (a new code supersedes the old, whose message is then
+   * never sent) or refuse with this error.
+   */
+  readonly whenTaken: "replace" | (() => Error);
+  /** The code itself; absent when the secret is checked elsewhere (TOTP), so nothing can match it. */
+  readonly code?: string;
+  /** The caller's record, kept sealed beside the code and handed back on every read. */
+  record(grant: Grant): string;
+  /** The message that delivers the code, queued together with it. */
+  message?(grant: Grant): SecretMessage;
+  /**
+   * Finishes the issue once the secret is stored (e.g. TOTP enrolment in Postgres) and builds the
+   * answer. If it throws, the secret is revoked and the charge refunded.
+   */
+  answer(grant: Grant): Promise<A> | A;
+  /** How the answer is kept for idempotent replays (sealed). */
+  readonly replay: { encode(answer: A): string; decode(encoded: string): A };
+}
+
+export type Redemption =
+  | { readonly status: "redeemed"; readonly attempts: number; readonly record: string }
+  | { readonly status: "wrong"; readonly attempts: number; readonly attemptsLeft: number; readonly record: string }
+  | { readonly status: "locked"; readonly attempts: number; readonly record: string }
+  | { readonly status: "missing" };
+
+export interface PendingSecret {
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly record: string;
+  readonly expireAt: Date;
+}
+
+/**
+ * The life of a one-time secret, for every service that hands one out: issue it within the
+ * recipient's send limits (resend waits, guess budget, idempotency), keep only a keyed hash of it
+ * with the message that delivers it, and undo everything if a step fails; then redeem it: count the
+ * attempt, compare in constant time, consume exactly once, lock after the last attempt. The rules
+ * of what a secret is for stay with the services (verifications, profile tokens, account tokens).
+ */
+export class OneTimeSecrets {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: OneTimeSecretsDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The scope a recipient's limits are kept under: a keyed hash, so the store never holds the address. */
+  scopeOf(recipient: string): string {
+    return this.deps.recipientScope(recipient);
+  }
+
+  async issue<A>(request: IssueRequest<A>): Promise<A> {
+    const { limits, box, pending } = this.deps;
+    const scope = this.scopeOf(request.recipient);
+    // A lease: long enough for a client's retries, short enough that a crash between charging and
+    // answering does not block the key for the secret's whole life.
+    const idempotency =
+      request.idempotency === undefined ? undefined : { ...request.idempotency, ttlMs: Math.min(request.ttlMs, idempotencyTtlMs) };
+    const decision = await limits.admit({
+      scope,
+      bucket: request.channel,
+      ...(idempotency === undefined ? {} : { idempotency }),
+      sends: request.sends,
+      guesses: { ...request.guesses, reserve: request.maxAttempts },
+    });
+    switch (decision.status) {
+      case "replay":
+        return request.replay.decode(box.open(decision.answer, answerContext(scope, idempotency!.key)));
+      case "in_progress":
+        throw new IdempotentRequestInProgress();
+      case "conflict":
+        throw new IdempotencyKeyReused();
+      case "send_limit":
+        throw new SendRefused("SEND_LIMIT_REACHED", decision.retryAfterMs);
+      case "too_soon":
+        throw new SendRefused("RESEND_TOO_SOON", decision.retryAfterMs);
+      case "guess_budget":
+        throw new SendRefused("GUESS_BUDGET_EXHAUSTED", decision.retryAfterMs);
+      case "admitted":
+        break;
+    }
+
+    const now = this.now();
+    const grant: Grant = {
+      issuedAt: new Date(now),
+      expireAt: new Date(now + request.ttlMs),
+      maxAttempts: decision.reservedGuesses,
+      sendNumber: decision.sendNumber,
+      nextSendAt: new Date(now + decision.nextSendInMs),
+    };
+    let stored = false;
+    try {
+      const secretMessage = request.message?.(grant);
+      const message =
+        secretMessage === undefined
+          ? undefined
+          : this.deps.delivery.seal(secretMessage.message, { template: secretMessage.template, reference: secretMessage.reference });
+      stored = await pending.put(
+        request.key,
+        {
+          // A secret checked elsewhere gets a random hash that no guess can match; its attempts still count.
+          hash: request.code === undefined ? randomBytes(32).toString("base64url") : this.hashOf(request.key, request.code),
+          maxAttempts: grant.maxAttempts,
+          data: box.seal(request.record(grant), recordContext(request.key)),
+        },
+        request.ttlMs,
+        { ifAbsent: request.whenTaken !== "replace", ...(message === undefined ? {} : { message }) },
+      );
+      if (!stored) throw (request.whenTaken as () => Error)();
+      const answer = await request.answer(grant);
+      if (idempotency !== undefined) await this.rememberAnswer(scope, idempotency, request.replay.encode(answer));
+      return answer;
+    } catch (error) {
+      // Nothing usable may outlive a failed issue: the secret goes (and its message with it), the
+      // guesses come back, and a retry with the same idempotency key may run again.
+      if (stored) await pending.revoke(request.key).catch(() => undefined);
+      await limits.refundGuesses(scope, grant.maxAttempts).catch(() => undefined);
+      if (idempotency !== undefined) await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Checks a code: one atomic step that counts the attempt, compares and consumes. */
+  async redeem(key: string, code: string): Promise<Redemption> {
+    const result = await this.deps.pending.take(key, this.hashOf(key, code));
+    switch (result.status) {
+      case "missing":
+        return result;
+      case "consumed":
+        return { status: "redeemed", attempts: result.attempts, record: this.open(key, result.data) };
+      case "mismatch":
+        return { status: "wrong", attempts: result.attempts, attemptsLeft: result.attemptsLeft, record: this.open(key, result.data) };
+      case "locked":
+        return { status: "locked", attempts: result.attempts, record: this.open(key, result.data) };
+    }
+  }
+
+  /** A pending secret's state, without counting an attempt. */
+  async peek(key: string): Promise<PendingSecret | null> {
+    const state = await this.deps.pending.peek(key);
+    if (state === null) return null;
+    return {
+      attempts: state.attempts,
+      maxAttempts: state.maxAttempts,
+      record: this.open(key, state.data),
+      expireAt: new Date(this.now() + state.ttlMs),
+    };
+  }
+
+  /** Ends a secret before its time (and its message, if not sent yet); true if there was one. */
+  revoke(key: string): Promise<boolean> {
+    return this.deps.pending.revoke(key);
+  }
+
+  private hashOf(key: string, code: string): string {
+    return this.deps.codeHash(`${key}:${code}`);
+  }
+
+  private open(key: string, data: string): string {
+    return this.deps.box.open(data, recordContext(key));
+  }
+
+  private async rememberAnswer(scope: string, idempotency: { key: string; fingerprint: string; ttlMs: number }, answer: string): Promise<void> {
+    // Sealed: an answer may carry what only the caller may see (a TOTP enrolment URI).
+    const sealed = this.deps.box.seal(answer, answerContext(scope, idempotency.key));
+    try {
+      await this.deps.limits.completeIdempotency(scope, idempotency.key, idempotency.fingerprint, sealed, idempotency.ttlMs);
+    } catch (error) {
+      // The secret is out and must not be sent twice: answer, and let a retry see "in progress".
+      this.deps.logger.warn({ err: error }, "could not store the idempotent answer");
+    }
+  }
+}
+
+const idempotencyTtlMs = 5 * 60_000;
+
+function answerContext(scope: string, idempotencyKey: string): string {
+  return `idempotency:${scope}:${idempotencyKey}`;
+}
+
+/** A record opens only under its own key, so one secret's record cannot be passed off as another's. */
+function recordContext(key: string): string {
+  return `secret:${key}`;
+}
