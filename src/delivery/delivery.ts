@@ -17,21 +17,26 @@ export interface QueueOptions {
   readonly transaction?: unknown;
 }
 
-/**
- * What services use to get a message out: queued through the durable outbox (the default, which
- * survives restarts and provider outages), or sent now when the caller must tell its own caller
- * whether it went out (seed 003's push: "503 if the token was not successfully sent").
- */
-export interface Delivery {
+/** What a service needs to hand over a message that waits beside its secret (see PendingSecrets.put). */
+export interface MessageSealer {
+  /** Throws {@link NoChannelForKind} unless a channel can carry this kind. */
+  requireChannel(kind: MessageKind): void;
   /**
    * Seals a rendered message for a queue that keeps it beside its secret (see PendingSecrets.put).
    * Throws {@link NoChannelForKind} unless a channel can carry its kind; nothing is stored.
    */
   seal(message: OutboundMessage, options: { readonly template?: string; readonly reference?: string }): QueuedMessage;
+}
+
+/**
+ * What services use to get a message out: beside its secret (sealed here, stored by the secret's
+ * store), through the Postgres outbox in the transaction of the record it belongs to, or sent now
+ * when the caller must tell its own caller whether it went out (seed 003's push: "503 if the token
+ * was not successfully sent").
+ */
+export interface Delivery extends MessageSealer {
   /** Queues the message in the Postgres outbox; returns its outbox id. Fails if no channel can carry its kind. */
   queue(message: OutboundMessage, options: QueueOptions): Promise<string>;
-  /** Throws {@link NoChannelForKind} unless a channel can carry this kind. */
-  requireChannel(kind: MessageKind): void;
   /** Sends within `timeoutMs` and reports how it went; nothing is stored. */
   sendNow(message: OutboundMessage, timeoutMs: number, reference?: string): Promise<DeliveryOutcome>;
 }
@@ -53,8 +58,9 @@ export class NoChannelForKind extends DomainError {
   }
 }
 
-export function createDelivery(dependencies: DeliveryDependencies): Delivery {
-  const { outbox, relay, sender, box, maxAttempts } = dependencies;
+/** Builds queued messages for the queue that keeps them beside their secrets; needs no database. */
+export function createMessageSealer(dependencies: Pick<DeliveryDependencies, "sender" | "box" | "maxAttempts">): MessageSealer {
+  const { sender, box, maxAttempts } = dependencies;
   const requireChannel = (kind: MessageKind): void => {
     if (!sender.hasChannel(kind)) throw new NoChannelForKind(kind);
   };
@@ -72,24 +78,20 @@ export function createDelivery(dependencies: DeliveryDependencies): Delivery {
         maxAttempts,
       };
     },
+  };
+}
+
+export function createDelivery(dependencies: DeliveryDependencies): Delivery {
+  const { outbox, relay, sender } = dependencies;
+  const sealer = createMessageSealer(dependencies);
+  return {
+    ...sealer,
     async queue(message, options) {
-      requireChannel(message.kind);
-      const id = randomUUID();
-      await outbox.enqueue(
-        {
-          id,
-          kind: message.kind,
-          ...(options.template === undefined ? {} : { template: options.template }),
-          ...(options.reference === undefined ? {} : { reference: options.reference }),
-          sealedPayload: box.seal(JSON.stringify(message), payloadContext(id)),
-          maxAttempts,
-          expiresAt: options.expiresAt,
-        },
-        options.transaction,
-      );
+      const sealed = sealer.seal(message, options);
+      await outbox.enqueue({ ...sealed, expiresAt: options.expiresAt }, options.transaction);
       // Inside a transaction the row is not visible until commit; the poll picks it up then.
       if (options.transaction === undefined) relay.nudge();
-      return id;
+      return sealed.id;
     },
     sendNow(message, timeoutMs, reference) {
       return sender.send(message, timeoutMs, reference === undefined ? {} : { messageId: reference });

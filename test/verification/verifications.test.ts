@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SymbolSet, VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
@@ -7,7 +6,6 @@ import { backends, startTestServer, type TestServer } from "../support/server.js
 import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
 
 const email = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(backends)("VerificationService rules (%s backends)", (backend) => {
   let server: TestServer;
@@ -26,13 +24,6 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
   afterAll(async () => {
     await server?.stop();
   });
-
-  /** Emails the relays have handed to a channel so far, by the delivery metrics. */
-  async function emailsSent(): Promise<number> {
-    const text = await server.server.app.metrics.registry.metrics();
-    const lines = text.split("\n").filter((line) => line.startsWith("onetime_delivery_attempts_total{") && line.includes('kind="email"'));
-    return lines.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
-  }
 
   function initiateWithCode(consumer: string, code: string, extra: { ttlSeconds?: bigint; maxAttempts?: number } = {}) {
     return client.initiateVerification({
@@ -102,43 +93,6 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
     expect(reasons.filter((reason) => reason === "VERIFICATION_LOCKED")).toHaveLength(45);
   });
 
-  it("keeps a code until its time to live and not after", async () => {
-    const [alive, expired] = await Promise.all([
-      initiateWithCode(email("ttl-a"), "220011", { ttlSeconds: 2n }),
-      initiateWithCode(email("ttl-b"), "220012", { ttlSeconds: 2n }),
-    ]);
-    await sleep(1_000); // TTL - 1 s
-    await expect(client.validateVerification({ verificationId: alive.verification!.verificationId, code: "220011" })).resolves.toBeDefined();
-    await sleep(2_000); // TTL + 1 s
-    expect(await failure(client.validateVerification({ verificationId: expired.verification!.verificationId, code: "220012" }))).toMatchObject({
-      code: Code.NotFound,
-    });
-  });
-
-  it("makes the wait between resends grow, then stops sending, and says when to retry", async () => {
-    const consumer = email("resend");
-    const first = (await initiateWithCode(consumer, "500001", { maxAttempts: 2 })).verification!;
-    expect(first.resendCount).toBe(0);
-    const firstWait = timestampMs(first.nextResendTime!) - Date.now();
-    expect(firstWait).toBeGreaterThan(0);
-    expect(firstWait).toBeLessThanOrEqual(1_500);
-
-    const tooSoon = await failure(initiateWithCode(consumer, "500002", { maxAttempts: 2 }));
-    expect(tooSoon).toMatchObject({ code: Code.ResourceExhausted, reason: "RESEND_TOO_SOON", metadata: { retry_after_seconds: "1" } });
-
-    await sleep(1_100);
-    const second = (await initiateWithCode(consumer, "500003", { maxAttempts: 2 })).verification!;
-    expect(second.resendCount).toBe(1);
-    const secondWait = timestampMs(second.nextResendTime!) - Date.now();
-    expect(secondWait).toBeGreaterThan(firstWait);
-
-    await sleep(2_100);
-    await initiateWithCode(consumer, "500004", { maxAttempts: 2 });
-    expect(await failure(initiateWithCode(consumer, "500005", { maxAttempts: 2 }))).toMatchObject({ code: Code.ResourceExhausted, reason: "SEND_LIMIT_REACHED" });
-    // Other methods have limits of their own.
-    await expect(client.initiateVerification({ method: VerificationMethod.TOTP, consumer })).resolves.toBeDefined();
-  });
-
   it("bounds guesses per consumer across verifications, so new ones buy no more", async () => {
     const consumer = email("budget");
     const first = (await client.initiateVerification({ method: VerificationMethod.TOTP, consumer, policy: { maxAttempts: 10 } })).verification!;
@@ -187,17 +141,11 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
     await expect(client.validateVerification({ verificationId: forced, code: "FORCED1" })).resolves.toBeDefined();
   });
 
-  it("answers a retry with the same idempotency key with the first answer, sending nothing again", async () => {
+  it("answers a retry with the same idempotency key with the first answer", async () => {
     const request = { method: VerificationMethod.EMAIL, consumer: email("idem"), idempotencyKey: `order-${randomUUID()}`, policy: { forcedCode: "606060" } };
-    // Earlier tests' messages go out first, so the count below is this test's alone.
-    await sleep(200);
-    const before = await emailsSent();
     const first = await client.initiateVerification(request);
     const again = await client.initiateVerification(request);
     expect(again.verification?.verificationId).toBe(first.verification?.verificationId);
-    await expect.poll(emailsSent, { timeout: 5_000 }).toBe(before + 1);
-    await sleep(200);
-    expect(await emailsSent()).toBe(before + 1);
     expect(await failure(client.initiateVerification({ ...request, issuer: "changed" }))).toMatchObject({
       code: Code.InvalidArgument,
       reason: "IDEMPOTENCY_KEY_REUSED",

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { OutboundMessage } from "../../channels/channel.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
-import type { Delivery } from "../../delivery/delivery.js";
+import type { MessageSealer } from "../../delivery/delivery.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PendingSecrets } from "./pendingSecrets.js";
 import { IdempotencyKeyReused, IdempotentRequestInProgress, SendRefused } from "./secretErrors.js";
@@ -17,7 +17,7 @@ export interface OneTimeSecretsDependencies {
   readonly codeHash: KeyedHash;
   /** Keyed hash of a recipient, naming its limits in the store. */
   readonly recipientScope: KeyedHash;
-  readonly delivery: Delivery;
+  readonly delivery: MessageSealer;
   readonly logger: Logger;
   readonly now?: () => number;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { TemplateRenderer } from "../../channels/templates/index.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
-import type { Delivery } from "../../delivery/delivery.js";
+import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Actor } from "../actor.js";
@@ -58,7 +58,7 @@ export interface VerificationDependencies {
   readonly totpSecrets: TotpSecretStore;
   /** Seals authenticator secrets. */
   readonly box: SecretBox;
-  readonly delivery: Delivery;
+  readonly delivery: MessageSealer;
   readonly templates: TemplateRenderer;
   readonly rules: VerificationRules;
   readonly logger: Logger;

@@ -1,0 +1,178 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { EmailMessage } from "../../../src/channels/channel.js";
+import type { IssueRequest } from "../../../src/domain/secrets/oneTimeSecrets.js";
+import { IdempotencyKeyReused, SendRefused } from "../../../src/domain/secrets/secretErrors.js";
+import { domainHarness, type DomainHarness } from "../../support/domainHarness.js";
+
+/**
+ * The life of a one-time secret, on the domain harness: memory stores, a clock the test moves, a
+ * channel that records. Each case names the rule it checks.
+ */
+describe("OneTimeSecrets", () => {
+  let h: DomainHarness;
+  beforeEach(async () => {
+    h = await domainHarness();
+  });
+
+  const minute = 60_000;
+  let counter = 0;
+
+  /** An email code for `to`, under a fresh key unless one is given. */
+  function request(to: string, code: string, extra: Partial<IssueRequest<string>> = {}): IssueRequest<string> {
+    const key = extra.key ?? `test:${counter++}`;
+    return {
+      key,
+      recipient: to,
+      channel: "email",
+      ttlMs: 10 * minute,
+      maxAttempts: 3,
+      sends: { limit: 3, windowMs: 60 * minute, firstResendDelayMs: minute, maxResendDelayMs: 4 * minute },
+      guesses: { limit: 7, windowMs: 60 * minute },
+      whenTaken: "replace",
+      code,
+      record: (grant) => JSON.stringify({ to, maxAttempts: grant.maxAttempts }),
+      message: () => ({ message: email(to, code), template: "test", reference: key }),
+      answer: () => key,
+      replay: { encode: (answer) => answer, decode: (encoded) => encoded },
+      ...extra,
+    };
+  }
+
+  it("delivers the code with its message and redeems it exactly once", async () => {
+    const key = await h.secrets.issue(request("ada@example.com", "482913"));
+    expect(await h.deliver()).toBe(1);
+    expect(h.email.sent.map((message) => message.text)).toEqual(["code 482913"]);
+    const redeemed = await h.secrets.redeem(key, "482913");
+    expect(redeemed).toMatchObject({ status: "redeemed", attempts: 1 });
+    expect(JSON.parse((redeemed as { record: string }).record)).toEqual({ to: "ada@example.com", maxAttempts: 3 });
+    expect(await h.secrets.redeem(key, "482913")).toEqual({ status: "missing" });
+  });
+
+  it("counts every wrong code, then locks so that even the right one fails", async () => {
+    const key = await h.secrets.issue(request("bob@example.com", "111111"));
+    expect(await h.secrets.redeem(key, "000000")).toMatchObject({ status: "wrong", attemptsLeft: 2 });
+    expect(await h.secrets.redeem(key, "000001")).toMatchObject({ status: "wrong", attemptsLeft: 1 });
+    expect(await h.secrets.redeem(key, "000002")).toMatchObject({ status: "wrong", attemptsLeft: 0 });
+    expect(await h.secrets.redeem(key, "111111")).toMatchObject({ status: "locked" });
+  });
+
+  it("forgets an expired code and never sends its message", async () => {
+    const key = await h.secrets.issue(request("cy@example.com", "222222"));
+    h.clock.advance(10 * minute);
+    expect(await h.deliver()).toBe(0);
+    expect(h.email.sent).toEqual([]);
+    expect(await h.secrets.redeem(key, "222222")).toEqual({ status: "missing" });
+  });
+
+  it("keeps a code until its time to live is over", async () => {
+    const key = await h.secrets.issue(request("dee@example.com", "333333"));
+    h.clock.advance(10 * minute - 1);
+    expect(await h.secrets.redeem(key, "333333")).toMatchObject({ status: "redeemed" });
+  });
+
+  it("sends nothing for a code redeemed or revoked before its message went out", async () => {
+    const redeemed = await h.secrets.issue(request("eve@example.com", "444444"));
+    const revoked = await h.secrets.issue(request("fay@example.com", "555555"));
+    await h.secrets.redeem(redeemed, "444444");
+    expect(await h.secrets.revoke(revoked)).toBe(true);
+    expect(await h.deliver()).toBe(0);
+    expect(h.email.sent).toEqual([]);
+  });
+
+  it("replaces a live code: the old one stops working and its message is never sent", async () => {
+    await h.secrets.issue(request("gus@example.com", "666661", { key: "test:replaced" }));
+    h.clock.advance(minute);
+    await h.secrets.issue(request("gus@example.com", "666662", { key: "test:replaced" }));
+    await h.deliver();
+    expect(h.email.sent.map((message) => message.text)).toEqual(["code 666662"]);
+    expect(await h.secrets.redeem("test:replaced", "666661")).toMatchObject({ status: "wrong" });
+    expect(await h.secrets.redeem("test:replaced", "666662")).toMatchObject({ status: "redeemed" });
+  });
+
+  it("refuses to overwrite a live code when told so, charging nothing", async () => {
+    const taken = () => new Error("taken");
+    await h.secrets.issue(request("hal@example.com", "777771", { key: "test:once", whenTaken: taken }));
+    h.clock.advance(minute);
+    await expect(h.secrets.issue(request("hal@example.com", "777772", { key: "test:once", whenTaken: taken }))).rejects.toThrow("taken");
+    expect(await h.secrets.redeem("test:once", "777771")).toMatchObject({ status: "redeemed" });
+    // The refused issue gave back its guesses: 7 in the budget, 3 reserved by the first.
+    h.clock.advance(2 * minute);
+    const grants: number[] = [];
+    await h.secrets.issue(request("hal@example.com", "777773", { record: (grant) => String(grants.push(grant.maxAttempts)) }));
+    expect(grants).toEqual([3]);
+  });
+
+  it("makes each resend wait longer, then stops sending until the window ends", async () => {
+    const to = "ivy@example.com";
+    const first: number[] = [];
+    await h.secrets.issue(request(to, "100001", { record: (grant) => String(first.push(grant.nextSendAt.getTime() - grant.issuedAt.getTime())) }));
+    expect(first).toEqual([minute]);
+    await expect(h.secrets.issue(request(to, "100002"))).rejects.toMatchObject({ reason: "RESEND_TOO_SOON", retryAfterMs: minute });
+    h.clock.advance(minute);
+    await h.secrets.issue(request(to, "100003"));
+    h.clock.advance(minute);
+    await expect(h.secrets.issue(request(to, "100004"))).rejects.toMatchObject({ reason: "RESEND_TOO_SOON", retryAfterMs: minute });
+    h.clock.advance(minute);
+    await h.secrets.issue(request(to, "100005"));
+    const refused = await h.secrets.issue(request(to, "100006")).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SendRefused);
+    expect(refused).toMatchObject({ reason: "SEND_LIMIT_REACHED", retryAfterMs: 57 * minute });
+    h.clock.advance(57 * minute);
+    await expect(h.secrets.issue(request(to, "100007"))).resolves.toBeDefined();
+  });
+
+  it("shares one guess budget across channels: new codes buy no more guesses", async () => {
+    const to = "jo@example.com";
+    const granted: number[] = [];
+    const track = { record: (grant: { maxAttempts: number }) => String(granted.push(grant.maxAttempts)) };
+    await h.secrets.issue(request(to, "200001", { ...track, channel: "email" }));
+    await h.secrets.issue(request(to, "200002", { ...track, channel: "sms" }));
+    await h.secrets.issue(request(to, "200003", { ...track, channel: "push" }));
+    expect(granted).toEqual([3, 3, 1]);
+    await expect(h.secrets.issue(request(to, "200004", { channel: "other" }))).rejects.toMatchObject({ reason: "GUESS_BUDGET_EXHAUSTED" });
+  });
+
+  it("answers a retry with the same idempotency key from the first answer and sends once", async () => {
+    const idempotency = { key: "retry-1", fingerprint: "same" };
+    const first = await h.secrets.issue(request("kim@example.com", "300001", { idempotency }));
+    const retry = await h.secrets.issue(request("kim@example.com", "300002", { idempotency }));
+    expect(retry).toBe(first);
+    await h.deliver();
+    expect(h.email.sent.map((message) => message.text)).toEqual(["code 300001"]);
+    await expect(h.secrets.issue(request("kim@example.com", "300003", { idempotency: { key: "retry-1", fingerprint: "other" } }))).rejects.toBeInstanceOf(
+      IdempotencyKeyReused,
+    );
+  });
+
+  it("undoes a failed issue: the code is gone, its message never sent, its guesses and idempotency key given back", async () => {
+    const idempotency = { key: "fails-once", fingerprint: "f" };
+    const failing = request("lu@example.com", "400001", {
+      key: "test:fails",
+      idempotency,
+      answer: () => {
+        throw new Error("enrolment failed");
+      },
+    });
+    await expect(h.secrets.issue(failing)).rejects.toThrow("enrolment failed");
+    expect(await h.secrets.peek("test:fails")).toBeNull();
+    expect(await h.deliver()).toBe(0);
+    // The retry runs again (the key was released) and gets the full three guesses back.
+    h.clock.advance(minute);
+    const granted: number[] = [];
+    await h.secrets.issue(request("lu@example.com", "400002", { idempotency, record: (grant) => String(granted.push(grant.maxAttempts)) }));
+    expect(granted).toEqual([3]);
+  });
+
+  it("keeps the record and the code unreadable in the store", async () => {
+    const key = await h.secrets.issue(request("secret-reader@example.com", "918273"));
+    const state = await h.pending.peek(key);
+    expect(state?.data).not.toContain("secret-reader");
+    expect(JSON.stringify(state)).not.toContain("918273");
+    // A record opens only under its own key.
+    expect(() => h.box.open(state!.data, "secret:another")).toThrow();
+  });
+});
+
+function email(to: string, code: string): EmailMessage {
+  return { kind: "email", to, subject: "Your code", text: `code ${code}`, html: `<p>code ${code}</p>` };
+}

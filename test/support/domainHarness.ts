@@ -1,0 +1,102 @@
+import { channelRegistry } from "../../src/channels/channelRegistry.js";
+import { createTemplateRenderer } from "../../src/channels/templates/index.js";
+import { keyedHash } from "../../src/crypto/keyedHash.js";
+import { createSecretBox, type SecretBox } from "../../src/crypto/secretBox.js";
+import { createMessageSealer, type MessageSealer } from "../../src/delivery/delivery.js";
+import { OutboxRelay } from "../../src/delivery/outboxRelay.js";
+import { Sender } from "../../src/delivery/sender.js";
+import { OneTimeSecrets } from "../../src/domain/secrets/oneTimeSecrets.js";
+import type { TotpSecretStore } from "../../src/domain/totp/totpSecretStore.js";
+import { Verifications, type VerificationRules } from "../../src/domain/verification/verificationService.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createMetrics } from "../../src/observability/metrics.js";
+import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
+import { MemorySendLimits } from "../../src/storage/memory/memorySendLimits.js";
+import { RecordingChannel } from "./recordingChannel.js";
+
+/** Time that moves only when a test says so. */
+export class TestClock {
+  constructor(private ms = Date.UTC(2026, 0, 1)) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export const defaultRules: VerificationRules = {
+  defaultTtlMs: 600_000,
+  maxTtlMs: 86_400_000,
+  defaultMaxAttempts: 5,
+  sends: { limit: 5, windowMs: 600_000, firstResendDelayMs: 30_000, maxResendDelayMs: 300_000 },
+  guesses: { limit: 50, windowMs: 3_600_000 },
+  maxPayloadBytes: 4_096,
+  defaultIssuer: "onetime",
+};
+
+export interface DomainHarness {
+  readonly clock: TestClock;
+  readonly pending: MemoryPendingSecrets;
+  readonly limits: MemorySendLimits;
+  readonly box: SecretBox;
+  readonly sealer: MessageSealer;
+  readonly secrets: OneTimeSecrets;
+  readonly email: RecordingChannel<"email">;
+  readonly sms: RecordingChannel<"sms">;
+  /** Verifications over these stores; `totpSecrets` only if the harness was given one. */
+  verifications(rules?: Partial<VerificationRules>): Verifications;
+  /** Runs the relay once over the queue beside the secrets; returns how many messages it took. */
+  deliver(): Promise<number>;
+}
+
+/**
+ * The domain with its real rules over the in-process stores, a clock the test moves and channels
+ * that record what they were given: no sockets, no Redis, no sleeps, so a rule is checked in
+ * milliseconds. The contract suites prove the memory stores behave as Redis does; the end-to-end
+ * suites still run everything on the real stores.
+ */
+export async function domainHarness(options: { totpSecrets?: TotpSecretStore } = {}): Promise<DomainHarness> {
+  const clock = new TestClock();
+  const pending = new MemoryPendingSecrets({ now: clock.now, sweepIntervalMs: 0 });
+  const limits = new MemorySendLimits({ now: clock.now });
+  const box = createSecretBox([{ id: "test", key: new Uint8Array(32).fill(7) }]);
+  const serverKey = new Uint8Array(32).fill(9);
+  const email = new RecordingChannel("email");
+  const sms = new RecordingChannel("sms");
+  const logger = createLogger("silent");
+  const sender = new Sender(channelRegistry({ email, sms }), logger, createMetrics());
+  const sealer = createMessageSealer({ sender, box, maxAttempts: 3 });
+  const relay = new OutboxRelay(pending.messages, box, sender, logger, { retry: { baseDelayMs: 10, maxDelayMs: 10 } });
+  const templates = await createTemplateRenderer({ productName: "onetime", fallbackLocale: "en" });
+  const secrets = new OneTimeSecrets({
+    pending,
+    limits,
+    box,
+    codeHash: keyedHash(serverKey, "verification-code"),
+    recipientScope: keyedHash(serverKey, "consumer-scope", 16),
+    delivery: sealer,
+    logger,
+    now: clock.now,
+  });
+  return {
+    clock,
+    pending,
+    limits,
+    box,
+    sealer,
+    secrets,
+    email,
+    sms,
+    verifications(rules = {}) {
+      const totpSecrets = options.totpSecrets ?? unavailableTotpSecrets;
+      return new Verifications({ secrets, totpSecrets, box, delivery: sealer, templates, rules: { ...defaultRules, ...rules }, logger, now: clock.now });
+    },
+    deliver: () => relay.runOnce(),
+  };
+}
+
+/** Rules of codes sent by email and SMS never reach the authenticator store; TOTP tests pass a real one. */
+const unavailableTotpSecrets: TotpSecretStore = new Proxy({} as TotpSecretStore, {
+  get() {
+    throw new Error("this harness has no TOTP store: pass domainHarness({ totpSecrets })");
+  },
+});
