@@ -114,6 +114,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     box,
     codeHash: keyedHash(serverKey, "verification-code"),
     recipientScope: keyedHash(serverKey, "consumer-scope", 16),
+    requestHash: keyedHash(serverKey, "idempotent-request"),
     delivery,
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),

@@ -73,6 +73,7 @@ export async function domainHarness(options: { totpSecrets?: TotpSecretStore } =
     box,
     codeHash: keyedHash(serverKey, "verification-code"),
     recipientScope: keyedHash(serverKey, "consumer-scope", 16),
+    requestHash: keyedHash(serverKey, "idempotent-request"),
     delivery: sealer,
     logger,
     now: clock.now,

@@ -17,6 +17,11 @@ export interface OneTimeSecretsDependencies {
   readonly codeHash: KeyedHash;
   /** Keyed hash of a recipient, naming its limits in the store. */
   readonly recipientScope: KeyedHash;
+  /**
+   * Keyed hash of an idempotent request's fingerprint: a plain digest of a request holding a
+   * forced code or an address would fall to a dictionary in a dump.
+   */
+  readonly requestHash: KeyedHash;
   readonly delivery: MessageSealer;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -55,7 +60,10 @@ export interface IssueRequest<A> {
   readonly maxAttempts: number;
   readonly sends: SendLimit;
   readonly guesses: Omit<GuessBudget, "reserve">;
-  /** A client's retry key and a digest of its request: a retry gets the first answer, nothing is sent again. */
+  /**
+   * A client's retry key and what makes its request this request (see requestFingerprint): a retry
+   * gets the first answer, and nothing is sent again.
+   */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string };
   /**
    * A live secret under the key: replace it (a new code supersedes the old, whose message is then
@@ -115,7 +123,9 @@ export class OneTimeSecrets {
     // A lease: long enough for a client's retries, short enough that a crash between charging and
     // answering does not block the key for the secret's whole life.
     const idempotency =
-      request.idempotency === undefined ? undefined : { ...request.idempotency, ttlMs: Math.min(request.ttlMs, idempotencyTtlMs) };
+      request.idempotency === undefined
+        ? undefined
+        : { key: request.idempotency.key, fingerprint: this.deps.requestHash(request.idempotency.fingerprint), ttlMs: Math.min(request.ttlMs, idempotencyTtlMs) };
     const decision = await limits.admit({
       scope,
       bucket: request.channel,

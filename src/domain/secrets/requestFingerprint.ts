@@ -1,14 +1,14 @@
-import { createHash } from "node:crypto";
 import type { Actor } from "../actor.js";
 
 /**
  * What makes two requests "the same" for an idempotency key: the whole request (the key itself
  * left out by the caller) and who asked, so one caller's key can never replay another's answer.
  * Object keys are sorted, so a retry that serialises the same JSON in another order still matches.
+ * The result is plain text holding the request: OneTimeSecrets keeps only a keyed hash of it.
  */
 export function requestFingerprint(request: unknown, actor: Actor): string {
   const who = actor.kind === "public" ? "public" : `${actor.kind}:${actor.subject ?? ""}`;
-  return createHash("sha256").update(who).update("\0").update(canonicalJson(request)).digest("base64url");
+  return `${who}\0${canonicalJson(request)}`;
 }
 
 function canonicalJson(value: unknown): string {

@@ -209,7 +209,12 @@ export class Verifications {
       ? await totpSecrets.removeAfterUse(verification.consumer, check.timeStep, actor)
       : await totpSecrets.markUsed(verification.consumer, check.timeStep, actor);
     if (!claimed) throw new WrongCode(attemptsLeft);
-    const consumed = await this.deps.secrets.revoke(verificationKey(verification.id));
+    // Postgres has committed the step (and the audit row): that is the answer. A verification left
+    // in Redis by a failed revoke can never reuse this step, and expires on its own.
+    const consumed = await this.deps.secrets.revoke(verificationKey(verification.id)).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, verificationId: verification.id }, "could not end a TOTP verification after a valid code");
+      return true;
+    });
     if (removeSecret) {
       // The secret is gone whatever happened to the record meanwhile: say so.
       this.deps.logger.info({ verificationId: verification.id }, "authenticator secret removed after a valid code");
