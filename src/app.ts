@@ -34,6 +34,7 @@ import { OutboxRelay } from "./delivery/outboxRelay.js";
 import { defaultRetryPolicy } from "./delivery/retryPolicy.js";
 import { Sender } from "./delivery/sender.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { verificationEventLog } from "./observability/verificationEventLog.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
 import { withMetrics } from "./server/metricsEndpoint.js";
 import { sqlOutbox } from "./storage/sql/sqlOutbox.js";
@@ -126,6 +127,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     delivery,
     templates,
     rules: config.verification,
+    events: verificationEventLog(logger, metrics),
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });

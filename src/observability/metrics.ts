@@ -8,6 +8,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly deliveryAttempts: Counter<"kind" | "provider" | "outcome">;
   readonly deliveryDuration: Histogram<"kind" | "provider">;
+  readonly verificationEvents: Counter<"event" | "method">;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -26,6 +27,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       help: "Time a provider took to answer a delivery attempt.",
       labelNames: ["kind", "provider"],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    verificationEvents: new Counter({
+      name: "onetime_verification_events_total",
+      help: "Verification events (initiated, validated, wrong_code, locked, not_found) by method.",
+      labelNames: ["event", "method"],
       registers: [registry],
     }),
   };

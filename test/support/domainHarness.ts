@@ -7,6 +7,7 @@ import { OutboxRelay } from "../../src/delivery/outboxRelay.js";
 import { Sender } from "../../src/delivery/sender.js";
 import { OneTimeSecrets } from "../../src/domain/secrets/oneTimeSecrets.js";
 import type { TotpSecretStore } from "../../src/domain/totp/totpSecretStore.js";
+import type { VerificationEvent, VerificationEventFacts } from "../../src/domain/verification/verificationEvents.js";
 import { Verifications, type VerificationRules } from "../../src/domain/verification/verificationService.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createMetrics } from "../../src/observability/metrics.js";
@@ -42,6 +43,8 @@ export interface DomainHarness {
   readonly secrets: OneTimeSecrets;
   readonly email: RecordingChannel<"email">;
   readonly sms: RecordingChannel<"sms">;
+  /** Verification events recorded, in order. */
+  readonly events: Array<{ event: VerificationEvent } & VerificationEventFacts>;
   /** Verifications over these stores; `totpSecrets` only if the harness was given one. */
   verifications(rules?: Partial<VerificationRules>): Verifications;
   /** Runs the relay once over the queue beside the secrets; returns how many messages it took. */
@@ -66,6 +69,7 @@ export async function domainHarness(options: { totpSecrets?: TotpSecretStore } =
   const sender = new Sender(channelRegistry({ email, sms }), logger, createMetrics());
   const sealer = createMessageSealer({ sender, box, maxAttempts: 3 });
   const relay = new OutboxRelay(pending.messages, box, sender, logger, { retry: { baseDelayMs: 10, maxDelayMs: 10 } });
+  const events: DomainHarness["events"] = [];
   const templates = await createTemplateRenderer({ productName: "onetime", fallbackLocale: "en" });
   const secrets = new OneTimeSecrets({
     pending,
@@ -87,9 +91,10 @@ export async function domainHarness(options: { totpSecrets?: TotpSecretStore } =
     secrets,
     email,
     sms,
+    events,
     verifications(rules = {}) {
       const totpSecrets = options.totpSecrets ?? unavailableTotpSecrets;
-      return new Verifications({ secrets, totpSecrets, box, delivery: sealer, templates, rules: { ...defaultRules, ...rules }, logger, now: clock.now });
+      return new Verifications({ secrets, totpSecrets, box, delivery: sealer, templates, rules: { ...defaultRules, ...rules }, events: { record: (event, facts) => events.push({ event, ...facts }) }, logger, now: clock.now });
     },
     deliver: () => relay.runOnce(),
   };

@@ -153,6 +153,16 @@ describe.each(backends)("VerificationService rules (%s backends)", (backend) => 
     });
   });
 
+  it("counts verification events by event and method in the metrics", async () => {
+    const { verification } = await initiateWithCode(email("metrics"), "313131");
+    await client.validateVerification({ verificationId: verification!.verificationId, code: "000000" }).catch(() => undefined);
+    await client.validateVerification({ verificationId: verification!.verificationId, code: "313131" });
+    const metrics = await server.server.app.metrics.registry.getSingleMetricAsString("onetime_verification_events_total");
+    for (const event of ["initiated", "wrong_code", "validated"]) {
+      expect(metrics).toMatch(new RegExp(`onetime_verification_events_total\\{event="${event}",method="email"\\} [1-9]`));
+    }
+  });
+
   it("invalidates: later validations find nothing", async () => {
     const { verification } = await initiateWithCode(email("invalidate"), "818181");
     await client.invalidateVerification({ verificationId: verification!.verificationId });

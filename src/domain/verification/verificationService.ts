@@ -15,6 +15,7 @@ import type { TotpSecretStore } from "../totp/totpSecretStore.js";
 import { limitsKeyOf, normaliseConsumer } from "./consumer.js";
 import { decodeStored, encodeStored, verificationKey, type Verification, type VerificationMethod } from "./verification.js";
 import { TotpNotEnrolled, VerificationIdTaken, VerificationLocked, VerificationNotFound, WrongCode } from "./verificationErrors.js";
+import type { VerificationEvents } from "./verificationEvents.js";
 import { checkCallerTemplate, verificationEmail, verificationSms, type CallerTemplate } from "./verificationMessage.js";
 
 /** The server's rules for verifications (from config). */
@@ -61,6 +62,7 @@ export interface VerificationDependencies {
   readonly delivery: MessageSealer;
   readonly templates: TemplateRenderer;
   readonly rules: VerificationRules;
+  readonly events: VerificationEvents;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -131,29 +133,46 @@ export class Verifications {
       ...(code === undefined
         ? {}
         : { message: (grant: Grant) => ({ message: this.message(verificationOf(grant), code, input, ttlMs), template: "verification", reference: id }) }),
-      answer: (grant) => (code === undefined ? this.enrolTotp(verificationOf(grant), input.issuer) : { verification: verificationOf(grant) }),
+      answer: async (grant) => {
+        const initiated = code === undefined ? await this.enrolTotp(verificationOf(grant), input.issuer) : { verification: verificationOf(grant) };
+        // Here rather than after issue(): an idempotent replay is not a new start.
+        this.deps.events.record("initiated", { verificationId: id, method });
+        return initiated;
+      },
       replay: { encode: encodeAnswer, decode: decodeAnswer },
     });
   }
 
   /** Checks a code; a correct one completes the verification, once. */
   async validate(id: string, code: string, options: { readonly removeSecret?: boolean; readonly actor: Actor }): Promise<Verification> {
+    const { events } = this.deps;
     const redemption = await this.deps.secrets.redeem(verificationKey(id), code);
-    switch (redemption.status) {
-      case "missing":
-        throw new VerificationNotFound();
-      case "locked":
-        throw new VerificationLocked();
-      case "redeemed":
-        return decodeStored(id, redemption.record, redemption.attempts);
-      case "wrong": {
-        const verification = decodeStored(id, redemption.record, redemption.attempts);
-        // A TOTP verification keeps no code, so its redemption always misses: the attempt is
-        // counted all the same, and the code is checked against the consumer's secret.
-        if (verification.method !== "totp") throw new WrongCode(redemption.attemptsLeft);
-        return this.validateTotp(verification, code, redemption.attemptsLeft, options.removeSecret === true, options.actor);
-      }
+    if (redemption.status === "missing") {
+      events.record("not_found", { verificationId: id });
+      throw new VerificationNotFound();
     }
+    const verification = decodeStored(id, redemption.record, redemption.attempts);
+    const facts = { verificationId: id, method: verification.method };
+    try {
+      switch (redemption.status) {
+        case "locked":
+          throw new VerificationLocked();
+        case "redeemed":
+          break;
+        case "wrong":
+          // A TOTP verification keeps no code, so its redemption always misses: the attempt is
+          // counted all the same, and the code is checked against the consumer's secret.
+          if (verification.method !== "totp") throw new WrongCode(redemption.attemptsLeft);
+          await this.validateTotp(verification, code, redemption.attemptsLeft, options.removeSecret === true, options.actor);
+          break;
+      }
+    } catch (error) {
+      if (error instanceof WrongCode) events.record("wrong_code", facts);
+      else if (error instanceof VerificationLocked) events.record("locked", facts);
+      throw error;
+    }
+    events.record("validated", facts);
+    return verification;
   }
 
   async get(id: string): Promise<Verification> {
@@ -191,7 +210,7 @@ export class Verifications {
     return { verification, totpUri: totpUri({ issuer: label, label: consumer, secret }) };
   }
 
-  private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean, actor: Actor): Promise<Verification> {
+  private async validateTotp(verification: Verification, code: string, attemptsLeft: number, removeSecret: boolean, actor: Actor): Promise<void> {
     const { totpSecrets, box } = this.deps;
     const record = await totpSecrets.find(verification.consumer);
     if (record === null) throw new TotpNotEnrolled();
@@ -218,10 +237,9 @@ export class Verifications {
     if (removeSecret) {
       // The secret is gone whatever happened to the record meanwhile: say so.
       this.deps.logger.info({ verificationId: verification.id }, "authenticator secret removed after a valid code");
-      return verification;
+      return;
     }
     if (!consumed) throw new VerificationNotFound();
-    return verification;
   }
 }
 

@@ -108,4 +108,26 @@ describe("Verifications (domain)", () => {
     await verifications.invalidate(verification.id);
     await expect(verifications.get(verification.id)).rejects.toMatchObject({ reason: "VERIFICATION_NOT_FOUND" });
   });
+
+  it("reports starts, wrong codes, lockouts, successes and unknown ids as events, never the code", async () => {
+    const locked = (await verifications.initiate({ method: "email", consumer: "ev-a@example.com", forcedCode: "505050", maxAttempts: 1 }, service)).verification;
+    const fine = (await verifications.initiate({ method: "phone", consumer: "+14155550111", forcedCode: "606060" }, service)).verification;
+    await verifications.validate(locked.id, "000000", { actor: service }).catch(() => undefined);
+    await verifications.validate(locked.id, "505050", { actor: service }).catch(() => undefined);
+    await verifications.validate(fine.id, "606060", { actor: service });
+    await verifications.validate(fine.id, "606060", { actor: service }).catch(() => undefined);
+    expect(h.events).toEqual([
+      { event: "initiated", verificationId: locked.id, method: "email" },
+      { event: "initiated", verificationId: fine.id, method: "phone" },
+      { event: "wrong_code", verificationId: locked.id, method: "email" },
+      { event: "locked", verificationId: locked.id, method: "email" },
+      { event: "validated", verificationId: fine.id, method: "phone" },
+      { event: "not_found", verificationId: fine.id },
+    ]);
+    // An idempotent replay is not a new start.
+    const input = { method: "email" as const, consumer: "ev-b@example.com", idempotencyKey: "ev" };
+    await verifications.initiate(input, service);
+    await verifications.initiate(input, service);
+    expect(h.events.filter((entry) => entry.event === "initiated")).toHaveLength(3);
+  });
 });
