@@ -137,6 +137,18 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(await store.take("s", hashOf("123456"))).toEqual({ status: "missing" });
       });
 
+      it("revokes on condition only the secret holding exactly the data given", async () => {
+        await store.put("s", secret("123456", 3, "sealed-by-a"), 60_000);
+        // A caller undoing its own put must not remove what another put stored meanwhile.
+        expect(await store.revoke("s", { data: "sealed-by-b" })).toBe(false);
+        expect(await store.revoke("s", { data: "sealed-by-" })).toBe(false);
+        expect((await store.peek("s"))?.data).toBe("sealed-by-a");
+        expect(await store.revoke("s", { data: "sealed-by-a" })).toBe(true);
+        expect(await store.peek("s")).toBeNull();
+        expect(await store.revoke("s", { data: "sealed-by-a" })).toBe(false);
+        expect(await store.revoke("nothing", { data: "" })).toBe(false);
+      });
+
       it("expires, and attempts do not extend the expiry", async () => {
         await store.put("short", secret("123456"), 150);
         await store.put("guessed", secret("123456"), 250);

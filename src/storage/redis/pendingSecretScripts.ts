@@ -85,3 +85,15 @@ if not fields[1] then
 end
 return {tonumber(fields[1]), tonumber(fields[2]), fields[3], redis.call('PTTL', key)}
 `;
+
+/**
+ * KEYS: the secret. ARGV: the data it must hold, or nothing to remove it whatever it holds.
+ * Returns 1 if removed, else 0.
+ */
+export const revokeSecretScript = `
+local key = KEYS[1]
+if ARGV[1] ~= nil and redis.call('HGET', key, 'data') ~= ARGV[1] then
+  return 0
+end
+return redis.call('DEL', key)
+`;

@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
-import type { PendingSecrets, PutOptions, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
+import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
 import { assertKey, assertMessage, assertPositiveInteger, assertSecret } from "../storeArguments.js";
 import { decodeInteger, decodeSecretState, decodeTakeResult } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
-import { peekSecretScript, putSecretScript, takeSecretScript } from "./pendingSecretScripts.js";
+import { peekSecretScript, putSecretScript, revokeSecretScript, takeSecretScript } from "./pendingSecretScripts.js";
 import { assertKeyPrefix, relayGroup, secretKeyName, shardKeys } from "./secretKeyspace.js";
 
 export interface RedisPendingSecretsOptions {
@@ -32,7 +32,7 @@ export interface RedisPendingSecretsOptions {
  */
 export class RedisPendingSecrets implements PendingSecrets {
   readonly #redis: Redis;
-  readonly #scripts: Record<"put" | "take" | "peek", ScriptCommand>;
+  readonly #scripts: Record<"put" | "take" | "peek" | "revoke", ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
   readonly #onQueued: ((shard: number) => void) | undefined;
@@ -45,7 +45,7 @@ export class RedisPendingSecrets implements PendingSecrets {
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
     this.#redis = options.redis;
-    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript });
+    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript, revoke: revokeSecretScript });
     this.#ownsClient = options.ownsClient ?? true;
     this.#onQueued = options.onQueued;
   }
@@ -85,8 +85,9 @@ export class RedisPendingSecrets implements PendingSecrets {
     return decodeSecretState(await this.#scripts.peek([this.#key(key)]));
   }
 
-  async revoke(key: string): Promise<boolean> {
-    return (await this.#open().del(this.#key(key))) === 1;
+  async revoke(key: string, only?: RevokeCondition): Promise<boolean> {
+    const args = only === undefined ? [] : [only.data];
+    return decodeInteger("revoke", await this.#scripts.revoke([this.#key(key)], ...args)) === 1;
   }
 
   async close(): Promise<void> {
