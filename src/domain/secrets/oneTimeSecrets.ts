@@ -191,9 +191,10 @@ export class OneTimeSecrets {
       return answer;
     } catch (error) {
       // Nothing usable may outlive a failed issue: the secret goes (and its message with it), the
-      // guesses come back, and a retry with the same idempotency key may run again.
+      // guesses and the send come back (nothing was sent, so no resend wait is owed), and a retry
+      // with the same idempotency key may run again.
       if (attempted !== undefined) await pending.revoke(request.key, { data: attempted }).catch(() => undefined);
-      await limits.refundGuesses(scope, grant.maxAttempts).catch(() => undefined);
+      await limits.refund(scope, request.channel, { guesses: grant.maxAttempts, sendNumber: grant.sendNumber }).catch(() => undefined);
       if (idempotency !== undefined) await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
       throw error;
     }

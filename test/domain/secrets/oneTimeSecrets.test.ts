@@ -164,6 +164,23 @@ describe("OneTimeSecrets", () => {
     expect(granted).toEqual([3]);
   });
 
+  it("gives back the send of a failed issue: no resend wait, and the send window is not used up", async () => {
+    const to = "oz@example.com";
+    const failing = {
+      answer: (): string => {
+        throw new Error("enrolment failed");
+      },
+    };
+    await expect(h.secrets.issue(request(to, "600001", failing))).rejects.toThrow("enrolment failed");
+    const taken = () => new Error("taken");
+    await h.secrets.issue(request("other@example.com", "600002", { key: "test:held" }));
+    await expect(h.secrets.issue(request(to, "600003", { key: "test:held", whenTaken: taken }))).rejects.toThrow("taken");
+    // Neither failure sent anything, so the next issue is this window's first send, at once.
+    const sendNumbers: number[] = [];
+    await h.secrets.issue(request(to, "600004", { record: (grant) => String(sendNumbers.push(grant.sendNumber)) }));
+    expect(sendNumbers).toEqual([1]);
+  });
+
   /** The memory store, except that each put does `before` and then, having stored or not, throws. */
   function putThrows(before: "store" | "nothing"): (pending: PendingSecrets) => PendingSecrets {
     return (pending) => ({

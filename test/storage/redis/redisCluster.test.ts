@@ -89,7 +89,7 @@ describe("the Redis scripts on Redis Cluster", () => {
     expect((await limits.admit(request)).status).toBe("admitted");
     await limits.completeIdempotency("c0ffee", "k1", "fp", "answer", 30_000);
     await limits.releaseIdempotency("c0ffee", "k1", "fp");
-    await limits.refundGuesses("c0ffee", 2);
+    await limits.refund("c0ffee", "email", { guesses: 2, sendNumber: 1 });
     expect(await limits.admit(request)).toEqual({ status: "replay", answer: "answer" });
   });
 });
