@@ -311,6 +311,29 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(new Set([...first, ...second, ...third].map((each) => each.id)).size).toBe(25);
       });
 
+      it("reads past entries whose secret is gone, so they do not hide a live one behind them", async () => {
+        const queue = await fixture.queue();
+        const shard = secretShard("live");
+        const sameShard = Array.from({ length: 2_000 }, (_, i) => `dead:${i}`).filter((key) => secretShard(key) === shard).slice(0, 60);
+        expect(sameShard).toHaveLength(60);
+        for (const key of sameShard) await store.put(key, secret("1"), 50, { message: message(`m-${key}`) });
+        await fixture.elapse(100);
+        await store.put("live", secret("1"), 60_000, { message: message("m-live") });
+        expect(ids(await queue.claim(20, lease, new Set([shard])))).toEqual(["m-live"]);
+      });
+
+      it("looks at no more than ten entries per message asked for in one claim, and carries on at the next", async () => {
+        const queue = await fixture.queue();
+        const shard = secretShard("live");
+        const sameShard = Array.from({ length: 1_000 }, (_, i) => `dead:${i}`).filter((key) => secretShard(key) === shard).slice(0, 25);
+        for (const key of sameShard) await store.put(key, secret("1"), 50, { message: message(`m-${key}`) });
+        await fixture.elapse(100);
+        await store.put("live", secret("1"), 60_000, { message: message("m-live") });
+        // 20 looked at, all dead; the next claim starts where this one stopped.
+        expect(await queue.claim(2, lease, new Set([shard]))).toEqual([]);
+        expect(ids(await queue.claim(2, lease, new Set([shard])))).toEqual(["m-live"]);
+      });
+
       it("claims only in the partitions asked for, when asked", async () => {
         const queue = await fixture.queue();
         await store.put("s", secret("1"), 60_000, { message: message("m1") });

@@ -16,7 +16,8 @@
  * KEYS: stream, retry set. ARGV: group, consumer, count, leaseMs.
  * Returns a list of claims {entryId, deliveries, id, kind, template, reference, payload, attempt,
  * max, ttlMs}, ttlMs being what is left of the secret's life. Entries whose secret is gone or no
- * longer names them are acknowledged and deleted on the way, never returned.
+ * longer names them are acknowledged and deleted on the way, never returned, and the claim reads
+ * on past them until it has `count` live entries or has looked at 10 x count entries.
  */
 export const claimScript = `
 local stream, retries = KEYS[1], KEYS[2]
@@ -40,29 +41,16 @@ end
 -- A stream that lost its group (NOGROUP) gets it back; the usual BUSYGROUP answer is ignored.
 redis.pcall('XGROUP', 'CREATE', stream, group, '0')
 
-local entries = {}
--- Entries whose relay died: pending longer than the lease. The pending list is scanned in a few
--- steps at most, so one claim stays short however long the list.
-local cursor = '0-0'
-for _ = 1, 10 do
-  local reply = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', count - #entries)
-  cursor = reply[1]
-  for _, entry in ipairs(reply[2]) do
-    local pending = redis.call('XPENDING', stream, group, entry[1], entry[1], 1)[1]
-    table.insert(entries, {entry, tonumber(pending[4])})
-  end
-  if cursor == '0-0' or #entries >= count then break end
-end
-if #entries < count then
-  local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #entries, 'STREAMS', stream, '>')
-  if fresh then
-    for _, entry in ipairs(fresh[1][2]) do table.insert(entries, {entry, 1}) end
-  end
-end
-
 local claims = {}
-for _, claimed in ipairs(entries) do
-  local entryId, fields, deliveries = claimed[1][1], claimed[1][2], claimed[2]
+-- Every entry looked at counts against this cap, live or not: entries whose secret is gone must
+-- not use up a claim's budget (a short batch makes the relay wait a whole poll while live entries
+-- sit behind them), yet one claim must stay short however many of them pile up.
+local scanLeft = count * 10
+
+-- Hands out an entry whose secret still names it; acknowledges and deletes any other.
+local function consider(entry, deliveries)
+  scanLeft = scanLeft - 1
+  local entryId, fields = entry[1], entry[2]
   local message = {}
   -- Redis 6.2's XAUTOCLAIM hands back an entry deleted meanwhile without its fields.
   for i = 1, #(fields or {}), 2 do message[fields[i]] = fields[i + 1] end
@@ -76,6 +64,28 @@ for _, claimed in ipairs(entries) do
     redis.call('XDEL', stream, entryId)
   end
 end
+
+-- Entries whose relay died: pending longer than the lease. The pending list is scanned in a few
+-- steps at most, so one claim stays short however long the list.
+local cursor = '0-0'
+for _ = 1, 10 do
+  if #claims >= count or scanLeft <= 0 then break end
+  local reply = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', math.min(count - #claims, scanLeft))
+  cursor = reply[1]
+  for _, entry in ipairs(reply[2]) do
+    local pending = redis.call('XPENDING', stream, group, entry[1], entry[1], 1)[1]
+    consider(entry, pending and tonumber(pending[4]) or 1)
+  end
+  if cursor == '0-0' then break end
+end
+-- New entries, read on past dead ones until the batch is full, the stream is read to its end,
+-- or the cap is reached.
+while #claims < count and scanLeft > 0 do
+  local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', math.min(count - #claims, scanLeft), 'STREAMS', stream, '>')
+  if not fresh or #fresh[1][2] == 0 then break end
+  for _, entry in ipairs(fresh[1][2]) do consider(entry, 1) end
+end
+
 return claims
 `;
 
