@@ -365,6 +365,9 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         await expect(store.put("s", { ...secret("1"), hash: "" }, 60_000)).rejects.toThrow(RangeError);
         await expect(store.put("s", secret("1"), 0)).rejects.toThrow(RangeError);
         await expect(store.put("s", secret("1"), 1.5)).rejects.toThrow(RangeError);
+        // Longer than the longest time to live a secret may have (7 days): the Redis queue trims
+        // entries older than that.
+        await expect(store.put("s", secret("1"), 7 * 86_400_000 + 1)).rejects.toThrow(RangeError);
         await expect(store.put("s", secret("1"), 60_000, { message: { ...message("m"), maxAttempts: 0 } })).rejects.toThrow(RangeError);
         await expect(store.peek("")).rejects.toThrow(RangeError);
         expect(await store.peek("s")).toBeNull();

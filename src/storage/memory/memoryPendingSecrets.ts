@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { MessageQueue } from "../../delivery/messageQueue.js";
 import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
-import { assertKey, assertMessage, assertPositiveInteger, assertSecret } from "../storeArguments.js";
+import { assertKey, assertMessage, assertSecret, assertTtl } from "../storeArguments.js";
 import { ExpiringEntries } from "./expiringEntries.js";
 import { MemorySecretQueue } from "./memorySecretQueue.js";
 
@@ -65,7 +65,7 @@ export class MemoryPendingSecrets implements PendingSecrets {
 
   async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
     assertSecret(secret);
-    assertPositiveInteger("ttlMs", ttlMs);
+    assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
     this.#open(key);

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
-import { assertKey, assertMessage, assertPositiveInteger, assertSecret } from "../storeArguments.js";
+import { assertKey, assertMessage, assertSecret, assertTtl, longestSecretTtlMs } from "../storeArguments.js";
 import { decodeInteger, decodeSecretState, decodeTakeResult } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
 import { peekSecretScript, putSecretScript, revokeSecretScript, takeSecretScript } from "./pendingSecretScripts.js";
@@ -52,19 +52,19 @@ export class RedisPendingSecrets implements PendingSecrets {
 
   async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
     assertSecret(secret);
-    assertPositiveInteger("ttlMs", ttlMs);
+    assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
     const shard = secretShard(key);
-    const keys = [this.#key(key), shardKeys(this.#keyPrefix, shard).stream];
     const reply = await this.#scripts.put(
-      keys,
+      this.#keys(key),
       secret.hash,
       secret.maxAttempts,
       secret.data,
       ttlMs,
       options.ifAbsent === true ? "1" : "0",
       relayGroup,
+      longestSecretTtlMs,
       message?.id ?? "",
       message?.kind ?? "",
       message?.template ?? "",
@@ -78,7 +78,7 @@ export class RedisPendingSecrets implements PendingSecrets {
   }
 
   async take(key: string, hash: string): Promise<TakeResult> {
-    return decodeTakeResult(await this.#scripts.take([this.#key(key)], hash));
+    return decodeTakeResult(await this.#scripts.take(this.#keys(key), hash, relayGroup));
   }
 
   async peek(key: string): Promise<SecretState | null> {
@@ -87,7 +87,7 @@ export class RedisPendingSecrets implements PendingSecrets {
 
   async revoke(key: string, only?: RevokeCondition): Promise<boolean> {
     const args = only === undefined ? [] : [only.data];
-    return decodeInteger("revoke", await this.#scripts.revoke([this.#key(key)], ...args)) === 1;
+    return decodeInteger("revoke", await this.#scripts.revoke(this.#keys(key), relayGroup, ...args)) === 1;
   }
 
   async close(): Promise<void> {
@@ -101,6 +101,12 @@ export class RedisPendingSecrets implements PendingSecrets {
     assertKey(key);
     this.#open();
     return secretKeyName(this.#keyPrefix, key);
+  }
+
+  /** The secret and the keys of its shard that a script ending or replacing it touches. */
+  #keys(key: string): string[] {
+    const { stream, live } = shardKeys(this.#keyPrefix, secretShard(key));
+    return [this.#key(key), stream, live];
   }
 
   /** A store closed over a shared client must refuse work as one that quit its own client does. */

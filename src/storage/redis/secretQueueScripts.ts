@@ -1,38 +1,57 @@
 /*
  * Lua scripts behind RedisSecretQueue: the relays' side of the messages that putSecretScript
- * queued beside their secrets. Each runs on one shard: KEYS are the shard's stream and retry set,
- * and the only other keys touched are the shard's secrets, named in the stream's entries, which
- * carry the same hash tag and so live in the same Redis Cluster slot.
+ * queued beside their secrets. Each runs on one shard, and touches only the keys it is given: the
+ * shard's stream, retry set and live set, which share the shard's hash tag and so one Redis
+ * Cluster slot. No script reads a secret: whether a message may still go out is the live set's
+ * answer (see pendingSecretScripts.ts for how the scripts that end a secret keep it).
  *
  * Leases are the consumer group's own bookkeeping: an entry read by a relay stays pending for
  * that relay (its consumer) until recorded, and one idle for longer than the lease is taken over
  * by the next claim (XAUTOCLAIM). Due times come from TIME: the server's clock, not an instance's.
  *
  * A stream entry holds: id, kind, template, reference, payload (sealed), max (attempts), attempt,
- * secret (the secret's key).
+ * expires (the secret's expiry, Redis ms).
  */
 
 /**
- * KEYS: stream, retry set. ARGV: group, consumer, count, leaseMs.
+ * KEYS: stream, retry set, live set. ARGV: group, consumer, count, leaseMs.
  * Returns a list of claims {entryId, deliveries, id, kind, template, reference, payload, attempt,
- * max, ttlMs}, ttlMs being what is left of the secret's life. Entries whose secret is gone or no
- * longer names them are acknowledged and deleted on the way, never returned, and the claim reads
- * on past them until it has `count` live entries or has looked at 10 x count entries.
+ * max, ttlMs}, ttlMs being what is left of the secret's life. Entries past their expiry, or whose
+ * message is no longer live (its secret was taken, revoked or replaced), are acknowledged and
+ * deleted on the way, never returned, and the claim reads on past them until it has `count` live
+ * entries or has looked at 10 x count entries.
  */
 export const claimScript = `
-local stream, retries = KEYS[1], KEYS[2]
+local stream, retries, live = KEYS[1], KEYS[2], KEYS[3]
 local group, consumer = ARGV[1], ARGV[2]
 local count, lease = tonumber(ARGV[3]), tonumber(ARGV[4])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
--- Due retries go back into the stream, where they are read like new messages.
+-- A message may go out while it is in the live set and its expiry is ahead. An entry queued before
+-- entries carried their expiry has none, and is dropped.
+local function isLive(id, expires)
+  return id and expires and tonumber(expires) > now and redis.call('ZSCORE', live, id) ~= false
+end
+
+local function fieldsOf(list)
+  local message = {}
+  for i = 1, #(list or {}), 2 do message[list[i]] = list[i + 1] end
+  return message
+end
+
+-- Due retries go back into the stream, where they are read like new messages; one whose secret
+-- ended while it waited is dropped here.
 local due = redis.call('ZRANGEBYSCORE', retries, '-inf', now, 'LIMIT', 0, count)
 for _, member in ipairs(due) do
-  if redis.call('EXISTS', stream) == 0 then
-    redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+  local fields = cjson.decode(member)
+  local message = fieldsOf(fields)
+  if isLive(message.id, message.expires) then
+    if redis.call('EXISTS', stream) == 0 then
+      redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+    end
+    redis.call('XADD', stream, '*', unpack(fields))
   end
-  redis.call('XADD', stream, '*', unpack(cjson.decode(member)))
   redis.call('ZREM', retries, member)
 end
 if redis.call('EXISTS', stream) == 0 then
@@ -47,18 +66,15 @@ local claims = {}
 -- sit behind them), yet one claim must stay short however many of them pile up.
 local scanLeft = count * 10
 
--- Hands out an entry whose secret still names it; acknowledges and deletes any other.
+-- Hands out a live entry; acknowledges and deletes any other.
 local function consider(entry, deliveries)
   scanLeft = scanLeft - 1
-  local entryId, fields = entry[1], entry[2]
-  local message = {}
+  local entryId = entry[1]
   -- Redis 6.2's XAUTOCLAIM hands back an entry deleted meanwhile without its fields.
-  for i = 1, #(fields or {}), 2 do message[fields[i]] = fields[i + 1] end
-  -- The message goes out only while the very secret it was queued with is there: expired,
-  -- redeemed, replaced, revoked or lost in a restart, it is dropped here, unsent.
-  if message.secret and redis.call('HGET', message.secret, 'msg') == message.id then
+  local message = fieldsOf(entry[2])
+  if isLive(message.id, message.expires) then
     table.insert(claims, {entryId, deliveries, message.id, message.kind, message.template, message.reference,
-      message.payload, tonumber(message.attempt) + deliveries - 1, tonumber(message.max), redis.call('PTTL', message.secret)})
+      message.payload, tonumber(message.attempt) + deliveries - 1, tonumber(message.max), tonumber(message.expires) - now})
   else
     redis.call('XACK', stream, group, entryId)
     redis.call('XDEL', stream, entryId)
