@@ -9,7 +9,10 @@ import type { Sender } from "./sender.js";
 export interface OutboxRelayOptions {
   /** Messages claimed per round; they are sent concurrently. Default 20. */
   readonly batchSize?: number;
-  /** How often an idle relay looks for due messages. Default 1000 ms. */
+  /**
+   * How often an idle relay looks for due messages, and the longest a relay goes without a claim
+   * everywhere however many nudges keep it busy. Default 1000 ms.
+   */
   readonly pollIntervalMs?: number;
   /**
    * How long a nudged relay waits before it claims, so that messages queued within that time are

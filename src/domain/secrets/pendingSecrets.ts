@@ -19,7 +19,8 @@ export interface PendingSecrets {
    * Stores a secret for `ttlMs` and queues `options.message` with it, together. Replaces any secret
    * under the key (its attempts start over, and a message queued for the old one is never sent)
    * unless `ifAbsent` is set. Returns false, having changed nothing, only when `ifAbsent` found a
-   * live secret.
+   * live secret. `ttlMs` is at most 7 days (longestSecretTtlMs): the Redis queue trims entries
+   * older than that.
    */
   put(key: string, secret: StoredSecret, ttlMs: number, options?: PutOptions): Promise<boolean>;
 
