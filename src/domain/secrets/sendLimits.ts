@@ -48,7 +48,9 @@ export interface SendLimits {
    *   whose charge and wait must stand): the count goes down by one and the last send time goes
    *   back to the send before it (admit keeps it for this). A refunded first send ends the window.
    *   Should two refunds follow each other, the second restores the same time as the first: a
-   *   wait may come out longer than it would have been, never shorter.
+   *   wait may come out longer than it would have been, never shorter. The check is by count
+   *   alone: should the window expire and a new one reach the same count between admit and refund
+   *   (an issue lasts milliseconds, a window minutes), that send is the one given back.
    * One round trip.
    */
   refund(scope: string, bucket: string, refund: SendRefund): Promise<void>;
