@@ -9,7 +9,10 @@ import type { Sender } from "./sender.js";
 export interface OutboxRelayOptions {
   /** Messages claimed per round; they are sent concurrently. Default 20. */
   readonly batchSize?: number;
-  /** How often an idle relay looks for due messages. Default 1000 ms. */
+  /**
+   * How often an idle relay looks for due messages, and the longest a relay goes without a claim
+   * everywhere however many nudges keep it busy. Default 1000 ms.
+   */
   readonly pollIntervalMs?: number;
   /**
    * How long a nudged relay waits before it claims, so that messages queued within that time are
@@ -57,6 +60,13 @@ export class OutboxRelay {
   private readonly leaseMs: number;
   private readonly queueName: string;
   private lastTidy = 0;
+  /**
+   * When the last round that claimed everywhere ended (failed or not, so that a store that is down
+   * is not hammered). Only a claim everywhere finds due retries, an un-nudged
+   * message and a dead relay's leases; nudges name single partitions, so a steady stream of them
+   * would otherwise keep the relay from ever sweeping (see loop).
+   */
+  private lastSweep = 0;
   /**
    * Outcomes that end in the same tick are written by one statement: a batch sent to a fast
    * channel costs one UPDATE instead of one per message, while each outcome is still written as
@@ -132,18 +142,24 @@ export class OutboxRelay {
    * were claimed. `partitions` narrows the claim (see MessageQueue.claim); default everywhere.
    */
   async runOnce(partitions?: ReadonlySet<number>): Promise<number> {
-    if (Date.now() - this.lastTidy >= this.pollIntervalMs) {
-      this.lastTidy = Date.now();
-      await this.queue.tidy();
+    try {
+      if (Date.now() - this.lastTidy >= this.pollIntervalMs) {
+        this.lastTidy = Date.now();
+        await this.queue.tidy();
+      }
+      const batch = await this.queue.claim(this.batchSize, this.leaseMs, partitions);
+      await Promise.all(batch.map((message) => this.deliver(message)));
+      return batch.length;
+    } finally {
+      if (partitions === undefined) this.lastSweep = Date.now();
     }
-    const batch = await this.queue.claim(this.batchSize, this.leaseMs, partitions);
-    await Promise.all(batch.map((message) => this.deliver(message)));
-    return batch.length;
   }
 
   private async loop(): Promise<void> {
     let scope: ClaimScope = "everywhere";
     while (!this.stopping) {
+      // A sweep is due every poll interval, however busy the nudges keep the relay.
+      if (scope !== "everywhere" && this.sweepDueInMs() === 0) scope = "everywhere";
       let claimed = 0;
       try {
         claimed = await this.runOnce(scope === "everywhere" ? undefined : scope);
@@ -159,11 +175,17 @@ export class OutboxRelay {
       }
       const moreQueued = this.nudgedWhileBusy;
       this.nudgedWhileBusy = false;
-      const woken = await this.idle(moreQueued ? this.nudgeDelayMs : this.pollIntervalMs);
+      const woken = await this.idle(moreQueued ? Math.min(this.nudgeDelayMs, this.sweepDueInMs()) : this.sweepDueInMs());
       const nudged = this.takeNudged();
-      // Only the poll sweeps everywhere; a nudge says where to look.
+      // Only the poll sweeps everywhere (and the check at the top of the loop when nudges kept the
+      // timer from firing); a nudge says where to look.
       scope = woken === "timer" && !moreQueued ? "everywhere" : nudged;
     }
+  }
+
+  /** Time left until the next sweep everywhere is due: a poll interval after the last one. */
+  private sweepDueInMs(): number {
+    return Math.max(0, this.lastSweep + this.pollIntervalMs - Date.now());
   }
 
   private takeNudged(): ClaimScope {

@@ -1,4 +1,4 @@
-import type { SendRequest } from "../domain/secrets/sendLimits.js";
+import type { SendRefund, SendRequest } from "../domain/secrets/sendLimits.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "./storeArguments.js";
 
 /*
@@ -11,7 +11,7 @@ export const maxKeyPartLength = 128;
 
 export function assertAdmissionRequest(request: SendRequest): void {
   assertScope(request.scope);
-  assertKeyPart("bucket", request.bucket);
+  assertBucket(request.bucket);
   if (request.idempotency !== undefined) {
     const { key, fingerprint, ttlMs } = request.idempotency;
     assertIdempotency(key, fingerprint);
@@ -34,6 +34,17 @@ export function assertAdmissionRequest(request: SendRequest): void {
 export function assertScope(scope: string): void {
   assertKeyPart("scope", scope);
   if (/[{}]/.test(scope)) throw new RangeError("scope must not contain braces");
+}
+
+export function assertRefund(scope: string, bucket: string, refund: SendRefund): void {
+  assertScope(scope);
+  assertBucket(bucket);
+  assertNonNegativeInteger("refund.guesses", refund.guesses);
+  assertPositiveInteger("refund.sendNumber", refund.sendNumber);
+}
+
+export function assertBucket(bucket: string): void {
+  assertKeyPart("bucket", bucket);
 }
 
 export function assertIdempotency(key: string, fingerprint: string): void {

@@ -23,6 +23,18 @@ export function assertNonNegativeInteger(name: string, value: number): void {
   }
 }
 
+/**
+ * The longest time to live a secret may have: 7 days, the most VERIFICATION_MAX_TTL_SECONDS
+ * allows. The Redis queue trims stream entries older than this (their secrets have expired), which
+ * keeps each stream bounded even when no relay runs; so both backends refuse longer.
+ */
+export const longestSecretTtlMs = 7 * 86_400_000;
+
+export function assertTtl(ttlMs: number): void {
+  assertPositiveInteger("ttlMs", ttlMs);
+  if (ttlMs > longestSecretTtlMs) throw new RangeError(`ttlMs must be at most ${longestSecretTtlMs}, got ${ttlMs}`);
+}
+
 export function assertSecret(secret: StoredSecret): void {
   if (secret.hash.length === 0) throw new RangeError("secret hash must not be empty");
   assertPositiveInteger("maxAttempts", secret.maxAttempts);

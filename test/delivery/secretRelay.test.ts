@@ -14,7 +14,7 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { RedisPendingSecrets } from "../../src/storage/redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "../../src/storage/redis/redisSecretQueue.js";
-import { secretShard } from "../../src/storage/secretShards.js";
+import { secretShard, secretShardCount } from "../../src/storage/secretShards.js";
 import { capturingLogger } from "../support/capturingLogger.js";
 import { startPrivateRedis, type PrivateRedis } from "../support/privateRedis.js";
 import { RecordingChannel } from "../support/recordingChannel.js";
@@ -269,6 +269,34 @@ describe("the relay's claims", () => {
       await expect.poll(() => scopes.length, { timeout: 2_000 }).toBe(3);
       expect(scopes[2]).toBe("everywhere");
     } finally {
+      await relay.stop();
+      await secrets.close();
+    }
+  });
+});
+
+describe("the relay under a steady stream of nudges", () => {
+  it("still sweeps every shard each poll interval, so a message no nudge names goes out", async () => {
+    // Nobody is told of this store's messages: only a sweep can find them.
+    const secrets = new MemoryPendingSecrets({ sweepIntervalMs: 0 });
+    const channel = new RecordingChannel("email");
+    const { logger } = capturingLogger();
+    const pollIntervalMs = 300;
+    const relay = new OutboxRelay(secrets.messages, box, new Sender(channelRegistry({ email: channel }), logger, createMetrics()), logger, {
+      ...fastRetry,
+      pollIntervalMs,
+      nudgeDelayMs: 5,
+    });
+    const quiet = "quiet-shard";
+    const busyShard = (secretShard(quiet) + 1) % secretShardCount;
+    relay.start();
+    const nudges = setInterval(() => relay.nudge(busyShard), pollIntervalMs / 3);
+    try {
+      await sleep(50); // the first sweep is over
+      await secrets.put(quiet, secret, 60_000, { message: sealed("313131") });
+      await expect.poll(() => texts(channel), { timeout: 2 * pollIntervalMs + 100, interval: 20 }).toEqual(["code 313131"]);
+    } finally {
+      clearInterval(nudges);
       await relay.stop();
       await secrets.close();
     }

@@ -137,6 +137,18 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(await store.take("s", hashOf("123456"))).toEqual({ status: "missing" });
       });
 
+      it("revokes on condition only the secret holding exactly the data given", async () => {
+        await store.put("s", secret("123456", 3, "sealed-by-a"), 60_000);
+        // A caller undoing its own put must not remove what another put stored meanwhile.
+        expect(await store.revoke("s", { data: "sealed-by-b" })).toBe(false);
+        expect(await store.revoke("s", { data: "sealed-by-" })).toBe(false);
+        expect((await store.peek("s"))?.data).toBe("sealed-by-a");
+        expect(await store.revoke("s", { data: "sealed-by-a" })).toBe(true);
+        expect(await store.peek("s")).toBeNull();
+        expect(await store.revoke("s", { data: "sealed-by-a" })).toBe(false);
+        expect(await store.revoke("nothing", { data: "" })).toBe(false);
+      });
+
       it("expires, and attempts do not extend the expiry", async () => {
         await store.put("short", secret("123456"), 150);
         await store.put("guessed", secret("123456"), 250);
@@ -299,6 +311,29 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(new Set([...first, ...second, ...third].map((each) => each.id)).size).toBe(25);
       });
 
+      it("reads past entries whose secret is gone, so they do not hide a live one behind them", async () => {
+        const queue = await fixture.queue();
+        const shard = secretShard("live");
+        const sameShard = Array.from({ length: 2_000 }, (_, i) => `dead:${i}`).filter((key) => secretShard(key) === shard).slice(0, 60);
+        expect(sameShard).toHaveLength(60);
+        for (const key of sameShard) await store.put(key, secret("1"), 50, { message: message(`m-${key}`) });
+        await fixture.elapse(100);
+        await store.put("live", secret("1"), 60_000, { message: message("m-live") });
+        expect(ids(await queue.claim(20, lease, new Set([shard])))).toEqual(["m-live"]);
+      });
+
+      it("looks at no more than ten entries per message asked for in one claim, and carries on at the next", async () => {
+        const queue = await fixture.queue();
+        const shard = secretShard("live");
+        const sameShard = Array.from({ length: 1_000 }, (_, i) => `dead:${i}`).filter((key) => secretShard(key) === shard).slice(0, 25);
+        for (const key of sameShard) await store.put(key, secret("1"), 50, { message: message(`m-${key}`) });
+        await fixture.elapse(100);
+        await store.put("live", secret("1"), 60_000, { message: message("m-live") });
+        // 20 looked at, all dead; the next claim starts where this one stopped.
+        expect(await queue.claim(2, lease, new Set([shard]))).toEqual([]);
+        expect(ids(await queue.claim(2, lease, new Set([shard])))).toEqual(["m-live"]);
+      });
+
       it("claims only in the partitions asked for, when asked", async () => {
         const queue = await fixture.queue();
         await store.put("s", secret("1"), 60_000, { message: message("m1") });
@@ -330,6 +365,9 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         await expect(store.put("s", { ...secret("1"), hash: "" }, 60_000)).rejects.toThrow(RangeError);
         await expect(store.put("s", secret("1"), 0)).rejects.toThrow(RangeError);
         await expect(store.put("s", secret("1"), 1.5)).rejects.toThrow(RangeError);
+        // Longer than the longest time to live a secret may have (7 days): the Redis queue trims
+        // entries older than that.
+        await expect(store.put("s", secret("1"), 7 * 86_400_000 + 1)).rejects.toThrow(RangeError);
         await expect(store.put("s", secret("1"), 60_000, { message: { ...message("m"), maxAttempts: 0 } })).rejects.toThrow(RangeError);
         await expect(store.peek("")).rejects.toThrow(RangeError);
         expect(await store.peek("s")).toBeNull();

@@ -57,6 +57,9 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
       await fixture.close();
     });
 
+    /** Gives back guesses only: the refund names a bucket with no send to give back. */
+    const refundGuesses = (scope: string, guesses: number) => admission.refund(scope, "never-sent", { guesses, sendNumber: 1 });
+
     /** The admission and `count - 1` peers, to spread concurrent calls as several instances would. */
     async function instances(count: number): Promise<SendLimits[]> {
       const all = [admission];
@@ -135,6 +138,34 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
       });
     });
 
+    describe("refunds of a failed send", () => {
+      it("gives back a first send: no resend wait, the window starts over, the guesses return", async () => {
+        const once = request({ sends: { limit: 1 }, guesses: { limit: 5, reserve: 5 } });
+        expect(await admission.admit(once)).toMatchObject({ status: "admitted", sendNumber: 1, reservedGuesses: 5 });
+        await admission.refund("scope-a", "email", { guesses: 5, sendNumber: 1 });
+        expect(await admission.admit(once)).toMatchObject({ status: "admitted", sendNumber: 1, reservedGuesses: 5 });
+      });
+
+      it("gives back a later send and puts back the previous send's time", async () => {
+        const resend = request({ sends: { firstResendDelayMs: 100, maxResendDelayMs: 100 } });
+        expect(await admission.admit(resend)).toMatchObject({ status: "admitted", sendNumber: 1 });
+        await fixture.elapse(120);
+        expect(await admission.admit(resend)).toMatchObject({ status: "admitted", sendNumber: 2 });
+        // Without the refund this is too soon (100 ms after send 2); with it, send 1 is the last.
+        await admission.refund("scope-a", "email", { guesses: 5, sendNumber: 2 });
+        expect(await admission.admit(resend)).toMatchObject({ status: "admitted", sendNumber: 2 });
+      });
+
+      it("keeps the send when a later one was admitted since, but still gives back the guesses", async () => {
+        const quick = request({ sends: { limit: 2, ...noWait }, guesses: { limit: 10, reserve: 5 } });
+        expect(await admission.admit(quick)).toMatchObject({ sendNumber: 1, reservedGuesses: 5 });
+        expect(await admission.admit(quick)).toMatchObject({ sendNumber: 2, reservedGuesses: 5 });
+        await admission.refund("scope-a", "email", { guesses: 5, sendNumber: 1 });
+        expect((await admission.admit(quick)).status).toBe("send_limit");
+        expect(await admission.admit({ ...quick, bucket: "phone" })).toMatchObject({ status: "admitted", reservedGuesses: 5 });
+      });
+    });
+
     describe("guess budget", () => {
       it("refuses once no guess remains, with the budget window's time left, charging no send", async () => {
         const spend = (bucket: string) =>
@@ -142,7 +173,7 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         expect(await admission.admit(spend("email"))).toMatchObject({ status: "admitted", reservedGuesses: 3 });
         expectRetry(await admission.admit(spend("email")), "guess_budget", 200, 300);
         expectRetry(await admission.admit(spend("phone")), "guess_budget", 200, 300);
-        await admission.refundGuesses("scope-a", 3);
+        await refundGuesses("scope-a", 3);
         // The refused send was not counted: this is the second, not the third.
         expect(await admission.admit(spend("email"))).toMatchObject({ status: "admitted", sendNumber: 2, reservedGuesses: 3 });
       });
@@ -152,14 +183,14 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         expect(await admission.admit(reserveSix("email"))).toMatchObject({ reservedGuesses: 6 });
         expect(await admission.admit(reserveSix("phone"))).toMatchObject({ reservedGuesses: 4 });
         expect((await admission.admit(reserveSix("totp"))).status).toBe("guess_budget");
-        await admission.refundGuesses("scope-a", 5);
+        await refundGuesses("scope-a", 5);
         expect(await admission.admit(reserveSix("totp"))).toMatchObject({ status: "admitted", reservedGuesses: 5 });
-        await admission.refundGuesses("scope-a", 100);
-        await admission.refundGuesses("scope-a", 0);
+        await refundGuesses("scope-a", 100);
+        await refundGuesses("scope-a", 0);
         expect(await admission.admit(reserveSix("push"))).toMatchObject({ status: "admitted", reservedGuesses: 6 });
         expect(await admission.admit(reserveSix("other"))).toMatchObject({ status: "admitted", reservedGuesses: 4 });
         // Nothing to refund: harmless, and no credit is created that a later send could draw on.
-        await admission.refundGuesses("scope-b", 3);
+        await refundGuesses("scope-b", 3);
         const fresh = (bucket: string) => request({ scope: "scope-b", bucket, guesses: { limit: 10, reserve: 6 } });
         expect(await admission.admit(fresh("email"))).toMatchObject({ reservedGuesses: 6 });
         expect(await admission.admit(fresh("phone"))).toMatchObject({ reservedGuesses: 4 });
@@ -286,7 +317,7 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         await expect(admission.admit(request())).rejects.toThrow(/closed/);
         await expect(admission.completeIdempotency("scope-a", "k", "fp", "answer", 60_000)).rejects.toThrow(/closed/);
         await expect(admission.releaseIdempotency("scope-a", "k", "fp")).rejects.toThrow(/closed/);
-        await expect(admission.refundGuesses("scope-a", 1)).rejects.toThrow(/closed/);
+        await expect(refundGuesses("scope-a", 1)).rejects.toThrow(/closed/);
       });
 
       it("rejects arguments that cannot be stored the same way on every backend", async () => {
@@ -309,7 +340,10 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         ]) {
           await expect(admission.admit(bad)).rejects.toThrow(RangeError);
         }
-        await expect(admission.refundGuesses("scope-a", -1)).rejects.toThrow(RangeError);
+        await expect(refundGuesses("scope-a", -1)).rejects.toThrow(RangeError);
+        await expect(admission.refund("scope-a", "email", { guesses: 1, sendNumber: 0 })).rejects.toThrow(RangeError);
+        await expect(admission.refund("scope-a", "", { guesses: 1, sendNumber: 1 })).rejects.toThrow(RangeError);
+        await expect(admission.refund("a{b", "email", { guesses: 1, sendNumber: 1 })).rejects.toThrow(RangeError);
         await expect(admission.completeIdempotency("scope-a", "k", "fp", "answer", 0)).rejects.toThrow(RangeError);
         await expect(admission.releaseIdempotency("scope-a", "k".repeat(129), "fp")).rejects.toThrow(RangeError);
         // Nothing was charged by the rejected calls; the longest allowed key works.

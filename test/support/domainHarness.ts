@@ -6,6 +6,7 @@ import { createMessageSealer, type MessageSealer } from "../../src/delivery/deli
 import { OutboxRelay } from "../../src/delivery/outboxRelay.js";
 import { Sender } from "../../src/delivery/sender.js";
 import { OneTimeSecrets } from "../../src/domain/secrets/oneTimeSecrets.js";
+import type { PendingSecrets } from "../../src/domain/secrets/pendingSecrets.js";
 import type { TotpSecretStore } from "../../src/domain/totp/totpSecretStore.js";
 import type { VerificationEvent, VerificationEventFacts } from "../../src/domain/verification/verificationEvents.js";
 import { Verifications, type VerificationRules } from "../../src/domain/verification/verificationService.js";
@@ -57,7 +58,13 @@ export interface DomainHarness {
  * milliseconds. The contract suites prove the memory stores behave as Redis does; the end-to-end
  * suites still run everything on the real stores.
  */
-export async function domainHarness(options: { totpSecrets?: TotpSecretStore } = {}): Promise<DomainHarness> {
+export async function domainHarness(
+  options: {
+    totpSecrets?: TotpSecretStore;
+    /** Wraps the store OneTimeSecrets uses (e.g. to inject failures); `pending` stays the bare store. */
+    wrapPending?: (pending: MemoryPendingSecrets) => PendingSecrets;
+  } = {},
+): Promise<DomainHarness> {
   const clock = new TestClock();
   const pending = new MemoryPendingSecrets({ now: clock.now, sweepIntervalMs: 0 });
   const limits = new MemorySendLimits({ now: clock.now });
@@ -72,7 +79,7 @@ export async function domainHarness(options: { totpSecrets?: TotpSecretStore } =
   const events: DomainHarness["events"] = [];
   const templates = await createTemplateRenderer({ productName: "onetime", fallbackLocale: "en" });
   const secrets = new OneTimeSecrets({
-    pending,
+    pending: options.wrapPending?.(pending) ?? pending,
     limits,
     box,
     codeHash: keyedHash(serverKey, "verification-code"),

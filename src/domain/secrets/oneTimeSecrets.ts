@@ -158,33 +158,43 @@ export class OneTimeSecrets {
       sendNumber: decision.sendNumber,
       nextSendAt: new Date(now + decision.nextSendInMs),
     };
-    let stored = false;
+    // The data of the put this call attempted, until the put answers false: a put that threw may
+    // still have stored it (a timeout or a reset after the script was sent), so the undo must
+    // assume it did, and remove only that very record (with ifAbsent, a live secret under the key
+    // may be a concurrent request's).
+    let attempted: string | undefined;
     try {
       const secretMessage = request.message?.(grant);
       const message =
         secretMessage === undefined
           ? undefined
           : this.deps.delivery.seal(secretMessage.message, { template: secretMessage.template, reference: secretMessage.reference });
-      stored = await pending.put(
+      const data = box.seal(request.record(grant), recordContext(request.key));
+      attempted = data;
+      const stored = await pending.put(
         request.key,
         {
           // A secret checked elsewhere gets a random hash that no guess can match; its attempts still count.
           hash: request.code === undefined ? randomBytes(32).toString("base64url") : this.hashOf(request.key, request.code),
           maxAttempts: grant.maxAttempts,
-          data: box.seal(request.record(grant), recordContext(request.key)),
+          data,
         },
         request.ttlMs,
         { ifAbsent: request.whenTaken !== "replace", ...(message === undefined ? {} : { message }) },
       );
-      if (!stored) throw (request.whenTaken as () => Error)();
+      if (!stored) {
+        attempted = undefined;
+        throw (request.whenTaken as () => Error)();
+      }
       const answer = await request.answer(grant);
       if (idempotency !== undefined) await this.rememberAnswer(scope, idempotency, request.replay.encode(answer));
       return answer;
     } catch (error) {
       // Nothing usable may outlive a failed issue: the secret goes (and its message with it), the
-      // guesses come back, and a retry with the same idempotency key may run again.
-      if (stored) await pending.revoke(request.key).catch(() => undefined);
-      await limits.refundGuesses(scope, grant.maxAttempts).catch(() => undefined);
+      // guesses and the send come back (nothing was sent, so no resend wait is owed), and a retry
+      // with the same idempotency key may run again.
+      if (attempted !== undefined) await pending.revoke(request.key, { data: attempted }).catch(() => undefined);
+      await limits.refund(scope, request.channel, { guesses: grant.maxAttempts, sendNumber: grant.sendNumber }).catch(() => undefined);
       if (idempotency !== undefined) await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
       throw error;
     }

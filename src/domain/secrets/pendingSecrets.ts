@@ -19,7 +19,8 @@ export interface PendingSecrets {
    * Stores a secret for `ttlMs` and queues `options.message` with it, together. Replaces any secret
    * under the key (its attempts start over, and a message queued for the old one is never sent)
    * unless `ifAbsent` is set. Returns false, having changed nothing, only when `ifAbsent` found a
-   * live secret.
+   * live secret. `ttlMs` is at most 7 days (longestSecretTtlMs): the Redis queue trims entries
+   * older than that.
    */
   put(key: string, secret: StoredSecret, ttlMs: number, options?: PutOptions): Promise<boolean>;
 
@@ -34,8 +35,14 @@ export interface PendingSecrets {
   /** Reads a secret's state without counting an attempt; never returns its hash. */
   peek(key: string): Promise<SecretState | null>;
 
-  /** Removes a secret (and so its unsent message); true if there was one. */
-  revoke(key: string): Promise<boolean>;
+  /**
+   * Removes a secret (and so its unsent message); true if there was one. With `only`, removes it
+   * only if its `data` is exactly `only.data`: how a caller undoes its own put whose outcome it
+   * does not know (the call threw after the script was sent) without removing a secret that a
+   * concurrent request stored under the same key meanwhile. Data sealed with a random IV is unique
+   * per put, so it names the put.
+   */
+  revoke(key: string, only?: RevokeCondition): Promise<boolean>;
 
   /** Releases the backend; further calls reject. Calling it twice is harmless. */
   close(): Promise<void>;
@@ -48,6 +55,11 @@ export interface StoredSecret {
   /** Guesses allowed; the next one finds the secret locked. A positive integer. */
   readonly maxAttempts: number;
   /** Opaque to the store (the caller's sealed record), handed back on every read. */
+  readonly data: string;
+}
+
+/** Which secret `revoke` may remove: the one holding exactly this data. */
+export interface RevokeCondition {
   readonly data: string;
 }
 

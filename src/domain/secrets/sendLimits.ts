@@ -39,14 +39,31 @@ export interface SendLimits {
   releaseIdempotency(scope: string, key: string, fingerprint: string): Promise<void>;
 
   /**
-   * Gives back reserved guesses that a verification did not use (optional to call). The budget
-   * never goes below 0, so a refund that lands in a later window (the old one expired) can give
-   * back at most what that window has charged. One round trip.
+   * Gives back what an admitted send charged when its secret was never handed out (the issue
+   * failed after admit): a consumer must not wait out a resend delay, or lose a send of its
+   * window, for a code it never got. In one atomic step:
+   * - the guesses: the budget never goes below 0, so a refund that lands in a later window (the
+   *   old one expired) gives back at most what that window has charged;
+   * - the send, only if the bucket's count still equals `sendNumber` (no later send was admitted,
+   *   whose charge and wait must stand): the count goes down by one and the last send time goes
+   *   back to the send before it (admit keeps it for this). A refunded first send ends the window.
+   *   Should two refunds follow each other, the second restores the same time as the first: a
+   *   wait may come out longer than it would have been, never shorter. The check is by count
+   *   alone: should the window expire and a new one reach the same count between admit and refund
+   *   (an issue lasts milliseconds, a window minutes), that send is the one given back.
+   * One round trip.
    */
-  refundGuesses(scope: string, count: number): Promise<void>;
+  refund(scope: string, bucket: string, refund: SendRefund): Promise<void>;
 
   /** Releases the backend (and its client when owned); further calls reject. Calling it twice is harmless. */
   close(): Promise<void>;
+}
+
+export interface SendRefund {
+  /** Guesses to give back to the scope's budget: the send's reservedGuesses; 0 or more. */
+  readonly guesses: number;
+  /** The refunded send's number, as admit answered it; a positive integer. */
+  readonly sendNumber: number;
 }
 
 export interface SendRequest {

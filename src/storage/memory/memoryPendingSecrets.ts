@@ -1,8 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { MessageQueue } from "../../delivery/messageQueue.js";
-import type { PendingSecrets, PutOptions, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
+import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
-import { assertKey, assertMessage, assertPositiveInteger, assertSecret } from "../storeArguments.js";
+import { assertKey, assertMessage, assertSecret, assertTtl } from "../storeArguments.js";
 import { ExpiringEntries } from "./expiringEntries.js";
 import { MemorySecretQueue } from "./memorySecretQueue.js";
 
@@ -65,7 +65,7 @@ export class MemoryPendingSecrets implements PendingSecrets {
 
   async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
     assertSecret(secret);
-    assertPositiveInteger("ttlMs", ttlMs);
+    assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
     this.#open(key);
@@ -103,10 +103,12 @@ export class MemoryPendingSecrets implements PendingSecrets {
     return { attempts, maxAttempts, data, ttlMs: entry.expiresAt - this.#entries.now() };
   }
 
-  async revoke(key: string): Promise<boolean> {
+  async revoke(key: string, only?: RevokeCondition): Promise<boolean> {
     this.#open(key);
     // An expired entry counts as already gone, as it would in Redis.
-    return this.#entries.get(key) !== undefined && this.#entries.delete(key);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || (only !== undefined && entry.data !== only.data)) return false;
+    return this.#entries.delete(key);
   }
 
   async close(): Promise<void> {

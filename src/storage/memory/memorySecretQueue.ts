@@ -17,6 +17,9 @@ interface Entry {
   leaseUntil: number | undefined;
 }
 
+/** A claim looks at no more than this many entries per message asked for (as the Redis script). */
+const claimScanFactor = 10;
+
 /**
  * The embedded queue beside MemoryPendingSecrets, with RedisSecretQueue's semantics: a claim is a
  * lease that another claim takes over once it runs out, an outcome counts only from the claim
@@ -46,10 +49,14 @@ export class MemorySecretQueue implements MessageQueue {
   async claim(limit: number, leaseMs: number, partitions?: ReadonlySet<number>): Promise<ClaimedMessage[]> {
     const now = this.now();
     const claimed: ClaimedMessage[] = [];
+    // As on Redis: dropped entries do not use up the batch, but a claim looks at no more than
+    // limit x claimScanFactor entries, so that it stays short however many dead ones pile up.
+    let scanLeft = limit * claimScanFactor;
     for (const entry of [...this.#entries.values()]) {
-      if (claimed.length >= limit) break;
+      if (claimed.length >= limit || scanLeft <= 0) break;
       if (partitions !== undefined && !partitions.has(entry.shard)) continue;
       if (entry.dueAt > now || (entry.leaseUntil !== undefined && entry.leaseUntil > now)) continue;
+      scanLeft -= 1;
       const secret = this.lookup(entry.key, entry.message.id, now);
       if (secret === undefined) {
         this.#entries.delete(entry.seq);

@@ -1,7 +1,7 @@
-import { admissionKeys, guessKey, idempotencyKey } from "../sendLimitKeyspace.js";
+import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
 import { ExpiringEntries } from "./expiringEntries.js";
-import { resendDelayMs, type SendRequest, type SendDecision, type SendLimits } from "../../domain/secrets/sendLimits.js";
-import { assertAdmissionRequest, assertIdempotency, assertScope } from "../sendLimitArguments.js";
+import { resendDelayMs, type SendRefund, type SendRequest, type SendDecision, type SendLimits } from "../../domain/secrets/sendLimits.js";
+import { assertAdmissionRequest, assertIdempotency, assertRefund, assertScope } from "../sendLimitArguments.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
 
 export interface MemorySendLimitsOptions {
@@ -16,6 +16,8 @@ interface SendWindow {
   count: number;
   /** When the last send was admitted. */
   last: number;
+  /** When the send before it was admitted, for a refund of the last one to put back. */
+  previous: number | undefined;
   readonly expiresAt: number;
 }
 
@@ -91,7 +93,8 @@ export class MemorySendLimits implements SendLimits {
     const reservedGuesses = Math.min(guesses.reserve, remaining);
 
     // Everything passed: charge it all.
-    const window = send ?? { kind: "send", count: 0, last: now, expiresAt: now + sends.windowMs };
+    const window: SendWindow = send ?? { kind: "send", count: 0, last: now, previous: undefined, expiresAt: now + sends.windowMs };
+    window.previous = send === undefined ? undefined : window.last;
     window.count += 1;
     window.last = now;
     this.#entries.set(names.send, window);
@@ -132,12 +135,22 @@ export class MemorySendLimits implements SendLimits {
     if (entry?.fingerprint === fingerprint && entry.answer === undefined) this.#entries.delete(name);
   }
 
-  async refundGuesses(scope: string, count: number): Promise<void> {
-    assertScope(scope);
-    assertNonNegativeInteger("count", count);
+  async refund(scope: string, bucket: string, refund: SendRefund): Promise<void> {
+    assertRefund(scope, bucket, refund);
     this.#assertOpen();
-    const entry = this.#live(guessKey(scope), "guess", this.#entries.now());
-    if (entry !== undefined) entry.used = Math.max(0, entry.used - count);
+    const now = this.#entries.now();
+    const names = admissionKeys(scope, bucket);
+    const budget = this.#live(names.guess, "guess", now);
+    if (budget !== undefined) budget.used = Math.max(0, budget.used - refund.guesses);
+    const send = this.#live(names.send, "send", now);
+    // Only while no later send was admitted: its charge and its wait stand.
+    if (send === undefined || send.count !== refund.sendNumber) return;
+    if (send.count <= 1) {
+      this.#entries.delete(names.send);
+      return;
+    }
+    send.count -= 1;
+    send.last = send.previous ?? send.last;
   }
 
   /** Stops the sweep and forgets everything; further calls reject. Calling it twice is harmless. */

@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
-import type { PendingSecrets, PutOptions, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
+import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
-import { assertKey, assertMessage, assertPositiveInteger, assertSecret } from "../storeArguments.js";
+import { assertKey, assertMessage, assertSecret, assertTtl, longestSecretTtlMs } from "../storeArguments.js";
 import { decodeInteger, decodeSecretState, decodeTakeResult } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
-import { peekSecretScript, putSecretScript, takeSecretScript } from "./pendingSecretScripts.js";
+import { peekSecretScript, putSecretScript, revokeSecretScript, takeSecretScript } from "./pendingSecretScripts.js";
 import { assertKeyPrefix, relayGroup, secretKeyName, shardKeys } from "./secretKeyspace.js";
 
 export interface RedisPendingSecretsOptions {
@@ -32,7 +32,7 @@ export interface RedisPendingSecretsOptions {
  */
 export class RedisPendingSecrets implements PendingSecrets {
   readonly #redis: Redis;
-  readonly #scripts: Record<"put" | "take" | "peek", ScriptCommand>;
+  readonly #scripts: Record<"put" | "take" | "peek" | "revoke", ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
   readonly #onQueued: ((shard: number) => void) | undefined;
@@ -45,26 +45,26 @@ export class RedisPendingSecrets implements PendingSecrets {
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
     this.#redis = options.redis;
-    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript });
+    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript, revoke: revokeSecretScript });
     this.#ownsClient = options.ownsClient ?? true;
     this.#onQueued = options.onQueued;
   }
 
   async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
     assertSecret(secret);
-    assertPositiveInteger("ttlMs", ttlMs);
+    assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
     const shard = secretShard(key);
-    const keys = [this.#key(key), shardKeys(this.#keyPrefix, shard).stream];
     const reply = await this.#scripts.put(
-      keys,
+      this.#keys(key),
       secret.hash,
       secret.maxAttempts,
       secret.data,
       ttlMs,
       options.ifAbsent === true ? "1" : "0",
       relayGroup,
+      longestSecretTtlMs,
       message?.id ?? "",
       message?.kind ?? "",
       message?.template ?? "",
@@ -78,15 +78,16 @@ export class RedisPendingSecrets implements PendingSecrets {
   }
 
   async take(key: string, hash: string): Promise<TakeResult> {
-    return decodeTakeResult(await this.#scripts.take([this.#key(key)], hash));
+    return decodeTakeResult(await this.#scripts.take(this.#keys(key), hash, relayGroup));
   }
 
   async peek(key: string): Promise<SecretState | null> {
     return decodeSecretState(await this.#scripts.peek([this.#key(key)]));
   }
 
-  async revoke(key: string): Promise<boolean> {
-    return (await this.#open().del(this.#key(key))) === 1;
+  async revoke(key: string, only?: RevokeCondition): Promise<boolean> {
+    const args = only === undefined ? [] : [only.data];
+    return decodeInteger("revoke", await this.#scripts.revoke(this.#keys(key), relayGroup, ...args)) === 1;
   }
 
   async close(): Promise<void> {
@@ -100,6 +101,12 @@ export class RedisPendingSecrets implements PendingSecrets {
     assertKey(key);
     this.#open();
     return secretKeyName(this.#keyPrefix, key);
+  }
+
+  /** The secret and the keys of its shard that a script ending or replacing it touches. */
+  #keys(key: string): string[] {
+    const { stream, live } = shardKeys(this.#keyPrefix, secretShard(key));
+    return [this.#key(key), stream, live];
   }
 
   /** A store closed over a shared client must refuse work as one that quit its own client does. */

@@ -59,8 +59,8 @@ export class RedisSecretQueue implements MessageQueue {
     // it returns, so asking every shard for the whole batch at once would lease more than is sent.
     for (const shard of shards) {
       if (claimed.length >= limit) break;
-      const { stream, retries } = shardKeys(this.#keyPrefix, shard);
-      const reply = await this.#scripts.claim([stream, retries], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
+      const { stream, retries, live } = shardKeys(this.#keyPrefix, shard);
+      const reply = await this.#scripts.claim([stream, retries, live], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
       const now = Date.now();
       for (const claim of decodeClaims(reply)) claimed.push(claimedMessage(shard, claim, now));
     }

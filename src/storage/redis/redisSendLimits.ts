@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
-import { admissionKeys, guessKey, idempotencyKey } from "../sendLimitKeyspace.js";
+import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
-import { admitScript, completeIdempotencyScript, refundGuessesScript, releaseIdempotencyScript } from "./sendLimitScripts.js";
-import type { SendRequest, SendDecision, SendLimits } from "../../domain/secrets/sendLimits.js";
-import { assertAdmissionRequest, assertIdempotency, assertScope } from "../sendLimitArguments.js";
+import { admitScript, completeIdempotencyScript, refundScript, releaseIdempotencyScript } from "./sendLimitScripts.js";
+import type { SendRefund, SendRequest, SendDecision, SendLimits } from "../../domain/secrets/sendLimits.js";
+import { assertAdmissionRequest, assertIdempotency, assertRefund, assertScope } from "../sendLimitArguments.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
 
 export interface RedisSendLimitsOptions {
@@ -22,7 +22,7 @@ export interface RedisSendLimitsOptions {
 /** Send limits on Redis: every operation is one script over one scope's keys, so one round trip. */
 export class RedisSendLimits implements SendLimits {
   readonly #redis: Redis;
-  readonly #scripts: Record<"admit" | "completeIdempotency" | "releaseIdempotency" | "refundGuesses", ScriptCommand>;
+  readonly #scripts: Record<"admit" | "completeIdempotency" | "releaseIdempotency" | "refund", ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
   #closed = false;
@@ -36,7 +36,7 @@ export class RedisSendLimits implements SendLimits {
       admit: admitScript,
       completeIdempotency: completeIdempotencyScript,
       releaseIdempotency: releaseIdempotencyScript,
-      refundGuesses: refundGuessesScript,
+      refund: refundScript,
     });
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
@@ -78,12 +78,12 @@ export class RedisSendLimits implements SendLimits {
     decodeInteger("releaseIdempotency", await this.#scripts.releaseIdempotency([this.#idempotencyKey(scope, key)], fingerprint));
   }
 
-  async refundGuesses(scope: string, count: number): Promise<void> {
-    assertScope(scope);
-    assertNonNegativeInteger("count", count);
+  async refund(scope: string, bucket: string, refund: SendRefund): Promise<void> {
+    assertRefund(scope, bucket, refund);
     this.#open();
-    if (count === 0) return;
-    decodeInteger("refundGuesses", await this.#scripts.refundGuesses([this.#keyPrefix + guessKey(scope)], count));
+    const names = admissionKeys(scope, bucket);
+    const keys = [names.send, names.guess].map((name) => this.#keyPrefix + name);
+    decodeInteger("refund", await this.#scripts.refund(keys, refund.guesses, refund.sendNumber));
   }
 
   /** Quits the client if these limits own it; further calls reject. Calling it twice is harmless. */

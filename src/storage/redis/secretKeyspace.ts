@@ -12,6 +12,11 @@ export interface ShardKeys {
   readonly stream: string;
   /** Messages waiting to be retried: a sorted set scored by due time (Redis ms). */
   readonly retries: string;
+  /**
+   * Ids of the messages whose secret still names them: a sorted set scored by the secret's expiry
+   * (Redis ms). What the queue checks before it hands a message out (pendingSecretScripts.ts).
+   */
+  readonly live: string;
 }
 
 /** The consumer group every relay claims in: one group, so each entry goes to one relay. */
@@ -27,7 +32,7 @@ export function secretKeyName(keyPrefix: string, key: string): string {
 
 export function shardKeys(keyPrefix: string, shard: number): ShardKeys {
   const tag = keyPrefix + shardTag(shard);
-  return { stream: `${tag}:queue`, retries: `${tag}:retry` };
+  return { stream: `${tag}:queue`, retries: `${tag}:retry`, live: `${tag}:live` };
 }
 
 /**

@@ -1,37 +1,57 @@
 /*
  * Lua scripts behind RedisSecretQueue: the relays' side of the messages that putSecretScript
- * queued beside their secrets. Each runs on one shard: KEYS are the shard's stream and retry set,
- * and the only other keys touched are the shard's secrets, named in the stream's entries, which
- * carry the same hash tag and so live in the same Redis Cluster slot.
+ * queued beside their secrets. Each runs on one shard, and touches only the keys it is given: the
+ * shard's stream, retry set and live set, which share the shard's hash tag and so one Redis
+ * Cluster slot. No script reads a secret: whether a message may still go out is the live set's
+ * answer (see pendingSecretScripts.ts for how the scripts that end a secret keep it).
  *
  * Leases are the consumer group's own bookkeeping: an entry read by a relay stays pending for
  * that relay (its consumer) until recorded, and one idle for longer than the lease is taken over
  * by the next claim (XAUTOCLAIM). Due times come from TIME: the server's clock, not an instance's.
  *
  * A stream entry holds: id, kind, template, reference, payload (sealed), max (attempts), attempt,
- * secret (the secret's key).
+ * expires (the secret's expiry, Redis ms).
  */
 
 /**
- * KEYS: stream, retry set. ARGV: group, consumer, count, leaseMs.
+ * KEYS: stream, retry set, live set. ARGV: group, consumer, count, leaseMs.
  * Returns a list of claims {entryId, deliveries, id, kind, template, reference, payload, attempt,
- * max, ttlMs}, ttlMs being what is left of the secret's life. Entries whose secret is gone or no
- * longer names them are acknowledged and deleted on the way, never returned.
+ * max, ttlMs}, ttlMs being what is left of the secret's life. Entries past their expiry, or whose
+ * message is no longer live (its secret was taken, revoked or replaced), are acknowledged and
+ * deleted on the way, never returned, and the claim reads on past them until it has `count` live
+ * entries or has looked at 10 x count entries.
  */
 export const claimScript = `
-local stream, retries = KEYS[1], KEYS[2]
+local stream, retries, live = KEYS[1], KEYS[2], KEYS[3]
 local group, consumer = ARGV[1], ARGV[2]
 local count, lease = tonumber(ARGV[3]), tonumber(ARGV[4])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
--- Due retries go back into the stream, where they are read like new messages.
+-- A message may go out while it is in the live set and its expiry is ahead. An entry queued before
+-- entries carried their expiry has none, and is dropped.
+local function isLive(id, expires)
+  return id and expires and tonumber(expires) > now and redis.call('ZSCORE', live, id) ~= false
+end
+
+local function fieldsOf(list)
+  local message = {}
+  for i = 1, #(list or {}), 2 do message[list[i]] = list[i + 1] end
+  return message
+end
+
+-- Due retries go back into the stream, where they are read like new messages; one whose secret
+-- ended while it waited is dropped here.
 local due = redis.call('ZRANGEBYSCORE', retries, '-inf', now, 'LIMIT', 0, count)
 for _, member in ipairs(due) do
-  if redis.call('EXISTS', stream) == 0 then
-    redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+  local fields = cjson.decode(member)
+  local message = fieldsOf(fields)
+  if isLive(message.id, message.expires) then
+    if redis.call('EXISTS', stream) == 0 then
+      redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+    end
+    redis.call('XADD', stream, '*', unpack(fields))
   end
-  redis.call('XADD', stream, '*', unpack(cjson.decode(member)))
   redis.call('ZREM', retries, member)
 end
 if redis.call('EXISTS', stream) == 0 then
@@ -40,42 +60,48 @@ end
 -- A stream that lost its group (NOGROUP) gets it back; the usual BUSYGROUP answer is ignored.
 redis.pcall('XGROUP', 'CREATE', stream, group, '0')
 
-local entries = {}
--- Entries whose relay died: pending longer than the lease. The pending list is scanned in a few
--- steps at most, so one claim stays short however long the list.
-local cursor = '0-0'
-for _ = 1, 10 do
-  local reply = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', count - #entries)
-  cursor = reply[1]
-  for _, entry in ipairs(reply[2]) do
-    local pending = redis.call('XPENDING', stream, group, entry[1], entry[1], 1)[1]
-    table.insert(entries, {entry, tonumber(pending[4])})
-  end
-  if cursor == '0-0' or #entries >= count then break end
-end
-if #entries < count then
-  local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #entries, 'STREAMS', stream, '>')
-  if fresh then
-    for _, entry in ipairs(fresh[1][2]) do table.insert(entries, {entry, 1}) end
-  end
-end
-
 local claims = {}
-for _, claimed in ipairs(entries) do
-  local entryId, fields, deliveries = claimed[1][1], claimed[1][2], claimed[2]
-  local message = {}
+-- Every entry looked at counts against this cap, live or not: entries whose secret is gone must
+-- not use up a claim's budget (a short batch makes the relay wait a whole poll while live entries
+-- sit behind them), yet one claim must stay short however many of them pile up.
+local scanLeft = count * 10
+
+-- Hands out a live entry; acknowledges and deletes any other.
+local function consider(entry, deliveries)
+  scanLeft = scanLeft - 1
+  local entryId = entry[1]
   -- Redis 6.2's XAUTOCLAIM hands back an entry deleted meanwhile without its fields.
-  for i = 1, #(fields or {}), 2 do message[fields[i]] = fields[i + 1] end
-  -- The message goes out only while the very secret it was queued with is there: expired,
-  -- redeemed, replaced, revoked or lost in a restart, it is dropped here, unsent.
-  if message.secret and redis.call('HGET', message.secret, 'msg') == message.id then
+  local message = fieldsOf(entry[2])
+  if isLive(message.id, message.expires) then
     table.insert(claims, {entryId, deliveries, message.id, message.kind, message.template, message.reference,
-      message.payload, tonumber(message.attempt) + deliveries - 1, tonumber(message.max), redis.call('PTTL', message.secret)})
+      message.payload, tonumber(message.attempt) + deliveries - 1, tonumber(message.max), tonumber(message.expires) - now})
   else
     redis.call('XACK', stream, group, entryId)
     redis.call('XDEL', stream, entryId)
   end
 end
+
+-- Entries whose relay died: pending longer than the lease. The pending list is scanned in a few
+-- steps at most, so one claim stays short however long the list.
+local cursor = '0-0'
+for _ = 1, 10 do
+  if #claims >= count or scanLeft <= 0 then break end
+  local reply = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', math.min(count - #claims, scanLeft))
+  cursor = reply[1]
+  for _, entry in ipairs(reply[2]) do
+    local pending = redis.call('XPENDING', stream, group, entry[1], entry[1], 1)[1]
+    consider(entry, pending and tonumber(pending[4]) or 1)
+  end
+  if cursor == '0-0' then break end
+end
+-- New entries, read on past dead ones until the batch is full, the stream is read to its end,
+-- or the cap is reached.
+while #claims < count and scanLeft > 0 do
+  local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', math.min(count - #claims, scanLeft), 'STREAMS', stream, '>')
+  if not fresh or #fresh[1][2] == 0 then break end
+  for _, entry in ipairs(fresh[1][2]) do consider(entry, 1) end
+end
+
 return claims
 `;
 

@@ -77,7 +77,12 @@ local reserved = math.min(reserve, remaining)
 
 -- Everything passed: charge it all.
 count = redis.call('HINCRBY', sendKey, 'count', 1)
-redis.call('HSET', sendKey, 'last', now)
+-- The send before this one is kept beside it, so a refund of this send can put it back.
+if send[2] then
+  redis.call('HSET', sendKey, 'prev', send[2], 'last', now)
+else
+  redis.call('HSET', sendKey, 'last', now)
+end
 if count == 1 then redis.call('PEXPIRE', sendKey, sendWindow) end
 redis.call('INCRBY', guessKey, reserved)
 if redis.call('PTTL', guessKey) < 0 then redis.call('PEXPIRE', guessKey, guessWindow) end
@@ -120,15 +125,33 @@ end
 return 0
 `;
 
-/** KEYS: the guess budget. ARGV: count. Returns the guesses given back (never more than charged). */
-export const refundGuessesScript = `
-local key = KEYS[1]
-local used = tonumber(redis.call('GET', key) or '0')
+/**
+ * KEYS: the send window, the guess budget. ARGV: guesses, sendNumber. Gives back up to `guesses`
+ * (never more than charged), and the send if the count still equals sendNumber: the count goes
+ * down and `last` goes back to `prev`; a refunded first send ends the window. Returns 1 if the
+ * send was refunded, else 0.
+ */
+export const refundScript = `
+local sendKey, guessKey = KEYS[1], KEYS[2]
+local used = tonumber(redis.call('GET', guessKey) or '0')
 local refunded = math.min(used, tonumber(ARGV[1]))
-if refunded <= 0 then
+if refunded > 0 then
+  -- DECRBY keeps the key's expiry, so a refund never stretches the window.
+  redis.call('DECRBY', guessKey, refunded)
+end
+local send = redis.call('HMGET', sendKey, 'count', 'prev')
+local count = tonumber(send[1])
+if count == nil or count ~= tonumber(ARGV[2]) then
+  -- A later send was admitted (its charge and wait stand), or the window is gone.
   return 0
 end
--- DECRBY keeps the key's expiry, so a refund never stretches the window.
-redis.call('DECRBY', key, refunded)
-return refunded
+if count <= 1 then
+  redis.call('DEL', sendKey)
+elseif send[2] then
+  redis.call('HSET', sendKey, 'count', count - 1, 'last', send[2])
+else
+  -- No earlier time kept (written before prev existed): keep the later one, the safe side.
+  redis.call('HSET', sendKey, 'count', count - 1)
+end
+return 1
 `;

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { EmailMessage } from "../../../src/channels/channel.js";
 import type { IssueRequest } from "../../../src/domain/secrets/oneTimeSecrets.js";
 import { IdempotencyKeyReused, SendRefused } from "../../../src/domain/secrets/secretErrors.js";
+import type { PendingSecrets } from "../../../src/domain/secrets/pendingSecrets.js";
 import { domainHarness, type DomainHarness } from "../../support/domainHarness.js";
 
 /**
@@ -161,6 +162,54 @@ describe("OneTimeSecrets", () => {
     const granted: number[] = [];
     await h.secrets.issue(request("lu@example.com", "400002", { idempotency, record: (grant) => String(granted.push(grant.maxAttempts)) }));
     expect(granted).toEqual([3]);
+  });
+
+  it("gives back the send of a failed issue: no resend wait, and the send window is not used up", async () => {
+    const to = "oz@example.com";
+    const failing = {
+      answer: (): string => {
+        throw new Error("enrolment failed");
+      },
+    };
+    await expect(h.secrets.issue(request(to, "600001", failing))).rejects.toThrow("enrolment failed");
+    const taken = () => new Error("taken");
+    await h.secrets.issue(request("other@example.com", "600002", { key: "test:held" }));
+    await expect(h.secrets.issue(request(to, "600003", { key: "test:held", whenTaken: taken }))).rejects.toThrow("taken");
+    // Neither failure sent anything, so the next issue is this window's first send, at once.
+    const sendNumbers: number[] = [];
+    await h.secrets.issue(request(to, "600004", { record: (grant) => String(sendNumbers.push(grant.sendNumber)) }));
+    expect(sendNumbers).toEqual([1]);
+  });
+
+  /** The memory store, except that each put does `before` and then, having stored or not, throws. */
+  function putThrows(before: "store" | "nothing"): (pending: PendingSecrets) => PendingSecrets {
+    return (pending) => ({
+      put: async (...args) => {
+        if (before === "store") await pending.put(...args);
+        // What ioredis reports when a command times out or the connection resets mid-script.
+        throw new Error("Command timed out");
+      },
+      take: (...args) => pending.take(...args),
+      peek: (...args) => pending.peek(...args),
+      revoke: (...args) => pending.revoke(...args),
+      close: () => pending.close(),
+    });
+  }
+
+  it("undoes a put whose answer was lost: the stored code is gone and its message never sent", async () => {
+    const lossy = await domainHarness({ wrapPending: putThrows("store") });
+    await expect(lossy.secrets.issue(request("mo@example.com", "500001", { key: "test:lost" }))).rejects.toThrow("Command timed out");
+    expect(await lossy.pending.peek("test:lost")).toBeNull();
+    expect(await lossy.deliver()).toBe(0);
+    expect(lossy.email.sent).toEqual([]);
+  });
+
+  it("undoes a put whose answer was lost without removing a live code another request stored", async () => {
+    const lossy = await domainHarness({ wrapPending: putThrows("nothing") });
+    const taken = () => new Error("taken");
+    await lossy.pending.put("test:theirs", { hash: "h", maxAttempts: 3, data: "theirs" }, 10 * minute);
+    await expect(lossy.secrets.issue(request("ned@example.com", "500002", { key: "test:theirs", whenTaken: taken }))).rejects.toThrow("Command timed out");
+    expect((await lossy.pending.peek("test:theirs"))?.data).toBe("theirs");
   });
 
   it("keeps the record and the code unreadable in the store", async () => {

@@ -64,7 +64,7 @@ describe("MemorySendLimits with a fake clock", () => {
   it("drops every entry once it expires", async () => {
     const admission = open();
     await admission.admit(request);
-    await admission.refundGuesses("s", 1);
+    await admission.refund("s", "unsent", { guesses: 1, sendNumber: 1 });
     expect(admission.size).toBe(3);
     time += 1_000;
     expect(admission.sweep()).toBe(1);

@@ -74,18 +74,52 @@ describe("RedisPendingSecrets in Redis", () => {
     expect(await admin.hgetall(keys[0]!)).toEqual({ hash: "the-hmac", attempts: "0", max: "3", data: '{"id":1}' });
   });
 
-  it("queues a message in its secret's shard stream, naming it in the secret, in the same step", async () => {
+  it("queues a message in its secret's shard stream and live set, naming both in the secret, in the same step", async () => {
     const queued = message("m-1", { template: "verification", reference: "v-1" });
     await store.put("v:1", { hash: "the-hmac", maxAttempts: 3, data: "{}" }, 60_000, { message: queued });
     const secretKey = secretKeyName(keyPrefix, "v:1");
-    expect(await admin.hget(secretKey, "msg")).toBe("m-1");
-    const { stream } = shardKeys(keyPrefix, secretShard("v:1"));
+    const { stream, live } = shardKeys(keyPrefix, secretShard("v:1"));
     const entries = await admin.xrange(stream, "-", "+");
     expect(entries).toHaveLength(1);
-    expect(entries[0]![1]).toEqual([
+    const [entryId, fields] = entries[0]!;
+    expect(await admin.hmget(secretKey, "msg", "entry")).toEqual(["m-1", entryId]);
+    // The entry names no key: the queue's scripts never read a secret.
+    const expires = fields[fields.indexOf("expires") + 1]!;
+    expect(fields).toEqual([
       "id", "m-1", "kind", "email", "template", "verification", "reference", "v-1",
-      "payload", queued.sealedPayload, "max", "3", "attempt", "1", "secret", secretKey,
+      "payload", queued.sealedPayload, "max", "3", "attempt", "1", "expires", expires,
     ]);
+    // The secret's expiry, by Redis' clock, in the entry and as the live set's score.
+    expect(await admin.zscore(live, "m-1")).toBe(expires);
+    const [seconds, micros] = await admin.time();
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    expect(Number(expires) - redisNow).toBeGreaterThan(59_000);
+    expect(Number(expires) - redisNow).toBeLessThanOrEqual(60_000);
+  });
+
+  it("ends the message with its secret, in the same step: taken, revoked or replaced, its entry and live mark go", async () => {
+    const shardOf = (key: string) => shardKeys(keyPrefix, secretShard(key));
+    const stored = { hash: "the-hmac", maxAttempts: 3, data: "{}" };
+    for (const key of ["taken", "revoked", "replaced"]) await store.put(key, stored, 60_000, { message: message(`m-${key}`) });
+    expect((await store.take("taken", "the-hmac")).status).toBe("consumed");
+    expect(await store.revoke("revoked")).toBe(true);
+    await store.put("replaced", stored, 60_000, { message: message("m-new") });
+    for (const key of ["taken", "revoked", "replaced"]) {
+      const { stream, live } = shardOf(key);
+      expect(await admin.zscore(live, `m-${key}`)).toBeNull();
+      const ids = (await admin.xrange(stream, "-", "+")).map(([, fields]) => fields[1]);
+      expect(ids).not.toContain(`m-${key}`);
+    }
+    expect(await admin.zscore(shardOf("replaced").live, "m-new")).not.toBeNull();
+  });
+
+  it("trims a stream of entries older than the longest time to live when it queues, so it stays bounded with no relay", async () => {
+    const { stream } = shardKeys(keyPrefix, secretShard("v:1"));
+    // A full stream node (100 entries, Redis' default) of entries from long ago: approximate
+    // trimming (MINID ~) drops whole nodes.
+    for (let i = 1; i <= 100; i++) await admin.xadd(stream, `1-${i}`, "id", `ancient-${i}`);
+    await store.put("v:1", { hash: "h", maxAttempts: 3, data: "{}" }, 60_000, { message: message("m-1") });
+    expect((await admin.xrange(stream, "-", "+")).map(([, fields]) => fields[1])).toEqual(["m-1"]);
   });
 
   it("names every key of a shard with the shard's hash tag first, whatever braces the caller's key holds", () => {

@@ -71,7 +71,7 @@ describe("RedisSendLimits in Redis", () => {
   it("writes only keys tagged {scope} under its prefix, each with an expiry", async () => {
     await admission.admit(request);
     await admission.completeIdempotency("c0ffee", "retry-1", "fp", "answer", 60_000);
-    await admission.refundGuesses("c0ffee", 1);
+    await admission.refund("c0ffee", "phone", { guesses: 1, sendNumber: 1 });
 
     const keys = await scanKeys(admin, `${escapeGlob(keyPrefix)}*`);
     expect(keys.sort()).toEqual(
