@@ -47,7 +47,7 @@ export function serverKeyChangedMessage(source: ServerKey["source"], firstKeyId:
     case "generated":
       return [
         `HMAC_KEY and ENCRYPTION_KEYS are unset, so keyed hashes derive from the generated development key${dataDir === undefined ? "" : ` in ${developmentKeyFile(dataDir)}`}, which ${consequence}`,
-        "Restore the key file that was there before, or set HMAC_KEY to the key in use before.",
+        "Restore the key file that was there before (over any key generated in its place), or set HMAC_KEY to the key in use before.",
         unchanged,
       ].join(" ");
   }

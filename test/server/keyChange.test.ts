@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/config.js";
+import { developmentKeyFile } from "../../src/crypto/encryptionKeys.js";
 import { StartRefused } from "../../src/errors/startRefused.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "../support/postgres.js";
@@ -149,6 +150,26 @@ describe.each(Object.keys(backends))("a changed server key on %s", (name) => {
       expect(await fixed.stores.totpSecrets.find(consumer)).toMatchObject({ sealedSecret: "sealed" });
     } finally {
       await fixed.close();
+    }
+  });
+});
+
+describe("a lost development key on PGlite", () => {
+  it("refuses the start, naming the key file, rather than serving every enrolment as not enrolled", async () => {
+    const backend = await backends.pglite!();
+    try {
+      // Neither key configured: the embedded defaults generate one beside DATA_DIR.
+      const first = await start(backend, {});
+      await first.stores.totpSecrets.enrol(consumer, "sealed", "dev");
+      await first.close();
+      const keyFile = developmentKeyFile(backend.env.DATA_DIR!);
+      await rm(keyFile);
+
+      const refused = await refusal(backend, {});
+      expect(refused.message).toContain(`HMAC_KEY and ENCRYPTION_KEYS are unset, so keyed hashes derive from the generated development key in ${keyFile}`);
+      expect(refused.message).toContain("Restore the key file that was there before");
+    } finally {
+      await backend.cleanUp();
     }
   });
 });
