@@ -29,6 +29,9 @@ import { channelsFromConfig } from "./channels/channelsFromConfig.js";
 import { createTemplateRenderer, type TemplateRenderer } from "./channels/templates/index.js";
 import { loadEncryptionKeys } from "./crypto/encryptionKeys.js";
 import { createSecretBox } from "./crypto/secretBox.js";
+import { chooseServerKey, serverKeyChangedMessage } from "./crypto/serverKey.js";
+import { StartRefused } from "./errors/startRefused.js";
+import { KeyChangedError } from "./storage/sql/keyGuard.js";
 import { createDelivery, type Delivery } from "./delivery/delivery.js";
 import { OutboxRelay } from "./delivery/outboxRelay.js";
 import { defaultRetryPolicy } from "./delivery/retryPolicy.js";
@@ -83,13 +86,16 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
-  // A stable key of its own when configured, so encryption keys can rotate without touching
-  // live codes, limits or the names of TOTP secrets.
-  const serverKey = config.delivery.hmacKey === undefined ? keys[0]!.key : new Uint8Array(Buffer.from(config.delivery.hmacKey, "base64"));
+  const { key: serverKey, source: serverKeySource } = chooseServerKey(config.delivery, keys);
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
   const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer") }, {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
+  }).catch((error: unknown) => {
+    // The store knows the key changed; only here is it known which setting the key came from.
+    if (!(error instanceof KeyChangedError)) throw error;
+    const dataDir = config.database.kind === "pglite" ? config.database.dataDir : undefined;
+    throw new StartRefused(serverKeyChangedMessage(serverKeySource, keys[0]!.id, dataDir), { cause: error });
   });
   const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
     await stores.close();

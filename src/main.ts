@@ -5,6 +5,7 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { startServer } from "./server/server.js";
 import { runPrimary } from "./server/workers.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
+import { StartRefused, startRefusedExitCode } from "./errors/startRefused.js";
 
 const { values: flags } = parseArgs({ options: { help: { type: "boolean", short: "h" } } });
 if (flags.help === true) {
@@ -18,7 +19,7 @@ try {
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`onetime: ${error.message}\nRun with --help for every variable and its default.\n`);
-  process.exit(2);
+  process.exit(startRefusedExitCode);
 }
 
 const logger = createLogger(config.logLevel);
@@ -31,6 +32,12 @@ if (config.workers > 1 && cluster.isPrimary) {
 /** One serving process: the only one, or a worker of the primary above. */
 async function serve(config: Config, logger: Logger): Promise<void> {
   const server = await startServer(config, logger).catch((error: unknown) => {
+    if (error instanceof StartRefused) {
+      // Something for the operator to fix, said in words: no stack trace to bury it under.
+      logger.fatal({ reason: error.message }, "refused to start");
+      process.stderr.write(`onetime: refused to start: ${error.message}\n`);
+      process.exit(startRefusedExitCode);
+    }
     logger.fatal({ err: error }, "could not start");
     process.exit(1);
   });

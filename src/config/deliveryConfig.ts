@@ -51,6 +51,14 @@ export function deliveryConfig(v: Parsed, production: boolean, embedded: boolean
   if (v.ENCRYPTION_KEYS === undefined && (production || !embedded)) {
     problems.push("ENCRYPTION_KEYS: required with DATABASE_URL, REDIS_URL or NODE_ENV=production (a generated key is only for the embedded defaults)");
   }
+  if (v.HMAC_KEY === undefined && production) {
+    // Without it the keyed hashes derive from the first encryption key, and rotating that key
+    // would orphan every TOTP enrolment (the start would then be refused): with its own key,
+    // ENCRYPTION_KEYS rotates safely by construction.
+    problems.push(
+      "HMAC_KEY: required when NODE_ENV=production (so ENCRYPTION_KEYS can rotate; upgrading, set it to the base64 of the current first ENCRYPTION_KEYS key)",
+    );
+  }
 
   let email: DeliveryConfig["email"];
   if (v.SMTP_URL !== undefined && requireAll("SMTP_URL", { SMTP_FROM: v.SMTP_FROM })) {

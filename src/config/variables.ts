@@ -43,7 +43,7 @@ const origin = z.string().refine((value) => {
 export const variables = {
   NODE_ENV: variable(
     z.enum(["development", "production", "test"]),
-    "production refuses development-only modes (generated auth secret)",
+    "production refuses development-only modes (embedded stores, generated secrets) and requires HMAC_KEY",
     "development",
   ),
   WORKERS: variable(
@@ -125,7 +125,7 @@ export const variables = {
   ),
   HMAC_KEY: variable(
     z.string().regex(/^[A-Za-z0-9+/=]{43,44}$/, "must be base64 of 32 bytes"),
-    "key for the keyed hashes of codes and consumer names (base64, 32 bytes); unset: derived from the first ENCRYPTION_KEYS key, so rotating that key then invalidates live codes and resets limits",
+    "key for the keyed hashes of codes and consumer names (base64, 32 bytes; required when NODE_ENV=production); unset: the first ENCRYPTION_KEYS key, and a start after that key changed is refused (TOTP enrolments are named under it)",
   ),
   PRODUCT_NAME: variable(nonEmpty, "the name messages sign with", "onetime"),
   DEFAULT_LOCALE: variable(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a BCP 47 tag such as en or pt-BR"), "locale of messages when the caller's has no template", "en"),

@@ -11,7 +11,7 @@ import { parseEncryptionKeys, type EncryptionKey } from "./secretBox.js";
 export async function loadEncryptionKeys(configured: string | undefined, dataDir: string | undefined): Promise<EncryptionKey[]> {
   if (configured !== undefined) return parseEncryptionKeys(configured);
   if (dataDir === undefined || dataDir.startsWith("memory://")) return [{ id: "dev", key: randomBytes(32) }];
-  const file = join(dirname(dataDir), "development-encryption-key");
+  const file = developmentKeyFile(dataDir);
   try {
     return parseEncryptionKeys((await readFile(file, "utf8")).trim());
   } catch (error) {
@@ -21,4 +21,9 @@ export async function loadEncryptionKeys(configured: string | undefined, dataDir
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${line}\n`, { mode: 0o600, flag: "wx" });
   return parseEncryptionKeys(line);
+}
+
+/** Where the generated development key is kept for PGlite data in `dataDir`. */
+export function developmentKeyFile(dataDir: string): string {
+  return join(dirname(dataDir), "development-encryption-key");
 }

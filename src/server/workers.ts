@@ -1,4 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
+import { startRefusedExitCode } from "../errors/startRefused.js";
 import type { Logger } from "../observability/logger.js";
 
 /**
@@ -16,8 +17,19 @@ export function runPrimary(count: number, logger: Logger): void {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         logger.info("all workers stopped");
-        process.exit(0);
+        // 0 after a signal; a refused start keeps its status.
+        process.exit(process.exitCode ?? 0);
       }
+      return;
+    }
+    if (code === startRefusedExitCode) {
+      // The worker refused to start for a reason every other one shares (a changed key, say):
+      // forking it again would only repeat the refusal every second. Stop, with its status.
+      logger.fatal({ pid: worker.process.pid, code }, "a worker refused to start; stopping");
+      stopping = true;
+      process.exitCode = startRefusedExitCode;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGTERM");
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(startRefusedExitCode);
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal }, "worker died; starting another");

@@ -73,15 +73,35 @@ describe("configuration", () => {
       "DATABASE_URL and REDIS_URL: required when NODE_ENV=production",
       "AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production",
       "ENCRYPTION_KEYS: required with DATABASE_URL, REDIS_URL or NODE_ENV=production (a generated key is only for the embedded defaults)",
+      "HMAC_KEY: required when NODE_ENV=production (so ENCRYPTION_KEYS can rotate; upgrading, set it to the base64 of the current first ENCRYPTION_KEYS key)",
     ]);
     const real = {
       NODE_ENV: "production",
       DATABASE_URL: "postgres://db/x",
       REDIS_URL: "redis://cache",
       ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
+      HMAC_KEY: Buffer.alloc(32, 1).toString("base64"),
     };
     expect(problemsOf({ ...real, AUTH_JWKS_URL: "http://idp.example/jwks.json" })[0]).toMatch(/^AUTH_JWKS_URL: must be https/);
     expect(loadConfig({ ...real, AUTH_JWKS_URL: "https://idp.example/jwks.json" }).auth.mode).toBe("jwks");
+  });
+
+  it("requires HMAC_KEY in production, listed with the other refused settings, so rotating ENCRYPTION_KEYS cannot rename TOTP rows", () => {
+    const production = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://db/x",
+      REDIS_URL: "redis://cache",
+      AUTH_JWT_SECRET: "s".repeat(32),
+      ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
+    };
+    const problems = problemsOf(production);
+    expect(problems).toEqual([expect.stringMatching(/^HMAC_KEY: required when NODE_ENV=production/)]);
+    // Like every key, never echoed.
+    expect(problemsOf({ ...production, HMAC_KEY: "not-base64!" }).join("\n")).not.toContain("not-base64!");
+    const hmacKey = Buffer.alloc(32, 1).toString("base64");
+    expect(loadConfig({ ...production, HMAC_KEY: hmacKey }).delivery.hmacKey).toBe(hmacKey);
+    // Outside production it stays optional: the key guard catches a changed key at start instead.
+    expect(loadConfig({ ...production, NODE_ENV: "development" }).delivery.hmacKey).toBeUndefined();
   });
 
   it("never echoes a password inside a URL, and refuses a blank port", () => {

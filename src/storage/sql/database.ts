@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import type { DatabaseConfig } from "../../config/config.js";
+import { checkKeyFingerprints, durableKeyFingerprints, type KeyFingerprint } from "./keyGuard.js";
 import { migrationSource, type Migration, type MigrationContext } from "./migrations/index.js";
 
 export type Database = Knex;
@@ -10,14 +11,15 @@ export type Database = Knex;
 export const inMemoryDataDir = "memory://";
 
 /**
- * Opens Postgres (or embedded PGlite) and brings the schema up to date. Migrations run here, at
- * start, so an instance never serves against a schema older than its code; `context` carries the
- * keys some of them need.
+ * Opens Postgres (or embedded PGlite), brings the schema up to date and checks that the keys in
+ * `context` are the ones the durable rows were named with (see keyGuard.ts; a
+ * `KeyChangedError` otherwise). Migrations run here, at start, so an instance never serves
+ * against a schema older than its code; `context` carries the keys some of them need.
  */
 export async function openDatabase(config: DatabaseConfig, context: MigrationContext): Promise<Database> {
   const db = config.kind === "postgres" ? openPostgres(config) : await openPglite(config.dataDir, config.schema);
   try {
-    await migrate(db, config, migrationSource(context));
+    await migrate(db, config, migrationSource(context), durableKeyFingerprints(context));
     return db;
   } catch (error) {
     await db.destroy();
@@ -32,16 +34,24 @@ const migrationsTable = "onetime_migrations";
  * own, rather than on knex's lock row: the row survives a crashed migration and then blocks
  * every later start, while an advisory lock dies with its session. Holding it, any knex lock row
  * found is such a leftover and is cleared. PGlite has one connection and one process: no lock.
+ *
+ * The key check runs under the same lock: the instance that re-keys rows in a migration records
+ * its key before any other instance can record a different one, so of instances started
+ * together with different keys, the one whose key named the rows is the one that serves.
  */
-async function migrate(db: Database, config: DatabaseConfig, source: Knex.MigrationSource<Migration>): Promise<void> {
-  if (config.kind === "pglite") return migrateNow(db, config.schema, source);
+async function migrate(db: Database, config: DatabaseConfig, source: Knex.MigrationSource<Migration>, keys: readonly KeyFingerprint[]): Promise<void> {
+  const migrateAndCheck = async () => {
+    await migrateNow(db, config.schema, source);
+    await checkKeyFingerprints(db, keys);
+  };
+  if (config.kind === "pglite") return migrateAndCheck();
   const lock = ["select pg_advisory_lock(hashtext(?))", "select pg_advisory_unlock(hashtext(?))"] as const;
   const key = `onetime-migrations:${config.schema}`;
   const connection: unknown = await db.client.acquireConnection();
   try {
     await db.raw(lock[0], [key]).connection(connection);
     try {
-      await migrateNow(db, config.schema, source);
+      await migrateAndCheck();
     } finally {
       await db.raw(lock[1], [key]).connection(connection);
     }

@@ -4,6 +4,7 @@ import * as auditEvents from "./0001_audit_events.js";
 import * as outboxMessages from "./0002_outbox_messages.js";
 import * as totpSecrets from "./0003_totp_secrets.js";
 import { totpConsumerHash } from "./0004_totp_consumer_hash.js";
+import * as onetimeKeys from "./0005_onetime_keys.js";
 
 export interface Migration {
   readonly name: string;
@@ -27,6 +28,7 @@ export function migrationSource(context: MigrationContext): Knex.MigrationSource
     { name: "0002_outbox_messages", ...outboxMessages },
     { name: "0003_totp_secrets", ...totpSecrets },
     { name: "0004_totp_consumer_hash", ...totpConsumerHash(context.totpConsumerHash) },
+    { name: "0005_onetime_keys", ...onetimeKeys },
   ];
   return {
     getMigrations: async () => [...migrations],
