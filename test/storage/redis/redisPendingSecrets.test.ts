@@ -5,6 +5,7 @@ import { RedisPendingSecrets } from "../../../src/storage/redis/redisPendingSecr
 import { RedisSecretQueue } from "../../../src/storage/redis/redisSecretQueue.js";
 import { secretKeyName, shardKeys } from "../../../src/storage/redis/secretKeyspace.js";
 import { secretShard } from "../../../src/storage/secretShards.js";
+import { startPrivateRedis } from "../../support/privateRedis.js";
 import { connectTestRedis, deleteKeysWithPrefix, escapeGlob, scanKeys, uniqueTestPrefix } from "../../support/redis.js";
 import { describePendingSecretsContract, message } from "../pendingSecrets.contract.js";
 
@@ -130,9 +131,18 @@ describe("RedisPendingSecrets in Redis", () => {
   });
 
   it("recovers when Redis has forgotten its scripts (EVALSHA falls back on NOSCRIPT)", async () => {
-    await store.put("s", { hash: "h", maxAttempts: 3, data: "" }, 60_000);
-    await admin.script("FLUSH");
-    expect((await store.take("s", "h")).status).toBe("consumed");
+    // A Redis of its own: flushing the shared one's scripts would disturb other files' round-trip counts.
+    const own = await startPrivateRedis();
+    const client = new Redis(own.url);
+    const forgetful = new RedisPendingSecrets({ redis: client, keyPrefix });
+    try {
+      await forgetful.put("s", { hash: "h", maxAttempts: 3, data: "" }, 60_000);
+      await client.script("FLUSH");
+      expect((await forgetful.take("s", "h")).status).toBe("consumed");
+    } finally {
+      await forgetful.close();
+      await own.stop();
+    }
   });
 
   it("refuses a client that prefixes keys itself, and a prefix with braces", () => {
