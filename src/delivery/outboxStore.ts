@@ -1,17 +1,10 @@
-import type { MessageKind } from "../channels/channel.js";
 import type { MessageQueue } from "./messageQueue.js";
+import type { QueuedMessage } from "./queuedMessage.js";
 
 export type { AttemptOutcome, AttemptRecord, ClaimedMessage } from "./messageQueue.js";
 
-export interface NewOutboxMessage {
-  readonly id: string;
-  readonly kind: MessageKind;
-  /** Which template rendered it, for logs and metrics. */
-  readonly template?: string;
-  /** What it belongs to (a verification id, a token id), for tracing. */
-  readonly reference?: string;
-  readonly sealedPayload: string;
-  readonly maxAttempts: number;
+/** A queued message with its own expiry: in Postgres no secret beside it says when it is dead. */
+export interface NewOutboxMessage extends QueuedMessage {
   /** After this the message is never sent: its code would no longer work. */
   readonly expiresAt: Date;
 }
