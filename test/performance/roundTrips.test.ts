@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
@@ -88,6 +89,27 @@ describe("round-trip budget per RPC", () => {
   it("InitiateVerification: admission, then the code and its message in one Redis script; no Postgres", async () => {
     expect(await count(() => initiate())).toEqual({ redis: 2, postgres: 0 });
     expect(await count(() => initiate({ idempotencyKey: `k-${consumerNumber}` }))).toEqual({ redis: 3, postgres: 0 });
+  });
+
+  it("TOTP: a start for an enrolled consumer reads nothing more than its upsert; a validation reads the secret and claims the step", async () => {
+    const consumer = `rt-totp-${consumerNumber++}`;
+    const enrolling = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer });
+    const secret = new URL(enrolling.totpUri).searchParams.get("secret")!;
+    await client.validateVerification({ verificationId: enrolling.verification!.verificationId, code: await generate({ secret }) });
+
+    // Enrolled now: admission and the record in Redis, one upsert that leaves the active secret be.
+    let started: { verification?: { verificationId: string } } = {};
+    expect(await count(async () => (started = await client.initiateVerification({ method: VerificationMethod.TOTP, consumer })))).toEqual({
+      redis: 2,
+      postgres: 1,
+    });
+    // The next time step's code, so the step is not the one just used. One Redis take (counts the
+    // attempt), the secret read and the step claimed in Postgres, then the record ended in Redis.
+    const next = await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+    expect(await count(() => client.validateVerification({ verificationId: started.verification!.verificationId, code: next }))).toEqual({
+      redis: 2,
+      postgres: 2,
+    });
   });
 
   it("GetVerification and InvalidateVerification: one Redis round trip each", async () => {

@@ -13,7 +13,7 @@ interface SecretRow {
 
 const table = "totp_secrets";
 const columns = ["sealed_secret", "key_id", "status", "last_used_step"] as const;
-/** Enrolment retries when the row changes between its two statements (see `enrol`). */
+/** Enrolment retries when a concurrent change hides the row from its statement (see `enrol`). */
 const enrolAttempts = 3;
 
 /**
@@ -33,27 +33,33 @@ export function sqlTotpSecrets(db: Database, consumerHash: KeyedHash): TotpSecre
     find,
 
     async enrol(consumer, sealedSecret, keyId) {
-      // One statement creates or replaces a pending secret; `xmax = 0` holds only for a row this
-      // statement inserted. An active secret is left as it is and the upsert returns nothing, so
-      // a second statement reads it. Should it vanish (or turn pending again) in between, a 2FA
-      // removal raced this enrolment: start over.
+      // One statement creates or replaces a pending secret (`xmax = 0` holds only for a row this
+      // statement inserted) and, when the upsert leaves an active secret as it is, reads that row
+      // from the statement's snapshot instead: one round trip either way. Should the snapshot not
+      // show it active (a concurrent enrolment or 2FA removal raced this one), start over.
       for (let attempt = 0; attempt < enrolAttempts; attempt++) {
-        const upserted = await db.raw<{ rows: (SecretRow & { inserted: boolean })[] }>(
-          `insert into ${table} (consumer_hash, sealed_secret, key_id, status)
-           values (?, ?, ?, 'pending')
-           on conflict (consumer_hash) do update
-              set sealed_secret = excluded.sealed_secret, key_id = excluded.key_id, updated_at = now()
-            where ${table}.status = 'pending'
-        returning ${columns.join(", ")}, (xmax = 0) as inserted`,
-          [consumerHash(consumer), sealedSecret, keyId],
+        const hash = consumerHash(consumer);
+        const result = await db.raw<{ rows: (SecretRow & { inserted: boolean; written: boolean })[] }>(
+          `with upserted as (
+             insert into ${table} (consumer_hash, sealed_secret, key_id, status)
+             values (?, ?, ?, 'pending')
+             on conflict (consumer_hash) do update
+                set sealed_secret = excluded.sealed_secret, key_id = excluded.key_id, updated_at = now()
+              where ${table}.status = 'pending'
+          returning ${columns.join(", ")}, (xmax = 0) as inserted, true as written
+           )
+           select * from upserted
+           union all
+           select ${columns.join(", ")}, false, false from ${table}
+            where consumer_hash = ? and not exists (select 1 from upserted)`,
+          [hash, sealedSecret, keyId, hash],
         );
-        const [row] = upserted.rows;
-        if (row !== undefined) {
+        const [row] = result.rows;
+        if (row?.written === true) {
           const outcome: TotpEnrolOutcome = row.inserted ? "created" : "replaced";
           return { outcome, record: toRecord(row) };
         }
-        const current = await find(consumer);
-        if (current?.status === "active") return { outcome: "already_active", record: current };
+        if (row?.status === "active") return { outcome: "already_active", record: toRecord(row) };
       }
       throw new Error(`the TOTP secret of a consumer kept changing during ${enrolAttempts} enrolment attempts`);
     },
