@@ -33,10 +33,14 @@ export function sqlTotpSecrets(db: Database, consumerHash: KeyedHash): TotpSecre
     find,
 
     async enrol(consumer, sealedSecret, keyId) {
+      // Most starts are for consumers long enrolled: a plain read answers them without the row
+      // lock an upsert takes even when it changes nothing.
+      const current = await find(consumer);
+      if (current?.status === "active") return { outcome: "already_active", record: current };
       // One statement creates or replaces a pending secret (`xmax = 0` holds only for a row this
-      // statement inserted) and, when the upsert leaves an active secret as it is, reads that row
-      // from the statement's snapshot instead: one round trip either way. Should the snapshot not
-      // show it active (a concurrent enrolment or 2FA removal raced this one), start over.
+      // statement inserted) and, when the upsert leaves an active secret as it is (activated since
+      // the read), reads that row from the statement's snapshot. Should the snapshot not show it
+      // active either (a concurrent enrolment or 2FA removal raced this one), start over.
       for (let attempt = 0; attempt < enrolAttempts; attempt++) {
         const hash = consumerHash(consumer);
         const result = await db.raw<{ rows: (SecretRow & { inserted: boolean; written: boolean })[] }>(
