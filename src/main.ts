@@ -45,7 +45,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     {
       url: server.http.url,
       database: config.database.kind,
-      ttlStore: config.ttlStore.kind,
+      shortLivedStore: config.shortLivedStore.kind,
       auth: config.auth.mode,
       workers: config.workers,
     },

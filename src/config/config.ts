@@ -27,7 +27,8 @@ export type DatabaseConfig =
   | { readonly kind: "postgres"; readonly url: string; readonly schema: string; readonly poolMax: number }
   | { readonly kind: "pglite"; readonly dataDir: string; readonly schema: string };
 
-export type TtlStoreConfig =
+/** Where what lives for minutes is kept: pending secrets with their messages, send limits. */
+export type ShortLivedStoreConfig =
   | { readonly kind: "redis"; readonly url: string; readonly keyPrefix: string }
   | { readonly kind: "memory" };
 
@@ -49,7 +50,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
   readonly database: DatabaseConfig;
-  readonly ttlStore: TtlStoreConfig;
+  readonly shortLivedStore: ShortLivedStoreConfig;
   readonly auth: AuthConfig;
   readonly delivery: DeliveryConfig;
   readonly verification: VerificationRules;
@@ -165,7 +166,7 @@ export function loadConfig(env: RawEnvironment): Config {
       v.DATABASE_URL !== undefined
         ? { kind: "postgres", url: v.DATABASE_URL, schema: v.DATABASE_SCHEMA!, poolMax: v.DATABASE_POOL_MAX! }
         : { kind: "pglite", dataDir: v.DATA_DIR!, schema: v.DATABASE_SCHEMA! },
-    ttlStore:
+    shortLivedStore:
       v.REDIS_URL !== undefined ? { kind: "redis", url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
     auth,
     delivery,

@@ -49,7 +49,7 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
   const db = await openDatabase(config.database, keys);
   let short: ShortLivedStores;
   try {
-    short = config.ttlStore.kind === "redis" ? await openRedisStores(config.ttlStore, logger, options) : openMemoryStores(options);
+    short = config.shortLivedStore.kind === "redis" ? await openRedisStores(config.shortLivedStore, logger, options) : openMemoryStores(options);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -21,7 +21,7 @@ describe("configuration", () => {
     const config = loadConfig({});
     expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080, idleTimeoutMs: 60_000, maxConcurrentStreams: 100 });
     expect(config.database).toEqual({ kind: "pglite", dataDir: "./.onetime/pgdata", schema: "public" });
-    expect(config.ttlStore).toEqual({ kind: "memory" });
+    expect(config.shortLivedStore).toEqual({ kind: "memory" });
     expect(config.auth.mode).toBe("development");
   });
 
@@ -44,7 +44,7 @@ describe("configuration", () => {
     });
     expect(config.listen.port).toBe(9000);
     expect(config.database.kind).toBe("postgres");
-    expect(config.ttlStore).toEqual({ kind: "redis", url: "redis://cache:6379", keyPrefix: "onetime:" });
+    expect(config.shortLivedStore).toEqual({ kind: "redis", url: "redis://cache:6379", keyPrefix: "onetime:" });
     expect(config.auth.mode).toBe("secret");
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
   });

@@ -33,7 +33,7 @@ describe("round-trip budget per RPC", () => {
   beforeAll(async () => {
     server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000" });
     client = await verificationClient(server.url);
-    const prefix = server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "";
+    const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     monitor = await monitorRedis((line) => {
       // Commands a script runs inside Redis show up too, as `[0 lua]`: not round trips.
       if (!/^\+\S+ \[\d+ lua\]/.test(line) && line.includes(prefix) && !isRelayScript(line)) redisCommands.push(line);

@@ -63,7 +63,7 @@ describe("npm start on embedded defaults", () => {
 
   it("serves on PGlite and the in-process store with development auth", async () => {
     const started = logLines.find((entry) => typeof entry.url === "string");
-    expect(started).toMatchObject({ database: "pglite", ttlStore: "memory", auth: "development" });
+    expect(started).toMatchObject({ database: "pglite", shortLivedStore: "memory", auth: "development" });
     const response = await check();
     expect(await response.json()).toEqual({ status: "SERVING" });
   });

@@ -57,7 +57,7 @@ describe("what a dump of Redis and Postgres shows", () => {
 async function redisDump(server: TestServer): Promise<string[]> {
   const redis = await connectTestRedis();
   try {
-    const prefix = server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "";
+    const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     const keys = await scanKeys(redis, `${prefix}*`);
     expect(keys.length).toBeGreaterThanOrEqual(900);
     const dump: string[] = [...keys];

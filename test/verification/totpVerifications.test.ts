@@ -163,7 +163,7 @@ describe("TOTP replay protection across a Redis loss", () => {
       await validate();
       const redis = await connectTestRedis();
       try {
-        await deleteKeysWithPrefix(redis, server.config.ttlStore.kind === "redis" ? server.config.ttlStore.keyPrefix : "");
+        await deleteKeysWithPrefix(redis, server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "");
       } finally {
         redis.disconnect();
       }
