@@ -148,7 +148,14 @@ export class OutboxRelay {
         await this.queue.tidy();
       }
       const batch = await this.queue.claim(this.batchSize, this.leaseMs, partitions);
-      await Promise.all(batch.map((message) => this.deliver(message)));
+      // Every send of the batch ends before the next claim (and before stop() resolves), even when
+      // one outcome could not be recorded: that one's claim lapses and another relay takes it over.
+      const settled = await Promise.allSettled(batch.map((message) => this.deliver(message)));
+      for (const [index, result] of settled.entries()) {
+        if (result.status === "rejected") {
+          this.logger.error({ err: result.reason, messageId: batch[index]!.id, queue: this.queueName }, "could not record a delivery outcome");
+        }
+      }
       return batch.length;
     } finally {
       if (partitions === undefined) this.lastSweep = Date.now();
@@ -220,6 +227,9 @@ export class OutboxRelay {
   private async attempt(claimed: ClaimedMessage): Promise<AttemptRecord> {
     if (claimed.payload === null) return { status: "dead", reason: "payload missing" };
     if (claimed.expiresAt.getTime() <= Date.now()) return { status: "expired", reason: "expired before it could be delivered" };
+    // A claim taken over from a relay that died counts as an attempt: relays that keep dying on a
+    // message must not send it without end.
+    if (claimed.attempt > claimed.maxAttempts) return { status: "dead", reason: `gave up after ${claimed.maxAttempts} attempts` };
     let message: OutboundMessage;
     try {
       message = JSON.parse(this.box.open(claimed.payload, payloadContext(claimed.id))) as OutboundMessage;

@@ -6,8 +6,15 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EP
 const connectionExceptionClass = /^08[0-9A-Z]{3}$/;
 const unreachableNames = new Set(["KnexTimeoutError", "MaxRetriesPerRequestError"]);
 // ioredis reports these in the message only: a closed connection, and Redis replies that mean
-// "not now" (loading its dataset, cluster reconfiguring).
-const unreachableMessages = [/connection is closed/i, /stream isn't writeable/i, /connection terminated/i, /command timed out/i, /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN)\b/];
+// "not now": loading its dataset, cluster reconfiguring, out of memory under `noeviction`, a
+// replica that was a primary (failover), a key served by another node.
+const unreachableMessages = [
+  /connection is closed/i,
+  /stream isn't writeable/i,
+  /connection terminated/i,
+  /command timed out/i,
+  /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|OOM|READONLY|MOVED|ASK)\b/,
+];
 
 /**
  * Recognises a backing store that could not be reached, so it surfaces as `unavailable` (retry

@@ -40,7 +40,7 @@ export function assertRefund(scope: string, bucket: string, refund: SendRefund):
   assertScope(scope);
   assertBucket(bucket);
   assertNonNegativeInteger("refund.guesses", refund.guesses);
-  assertPositiveInteger("refund.sendNumber", refund.sendNumber);
+  if (refund.sendNumber !== undefined) assertPositiveInteger("refund.sendNumber", refund.sendNumber);
 }
 
 export function assertBucket(bucket: string): void {

@@ -73,6 +73,16 @@ describe("error boundary", () => {
     expect((await errorFor(new DependencyUnavailable("redis"))).code).toBe(Code.Unavailable);
   });
 
+  it("answers unavailable when Redis refuses for now: full under noeviction, a demoted primary, a moved slot", async () => {
+    for (const reply of [
+      "OOM command not allowed when used memory > 'maxmemory'. script: 1e4a, on @user_script:59.",
+      "READONLY You can't write against a read only replica.",
+      "MOVED 3999 127.0.0.1:6381",
+    ]) {
+      expect((await errorFor(Object.assign(new Error(reply), { name: "ReplyError" }))).code).toBe(Code.Unavailable);
+    }
+  });
+
   it("shapes errors thrown mid-stream too", async () => {
     const transport = createRouterTransport(
       (router) =>

@@ -193,8 +193,9 @@ export class OneTimeSecrets {
       // Nothing usable may outlive a failed issue: the secret goes (and its message with it), the
       // guesses and the send come back (nothing was sent, so no resend wait is owed), and a retry
       // with the same idempotency key may run again.
-      if (attempted !== undefined) await pending.revoke(request.key, { data: attempted }).catch(() => undefined);
-      await limits.refund(scope, request.channel, { guesses: grant.maxAttempts, sendNumber: grant.sendNumber }).catch(() => undefined);
+      // If the undo itself fails the code may still be out, so its send stays charged.
+      const undone = attempted === undefined || (await pending.revoke(request.key, { data: attempted }).then(() => true, () => false));
+      await limits.refund(scope, request.channel, { guesses: grant.maxAttempts, ...(undone ? { sendNumber: grant.sendNumber } : {}) }).catch(() => undefined);
       if (idempotency !== undefined) await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
       throw error;
     }

@@ -62,8 +62,11 @@ export interface SendLimits {
 export interface SendRefund {
   /** Guesses to give back to the scope's budget: the send's reservedGuesses; 0 or more. */
   readonly guesses: number;
-  /** The refunded send's number, as admit answered it; a positive integer. */
-  readonly sendNumber: number;
+  /**
+   * The refunded send's number, as admit answered it; a positive integer. Absent: the send stays
+   * charged (its secret may be out after all) and only the guesses come back.
+   */
+  readonly sendNumber?: number;
 }
 
 export interface SendRequest {

@@ -57,13 +57,21 @@ export class RedisSecretQueue implements MessageQueue {
     const claimed: ClaimedMessage[] = [];
     // One shard after another, each asked only for what is still missing: a claim holds what
     // it returns, so asking every shard for the whole batch at once would lease more than is sent.
+    let failure: unknown;
     for (const shard of shards) {
       if (claimed.length >= limit) break;
       const { stream, retries, live } = shardKeys(this.#keyPrefix, shard);
-      const reply = await this.#scripts.claim([stream, retries, live], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
-      const now = Date.now();
-      for (const claim of decodeClaims(reply)) claimed.push(claimedMessage(shard, claim, now));
+      try {
+        const reply = await this.#scripts.claim([stream, retries, live], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
+        const now = Date.now();
+        for (const claim of decodeClaims(reply)) claimed.push(claimedMessage(shard, claim, now));
+      } catch (error) {
+        // What other shards handed over is leased to this relay now: send it rather than leave
+        // it waiting a whole lease because one shard (one Cluster node, say) failed.
+        failure ??= error;
+      }
     }
+    if (claimed.length === 0 && failure !== undefined) throw failure;
     return claimed;
   }
 
@@ -79,7 +87,9 @@ export class RedisSecretQueue implements MessageQueue {
       byShard.set(receipt.shard, list);
     }
     const recorded = new Set<string>();
-    await Promise.all(
+    // Every shard's outcomes are written even if another shard's fail: those are then simply not
+    // recorded (their claims lapse and are taken over), as the relay expects of a missing id.
+    await Promise.allSettled(
       [...byShard].map(async ([shard, list]) => {
         const { stream, retries } = shardKeys(this.#keyPrefix, shard);
         const reply = await this.#scripts.record([stream, retries], relayGroup, this.#consumer, ...list.flatMap((each) => each.args));

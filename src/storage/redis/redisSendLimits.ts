@@ -83,7 +83,7 @@ export class RedisSendLimits implements SendLimits {
     this.#open();
     const names = admissionKeys(scope, bucket);
     const keys = [names.send, names.guess].map((name) => this.#keyPrefix + name);
-    decodeInteger("refund", await this.#scripts.refund(keys, refund.guesses, refund.sendNumber));
+    decodeInteger("refund", await this.#scripts.refund(keys, refund.guesses, refund.sendNumber ?? 0));
   }
 
   /** Quits the client if these limits own it; further calls reject. Calling it twice is harmless. */

@@ -142,7 +142,8 @@ end
 local send = redis.call('HMGET', sendKey, 'count', 'prev')
 local count = tonumber(send[1])
 if count == nil or count ~= tonumber(ARGV[2]) then
-  -- A later send was admitted (its charge and wait stand), or the window is gone.
+  -- A later send was admitted (its charge and wait stand), the window is gone, or the caller
+  -- keeps the send charged (ARGV[2] is 0).
   return 0
 end
 if count <= 1 then

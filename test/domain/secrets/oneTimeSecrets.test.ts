@@ -212,6 +212,32 @@ describe("OneTimeSecrets", () => {
     expect((await lossy.pending.peek("test:theirs"))?.data).toBe("theirs");
   });
 
+  it("keeps the send charged when the undo of a lost put fails too, since the code may be out", async () => {
+    const stuck = await domainHarness({
+      wrapPending: (pending) => ({
+        ...putThrows("store")(pending),
+        revoke: async () => {
+          throw new Error("Connection is closed.");
+        },
+      }),
+    });
+    const to = "ola@example.com";
+    await expect(stuck.secrets.issue(request(to, "700001", { key: "test:stuck" }))).rejects.toThrow("Command timed out");
+    // The code did get stored and its revoke failed: the next code to this address waits.
+    await expect(stuck.secrets.issue(request(to, "700002"))).rejects.toMatchObject({ reason: "RESEND_TOO_SOON" });
+  });
+
+  it("gives up on a message whose relays keep dying instead of sending it without end", async () => {
+    await h.secrets.issue(request("pia@example.com", "800001"));
+    // maxAttempts is 3 (the harness's sealer): three relays claim it and die before recording.
+    for (let claim = 0; claim < 3; claim++) {
+      expect(await h.pending.messages.claim(10, minute)).toHaveLength(1);
+      h.clock.advance(minute);
+    }
+    await h.deliver();
+    expect(h.email.sent).toEqual([]);
+  });
+
   it("keeps the record and the code unreadable in the store", async () => {
     const key = await h.secrets.issue(request("secret-reader@example.com", "918273"));
     const state = await h.pending.peek(key);
