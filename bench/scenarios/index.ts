@@ -3,6 +3,7 @@ import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { bare } from "./bare.js";
 import type { Scenario, ScenarioName } from "./scenario.js";
 import { totpValidate } from "./totpValidate.js";
+import { validateOnly } from "./validateOnly.js";
 import { verificationRoundtrip } from "./verificationRoundtrip.js";
 import { wrongCodeMix } from "./wrongCodeMix.js";
 
@@ -10,6 +11,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   bare,
   "verification-roundtrip": verificationRoundtrip,
   "wrong-code-mix": wrongCodeMix,
+  "validate-only": validateOnly,
   "totp-validate": totpValidate,
 };
 
