@@ -98,7 +98,7 @@ export const variables = {
     "public",
   ),
   DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating)", "10"),
-  DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL)", "./.onetime/pgdata"),
+  DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL); one process per directory", "./.onetime/pgdata"),
   REDIS_URL: variable(
     url(/^rediss?$/, "redis://host:6379 or rediss:// for TLS"),
     "Redis for short-lived codes, attempts and rate limits; unset keeps them in process memory",

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
-import { openDatabase, type Database } from "./sql/database.js";
+import { inMemoryDataDir, openDatabase, type Database } from "./sql/database.js";
+import { lockDataDir } from "./sql/dataDirLock.js";
 import type { MigrationContext } from "./sql/migrations/index.js";
 import type { TotpSecretStore } from "../domain/totp/totpSecretStore.js";
 import { sqlTotpSecrets } from "./sql/sqlTotpSecrets.js";
@@ -46,12 +47,21 @@ interface ShortLivedStores {
  * keyed hashes that name durable rows, used by the migrations and the stores alike.
  */
 export async function openStores(config: Config, logger: Logger, keys: MigrationContext, options: OpenStoresOptions = {}): Promise<Stores> {
-  const db = await openDatabase(config.database, keys);
+  const { database } = config;
+  const dataDirLock = database.kind === "pglite" && database.dataDir !== inMemoryDataDir ? await lockDataDir(database.dataDir) : undefined;
+  let db: Database;
+  try {
+    db = await openDatabase(database, keys);
+  } catch (error) {
+    await dataDirLock?.release();
+    throw error;
+  }
   let short: ShortLivedStores;
   try {
     short = config.shortLivedStore.kind === "redis" ? await openRedisStores(config.shortLivedStore, logger, options) : openMemoryStores(options);
   } catch (error) {
     await db.destroy();
+    await dataDirLock?.release();
     throw error;
   }
   const { secrets, secretMessages, limits } = short;
@@ -64,6 +74,8 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     async close() {
       await limits.close();
       await Promise.allSettled([secrets.close(), db.destroy()]);
+      // Only once PGlite has written the database back is the directory free for another process.
+      await dataDirLock?.release();
     },
   };
 }
