@@ -68,21 +68,34 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 }
 
 function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials): void {
+  const base = reachableUrl(url);
   // Straight to stderr, not through the logger: these are for a person at a terminal, and the
-  // logger must never carry a token.
+  // logger must never carry a token. Every line below the notice can be pasted into a shell as is.
   process.stderr.write(
     [
       "",
       "  DEVELOPMENT MODE: no AUTH_JWT_SECRET or AUTH_JWKS_URL, so a signing secret was generated for this run.",
       "  Never use this mode in production (NODE_ENV=production refuses it).",
       "",
-      `  service token: ${credentials.serviceToken}`,
-      `  admin token:   ${credentials.adminToken}`,
+      "  Paste these to call the API as a backend service and as an admin (new tokens on every start):",
       "",
-      `  buf curl --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`,
-      `  buf curl --list-services --http2-prior-knowledge ${url}`,
+      `  export SERVICE_TOKEN=${credentials.serviceToken}`,
+      `  export ADMIN_TOKEN=${credentials.adminToken}`,
+      "",
+      "  Then, for example:",
+      "",
+      `  npx buf curl --http2-prior-knowledge ${base}/grpc.health.v1.Health/Check`,
+      `  npx buf curl --list-services --http2-prior-knowledge ${base}`,
+      `  npx buf curl --http2-prior-knowledge -H "authorization: Bearer $SERVICE_TOKEN" -d '{"service":"onetime.v1.VerificationService"}' ${base}/grpc.health.v1.Health/Check`,
       "",
       "",
     ].join("\n"),
   );
+}
+
+/** The address a client on this machine reaches: a server listening on every interface says 0.0.0.0 or [::]. */
+function reachableUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.hostname === "0.0.0.0" || parsed.hostname === "[::]") parsed.hostname = "localhost";
+  return parsed.origin;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ describe("npm start on embedded defaults", () => {
   let serviceToken: string;
   let adminToken: string;
   const logLines: Record<string, unknown>[] = [];
+  let bannerLines: string[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "onetime-start-"));
@@ -36,13 +37,14 @@ describe("npm start on embedded defaults", () => {
       });
     });
     // The banner goes to stderr just after the "serving" log line on stdout.
-    for (let waited = 0; !banner.some((line) => line.includes("admin token:")); waited += 50) {
+    for (let waited = 0; !banner.some((line) => line.includes("export ADMIN_TOKEN=")); waited += 50) {
       if (waited > 5_000) throw new Error(`no development tokens printed: ${banner.join("\n")}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const tokenAfter = (label: string) => banner.find((line) => line.includes(label))!.split(label)[1]!.trim();
-    serviceToken = tokenAfter("service token:");
-    adminToken = tokenAfter("admin token:");
+    serviceToken = tokenAfter("export SERVICE_TOKEN=");
+    adminToken = tokenAfter("export ADMIN_TOKEN=");
+    bannerLines = banner;
   }, 60_000);
 
   afterAll(async () => {
@@ -73,6 +75,18 @@ describe("npm start on embedded defaults", () => {
     const forged = await check(`Bearer ${serviceToken.slice(0, -4)}AAAA`);
     expect(forged.status).toBe(401);
   });
+
+  it("prints lines a user can paste: the exports, then commands that work as printed", () => {
+    const exports = bannerLines.filter((line) => line.trim().startsWith("export "));
+    const commands = bannerLines.filter((line) => line.trim().startsWith("npx buf curl"));
+    expect(exports).toHaveLength(2);
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    for (const command of commands) {
+      const run = spawnSync("bash", ["-c", [...exports, command].join("\n")], { encoding: "utf8", timeout: 30_000 });
+      expect({ command, status: run.status, stderr: run.stderr }).toMatchObject({ status: 0 });
+      expect(run.stdout).not.toBe("");
+    }
+  }, 60_000);
 
   it("never logs a token", () => {
     const logged = JSON.stringify(logLines);
