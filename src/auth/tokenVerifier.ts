@@ -67,7 +67,10 @@ function refusal(error: unknown): Unauthenticated | DependencyUnavailable {
   }
   if (error instanceof errors.JWTExpired) return new Unauthenticated("TOKEN_EXPIRED", "bearer token has expired");
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return new Unauthenticated("TOKEN_CLAIM_INVALID", `bearer token claim "${error.claim}" is not acceptable`);
+    // jose's message says which check failed (e.g. unexpected "iss" claim value); the caller
+    // needs to know whether to add a claim or fix one.
+    const what = error.reason === "missing" ? "is missing" : "is not acceptable";
+    return new Unauthenticated("TOKEN_CLAIM_INVALID", `bearer token claim "${error.claim}" ${what}`);
   }
   if (error instanceof errors.JOSEError) return new Unauthenticated("TOKEN_INVALID", "bearer token is not valid");
   throw error;

@@ -1,4 +1,5 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { accessTable, admins, backends, everyone } from "../../src/auth/access.js";
@@ -87,6 +88,20 @@ describe("auth interceptor", () => {
     const error = await failure(clientWith(`Bearer ${forged}`).check());
     expect(error.code).toBe(Code.Unauthenticated);
     expect(error.rawMessage).toBe("bearer token is not valid");
+  });
+
+  it("says a required claim is missing rather than unacceptable", async () => {
+    const withoutExp = await new SignJWT({ roles: ["admin"] })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("ops")
+      .setIssuer(testClaims.issuer)
+      .setAudience(testClaims.audience)
+      .sign(new TextEncoder().encode(testJwtSecret));
+    const refused = await failure(clientWith(`Bearer ${withoutExp}`).check());
+    expect(refused.code).toBe(Code.Unauthenticated);
+    expect(refused.rawMessage).toBe('bearer token claim "exp" is missing');
+    const wrongIssuer = await failure(clientWith(`Bearer ${await signToken({ roles: ["admin"], issuer: "someone-else" })}`).check());
+    expect(wrongIssuer.rawMessage).toBe('bearer token claim "iss" is not acceptable');
   });
 
   it("refuses an expired token", async () => {
