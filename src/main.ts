@@ -7,7 +7,15 @@ import { runPrimary } from "./server/workers.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import { StartRefused, startRefusedExitCode } from "./errors/startRefused.js";
 
-const { values: flags } = parseArgs({ options: { help: { type: "boolean", short: "h" } } });
+let flags: { help?: boolean };
+try {
+  ({ values: flags } = parseArgs({ options: { help: { type: "boolean", short: "h" } } }));
+} catch (error) {
+  // Settings are environment variables; a mistyped flag deserves a line saying so, not a stack.
+  const reason = error instanceof Error ? error.message.split(".")[0] : String(error);
+  process.stderr.write(`onetime: ${reason}. The only option is --help; settings are environment variables (--help lists them).\n`);
+  process.exit(startRefusedExitCode);
+}
 if (flags.help === true) {
   process.stdout.write(`${configHelp()}\n`);
   process.exit(0);

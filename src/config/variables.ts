@@ -47,7 +47,12 @@ export const variables = {
     "development",
   ),
   WORKERS: variable(
-    z.union([z.literal("auto"), wholeNumber(1, 256)]),
+    // One check with one message: as a union, zod answered "Invalid input", naming neither choice.
+    z
+      .string()
+      .trim()
+      .refine((value) => value === "auto" || (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 256), 'must be "auto" or a whole number from 1 to 256')
+      .transform((value): "auto" | number => (value === "auto" ? "auto" : Number(value))),
     "processes serving the port; auto = one per core (always 1 on the embedded backends, which live in one process)",
     "auto",
   ),

@@ -68,6 +68,12 @@ describe("configuration", () => {
     expect(problems.join("\n")).not.toContain("short");
   });
 
+  it("says what WORKERS accepts", () => {
+    for (const workers of ["-1", "0", "many"]) {
+      expect(problemsOf({ WORKERS: workers })).toEqual([`WORKERS: must be "auto" or a whole number from 1 to 256 (got "${workers}")`]);
+    }
+  });
+
   it("refuses development-only modes in production", () => {
     expect(problemsOf({ NODE_ENV: "production" })).toEqual([
       "DATABASE_URL and REDIS_URL: required when NODE_ENV=production",
@@ -169,5 +175,14 @@ describe("the start command", () => {
     expect(failed?.code).toBe(2);
     expect(failed?.stderr).toContain("PORT:");
     expect(failed?.stderr).toContain('"99999"');
+  });
+
+  it("answers an unknown flag with one line naming it, not a stack trace, and status 2", async () => {
+    const failed = await run("npm", ["start", "--silent", "--", "--foo"]).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr.trim()).toBe("onetime: Unknown option '--foo'. The only option is --help; settings are environment variables (--help lists them).");
   });
 });
