@@ -61,8 +61,10 @@ function inField(field: DescField, value: JsonValue, path: Path, readable: (valu
 function unreadable(field: DescField, value: JsonValue, path: Path): UnreadableField {
   if (!wellFormed(value)) return { path, ...notUtf8 };
   if (field.enum !== undefined && typeof value === "string") {
-    // The id and text protovalidate gives an undefined number, so a bad name reads the same.
-    return { path, ruleId: "enum.defined_only", message: "value must be one of the defined enum values" };
+    // The rule id protovalidate gives an undefined number, so a bad name reads the same; the
+    // message lists the names, since "EMAIL" for "VERIFICATION_METHOD_EMAIL" is the usual slip.
+    const names = field.enum.values.filter((each) => each.number !== 0).map((each) => each.name);
+    return { path, ruleId: "enum.defined_only", message: `value must be one of ${names.join(", ")}` };
   }
   // protobuf-es's own text would quote the value back, and a value may be a secret.
   return { path, ruleId: "json", message: "is not a valid JSON value for this field" };

@@ -209,6 +209,19 @@ describe.each(backends)("malformed requests are refused, naming the field (%s ba
     expect(await refusal(connectError(response))).toMatchObject({ code: Code.InvalidArgument, fields: ["generate_code.symbol_sets"] });
   });
 
+  it("says a missing method is required and a misspelled one is unknown, listing the accepted names both times", async () => {
+    const names = "VERIFICATION_METHOD_EMAIL, VERIFICATION_METHOD_PHONE";
+    const missing = await postHttp1(server.url, initiatePath, connectJson(), Buffer.from(JSON.stringify({ consumer: "m@example.com" })));
+    const left = await refusal(connectError(missing));
+    expect(left).toMatchObject({ code: Code.InvalidArgument, fields: ["method"] });
+    expect(left.message).toContain("is required");
+    expect(left.message).toContain(names);
+    const misspelled = await postHttp1(server.url, initiatePath, connectJson(), Buffer.from(JSON.stringify({ method: "EMAIL", consumer: "m@example.com" })));
+    const typo = await refusal(connectError(misspelled));
+    expect(typo).toMatchObject({ code: Code.InvalidArgument, fields: ["method"] });
+    expect(typo.message).toContain(names);
+  });
+
   it("refuses a JSON key that names no field, naming it", async () => {
     const body = Buffer.from(JSON.stringify({ method: "VERIFICATION_METHOD_EMAIL", consumer: "typo@example.com", policy: { maxAttempt: 3 } }));
     const response = await postHttp1(server.url, initiatePath, connectJson(), body);
