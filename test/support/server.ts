@@ -4,7 +4,7 @@ import { createLogger } from "../../src/observability/logger.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { inMemoryDataDir } from "../../src/storage/sql/database.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "./postgres.js";
-import { testRedisUrl, uniqueTestPrefix } from "./redis.js";
+import { connectTestRedis, deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix } from "./redis.js";
 import { testClaims, testEncryptionKeys, testJwtSecret } from "./tokens.js";
 
 export type Backend = "real" | "embedded";
@@ -52,7 +52,16 @@ export async function startTestServer(
     config,
     async stop() {
       await server.shutdown();
-      if (backend === "real") await dropSchema(schema);
+      if (backend === "real") {
+        await dropSchema(schema);
+        // A passing run leaves nothing behind: not the schema, nor the Redis keys under its prefix.
+        const admin = await connectTestRedis();
+        try {
+          await deleteKeysWithPrefix(admin, storage.REDIS_KEY_PREFIX!);
+        } finally {
+          await admin.quit();
+        }
+      }
     },
   };
 }
