@@ -72,6 +72,8 @@ export const onetimeServices: readonly DescService[] = [TokenService, Verificati
 export interface AppOptions {
   /** The clock TOTP codes are checked against; tests set it to replay RFC vectors. */
   readonly now?: () => number;
+  /** Where the console channel prints development messages. Default stderr; tests keep them quiet. */
+  readonly consoleOutput?: (text: string) => void;
 }
 
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
@@ -97,7 +99,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     const dataDir = config.database.kind === "pglite" ? config.database.dataDir : undefined;
     throw new StartRefused(serverKeyChangedMessage(serverKeySource, keys[0]!.id, dataDir), { cause: error });
   });
-  const channels = await channelsFromConfig(config.delivery, logger, (text) => process.stderr.write(text)).catch(async (error: unknown) => {
+  const consoleOutput = options.consoleOutput ?? ((text: string) => void process.stderr.write(text));
+  const channels = await channelsFromConfig(config.delivery, logger, consoleOutput).catch(async (error: unknown) => {
     await stores.close();
     throw error;
   });

@@ -45,7 +45,9 @@ export async function startTestServer(
     ...storage,
     ...env,
   });
-  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), options);
+  // Development emails and SMS stay out of the test output unless logs are asked for.
+  const quiet = process.env.TEST_LOG_LEVEL === undefined ? { consoleOutput: () => undefined } : {};
+  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), { ...quiet, ...options });
   return {
     server,
     url: server.http.url,
