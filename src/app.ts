@@ -79,7 +79,7 @@ export interface AppOptions {
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   // Checked before anything is opened, so a missing entry fails fast and leaks nothing.
   assertCovers(access, [...onetimeServices, Health]);
-  const auth = await setUpAuth(config.auth);
+  const auth = await setUpAuth(config.auth, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const templates = await createTemplateRenderer({
     productName: config.delivery.templates.productName,
     fallbackLocale: config.delivery.templates.defaultLocale,

@@ -85,7 +85,7 @@ function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials
       "  DEVELOPMENT MODE: no AUTH_JWT_SECRET or AUTH_JWKS_URL, so a signing secret was generated for this run.",
       "  Never use this mode in production (NODE_ENV=production refuses it).",
       "",
-      "  Paste these to call the API as a backend service and as an admin (new tokens on every start):",
+      `  Paste these to call the API as a backend service and as an admin (valid 30 days${credentials.persistent ? ", across restarts" : ", until this process stops"}):`,
       "",
       `  export SERVICE_TOKEN=${credentials.serviceToken}`,
       `  export ADMIN_TOKEN=${credentials.adminToken}`,

@@ -12,7 +12,8 @@ export interface Auth {
   readonly development?: DevelopmentCredentials;
 }
 
-export async function setUpAuth(config: AuthConfig): Promise<Auth> {
+/** `dataDir`: the embedded PGlite directory, beside which the development secret is kept. */
+export async function setUpAuth(config: AuthConfig, dataDir?: string): Promise<Auth> {
   // On the wall clock, as jose's own `exp` check is: the cache must never outlast what it checked.
   const remembering = (verifier: TokenVerifier): TokenVerifier =>
     config.tokenCacheSize === 0 ? verifier : cachingTokenVerifier(verifier, { maxEntries: config.tokenCacheSize, maxAgeMs: verifiedTokenMaxAgeMs });
@@ -22,7 +23,7 @@ export async function setUpAuth(config: AuthConfig): Promise<Auth> {
     case "jwks":
       return { verifier: remembering(createTokenVerifier(jwksKeySource(config.jwksUrl), config.claims)) };
     case "development": {
-      const development = await developmentCredentials(config.claims);
+      const development = await developmentCredentials(config.claims, dataDir);
       return { verifier: remembering(createTokenVerifier(secretKey(development.secret), config.claims)), development };
     }
   }
