@@ -75,6 +75,17 @@ function legacyRows(count: number): LegacyRow[] {
   }));
 }
 
+/** A database as the release with 0003 left it, holding `rows`. */
+async function seedLegacy(backend: Backend, rows: readonly LegacyRow[]): Promise<void> {
+  const legacy = await backend.connect();
+  try {
+    await migrateTo0003(legacy, backend.config);
+    await insertLegacy(legacy, rows);
+  } finally {
+    await legacy.destroy();
+  }
+}
+
 async function insertLegacy(db: Knex, rows: readonly LegacyRow[]): Promise<void> {
   await db.batchInsert("totp_secrets", rows.map((row) => ({ ...row, activated_at: row.status === "active" ? db.fn.now() : null })), 500);
 }
@@ -88,13 +99,7 @@ describe.each(Object.keys(backends))("migration 0004 on %s", (name) => {
   it("re-keys every 0003 row to its consumer's hash, so the new store finds each with the same consumer", async () => {
     backend = await backends[name]!();
     const rows = legacyRows(2_345);
-    const legacy = await backend.connect();
-    try {
-      await migrateTo0003(legacy, backend.config);
-      await insertLegacy(legacy, rows);
-    } finally {
-      await legacy.destroy();
-    }
+    await seedLegacy(backend, rows);
 
     const db = await openDatabase(backend.config, testMigrationContext);
     try {
@@ -142,13 +147,7 @@ describe.each(Object.keys(backends))("migration 0004 on %s", (name) => {
   it("leaves 0003's table as it was when re-keying fails part way", async () => {
     backend = await backends[name]!();
     const rows = legacyRows(1_500);
-    const legacy = await backend.connect();
-    try {
-      await migrateTo0003(legacy, backend.config);
-      await insertLegacy(legacy, rows);
-    } finally {
-      await legacy.destroy();
-    }
+    await seedLegacy(backend, rows);
 
     let hashed = 0;
     const failing: KeyedHash = (value) => {
