@@ -10,7 +10,7 @@ export type Part = "matrix" | "cores" | "stores" | "growth";
 export interface BenchSettings {
   readonly quick: boolean;
   readonly full: boolean;
-  /** Unmeasured load before every measured window: a server run through tsx needs ~8-10 s of it before V8's JIT settles. */
+  /** Unmeasured load before every measured window: a fresh server needs ~8-10 s of it before V8's JIT settles. */
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly concurrency: number;

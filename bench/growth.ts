@@ -40,7 +40,7 @@ export interface GrowthOptions {
   /**
    * Unmeasured validations before each measured window. Short on purpose: there is no server
    * here (the bench process drives Redis through RedisPendingSecrets itself), so the ~10 s JIT ramp of
-   * a tsx server does not apply; at 25-45k validations/s (measured), 2 s is 50k calls or more of the same code
+   * a full server does not apply; at 25-45k validations/s (measured), 2 s is 50k calls or more of the same code
    * path, far past V8's optimisation thresholds, and every later size starts warm.
    */
   readonly validateWarmupSeconds: number;

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /**
  * What the server costs, read from /proc (Linux): CPU time (user + system) and resident memory of
- * a process and all its descendants (the cluster primary, its workers, tsx's esbuild helper).
+ * a process and all its descendants (the cluster primary and its workers).
  */
 
 let ticksPerSecond: number | undefined;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
@@ -19,7 +19,7 @@ export interface ServerOptions {
   /** Serving processes; the embedded backend always runs one. */
   readonly workers: number;
   readonly auth: BenchAuth;
-  /** Where `node --import tsx src/main.ts` runs: the repository root. */
+  /** Where `node dist/main.js` runs: the repository root. */
   readonly cwd: string;
   /** Label for the bench schema and key prefix. */
   readonly label: string;
@@ -60,7 +60,7 @@ export interface RunningServer {
 const startTimeoutMs = 90_000;
 
 /**
- * Starts the server under test as the real thing, `node --import tsx src/main.ts` (behind
+ * Starts the server under test as the real thing, `node dist/main.js` built as `npm start` builds it (behind
  * `taskset -c <cpus>` when pinned: taskset execs node, so the pid is the server's), configured
  * only through its environment: a free port, LOG_LEVEL=warn (no per-RPC log line), a fresh bench
  * schema and Redis prefix (real) or in-memory PGlite (embedded), and send limits raised so that
@@ -80,8 +80,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
   const cpus = options.cpus ?? null;
-  // --max-semi-space-size as `npm start` sets it (see the README's production notes).
-  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"]);
+  // Built and flagged as `npm start` does (see the README's production notes).
+  execFileSync(process.execPath, ["scripts/build.mjs", "--if-stale"], { cwd: options.cwd, stdio: "inherit" });
+  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
     env: serverEnv(options, workers, port, stores),

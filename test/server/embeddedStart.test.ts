@@ -70,6 +70,13 @@ describe("npm start on embedded defaults", () => {
     expect(await response.json()).toEqual({ status: "SERVING" });
   });
 
+  it("serves compiled JavaScript, not TypeScript compiled on every start", () => {
+    // Every process npm start left in its group: npm's shell execs node on the bundle.
+    const group = spawnSync("pgrep", ["-a", "-g", String(child.pid)], { encoding: "utf8" }).stdout;
+    expect(group).toMatch(/node dist\/main\.js/);
+    expect(group).not.toMatch(/tsx|src\/main\.ts/);
+  });
+
   it("prints service and admin tokens that the server accepts", async () => {
     for (const token of [serviceToken, adminToken]) expect((await check(`Bearer ${token}`)).status).toBe(200);
     const forged = await check(`Bearer ${serviceToken.slice(0, -4)}AAAA`);
