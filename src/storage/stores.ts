@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
@@ -51,6 +53,10 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
   const dataDirLock = database.kind === "pglite" && database.dataDir !== inMemoryDataDir ? await lockDataDir(database.dataDir) : undefined;
   let db: Database;
   try {
+    // Creating PGlite's cluster takes several seconds; without a word the first start looks hung.
+    if (database.kind === "pglite" && dataDirLock !== undefined && !existsSync(join(database.dataDir, "PG_VERSION"))) {
+      logger.info({ dataDir: database.dataDir }, "creating the embedded database (first start in this DATA_DIR; takes a few seconds)");
+    }
     db = await openDatabase(database, keys);
   } catch (error) {
     await dataDirLock?.release();

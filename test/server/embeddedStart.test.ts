@@ -66,6 +66,8 @@ describe("npm start on embedded defaults", () => {
   it("serves on PGlite and the in-process store with development auth", async () => {
     const started = logLines.find((entry) => typeof entry.url === "string");
     expect(started).toMatchObject({ database: "pglite", shortLivedStore: "memory", auth: "development" });
+    // A fresh DATA_DIR: the slow first step is announced before it starts.
+    expect(logLines.findIndex((entry) => String(entry.msg).startsWith("creating the embedded database"))).toBeGreaterThan(-1);
     const response = await check();
     expect(await response.json()).toEqual({ status: "SERVING" });
   });
