@@ -29,7 +29,13 @@ export type DatabaseConfig =
 
 /** Where what lives for minutes is kept: pending secrets with their messages, send limits. */
 export type ShortLivedStoreConfig =
-  | { readonly kind: "redis"; readonly url: string; readonly keyPrefix: string }
+  | {
+      readonly kind: "redis";
+      /** One Redis, or with `cluster` the nodes a Cluster client starts from. */
+      readonly urls: readonly string[];
+      readonly cluster: boolean;
+      readonly keyPrefix: string;
+    }
   | { readonly kind: "memory" };
 
 export interface Config {
@@ -102,6 +108,12 @@ export function loadConfig(env: RawEnvironment): Config {
   if (v.AUTH_JWT_SECRET !== undefined && v.AUTH_JWKS_URL !== undefined) {
     problems.push("AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both");
   }
+  if (v.REDIS_URL !== undefined && v.REDIS_URL.length > 1 && v.REDIS_CLUSTER !== true) {
+    problems.push("REDIS_URL: several URLs name the nodes of a Redis Cluster; set REDIS_CLUSTER=true, or give one URL");
+  }
+  if (v.REDIS_CLUSTER === true && v.REDIS_URL === undefined) {
+    problems.push("REDIS_CLUSTER: needs REDIS_URL naming at least one node of the cluster");
+  }
   const embedded = v.DATABASE_URL === undefined && v.REDIS_URL === undefined;
   if (environment === "production" && (v.DATABASE_URL === undefined || v.REDIS_URL === undefined)) {
     // The embedded stores live inside one process: they cannot be shared, and PGlite is for
@@ -167,7 +179,7 @@ export function loadConfig(env: RawEnvironment): Config {
         ? { kind: "postgres", url: v.DATABASE_URL, schema: v.DATABASE_SCHEMA!, poolMax: v.DATABASE_POOL_MAX! }
         : { kind: "pglite", dataDir: v.DATA_DIR!, schema: v.DATABASE_SCHEMA! },
     shortLivedStore:
-      v.REDIS_URL !== undefined ? { kind: "redis", url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
+      v.REDIS_URL !== undefined ? { kind: "redis", urls: v.REDIS_URL, cluster: v.REDIS_CLUSTER!, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
     auth,
     delivery,
     verification: {

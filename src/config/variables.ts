@@ -105,8 +105,17 @@ export const variables = {
   DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating)", "10"),
   DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL); one process per directory", "./.onetime/pgdata"),
   REDIS_URL: variable(
-    url(/^rediss?$/, "redis://host:6379 or rediss:// for TLS"),
-    "Redis for short-lived codes, attempts and rate limits; unset keeps them in process memory",
+    commaList.pipe(
+      z
+        .array(url(/^rediss?$/, "redis://host:6379 or rediss:// for TLS"))
+        .min(1, "must be a URL (redis://host:6379 or rediss:// for TLS)"),
+    ),
+    "Redis for short-lived codes, attempts and rate limits; unset keeps them in process memory. With REDIS_CLUSTER=true: one or more nodes of the cluster, comma-separated",
+  ),
+  REDIS_CLUSTER: variable(
+    z.enum(["true", "false"]).transform((value) => value === "true"),
+    "REDIS_URL names a Redis Cluster (its nodes are found from the ones listed)",
+    "false",
   ),
   REDIS_KEY_PREFIX: variable(nonEmpty, "prefix of every Redis key onetime writes", "onetime:"),
   AUTH_JWT_SECRET: variable(

@@ -4,7 +4,7 @@ import { DependencyUnavailable } from "./domainError.js";
 // connection exceptions (class 08), admin/crash shutdown, starting up, too many connections.
 const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300"]);
 const connectionExceptionClass = /^08[0-9A-Z]{3}$/;
-const unreachableNames = new Set(["KnexTimeoutError", "MaxRetriesPerRequestError"]);
+const unreachableNames = new Set(["KnexTimeoutError", "MaxRetriesPerRequestError", "ClusterAllFailedError"]);
 // ioredis reports these in the message only: a closed connection, and Redis replies that mean
 // "not now": loading its dataset, cluster reconfiguring, out of memory under `noeviction`, a
 // replica that was a primary (failover), a key served by another node.
@@ -14,6 +14,10 @@ const unreachableMessages = [
   /connection terminated/i,
   /command timed out/i,
   /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|OOM|READONLY|MOVED|ASK)\b/,
+  // The Cluster client while it has no slot map, or chasing slots mid-failover.
+  /^Cluster isn't ready/,
+  /^Too many Cluster redirections/,
+  /^None of startup nodes is available/,
 ];
 
 /**

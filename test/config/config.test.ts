@@ -44,9 +44,22 @@ describe("configuration", () => {
     });
     expect(config.listen.port).toBe(9000);
     expect(config.database.kind).toBe("postgres");
-    expect(config.shortLivedStore).toEqual({ kind: "redis", url: "redis://cache:6379", keyPrefix: "onetime:" });
+    expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://cache:6379"], cluster: false, keyPrefix: "onetime:" });
     expect(config.auth.mode).toBe("secret");
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
+  });
+
+  it("takes a Redis Cluster as several node URLs with REDIS_CLUSTER=true, and refuses a list without it", () => {
+    const real = { DATABASE_URL: "postgres://postgres@db:5432/onetime", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
+    const config = loadConfig({ ...real, REDIS_URL: "redis://a:7000, redis://b:7001", REDIS_CLUSTER: "true" });
+    expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://a:7000", "redis://b:7001"], cluster: true, keyPrefix: "onetime:" });
+    expect(problemsOf({ ...real, REDIS_URL: "redis://a:7000,redis://b:7001" })).toEqual([
+      "REDIS_URL: several URLs name the nodes of a Redis Cluster; set REDIS_CLUSTER=true, or give one URL",
+    ]);
+    expect(problemsOf({ ...real, REDIS_URL: "redis://a:7000,http://b" }).join("\n")).toMatch(/^REDIS_URL: .*redis:\/\/host:6379/);
+    expect(problemsOf({ ...real, REDIS_CLUSTER: "true" })).toContain(
+      "REDIS_CLUSTER: needs REDIS_URL naming at least one node of the cluster",
+    );
   });
 
   it("names every bad variable at once, with the value given", () => {

@@ -16,8 +16,8 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function startPrivateRedis(extraArgs: readonly string[] = []): Promise<PrivateRedis> {
-  const port = await freePort();
+export async function startPrivateRedis(extraArgs: readonly string[] = [], chosenPort?: number): Promise<PrivateRedis> {
+  const port = chosenPort ?? (await freePort());
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs];
   let server = await launch(args, port);
   return {
@@ -65,9 +65,10 @@ async function shutdown(child: ChildProcess, port: number): Promise<void> {
   await Promise.race([exited, sleep(5_000).then(() => child.kill("SIGKILL"))]);
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on: any (0), or the one asked for, which is refused if taken. */
+export async function freePort(port = 0): Promise<number> {
   const server = createServer();
-  server.listen(0, "127.0.0.1");
+  server.listen(port, "127.0.0.1");
   await once(server, "listening");
   const address = server.address();
   server.close();

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import { inject } from "vitest";
 
 /** The Redis the tests use: REDIS_URL, or a local one on the default port. */
 export function testRedisUrl(): string {
@@ -45,8 +46,25 @@ export async function connectTestRedis(): Promise<Redis> {
   return redis;
 }
 
-/** Every key under the prefix, found with SCAN (never KEYS, which blocks the server). */
-export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+/** The run's Redis Cluster (see globalSetup.ts), as REDIS_URL lists it with REDIS_CLUSTER=true. */
+export function testClusterUrls(): readonly string[] {
+  return inject("redisClusterUrls");
+}
+
+/** A client of the run's Redis Cluster, failing fast like connectTestRedis. */
+export async function connectTestCluster(): Promise<Cluster> {
+  const cluster = new Cluster(
+    testClusterUrls().map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })),
+    { lazyConnect: true, enableOfflineQueue: false, redisOptions: { connectTimeout: 2_000, maxRetriesPerRequest: 1 } },
+  );
+  cluster.on("error", () => {});
+  await cluster.connect();
+  return cluster;
+}
+
+/** Every key under the prefix, found with SCAN (never KEYS, which blocks the server); on Cluster, on every primary. */
+export async function scanKeys(redis: Redis | Cluster, pattern: string): Promise<string[]> {
+  if (redis instanceof Cluster) return (await Promise.all(redis.nodes("master").map((node) => scanKeys(node, pattern)))).flat();
   const keys: string[] = [];
   let cursor = "0";
   do {
@@ -58,9 +76,11 @@ export async function scanKeys(redis: Redis, pattern: string): Promise<string[]>
 }
 
 /** Removes every key under the prefix; UNLINK frees memory off the main thread. */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+export async function deleteKeysWithPrefix(redis: Redis | Cluster, prefix: string): Promise<number> {
   const keys = await scanKeys(redis, `${escapeGlob(prefix)}*`);
-  if (keys.length > 0) await redis.unlink(...keys);
+  // One key per UNLINK on Cluster: keys of different slots cannot share a command.
+  if (redis instanceof Cluster) await Promise.all(keys.map((key) => redis.unlink(key)));
+  else if (keys.length > 0) await redis.unlink(...keys);
   return keys.length;
 }
 

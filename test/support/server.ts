@@ -4,12 +4,13 @@ import { createLogger } from "../../src/observability/logger.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { inMemoryDataDir } from "../../src/storage/sql/database.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "./postgres.js";
-import { connectTestRedis, deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix } from "./redis.js";
+import { connectTestCluster, connectTestRedis, deleteKeysWithPrefix, testClusterUrls, testRedisUrl, uniqueTestPrefix } from "./redis.js";
 import { testClaims, testEncryptionKeys, testJwtSecret } from "./tokens.js";
 
-export type Backend = "real" | "embedded";
+/** "cluster": Postgres as "real", and the run's Redis Cluster (REDIS_CLUSTER=true) for Redis. */
+export type Backend = "real" | "embedded" | "cluster";
 
-/** Both kinds of backend every end-to-end suite runs on. */
+/** Both kinds of backend every end-to-end suite runs on; the suites that prove Cluster add it. */
 export const backends: readonly Backend[] = ["real", "embedded"];
 
 export interface TestServer {
@@ -30,10 +31,12 @@ export async function startTestServer(
   options: AppOptions = {},
 ): Promise<TestServer> {
   const schema = uniqueSchema(label);
+  const redis: Record<string, string> =
+    backend === "cluster" ? { REDIS_URL: testClusterUrls().join(","), REDIS_CLUSTER: "true" } : { REDIS_URL: testRedisUrl() };
   const storage: Record<string, string> =
-    backend === "real"
-      ? { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: uniqueTestPrefix(label) }
-      : { DATA_DIR: inMemoryDataDir };
+    backend === "embedded"
+      ? { DATA_DIR: inMemoryDataDir }
+      : { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, ...redis, REDIS_KEY_PREFIX: uniqueTestPrefix(label) };
   const config = loadConfig({
     NODE_ENV: "test",
     HOST: "127.0.0.1",
@@ -54,14 +57,14 @@ export async function startTestServer(
     config,
     async stop() {
       await server.shutdown();
-      if (backend === "real") {
+      if (backend !== "embedded") {
         await dropSchema(schema);
         // A passing run leaves nothing behind: not the schema, nor the Redis keys under its prefix.
-        const admin = await connectTestRedis();
+        const admin = backend === "cluster" ? await connectTestCluster() : await connectTestRedis();
         try {
           await deleteKeysWithPrefix(admin, storage.REDIS_KEY_PREFIX!);
         } finally {
-          await admin.quit();
+          admin.disconnect();
         }
       }
     },

@@ -21,7 +21,8 @@ async function startSmsWebhook(): Promise<{ server: Server; url: string; receive
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`, received };
 }
 
-describe("verification codes reach people through the channels", () => {
+// Codes wait in Redis beside their message: on Cluster the queue is sharded over the primaries.
+describe.each(["real", "cluster"] as const)("verification codes reach people through the channels (%s)", (backend) => {
   let smtp: TestSmtpServer;
   let sms: Awaited<ReturnType<typeof startSmsWebhook>>;
   let server: TestServer;
@@ -30,7 +31,7 @@ describe("verification codes reach people through the channels", () => {
   beforeAll(async () => {
     smtp = await startSmtpServer({ credentials: { user: "relay", pass: "pw" } });
     sms = await startSmsWebhook();
-    server = await startTestServer("real", "verification-delivery", {
+    server = await startTestServer(backend, "verification-delivery", {
       SMTP_URL: `smtp://relay:pw@127.0.0.1:${smtp.port}`,
       SMTP_FROM: "Acme <no-reply@acme.example>",
       SMS_PROVIDER: "webhook",

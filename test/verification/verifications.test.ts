@@ -7,7 +7,8 @@ import { failure, verificationClient, type VerificationClient } from "../support
 
 const email = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
 
-describe.each(backends)("VerificationService rules (%s backends)", (backend) => {
+// On Redis Cluster too: the codes, limits and guess budgets spread over three primaries.
+describe.each([...backends, "cluster"] as const)("VerificationService rules (%s backends)", (backend) => {
   let server: TestServer;
   let client: VerificationClient;
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
 import { assertKey, assertMessage, assertSecret, assertTtl, longestSecretTtlMs } from "../storeArguments.js";
@@ -13,7 +13,7 @@ export interface RedisPendingSecretsOptions {
    * keys itself so that scripts and SCAN see the same names. How it connects and retries is the
    * creator's choice; errors reach the caller, which fails closed.
    */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Prepended to every key, so onetime can share a Redis and tests can isolate. No braces. Default "onetime:". */
   readonly keyPrefix?: string;
   /** Whether close() quits the client; false when the client is shared. Default true. */
@@ -31,7 +31,7 @@ export interface RedisPendingSecretsOptions {
  * by RedisSecretQueue); see secretKeyspace.ts for why the keys of a shard share a hash tag.
  */
 export class RedisPendingSecrets implements PendingSecrets {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: Record<"put" | "take" | "peek" | "revoke", ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
@@ -39,9 +39,7 @@ export class RedisPendingSecrets implements PendingSecrets {
   #closed = false;
 
   constructor(options: RedisPendingSecretsOptions) {
-    if (options.redis.options.keyPrefix) {
-      throw new Error("RedisPendingSecrets: use the keyPrefix option of the store, not of the ioredis client");
-    }
+    assertNoClientKeyPrefix(options.redis, "RedisPendingSecrets");
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
     this.#redis = options.redis;
@@ -110,7 +108,7 @@ export class RedisPendingSecrets implements PendingSecrets {
   }
 
   /** A store closed over a shared client must refuse work as one that quit its own client does. */
-  #open(): Redis {
+  #open(): RedisClient {
     if (this.#closed) throw new Error("pending secrets are closed");
     return this.#redis;
   }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisClient.js";
 
 /**
  * Calls one script on the keys given, all of one hash tag (a script over several keys must stay
@@ -17,7 +17,7 @@ export type ScriptCommand = (keys: readonly string[], ...args: (string | number)
  * commands on a shared client; redefining them (a second store on the same client) is harmless.
  * No fixed key count, so it goes first on each call: a script may take a key only sometimes.
  */
-export function defineScriptCommands<Name extends string>(redis: Redis, namespace: string, scripts: Record<Name, string>): Record<Name, ScriptCommand> {
+export function defineScriptCommands<Name extends string>(redis: RedisClient, namespace: string, scripts: Record<Name, string>): Record<Name, ScriptCommand> {
   const entries = Object.entries<string>(scripts).map(([name, lua]) => {
     const commandName = `${namespace}_${name}`;
     redis.defineCommand(commandName, { lua });
@@ -28,7 +28,7 @@ export function defineScriptCommands<Name extends string>(redis: Redis, namespac
   return Object.fromEntries(entries) as Record<Name, ScriptCommand>;
 }
 
-function definedMethod(redis: Redis, commandName: string): (...values: unknown[]) => Promise<unknown> {
+function definedMethod(redis: RedisClient, commandName: string): (...values: unknown[]) => Promise<unknown> {
   const method: unknown = (redis as unknown as Record<string, unknown>)[commandName];
   if (typeof method !== "function") {
     throw new Error(`ioredis did not define the ${commandName} command`);

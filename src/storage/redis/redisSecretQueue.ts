@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { AttemptOutcome, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
 import { allSecretShards, secretShardCount } from "../secretShards.js";
 import { decodeClaims, decodeInteger, decodeTexts, type ShardClaim } from "./redisReplies.js";
@@ -9,7 +9,7 @@ import { assertKeyPrefix, relayGroup, shardKeys } from "./secretKeyspace.js";
 
 export interface RedisSecretQueueOptions {
   /** The client to use; it may be the pending secrets' client. Must not set ioredis' own keyPrefix. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The pending secrets' keyPrefix: the queue lives beside them. Default "onetime:". */
   readonly keyPrefix?: string;
   /** This relay's name in the consumer group: unique per queue object. Default a random UUID. */
@@ -36,9 +36,7 @@ export class RedisSecretQueue implements MessageQueue {
   #nextShard = 0;
 
   constructor(options: RedisSecretQueueOptions) {
-    if (options.redis.options.keyPrefix) {
-      throw new Error("RedisSecretQueue: use the keyPrefix option of the queue, not of the ioredis client");
-    }
+    assertNoClientKeyPrefix(options.redis, "RedisSecretQueue");
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
     this.#scripts = defineScriptCommands(options.redis, "onetimeQueue", { claim: claimScript, record: recordScript, tidy: tidyScript });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
@@ -12,7 +12,7 @@ export interface RedisSendLimitsOptions {
    * The client to use. Required. It must not set ioredis' own `keyPrefix`: keys are prefixed
    * here so that scripts and SCAN see the same names. It may be the pending secrets' client.
    */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Prepended to every key, so onetime can share a Redis and tests can isolate. Default "onetime:". */
   readonly keyPrefix?: string;
   /** Whether close() quits the client; false when the client is shared. Default true. */
@@ -21,16 +21,14 @@ export interface RedisSendLimitsOptions {
 
 /** Send limits on Redis: every operation is one script over one scope's keys, so one round trip. */
 export class RedisSendLimits implements SendLimits {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: Record<"admit" | "completeIdempotency" | "releaseIdempotency" | "refund", ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
   #closed = false;
 
   constructor(options: RedisSendLimitsOptions) {
-    if (options.redis.options.keyPrefix) {
-      throw new Error("RedisSendLimits: use the keyPrefix option of the limits, not of the ioredis client");
-    }
+    assertNoClientKeyPrefix(options.redis, "RedisSendLimits");
     this.#redis = options.redis;
     this.#scripts = defineScriptCommands(options.redis, "onetimeLimits", {
       admit: admitScript,

@@ -1,0 +1,97 @@
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
+import type { Logger } from "../../observability/logger.js";
+
+/**
+ * One Redis or a Redis Cluster: the stores run the same scripts on either, since every script's
+ * keys share one hash tag (one slot), which is all Cluster asks.
+ */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnection {
+  /** One Redis, or with `cluster` the nodes the Cluster client discovers the rest from. */
+  readonly urls: readonly string[];
+  readonly cluster: boolean;
+}
+
+// Shared by a single client and by every node connection of a Cluster client.
+const connectionOptions: RedisOptions = {
+  connectTimeout: 5_000,
+  commandTimeout: 2_000,
+  // Fail fast while disconnected instead of queueing: a caller waiting on a code check would
+  // rather get `unavailable` now than a late answer.
+  maxRetriesPerRequest: 1,
+};
+
+/**
+ * Connects and checks the connection; a Redis that cannot be reached at start is a failed start.
+ * Errors later are logged here (ioredis reconnects by itself) and reach callers as failed
+ * commands, which answer `unavailable`.
+ */
+export async function connectRedis(connection: RedisConnection, logger: Logger): Promise<RedisClient> {
+  const client = connection.cluster ? clusterClient(connection.urls) : singleClient(connection.urls[0]!);
+  client.on("error", (error: Error) => logger.warn({ err: error }, "redis connection error"));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    client.disconnect();
+    const what = connection.cluster ? "Redis Cluster at" : "Redis at";
+    throw new Error(`${what} ${connection.urls.map(redactedUrl).join(", ")} is not reachable`, { cause: error });
+  }
+  return client;
+}
+
+function singleClient(url: string): Redis {
+  return new Redis(url, {
+    ...connectionOptions,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    // Commands issued in the same tick (concurrent calls) go out in one socket write and are read
+    // by Redis in one go: under the round-trip bench Redis spent ~40 % less CPU per round. Each
+    // call still makes exactly one round trip.
+    enableAutoPipelining: true,
+  });
+}
+
+function clusterClient(urls: readonly string[]): Cluster {
+  const nodes: ClusterNode[] = urls.map((url) => {
+    const parsed = new URL(url);
+    return { host: parsed.hostname, port: parsed.port === "" ? 6379 : Number(parsed.port) };
+  });
+  // Credentials and TLS are the cluster's, not a node's: taken from the first URL for all of them.
+  const first = new URL(urls[0]!);
+  return new Cluster(nodes, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    // Not on Cluster: ioredis picks an auto-pipeline's node from the first argument, which for a
+    // script is its key count, not its key; scripts of different slots then share a pipeline and
+    // fail ("All keys in the pipeline should belong to the same slots allocation group",
+    // redis/ioredis#2109).
+    enableAutoPipelining: false,
+    // Writes and reads of one secret go to its primary: a replica may not have the latest attempt.
+    scaleReads: "master",
+    // A failover moves slots: re-read the map soon after a node is lost rather than on a schedule.
+    slotsRefreshTimeout: 2_000,
+    retryDelayOnFailover: 200,
+    clusterRetryStrategy: (attempts) => Math.min(attempts * 200, 2_000),
+    redisOptions: {
+      ...connectionOptions,
+      ...(first.username === "" ? {} : { username: decodeURIComponent(first.username) }),
+      ...(first.password === "" ? {} : { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === "rediss:" ? { tls: {} } : {}),
+    },
+  });
+}
+
+/** The keyPrefix ioredis itself would add: the stores prefix their keys themselves, so none. */
+export function assertNoClientKeyPrefix(client: RedisClient, store: string): void {
+  if (client.options.keyPrefix) {
+    throw new Error(`${store}: use the keyPrefix option of the store, not of the ioredis client`);
+  }
+}
+
+function redactedUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.password !== "") url.password = "***";
+  return url.toString();
+}
