@@ -57,9 +57,10 @@ export async function startTestServer(
     config,
     async stop() {
       await server.shutdown();
-      if (backend !== "embedded") {
-        await dropSchema(schema);
-        // A passing run leaves nothing behind: not the schema, nor the Redis keys under its prefix.
+      // A passing run leaves nothing behind: not the schema, nor the Redis keys under its prefix.
+      // A schema or prefix the caller chose (servers sharing stores) is the caller's to remove.
+      if (backend !== "embedded" && env.DATABASE_SCHEMA === undefined) await dropSchema(schema);
+      if (backend !== "embedded" && env.REDIS_KEY_PREFIX === undefined) {
         const admin = backend === "cluster" ? await connectTestCluster() : await connectTestRedis();
         try {
           await deleteKeysWithPrefix(admin, storage.REDIS_KEY_PREFIX!);

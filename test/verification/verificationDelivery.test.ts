@@ -1,30 +1,13 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
 import { startSmtpServer, type TestSmtpServer } from "../channels/email/smtpTestServer.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { startSmsWebhook, type SmsWebhook } from "../support/smsWebhook.js";
 import { verificationClient, type VerificationClient } from "../support/verificationClient.js";
 
-/** A JSON webhook standing in for an SMS provider: it records what it was asked to send. */
-async function startSmsWebhook(): Promise<{ server: Server; url: string; received: Array<{ to: string; message: string }> }> {
-  const received: Array<{ to: string; message: string }> = [];
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    request.on("end", () => {
-      received.push(JSON.parse(body) as { to: string; message: string });
-      response.writeHead(200, { "content-type": "application/json" }).end('{"id":"sms-1"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`, received };
-}
-
-// Codes wait in Redis beside their message: on Cluster the queue is sharded over the primaries.
 describe.each(["real", "cluster"] as const)("verification codes reach people through the channels (%s)", (backend) => {
   let smtp: TestSmtpServer;
-  let sms: Awaited<ReturnType<typeof startSmsWebhook>>;
+  let sms: SmsWebhook;
   let server: TestServer;
   let client: VerificationClient;
 
@@ -34,9 +17,7 @@ describe.each(["real", "cluster"] as const)("verification codes reach people thr
     server = await startTestServer(backend, "verification-delivery", {
       SMTP_URL: `smtp://relay:pw@127.0.0.1:${smtp.port}`,
       SMTP_FROM: "Acme <no-reply@acme.example>",
-      SMS_PROVIDER: "webhook",
-      SMS_WEBHOOK_URL: sms.url,
-      SMS_WEBHOOK_BODY_TEMPLATE: '{"to":"{{to}}","message":"{{text}}"}',
+      ...sms.env,
       OUTBOX_POLL_INTERVAL_MS: "50",
     });
     client = await verificationClient(server.url, "connect-json");
@@ -44,7 +25,7 @@ describe.each(["real", "cluster"] as const)("verification codes reach people thr
   afterAll(async () => {
     await server?.stop();
     await smtp?.close();
-    await new Promise((resolve) => sms?.server.close(resolve));
+    await sms?.close();
   });
 
   it("emails a generated code that then validates, with the caller's template", async () => {
