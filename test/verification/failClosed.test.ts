@@ -50,4 +50,15 @@ describe("when Redis goes away", () => {
       code: Code.Unavailable,
     });
   });
+
+  it("keeps reporting SERVING meanwhile: a store outage is not a reason to pull this instance", async () => {
+    // Every instance shares the store; failing health would take them all out of rotation at
+    // once, turning a blip of Redis into a full outage. Calls answer `unavailable` instead.
+    const response = await fetch(`${server.url}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ service: "onetime.v1.VerificationService" }),
+    });
+    expect(await response.json()).toEqual({ status: "SERVING" });
+  });
 });
