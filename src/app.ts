@@ -18,6 +18,7 @@ import { HealthStatus } from "./rpc/health/healthStatus.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
+import { rpcSpans } from "./rpc/interceptors/rpcSpans.js";
 import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
@@ -37,6 +38,7 @@ import { OutboxRelay } from "./delivery/outboxRelay.js";
 import { defaultRetryPolicy } from "./delivery/retryPolicy.js";
 import { Sender } from "./delivery/sender.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { startTracing } from "./observability/tracing.js";
 import { verificationEventLog } from "./observability/verificationEventLog.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
 import { withMetrics } from "./server/metricsEndpoint.js";
@@ -88,12 +90,15 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
+  const tracing = startTracing(config.tracing);
   const { key: serverKey, source: serverKeySource } = chooseServerKey(config.delivery, keys);
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
   const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer") }, {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
-  }).catch((error: unknown) => {
+    spans: tracing.spans,
+  }).catch(async (error: unknown) => {
+    await tracing.shutdown();
     // The store knows the key changed; only here is it known which setting the key came from.
     if (!(error instanceof KeyChangedError)) throw error;
     const dataDir = config.database.kind === "pglite" ? config.database.dataDir : undefined;
@@ -102,9 +107,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const consoleOutput = options.consoleOutput ?? ((text: string) => void process.stderr.write(text));
   const channels = await channelsFromConfig(config.delivery, logger, consoleOutput).catch(async (error: unknown) => {
     await stores.close();
+    await tracing.shutdown();
     throw error;
   });
-  const sender = new Sender(channels, logger, metrics);
+  const sender = new Sender(channels, logger, metrics, tracing.spans);
   const outbox = sqlOutbox(stores.db, { retentionMs: config.delivery.outbox.retentionMs });
   const relayOptions = {
     batchSize: config.delivery.outbox.batchSize,
@@ -158,6 +164,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     // gate refuses new calls while draining before any credentials are checked.
     interceptors: [
       requestLog(logger),
+      rpcSpans(tracing.spans),
       errorBoundary,
       calls.interceptor,
       authInterceptor(auth.verifier, access),
@@ -186,6 +193,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       await Promise.all(relays.map((each) => each.stop()));
       await channels.close();
       await stores.close();
+      // Last: the spans of everything above are exported before the process goes.
+      await tracing.shutdown();
     },
   };
 }

@@ -55,6 +55,8 @@ export interface Config {
   readonly limits: { readonly maxRequestBytes: number; readonly maxResponseBytes: number };
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
+  /** OpenTelemetry traces over OTLP/HTTP; the SDK reads the rest of `OTEL_*` itself. */
+  readonly tracing: { readonly enabled: boolean; readonly serviceName: string; readonly url?: string };
   readonly database: DatabaseConfig;
   readonly shortLivedStore: ShortLivedStoreConfig;
   readonly auth: AuthConfig;
@@ -174,6 +176,19 @@ export function loadConfig(env: RawEnvironment): Config {
     limits: { maxRequestBytes: v.MAX_REQUEST_BYTES!, maxResponseBytes: v.MAX_RESPONSE_BYTES! },
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS!,
     logLevel: v.LOG_LEVEL!,
+    tracing: {
+      enabled:
+        v.OTEL_SDK_DISABLED !== true &&
+        v.OTEL_TRACES_EXPORTER !== "none" &&
+        (v.OTEL_TRACES_EXPORTER === "otlp" || v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+      serviceName: v.OTEL_SERVICE_NAME!,
+      // Unset: the exporter's own default (http://localhost:4318/v1/traces).
+      ...(v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined
+        ? { url: v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }
+        : v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
+          ? { url: new URL("v1/traces", v.OTEL_EXPORTER_OTLP_ENDPOINT.endsWith("/") ? v.OTEL_EXPORTER_OTLP_ENDPOINT : `${v.OTEL_EXPORTER_OTLP_ENDPOINT}/`).toString() }
+          : {}),
+    },
     database:
       v.DATABASE_URL !== undefined
         ? { kind: "postgres", url: v.DATABASE_URL, schema: v.DATABASE_SCHEMA!, poolMax: v.DATABASE_POOL_MAX! }

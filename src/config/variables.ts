@@ -93,6 +93,14 @@ export const variables = {
     "pino log level",
     "info",
   ),
+  OTEL_TRACES_EXPORTER: variable(
+    z.enum(["otlp", "none"]),
+    "otlp turns OpenTelemetry traces on (OTLP/HTTP); unset: on when an OTLP endpoint is set. Other OTEL_* variables go to the SDK as it documents them",
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(url(/^https?$/, "http(s)://collector:4318"), "OTLP/HTTP collector base URL; setting it turns traces on"),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable(url(/^https?$/, "http(s)://collector:4318/v1/traces"), "OTLP/HTTP traces URL, when not the endpoint's /v1/traces; setting it turns traces on"),
+  OTEL_SDK_DISABLED: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "true turns OpenTelemetry off whatever else is set", "false"),
+  OTEL_SERVICE_NAME: variable(nonEmpty, "service.name of the spans", "onetime"),
   DATABASE_URL: variable(
     url(/^postgres(ql)?$/, "postgres://user:pass@host:5432/db"),
     "Postgres for durable records; unset runs embedded PGlite in DATA_DIR",

@@ -1,5 +1,6 @@
 import type { Channel, DeliveryOutcome, MessageKind, OutboundMessage } from "../channels/channel.js";
 import type { ChannelRegistry } from "../channels/channelRegistry.js";
+import { SpanKind, untraced, type Spans } from "../observability/spans.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 
@@ -20,6 +21,7 @@ export class Sender {
     private readonly channels: ChannelRegistry,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly spans: Spans = untraced,
   ) {}
 
   hasChannel(kind: MessageKind): boolean {
@@ -32,15 +34,20 @@ export class Sender {
       return this.report(message.kind, "none", { status: "rejected", reason: `no ${message.kind} channel is configured` }, 0, context);
     }
     const started = performance.now();
-    let outcome: DeliveryOutcome;
-    try {
-      outcome = await channel.send(message, AbortSignal.timeout(timeoutMs));
-    } catch (error) {
-      // A channel rejects only on a bug; treat it as transient so the outbox keeps the message.
-      this.logger.error({ err: error, kind: message.kind, provider: channel.provider }, "channel threw instead of answering");
-      outcome = { status: "failed", reason: "channel error" };
-    }
-    return this.report(message.kind, channel.provider, outcome, (performance.now() - started) / 1000, context);
+    const attributes = { "onetime.message.kind": message.kind, "onetime.provider": channel.provider };
+    return this.spans.run(`send ${message.kind}`, SpanKind.CLIENT, attributes, async (span) => {
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await channel.send(message, AbortSignal.timeout(timeoutMs));
+      } catch (error) {
+        // A channel rejects only on a bug; treat it as transient so the outbox keeps the message.
+        this.logger.error({ err: error, kind: message.kind, provider: channel.provider }, "channel threw instead of answering");
+        outcome = { status: "failed", reason: "channel error" };
+      }
+      span.setAttribute("onetime.delivery.outcome", outcome.status);
+      return this.report(message.kind, channel.provider, outcome, (performance.now() - started) / 1000, context);
+      // A relay's send runs outside any call: it gets a trace of its own.
+    }, "own trace");
   }
 
   private report(kind: MessageKind, provider: string, outcome: DeliveryOutcome, seconds: number, context: SendContext): DeliveryOutcome {

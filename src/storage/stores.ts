@@ -12,6 +12,8 @@ import type { PendingSecrets } from "../domain/secrets/pendingSecrets.js";
 import type { SendLimits } from "../domain/secrets/sendLimits.js";
 import { MemoryPendingSecrets } from "./memory/memoryPendingSecrets.js";
 import { MemorySendLimits } from "./memory/memorySendLimits.js";
+import { untraced, type Spans } from "../observability/spans.js";
+import { traceQueries } from "./sql/querySpans.js";
 import { connectRedis, type RedisConnection } from "./redis/redisClient.js";
 import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
@@ -35,6 +37,8 @@ export interface OpenStoresOptions {
    * relay's nudge. Default: the relay finds messages at its next poll.
    */
   readonly onSecretQueued?: (shard: number) => void;
+  /** Where Redis scripts and Postgres statements record their spans; off by default. */
+  readonly spans?: Spans;
 }
 
 interface ShortLivedStores {
@@ -58,6 +62,7 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
       logger.info({ dataDir: database.dataDir }, "creating the embedded database (first start in this DATA_DIR; takes a few seconds)");
     }
     db = await openDatabase(database, keys);
+    if (options.spans !== undefined) traceQueries(db, options.spans);
   } catch (error) {
     await dataDirLock?.release();
     throw error;
@@ -99,9 +104,10 @@ async function openRedisStores(
   const redis = await connectRedis(config, logger);
   // One client for all three: ioredis pipelines commands on it, and the secrets store closes it.
   const { keyPrefix } = config;
+  const spans = options.spans ?? untraced;
   return {
-    secrets: new RedisPendingSecrets({ redis, keyPrefix, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
-    secretMessages: new RedisSecretQueue({ redis, keyPrefix }),
-    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false }),
+    secrets: new RedisPendingSecrets({ redis, keyPrefix, spans, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
+    secretMessages: new RedisSecretQueue({ redis, keyPrefix, spans }),
+    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, spans }),
   };
 }

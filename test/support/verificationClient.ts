@@ -10,10 +10,16 @@ export type VerificationClient = Client<typeof VerificationService>;
 export type Protocol = "grpc" | "connect-json";
 
 /** A VerificationService client over gRPC (HTTP/2) or Connect JSON (HTTP/1.1), as a service principal. */
-export async function verificationClient(baseUrl: string, protocol: Protocol = "grpc", roles = ["service"]): Promise<VerificationClient> {
+export async function verificationClient(
+  baseUrl: string,
+  protocol: Protocol = "grpc",
+  roles = ["service"],
+  headers: Record<string, string> = {},
+): Promise<VerificationClient> {
   const token = await signToken({ subject: "billing-backend", roles });
   const withToken: Interceptor = (next) => async (request) => {
     request.header.set("authorization", `Bearer ${token}`);
+    for (const [name, value] of Object.entries(headers)) request.header.set(name, value);
     return next(request);
   };
   const interceptors = [withToken];

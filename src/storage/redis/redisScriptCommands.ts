@@ -1,3 +1,4 @@
+import { SpanKind, untraced, type Spans } from "../../observability/spans.js";
 import type { RedisClient } from "./redisClient.js";
 
 /**
@@ -17,13 +18,22 @@ export type ScriptCommand = (keys: readonly string[], ...args: (string | number)
  * commands on a shared client; redefining them (a second store on the same client) is harmless.
  * No fixed key count, so it goes first on each call: a script may take a key only sometimes.
  */
-export function defineScriptCommands<Name extends string>(redis: RedisClient, namespace: string, scripts: Record<Name, string>): Record<Name, ScriptCommand> {
+export function defineScriptCommands<Name extends string>(
+  redis: RedisClient,
+  namespace: string,
+  scripts: Record<Name, string>,
+  spans: Spans = untraced,
+): Record<Name, ScriptCommand> {
   const entries = Object.entries<string>(scripts).map(([name, lua]) => {
     const commandName = `${namespace}_${name}`;
     redis.defineCommand(commandName, { lua });
     const method = definedMethod(redis, commandName);
-    const command: ScriptCommand = (keys, ...args) => method.call(redis, keys.length, ...keys, ...args);
-    return [name, command] as const;
+    const call: ScriptCommand = (keys, ...args) => method.call(redis, keys.length, ...keys, ...args);
+    if (!spans.enabled) return [name, call] as const;
+    // Named by script, never by key or argument: those carry hashes of codes and recipients.
+    const attributes = { "db.system.name": "redis", "db.operation.name": "EVALSHA", "db.query.summary": `EVALSHA ${commandName}` };
+    const traced: ScriptCommand = (keys, ...args) => spans.run(`EVALSHA ${commandName}`, SpanKind.CLIENT, attributes, () => call(keys, ...args));
+    return [name, traced] as const;
   });
   return Object.fromEntries(entries) as Record<Name, ScriptCommand>;
 }

@@ -1,3 +1,4 @@
+import type { Spans } from "../../observability/spans.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
@@ -8,6 +9,8 @@ import { assertAdmissionRequest, assertIdempotency, assertRefund, assertScope } 
 import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
 
 export interface RedisSendLimitsOptions {
+  /** Where each script call records its span; off by default. */
+  readonly spans?: Spans;
   /**
    * The client to use. Required. It must not set ioredis' own `keyPrefix`: keys are prefixed
    * here so that scripts and SCAN see the same names. It may be the pending secrets' client.
@@ -35,7 +38,7 @@ export class RedisSendLimits implements SendLimits {
       completeIdempotency: completeIdempotencyScript,
       releaseIdempotency: releaseIdempotencyScript,
       refund: refundScript,
-    });
+    }, options.spans);
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
   }

@@ -1,0 +1,42 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { SpanStatusCode, type Span, type Spans } from "../../observability/spans.js";
+import { requestIdKey } from "./requestLog.js";
+
+/**
+ * One server span per RPC, named `package.Service/Method` and continuing the caller's W3C trace
+ * context (`traceparent`), with the OpenTelemetry RPC attributes. The store and provider spans of
+ * the call become its children. Inside the request log, so the span carries its request id, and
+ * outside the error boundary, so it records the code the caller gets.
+ */
+export function rpcSpans(spans: Spans): Interceptor {
+  if (!spans.enabled) return (next) => next;
+  return (next) => (request) => {
+    const grpc = request.header.get("content-type")?.startsWith("application/grpc") === true;
+    const attributes = {
+      "rpc.system": grpc ? "grpc" : "connect_rpc",
+      "rpc.service": request.service.typeName,
+      "rpc.method": request.method.name,
+      "onetime.request_id": request.contextValues.get(requestIdKey) ?? "",
+    };
+    return spans.serve(`${request.service.typeName}/${request.method.name}`, attributes, request.header, async (span) => {
+      try {
+        const response = await next(request);
+        recordCode(span, grpc, 0);
+        return response;
+      } catch (error) {
+        recordCode(span, grpc, ConnectError.from(error).code);
+        throw error;
+      }
+    });
+  };
+}
+
+function recordCode(span: Span, grpc: boolean, code: Code | 0): void {
+  if (grpc) span.setAttribute("rpc.grpc.status_code", code);
+  else if (code !== 0) span.setAttribute("rpc.connect_rpc.error_code", Code[code]!.replace(/[A-Z]/g, (letter, at: number) => (at === 0 ? "" : "_") + letter.toLowerCase()));
+  // Server spans mark only server faults as errors (OpenTelemetry RPC conventions): a wrong code
+  // is the caller's outcome, not the server's failure.
+  if (code === Code.Internal || code === Code.Unknown || code === Code.Unavailable || code === Code.DataLoss || code === Code.DeadlineExceeded) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+}
