@@ -38,6 +38,8 @@ import { OutboxRelay } from "./delivery/outboxRelay.js";
 import { defaultRetryPolicy } from "./delivery/retryPolicy.js";
 import { Sender } from "./delivery/sender.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { registerPoolMetrics } from "./observability/poolMetrics.js";
+import { registerQueueMetrics } from "./observability/queueMetrics.js";
 import { startTracing } from "./observability/tracing.js";
 import { verificationEventLog } from "./observability/verificationEventLog.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
@@ -123,6 +125,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const relay = new OutboxRelay(outbox, box, sender, logger, relayOptions);
   secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, { ...relayOptions, queueName: "secrets" });
   const relays = [relay, secretRelay];
+  registerQueueMetrics(metrics.registry, { outbox, secrets: stores.secretMessages }, logger);
+  registerPoolMetrics(metrics.registry, stores.db);
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
   const secrets = new OneTimeSecrets({
     pending: stores.secrets,

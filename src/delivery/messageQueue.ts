@@ -55,4 +55,13 @@ export interface MessageQueue {
   record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>>;
   /** Housekeeping, once per poll interval: what stays behind must not grow without bound. */
   tidy(): Promise<void>;
+  /** What waits to be sent, for the metrics: a growing backlog or an old message means delivery is stuck. */
+  backlog(): Promise<Backlog>;
+}
+
+export interface Backlog {
+  /** Messages not yet sent nor given up: waiting, leased to a relay, or due for a retry. */
+  readonly waiting: number;
+  /** When the oldest of them was queued (a Redis retry counts from its requeue); null when none waits. */
+  readonly oldestQueuedAt: Date | null;
 }

@@ -42,6 +42,27 @@ describe("delivery wired from config", () => {
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/onetime_delivery_attempts_total\{kind="email",provider="smtp",outcome="accepted"\} 1/);
+    // Sent: neither queue holds anything; the pool's figures are there.
+    expect(metrics).toMatch(/onetime_queue_messages\{queue="outbox"\} 0/);
+    expect(metrics).toMatch(/onetime_queue_messages\{queue="secrets"\} 0/);
+    expect(metrics).toMatch(/onetime_queue_oldest_age_seconds\{queue="outbox"\} 0/);
+    expect(metrics).toMatch(/onetime_postgres_pool_connections\{state="waiting"\} 0/);
+  });
+
+  it("shows a message waiting in /metrics, with its age, while SMTP refuses it", async () => {
+    smtp.refusal = { at: "RCPT TO", code: 451 };
+    try {
+      await queueCode("777000");
+      await expect
+        .poll(async () => /onetime_queue_messages\{queue="outbox"\} 1/.test(await (await fetch(`${server.url}/metrics`)).text()), { timeout: 5_000 })
+        .toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(Number(/onetime_queue_oldest_age_seconds\{queue="outbox"\} ([\d.]+)/.exec(metrics)?.[1])).toBeGreaterThan(1);
+    } finally {
+      smtp.refusal = undefined;
+    }
+    await expect.poll(async () => /onetime_queue_messages\{queue="outbox"\} 0/.test(await (await fetch(`${server.url}/metrics`)).text()), { timeout: 10_000 }).toBe(true);
   });
 
   it("retries after an SMTP 4xx and delivers once the server takes mail again", async () => {

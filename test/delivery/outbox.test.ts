@@ -60,6 +60,19 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
     await db("outbox_messages").delete();
   });
 
+  it("reports its backlog: how many wait and since when, none once sent", async () => {
+    const channel = new RecordingChannel("email");
+    const { relay, delivery } = relayWith(channel);
+    const outbox = sqlOutbox(db);
+    expect(await outbox.backlog()).toEqual({ waiting: 0, oldestQueuedAt: null });
+    const id = await delivery.queue(email("111111"), { expiresAt: soon(), template: "verification" });
+    await delivery.queue(email("222222"), { expiresAt: soon(), template: "verification" });
+    const { created_at: createdAt } = await db("outbox_messages").where({ id }).first<{ created_at: Date }>();
+    expect(await outbox.backlog()).toEqual({ waiting: 2, oldestQueuedAt: new Date(createdAt) });
+    await relay.runOnce();
+    expect(await outbox.backlog()).toEqual({ waiting: 0, oldestQueuedAt: null });
+  });
+
   it("delivers a queued message once, keeping it sealed at rest and scrubbing it after", async () => {
     const channel = new RecordingChannel("email");
     const { relay, delivery } = relayWith(channel);

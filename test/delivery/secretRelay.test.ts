@@ -248,6 +248,7 @@ describe("the relay's claims", () => {
       },
       record: (outcomes) => secrets.messages.record(outcomes),
       tidy: () => secrets.messages.tidy(),
+      backlog: () => secrets.messages.backlog(),
     };
     const channel = new RecordingChannel("email");
     const { logger } = capturingLogger();

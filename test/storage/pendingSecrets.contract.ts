@@ -302,6 +302,22 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(await crashed.claim(10, 1_000)).toEqual([]);
       });
 
+      it("reports what waits and since when, until it is sent", async () => {
+        const queue = await fixture.queue();
+        expect(await queue.backlog()).toEqual({ waiting: 0, oldestQueuedAt: null });
+        await store.put("b0", secret("1"), 60_000, { message: message("mb0") });
+        const first = await queue.backlog();
+        expect(first.oldestQueuedAt).toBeInstanceOf(Date);
+        await fixture.elapse(20);
+        for (let i = 1; i < 3; i++) await store.put(`b${i}`, secret("1"), 60_000, { message: message(`mb${i}`) });
+        // The queue's own clock (Redis's, or a test clock): later messages leave the oldest as it was.
+        expect(await queue.backlog()).toEqual({ waiting: 3, oldestQueuedAt: first.oldestQueuedAt });
+        const claimed = await queue.claim(10, lease);
+        expect((await queue.backlog()).waiting).toBe(3);
+        await queue.record(claimed.map((each) => ({ message: each, outcome: sent })));
+        expect(await queue.backlog()).toEqual({ waiting: 0, oldestQueuedAt: null });
+      });
+
       it("claims no more than asked, and the rest later", async () => {
         const queue = await fixture.queue();
         for (let i = 0; i < 25; i++) await store.put(`k${i}`, secret("1"), 60_000, { message: message(`m${i}`) });

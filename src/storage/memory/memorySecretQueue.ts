@@ -1,4 +1,4 @@
-import type { AttemptOutcome, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
+import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
 import type { QueuedMessage } from "../../delivery/queuedMessage.js";
 
 /** Answers whether the secret under `key` still names message `messageId`, and for how long it lives. */
@@ -15,6 +15,8 @@ interface Entry {
   deliveries: number;
   dueAt: number;
   leaseUntil: number | undefined;
+  /** When it was first queued; a retry keeps it. */
+  readonly queuedAt: number;
 }
 
 /** A claim looks at no more than this many entries per message asked for (as the Redis script). */
@@ -43,7 +45,13 @@ export class MemorySecretQueue implements MessageQueue {
 
   /** Called by the store in the same step as the secret's write. */
   add(shard: number, key: string, message: QueuedMessage): void {
-    this.#put({ seq: 0, shard, key, message, attempt: 1, deliveries: 0, dueAt: this.now(), leaseUntil: undefined });
+    this.#put({ seq: 0, shard, key, message, attempt: 1, deliveries: 0, dueAt: this.now(), leaseUntil: undefined, queuedAt: this.now() });
+  }
+
+  async backlog(): Promise<Backlog> {
+    let oldest: number | undefined;
+    for (const entry of this.#entries.values()) oldest = Math.min(oldest ?? entry.queuedAt, entry.queuedAt);
+    return { waiting: this.#entries.size, oldestQueuedAt: oldest === undefined ? null : new Date(oldest) };
   }
 
   async claim(limit: number, leaseMs: number, partitions?: ReadonlySet<number>): Promise<ClaimedMessage[]> {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Spans } from "../../observability/spans.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
-import type { AttemptOutcome, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
+import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
 import { allSecretShards, secretShardCount } from "../secretShards.js";
 import { decodeClaims, decodeInteger, decodeTexts, type ShardClaim } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
@@ -30,6 +30,7 @@ export interface RedisSecretQueueOptions {
  */
 export class RedisSecretQueue implements MessageQueue {
   readonly #scripts: Record<"claim" | "record" | "tidy", ScriptCommand>;
+  readonly #redis: RedisClient;
   readonly #keyPrefix: string;
   readonly #consumer: string;
   readonly #forgetAfterMs: number;
@@ -40,6 +41,7 @@ export class RedisSecretQueue implements MessageQueue {
 
   constructor(options: RedisSecretQueueOptions) {
     assertNoClientKeyPrefix(options.redis, "RedisSecretQueue");
+    this.#redis = options.redis;
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
     this.#scripts = defineScriptCommands(options.redis, "onetimeQueue", { claim: claimScript, record: recordScript, tidy: tidyScript }, options.spans);
@@ -110,6 +112,27 @@ export class RedisSecretQueue implements MessageQueue {
         decodeInteger("tidy", reply);
       }),
     );
+  }
+
+  /**
+   * Each shard's stream length and retry set, and its first entry, whose id is the time it was
+   * (re)queued: read-only commands, one round of them per shard, run in parallel at scrape time.
+   */
+  async backlog(): Promise<Backlog> {
+    const shards = await Promise.all(
+      allSecretShards.map(async (shard) => {
+        const { stream, retries } = shardKeys(this.#keyPrefix, shard);
+        const [length, retrying, first] = await Promise.all([
+          this.#redis.xlen(stream),
+          this.#redis.zcard(retries),
+          this.#redis.xrange(stream, "-", "+", "COUNT", 1),
+        ]);
+        const firstId = first[0]?.[0];
+        return { waiting: length + retrying, oldest: firstId === undefined ? undefined : Number(firstId.split("-")[0]) };
+      }),
+    );
+    const oldest = Math.min(...shards.map((shard) => shard.oldest ?? Infinity));
+    return { waiting: shards.reduce((sum, shard) => sum + shard.waiting, 0), oldestQueuedAt: Number.isFinite(oldest) ? new Date(oldest) : null };
   }
 
   /** Every shard once, starting one further along each time. */

@@ -120,6 +120,14 @@ export function sqlOutbox(db: Database, options: SqlOutboxOptions = {}): OutboxS
       return result.rowCount ?? result.affectedRows ?? 0;
     },
 
+    async backlog() {
+      const row = await db(table)
+        .whereIn("status", ["pending", "sending"])
+        .first(db.raw("count(*)::int as waiting"), db.raw("min(created_at) as oldest"));
+      const oldest = (row as { waiting: number; oldest: Date | string | null } | undefined)?.oldest ?? null;
+      return { waiting: (row as { waiting: number } | undefined)?.waiting ?? 0, oldestQueuedAt: oldest === null ? null : new Date(oldest) };
+    },
+
     async expireOverdue() {
       return db(table)
         .where("expires_at", "<=", db.fn.now())
