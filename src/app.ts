@@ -22,6 +22,8 @@ import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
 import { wireFormat } from "./rpc/wireFormat.js";
+import { createRpcEdge } from "./rpc/edge/rpcEdge.js";
+import { connectReadMaxBytes } from "./rpc/edge/requestSizeLimit.js";
 import { Verifications } from "./domain/verification/verificationService.js";
 import { OneTimeSecrets } from "./domain/secrets/oneTimeSecrets.js";
 import { keyedHash } from "./crypto/keyedHash.js";
@@ -145,11 +147,18 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const calls = new CallGate(new Set([Health.typeName]));
   const shutdown = new AbortController();
 
+  const edge = createRpcEdge({
+    logger,
+    counter: metrics.rpcs,
+    maxRequestBytes: config.limits.maxRequestBytes,
+    services: [...onetimeServices, Health].map((service) => service.typeName),
+  });
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     registerVerificationService(router, verifications);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
+    edge.guardHandlers(router);
   };
 
   const handler = connectNodeAdapter({
@@ -157,7 +166,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     // First is outermost: the log sees every outcome, the boundary shapes every error, and the
     // gate refuses new calls while draining before any credentials are checked.
     interceptors: [
-      requestLog(logger),
+      requestLog(logger, metrics.rpcs),
       errorBoundary,
       calls.interceptor,
       authInterceptor(auth.verifier, access),
@@ -165,7 +174,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       wellFormedStrings,
       createValidateInterceptor(),
     ],
-    readMaxBytes: config.limits.maxRequestBytes,
+    readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
+    fallback: edge.unknownPath,
     writeMaxBytes: config.limits.maxResponseBytes,
     contextValues: clientContextValues(config.trustProxyHops),
     shutdownSignal: shutdown.signal,
