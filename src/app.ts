@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -146,6 +147,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
   const shutdown = new AbortController();
+  // Connect links every call's signal to this one: one abort listener per call in flight, removed
+  // when the call ends. Its count is the concurrency, not a leak, and Node warned past 10.
+  setMaxListeners(0, shutdown.signal);
 
   const edge = createRpcEdge({
     logger,
