@@ -102,9 +102,12 @@ export class ConnectionTracker {
 
   /** Ends an HTTP/1.1 connection once requests already sent on it have arrived, if none has. */
   private endWhenIdle(key: string, socket: Socket): void {
-    setTimeout(() => {
+    // Decided after the event loop's next read of the sockets (setImmediate runs after it): on a
+    // busy process, a request that arrived in time may still be unread when the timer fires.
+    const endIfIdle = () => {
       if ((this.http1Responses.get(key)?.size ?? 0) === 0) socket.end();
-    }, inFlightGraceMs).unref();
+    };
+    setTimeout(() => setImmediate(endIfIdle), inFlightGraceMs).unref();
   }
 
   destroyAll(): void {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -61,15 +60,12 @@ describe.each(backends)("calls in flight when a drain starts (%s backends)", (ba
       const warmUp = await Promise.all(Array.from({ length: 50 }, (_, index) => call(index)));
       expect(new Set(warmUp)).toEqual(new Set(["answered"]));
 
-      // Calls keep coming on those connections, one every millisecond or so, and the drain starts
-      // halfway: the first are answered, the later ones meet the drain at every stage.
-      const calls: Array<Promise<Outcome>> = [];
-      let stopping: Promise<void> | undefined;
-      for (let index = 0; index < 50; index++) {
-        calls.push(call(index));
-        if (index === 25) stopping = server.server.shutdown();
-        await sleep(1);
-      }
+      // Calls keep coming on those connections: the drain starts once the first of them has been
+      // answered, and more are sent at that moment, before any client can know of it.
+      const calls: Array<Promise<Outcome>> = Array.from({ length: 25 }, (_, index) => call(index));
+      await Promise.race(calls);
+      const stopping = server.server.shutdown();
+      calls.push(...Array.from({ length: 25 }, (_, index) => call(25 + index)));
       const outcomes = await Promise.all(calls);
       await stopping;
       const unexpected = outcomes.filter((outcome) => !["answered", "refused while draining", "never taken"].includes(outcome));
