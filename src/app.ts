@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -23,6 +24,8 @@ import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
 import { wireFormat } from "./rpc/wireFormat.js";
+import { createRpcEdge } from "./rpc/edge/rpcEdge.js";
+import { connectReadMaxBytes } from "./rpc/edge/requestSizeLimit.js";
 import { Verifications } from "./domain/verification/verificationService.js";
 import { OneTimeSecrets } from "./domain/secrets/oneTimeSecrets.js";
 import { keyedHash } from "./crypto/keyedHash.js";
@@ -154,12 +157,22 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
   const shutdown = new AbortController();
+  // Connect links every call's signal to this one: one abort listener per call in flight, removed
+  // when the call ends. Its count is the concurrency, not a leak, and Node warned past 10.
+  setMaxListeners(0, shutdown.signal);
 
+  const edge = createRpcEdge({
+    logger,
+    counter: metrics.rpcs,
+    maxRequestBytes: config.limits.maxRequestBytes,
+    services: [...onetimeServices, Health].map((service) => service.typeName),
+  });
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     registerVerificationService(router, verifications);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
+    edge.guardHandlers(router);
   };
 
   const handler = connectNodeAdapter({
@@ -167,7 +180,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     // First is outermost: the log sees every outcome, the boundary shapes every error, and the
     // gate refuses new calls while draining before any credentials are checked.
     interceptors: [
-      requestLog(logger),
+      requestLog(logger, metrics.rpcs),
       rpcSpans(tracing.spans),
       errorBoundary,
       calls.interceptor,
@@ -176,7 +189,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       wellFormedStrings,
       createValidateInterceptor(),
     ],
-    readMaxBytes: config.limits.maxRequestBytes,
+    readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
+    fallback: edge.unknownPath,
     writeMaxBytes: config.limits.maxResponseBytes,
     contextValues: clientContextValues(config.trustProxyHops),
     shutdownSignal: shutdown.signal,

@@ -4,6 +4,7 @@ import { ConfigError, configHelp, loadConfig, type Config } from "./config/confi
 import { createLogger, type Logger } from "./observability/logger.js";
 import { startServer } from "./server/server.js";
 import { runPrimary } from "./server/workers.js";
+import { forcedExitCode, handleStopSignals } from "./server/stopSignals.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import { StartRefused, startRefusedExitCode } from "./errors/startRefused.js";
 
@@ -61,18 +62,18 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   );
   if (server.app.development !== undefined) printDevelopmentBanner(server.http.url, server.app.development);
 
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, "signal received");
+  handleStopSignals({
+    logger,
+    stop: () =>
       server.shutdown().then(
         () => process.exit(0),
         (error: unknown) => {
           logger.error({ err: error }, "shutdown failed");
           process.exit(1);
         },
-      );
-    });
-  }
+      ),
+    forceExit: () => process.exit(forcedExitCode),
+  });
 }
 
 function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials): void {

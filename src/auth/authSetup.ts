@@ -24,7 +24,7 @@ export async function setUpAuth(config: AuthConfig, dataDir?: string): Promise<A
       return { verifier: remembering(createTokenVerifier(jwksKeySource(config.jwksUrl), config.claims)) };
     case "development": {
       const development = await developmentCredentials(config.claims, dataDir);
-      return { verifier: remembering(createTokenVerifier(secretKey(development.secret), config.claims)), development };
+      return { verifier: remembering(createTokenVerifier(secretKey(development.secret), config.claims, { development: true })), development };
     }
   }
 }

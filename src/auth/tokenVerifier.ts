@@ -29,7 +29,16 @@ export function jwksKeySource(url: URL): JWTVerifyGetKey {
   return createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000 });
 }
 
-export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig): TokenVerifier {
+export interface TokenVerifierOptions {
+  /**
+   * The key is the generated development secret: a refusal then says what a developer holding a
+   * stale printed token should do. Default false.
+   */
+  readonly development?: boolean;
+}
+
+export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig, verifierOptions: TokenVerifierOptions = {}): TokenVerifier {
+  const development = verifierOptions.development === true;
   const options = {
     issuer: claims.issuer,
     audience: claims.audience,
@@ -51,7 +60,7 @@ export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig): Toke
         // Two calls because jose's overloads take a key or a key getter, not their union.
         payload = typeof key === "function" ? (await jwtVerify(token, key, options)).payload : (await jwtVerify(token, await key, options)).payload;
       } catch (error) {
-        throw refusal(error);
+        throw (development ? developmentRefusal(error) : undefined) ?? refusal(error);
       }
       // requiredClaims guarantees `exp`.
       return { principal: principalOf(payload, claims), expiresAtMs: payload.exp! * 1000 };
@@ -74,6 +83,24 @@ function refusal(error: unknown): Unauthenticated | DependencyUnavailable {
   }
   if (error instanceof errors.JOSEError) return new Unauthenticated("TOKEN_INVALID", "bearer token is not valid");
   throw error;
+}
+
+/**
+ * In development mode the tokens in use are the printed ones, and the two ways they go stale are
+ * known: printed by a start with another secret (another data directory, an in-memory run, a
+ * removed secret file), or older than their 30 days.
+ */
+function developmentRefusal(error: unknown): Unauthenticated | undefined {
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new Unauthenticated(
+      "TOKEN_INVALID",
+      "bearer token was signed by another development secret (printed by a start with another data directory, or an in-memory one): paste the export lines this start printed",
+    );
+  }
+  if (error instanceof errors.JWTExpired) {
+    return new Unauthenticated("TOKEN_EXPIRED", "bearer token has expired (development tokens last 30 days): restart and paste the export lines it prints");
+  }
+  return undefined;
 }
 
 function principalOf(payload: JWTPayload, claims: ClaimsConfig): Principal {

@@ -9,6 +9,8 @@ export interface Metrics {
   readonly deliveryAttempts: Counter<"kind" | "provider" | "outcome">;
   readonly deliveryDuration: Histogram<"kind" | "provider">;
   readonly verificationEvents: Counter<"event" | "method">;
+  /** Every call, refusals before any handler included. */
+  readonly rpcs: Counter<"procedure" | "protocol" | "code">;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -33,6 +35,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "onetime_verification_events_total",
       help: "Verification events (initiated, validated, wrong_code, locked, not_found) by method.",
       labelNames: ["event", "method"],
+      registers: [registry],
+    }),
+    rpcs: new Counter({
+      name: "onetime_rpcs_total",
+      help: "RPCs by procedure (\"unknown\" for a path that names none), protocol and outcome code.",
+      labelNames: ["procedure", "protocol", "code"],
       registers: [registry],
     }),
   };

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { Server as HttpServerClass, type IncomingMessage } from "node:http";
+import { Server as HttpServerClass } from "node:http";
 import { Server as TlsServer, type TLSSocket } from "node:tls";
-import { createSecureServer, type Http2ServerRequest, type Http2Session, type ServerOptions } from "node:http2";
+import { createSecureServer, type Http2Session, type ServerOptions } from "node:http2";
 import type { Server, Socket } from "node:net";
 import { createServer as createPolyglotServer } from "@httptoolkit/httpolyglot";
 import type { RequestHandler } from "./cors.js";
+import { ConnectionTracker } from "./connectionTracker.js";
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -23,7 +24,8 @@ export interface HttpServer {
   readonly url: string;
   /**
    * Stops accepting connections and lets the open ones finish: HTTP/2 clients get GOAWAY and the
-   * session closes once its streams are done; HTTP/1.1 connections close when idle.
+   * session closes once its streams are done; HTTP/1.1 answers say `Connection: close`, and idle
+   * connections close (see connectionTracker.ts).
    */
   stopAccepting(): void;
   /** Resolves true once every connection has closed, or false when `timeoutMs` passes first. */
@@ -42,7 +44,7 @@ const http1Options = { keepAliveTimeout: 65_000 };
 export async function listen(handler: RequestHandler, options: HttpServerOptions): Promise<HttpServer> {
   const connections = new ConnectionTracker(options.idleTimeoutMs);
   const tracked: RequestHandler = (request, response) => {
-    response.once("close", connections.requestStarted(request));
+    response.once("close", connections.requestStarted(request, response));
     handler(request, response);
   };
   const http2Options: ServerOptions = { settings: { maxConcurrentStreams: options.maxConcurrentStreams } };
@@ -98,94 +100,4 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
     },
     destroyConnections: () => connections.destroyAll(),
   };
-}
-
-/**
- * Knows every open connection: which speak HTTP/2 (their session closes itself after GOAWAY) and
- * how many HTTP/1.1 requests are running on the others, so draining can close idle connections
- * at once and busy ones right after their last response. Keyed by remote address and port, since
- * HTTP/2 sessions and TLS wrap the raw socket.
- */
-class ConnectionTracker {
-  private readonly sockets = new Map<string, Socket>();
-  private readonly http2 = new Set<string>();
-  private readonly sessions = new Set<Http2Session>();
-  private readonly http1Requests = new Map<string, number>();
-  private draining = false;
-
-  constructor(private readonly idleTimeoutMs: number) {}
-
-  add(socket: Socket): void {
-    const key = keyOf(socket);
-    // httpolyglot re-emits each connection to the protocol server it picked: count it once.
-    if (this.sockets.has(key)) return;
-    this.sockets.set(key, socket);
-    // httpolyglot accepts on a plain net.Server, which leaves Nagle's algorithm on: small gRPC
-    // frames then wait for delayed ACKs (~40 ms each). Every RPC here is small and latency-bound.
-    socket.setNoDelay(true);
-    // Node's own header and request timeouts never start on a server that does not listen
-    // itself (httpolyglot's inner ones), so silence is bounded here, for every protocol.
-    socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
-    socket.once("close", () => {
-      this.sockets.delete(key);
-      this.http2.delete(key);
-      this.http1Requests.delete(key);
-    });
-  }
-
-  markHttp2(socket: Socket): void {
-    this.http2.add(keyOf(socket));
-  }
-
-  addSession(session: Http2Session): void {
-    this.sessions.add(session);
-    session.once("close", () => this.sessions.delete(session));
-    // A long Watch stream may be quiet for minutes: ping while streams are open, so the idle
-    // timeout only closes connections that really have nothing going on.
-    let open = 0;
-    const keepAlive = setInterval(() => {
-      if (open > 0 && !session.destroyed) session.ping(() => undefined);
-    }, Math.max(1_000, Math.floor(this.idleTimeoutMs / 2)));
-    keepAlive.unref();
-    session.on("stream", (stream) => {
-      open++;
-      stream.once("close", () => open--);
-    });
-    session.once("close", () => clearInterval(keepAlive));
-    if (this.draining) session.close();
-  }
-
-  /** Counts an HTTP/1.1 request on its connection; returns what to call when its response closes. */
-  requestStarted(request: IncomingMessage | Http2ServerRequest): () => void {
-    if ("stream" in request) return () => undefined;
-    // Taken now: by the time the response closes, Node may have detached the request from its
-    // socket (seen when a gRPC-Web body was refused before it was read to the end).
-    const socket = request.socket;
-    const key = keyOf(socket);
-    this.http1Requests.set(key, (this.http1Requests.get(key) ?? 0) + 1);
-    return () => {
-      const running = (this.http1Requests.get(key) ?? 1) - 1;
-      this.http1Requests.set(key, running);
-      if (this.draining && running === 0) socket.end();
-    };
-  }
-
-  drain(): void {
-    this.draining = true;
-    for (const session of this.sessions) session.close();
-    // Everything else that is not busy goes now: idle keep-alives, and connections that never
-    // sent a request (pre-connecting clients, probes) which would otherwise hold the drain.
-    for (const [key, socket] of this.sockets) {
-      if (!this.http2.has(key) && (this.http1Requests.get(key) ?? 0) === 0) socket.end();
-    }
-  }
-
-  destroyAll(): void {
-    for (const session of this.sessions) session.destroy();
-    for (const socket of this.sockets.values()) socket.destroy();
-  }
-}
-
-function keyOf(socket: Socket): string {
-  return `${socket.remoteAddress}|${socket.remotePort}`;
 }

@@ -1,11 +1,13 @@
 import cluster, { type Worker } from "node:cluster";
 import { startRefusedExitCode } from "../errors/startRefused.js";
 import type { Logger } from "../observability/logger.js";
+import { forcedExitCode, handleStopSignals } from "./stopSignals.js";
 
 /**
  * The primary of a multi-process server: forks `count` workers that share the listening port
  * (the cluster module hands connections out round-robin), replaces one that dies, and on SIGTERM
- * or SIGINT passes the signal on and waits for every worker's own graceful drain.
+ * or SIGINT passes the signal on and waits for every worker's own graceful drain (see
+ * stopSignals.ts for repeated signals).
  */
 export function runPrimary(count: number, logger: Logger): void {
   let stopping = false;
@@ -37,11 +39,17 @@ export function runPrimary(count: number, logger: Logger): void {
     setTimeout(fork, 1_000).unref();
   });
 
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
+  handleStopSignals({
+    logger,
+    stop: (signal) => {
       stopping = true;
       logger.info({ signal }, "stopping workers");
+      // Workers in this process group got the signal too; one more copy is ignored there.
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-    });
-  }
+    },
+    forceExit: () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGKILL");
+      process.exit(forcedExitCode);
+    },
+  });
 }

@@ -1,10 +1,12 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeJwt } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { developmentCredentials, developmentSecretFile } from "../../src/auth/developmentCredentials.js";
+import { setUpAuth } from "../../src/auth/authSetup.js";
 import { createTokenVerifier, secretKey } from "../../src/auth/tokenVerifier.js";
+import { Unauthenticated } from "../../src/errors/domainError.js";
 
 const claims = { issuer: "onetime", audience: "onetime", rolesClaim: "roles", serviceRole: "service", adminRole: "admin" };
 
@@ -37,5 +39,38 @@ describe("development credentials", () => {
     const first = await developmentCredentials(claims, "memory://");
     const second = await developmentCredentials(claims, "memory://");
     expect(second.secret).not.toBe(first.secret);
+  });
+
+  describe("refusing a stale printed token", () => {
+    const setUp = (dataDir: string) => setUpAuth({ mode: "development", claims, tokenCacheSize: 100 }, dataDir);
+
+    it("says it was signed by another development secret, such as another data directory's", async () => {
+      const other = await setUp(join(parent, "other", "pgdata"));
+      const current = await setUp(join(parent, "pgdata"));
+      const refusal = await current.verifier.verify(other.development!.serviceToken).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(Unauthenticated);
+      expect((refusal as Unauthenticated).message).toMatch(/signed by another development secret.*another data directory.*export lines this start printed/);
+    });
+
+    it("says it has expired, and how long development tokens last", async () => {
+      const current = await setUp(join(parent, "pgdata"));
+      const expired = await new SignJWT({ roles: ["service"] })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("development-service")
+        .setIssuer(claims.issuer)
+        .setAudience(claims.audience)
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 31 * 24 * 3600)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 24 * 3600)
+        .sign(secretKey(current.development!.secret));
+      const refusal = await current.verifier.verify(expired).catch((error: unknown) => error);
+      expect(refusal).toMatchObject({ reason: "TOKEN_EXPIRED" });
+      expect((refusal as Unauthenticated).message).toMatch(/expired \(development tokens last 30 days\)/);
+    });
+
+    it("keeps the plain wording outside development mode", async () => {
+      const other = await setUp(join(parent, "other", "pgdata"));
+      const verifier = createTokenVerifier(secretKey("x".repeat(40)), claims);
+      await expect(verifier.verify(other.development!.serviceToken)).rejects.toThrow("bearer token is not valid");
+    });
   });
 });

@@ -7,6 +7,9 @@ import { CallGate } from "../../src/rpc/interceptors/callGate.js";
 import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
 import { startTestServer } from "../support/server.js";
 
+// These start an embedded server (PGlite) inside the test: ~15 s on a busy two-core machine.
+const embeddedStartMs = 60_000;
+
 describe("graceful shutdown", () => {
   it("reports NOT_SERVING to watchers, ends their streams and stops listening", async () => {
     const server = await startTestServer("real", "shutdown");
@@ -44,7 +47,7 @@ describe("graceful shutdown", () => {
     expect(took).toBeLessThan(server.config.shutdownTimeoutMs / 2);
     silent.destroy();
     await server.stop();
-  });
+  }, embeddedStartMs);
 
   it("closes a connection that stays silent past the idle timeout", async () => {
     const server = await startTestServer("embedded", "idle", { IDLE_TIMEOUT_MS: "200" });
@@ -59,7 +62,7 @@ describe("graceful shutdown", () => {
     } finally {
       await server.stop();
     }
-  });
+  }, embeddedStartMs);
 
   it("reports SERVICE_UNKNOWN to a watcher of an unknown service instead of failing", async () => {
     const server = await startTestServer("embedded", "watch-unknown");
@@ -73,7 +76,7 @@ describe("graceful shutdown", () => {
     } finally {
       await server.stop();
     }
-  });
+  }, embeddedStartMs);
 });
 
 describe("call gate", () => {

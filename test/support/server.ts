@@ -1,6 +1,6 @@
 import type { AppOptions } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { inMemoryDataDir } from "../../src/storage/sql/database.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "./postgres.js";
@@ -29,6 +29,8 @@ export async function startTestServer(
   label: string,
   env: Record<string, string> = {},
   options: AppOptions = {},
+  /** Where the server logs; default silent (or TEST_LOG_LEVEL to stdout). */
+  logger?: Logger,
 ): Promise<TestServer> {
   const schema = uniqueSchema(label);
   const redis: Record<string, string> =
@@ -50,7 +52,7 @@ export async function startTestServer(
   });
   // Development emails and SMS stay out of the test output unless logs are asked for.
   const quiet = process.env.TEST_LOG_LEVEL === undefined ? { consoleOutput: () => undefined } : {};
-  const server = await startServer(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), { ...quiet, ...options });
+  const server = await startServer(config, logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), { ...quiet, ...options });
   return {
     server,
     url: server.http.url,

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
+import type { Counter } from "prom-client";
+import { ShuttingDown } from "../errors/domainError.js";
+import type { Logger } from "../observability/logger.js";
+
+export const requestIdHeader = "x-request-id";
+// A caller's id is echoed into logs, so only a plain token of sane length is taken as is.
+const acceptableRequestId = /^[A-Za-z0-9._:-]{8,128}$/;
+
+// Codes that mean the server (or what it depends on) failed, rather than the caller. A refusal
+// while draining is expected and a deadline is the caller's choice: those are warnings.
+const serverSide = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
+
+/** The caller's `x-request-id` when well-formed, else a new UUID. */
+export function requestIdFrom(offered: string | null | undefined): string {
+  return typeof offered === "string" && acceptableRequestId.test(offered) ? offered : randomUUID();
+}
+
+/**
+ * What the edge and the request log share about one call: its id, given before Connect parses
+ * anything, and whether its line was written, so a call refused before the interceptors ran is
+ * still logged, once.
+ */
+export interface CallRecord {
+  readonly requestId: string;
+  readonly started: number;
+  logged: boolean;
+}
+
+export const callRecordKey = createContextKey<CallRecord | undefined>(undefined, { description: "call record" });
+
+export function newCallRecord(offeredRequestId: string | null | undefined): CallRecord {
+  return { requestId: requestIdFrom(offeredRequestId), started: performance.now(), logged: false };
+}
+
+export interface CallLine {
+  readonly record: CallRecord;
+  /** `service/method`, or "unknown" for a path that names no RPC (a label must stay bounded). */
+  readonly procedure: string;
+  readonly protocol: string;
+  readonly principal: string;
+}
+
+/** Counted per procedure, protocol and code: `onetime_rpcs_total`. */
+export type RpcCounter = Counter<"procedure" | "protocol" | "code">;
+
+/**
+ * Writes a call's one line (procedure, outcome, duration, principal kind; never a message) and
+ * counts it. Refusals log at warn, server-side failures at error with their cause.
+ */
+export function createCallLog(logger: Logger, counter?: RpcCounter): (line: CallLine, error?: unknown) => void {
+  return ({ record, procedure, protocol, principal }, error) => {
+    if (record.logged) return;
+    record.logged = true;
+    // The request id goes in the line rather than in a child logger per call: pino serialises a
+    // child's bindings (through the redaction) when it is made, even at levels that log nothing.
+    const fields = {
+      requestId: record.requestId,
+      procedure,
+      protocol,
+      principal,
+      durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
+    };
+    if (error === undefined) {
+      counter?.inc({ procedure, protocol, code: "ok" });
+      logger.info({ ...fields, outcome: "ok" }, "rpc");
+      return;
+    }
+    const connectError = ConnectError.from(error);
+    const outcome = Code[connectError.code];
+    counter?.inc({ procedure, protocol, code: outcome });
+    if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown)) {
+      logger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
+    } else {
+      logger.warn({ ...fields, outcome, reason: connectError.rawMessage }, "rpc refused");
+    }
+  };
+}
+
+export function protocolOf(contentType: string | null): string {
+  if (contentType === null) return "connect";
+  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}

@@ -1,0 +1,137 @@
+import { Code, ConnectError, createContextValues, type ConnectRouter } from "@connectrpc/connect";
+import {
+  uResponseMethodNotAllowed,
+  uResponseUnsupportedMediaType,
+  type UniversalHandler,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+import { universalResponseToNodeResponse, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import type { Logger } from "../../observability/logger.js";
+import { callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord, type RpcCounter } from "../callLog.js";
+import { readAnswer } from "./answeredError.js";
+import { refusalResponse } from "./refusalResponse.js";
+import { declaredTooLarge, limitRequestBody, tooLarge } from "./requestSizeLimit.js";
+
+export interface RpcEdgeOptions {
+  readonly logger: Logger;
+  readonly counter: RpcCounter;
+  /** MAX_REQUEST_BYTES: the largest request message. */
+  readonly maxRequestBytes: number;
+  /** Names of the services served, for the answer to a path that names none of them. */
+  readonly services: readonly string[];
+}
+
+// Refused before authentication: no principal is known.
+const noPrincipal = "unchecked";
+
+/**
+ * Connect answers some requests before any interceptor runs: a path that names no RPC, a content
+ * type or method no protocol takes, a message it cannot decode or that is too large. Those
+ * answers were bare HTTP statuses, without a request id or a log line. The edge gives every
+ * request its id first, turns each such refusal into the protocol's error with a message that
+ * says what to do, and logs and counts it as the request log does any call.
+ */
+export function createRpcEdge(options: RpcEdgeOptions) {
+  const log = createCallLog(options.logger, options.counter);
+
+  /** Wraps every handler the routes registered; call from inside `routes`, after registering. */
+  function guardHandlers(router: ConnectRouter): void {
+    router.handlers.forEach((handler, index) => (router.handlers[index] = guarded(handler)));
+  }
+
+  function guarded(handler: UniversalHandler): UniversalHandler {
+    const procedure = `${handler.service.typeName}/${handler.method.name}`;
+    const guard = async (request: UniversalServerRequest): Promise<UniversalServerResponse> => {
+      const record = newCallRecord(request.header.get(requestIdHeader));
+      const contextValues = request.contextValues ?? createContextValues();
+      contextValues.set(callRecordKey, record);
+      const contentType = request.header.get("content-type");
+      const line = { record, procedure, protocol: protocolOf(contentType), principal: noPrincipal };
+      if (declaredTooLarge(request.header, options.maxRequestBytes)) {
+        const refusal = tooLarge(options.maxRequestBytes);
+        log(line, refusal);
+        return withRequestId(refusalResponse(contentType, refusal), record);
+      }
+      const body = isByteStream(request.body) ? limitRequestBody(request.body, request.header, options.maxRequestBytes) : request.body;
+      const response = await handler({ ...request, body, contextValues });
+      const refusal = refusalOf(response, request, handler);
+      if (refusal !== undefined) {
+        log(line, refusal);
+        return withRequestId(refusalResponse(contentType, refusal), record);
+      }
+      // Most calls reached the request log, which has written their line by now (a unary call) or
+      // will (a stream); only the others need their answer read.
+      if (record.logged) return withRequestId(response, record);
+      return withRequestId(
+        readAnswer(response, contentType, (error) => log(line, error)),
+        record,
+      );
+    };
+    return Object.assign(guard, {
+      protocolNames: handler.protocolNames,
+      allowedMethods: handler.allowedMethods,
+      supportedContentType: handler.supportedContentType,
+      requestPath: handler.requestPath,
+      service: handler.service,
+      method: handler.method,
+    });
+  }
+
+  /** The adapter's `fallback`: a path that names no RPC. */
+  const unknownPath: NonNullable<ConnectNodeAdapterOptions["fallback"]> = (request, response) => {
+    const record = newCallRecord(headerOf(request, requestIdHeader));
+    const contentType = headerOf(request, "content-type") ?? null;
+    const path = (request.url ?? "/").split("?")[0]!;
+    const error =
+      request.method === "OPTIONS"
+        ? corsRefusal()
+        : new ConnectError(
+            `${path} is not an RPC served here: call /<service>/<method> of ${options.services.join(", ")} (\`npx buf curl --list-services\` lists them)`,
+            Code.Unimplemented,
+          );
+    log({ record, procedure: "unknown", protocol: protocolOf(contentType), principal: noPrincipal }, error);
+    void universalResponseToNodeResponse(withRequestId(refusalResponse(contentType, error), record), response).catch(() => undefined);
+  };
+
+  return { guardHandlers, unknownPath };
+}
+
+/** Connect's empty 415 and 405, as refusals that say what would have been accepted. */
+function refusalOf(response: UniversalServerResponse, request: UniversalServerRequest, handler: UniversalHandler): ConnectError | undefined {
+  if (response === uResponseUnsupportedMediaType || response.status === uResponseUnsupportedMediaType.status) {
+    const sent = request.header.get("content-type");
+    return new ConnectError(
+      `content-type ${sent === null ? "(none)" : `"${sent}"`} is not served: send application/json or application/proto (Connect), application/grpc (gRPC) or application/grpc-web (gRPC-Web)`,
+      Code.InvalidArgument,
+    );
+  }
+  if (response === uResponseMethodNotAllowed || response.status === uResponseMethodNotAllowed.status) {
+    if (request.method === "OPTIONS") return corsRefusal();
+    return new ConnectError(`HTTP ${request.method} is not served for this RPC: send ${handler.allowedMethods.join(" or ")}`, Code.Unimplemented);
+  }
+  return undefined;
+}
+
+function corsRefusal(): ConnectError {
+  return new ConnectError(
+    "CORS preflight refused: no browser origin may call this server; list the origins that may in CORS_ORIGINS",
+    Code.PermissionDenied,
+  );
+}
+
+function withRequestId(response: UniversalServerResponse, record: CallRecord): UniversalServerResponse {
+  // A copy: Connect's canned responses are shared objects.
+  const header = new Headers(response.header);
+  header.set(requestIdHeader, record.requestId);
+  return { ...response, header };
+}
+
+function headerOf(request: { headers: Record<string, string | string[] | undefined> }, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isByteStream(body: UniversalServerRequest["body"]): body is AsyncIterable<Uint8Array> {
+  return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
+}
