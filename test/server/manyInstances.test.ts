@@ -90,6 +90,8 @@ describe("two instances on one Postgres and one Redis Cluster", () => {
         await clients[i % 2]!.initiateVerification(request);
       } catch (error) {
         // The stopping instance refuses new calls with `unavailable`: a retry to the other serves it.
+        // Refused (`unavailable`), or a keep-alive connection the stopping server closed as this
+        // call went out on it: either way a retry to the other instance serves it.
         refusals.add(ConnectError.from(error).code);
         retried++;
         await clients[1].initiateVerification(request);
