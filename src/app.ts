@@ -21,6 +21,10 @@ import { requestLog } from "./rpc/interceptors/requestLog.js";
 import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
+import { registerTokenService } from "./rpc/tokens/tokenHandlers.js";
+import { ProfileTokens } from "./domain/profileTokens/profileTokens.js";
+import { SecurityProfiles } from "./domain/profileTokens/securityProfiles.js";
+import { sqlSecurityProfiles } from "./storage/sql/sqlSecurityProfiles.js";
 import { wireFormat } from "./rpc/wireFormat.js";
 import { Verifications } from "./domain/verification/verificationService.js";
 import { OneTimeSecrets } from "./domain/secrets/oneTimeSecrets.js";
@@ -91,7 +95,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const { key: serverKey, source: serverKeySource } = chooseServerKey(config.delivery, keys);
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
-  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer") }, {
+  const profileKeyHash = keyedHash(serverKey, "profile-key");
+  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer"), profileKeyHash }, {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
   }).catch((error: unknown) => {
     // The store knows the key changed; only here is it known which setting the key came from.
@@ -140,6 +145,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
+  const profileTokens = new ProfileTokens({ secrets, profiles: profileStore, delivery, templates, rules: config.tokens });
+  const securityProfiles = new SecurityProfiles(profileStore);
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
@@ -148,6 +156,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     registerVerificationService(router, verifications);
+    registerTokenService(router, profileTokens, securityProfiles);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
   };

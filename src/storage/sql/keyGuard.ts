@@ -21,7 +21,10 @@ export function keyFingerprint(purpose: string, hash: KeyedHash): KeyFingerprint
 
 /** The keys that name durable rows: one fingerprint per keyed hash the migrations and stores use. */
 export function durableKeyFingerprints(context: MigrationContext): KeyFingerprint[] {
-  return [keyFingerprint("totp-consumer", context.totpConsumerHash)];
+  return [
+    keyFingerprint("totp-consumer", context.totpConsumerHash),
+    ...(context.profileKeyHash === undefined ? [] : [keyFingerprint("profile-key", context.profileKeyHash)]),
+  ];
 }
 
 /**
