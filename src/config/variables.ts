@@ -191,7 +191,7 @@ export const variables = {
   TOKEN_DISABLED_OPERATIONS: variable(commaList, "switchable TokenService operations turned off: login, key_recovery (both steps), anti_phishing_code, mfa_disable"),
   TOKEN_MASK_DESTINATIONS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "answers show where an OTT went masked (j***@example.com, +1******6789)", "true"),
   TOKEN_MAX_ATTEMPTS: variable(wholeNumber(1, 10), "wrong tokens allowed per OTT", "5"),
-  TOKEN_SEND_LIMIT: variable(wholeNumber(1, 1000), "OTTs sent to one destination by one channel per send window", "5"),
+  TOKEN_SEND_LIMIT: variable(wholeNumber(1, 1000), "OTTs of one operation sent to one destination per send window", "5"),
   TOKEN_SEND_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT send window", "1800"),
   TOKEN_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 3_600), "wait before the second OTT to a destination; each later one waits twice as long", "30"),
   TOKEN_MAX_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 86_400), "longest wait between two OTTs", "300"),

@@ -96,7 +96,9 @@ export class ProfileTokens {
     return this.deps.secrets.issue<IssuedToken>({
       key: tokenKey(operation, subject, spec.keyTyped === true ? plan.target?.type : undefined),
       recipient: limitsKeyOf(plan.destination.type, plan.destination.value),
-      channel: `token-${channel}`,
+      // Resend waits per operation: a password reset does not hold up a key change to the same
+      // address. The guess budget is the destination's across every operation (and verification).
+      channel: `token:${operation}`,
       ttlMs,
       maxAttempts: rules.maxAttempts,
       sends: rules.sends,

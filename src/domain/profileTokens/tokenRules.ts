@@ -12,7 +12,7 @@ export interface TokenRules {
   readonly maskDestinations: boolean;
   /** Wrong tokens allowed per OTT; default 5. */
   readonly maxAttempts: number;
-  /** Sends per destination (and channel), with growing waits between resends. */
+  /** Sends per destination and operation, with growing waits between resends. */
   readonly sends: SendLimit;
   /** Wrong guesses per destination across all its OTTs (shared with verifications). */
   readonly guesses: Omit<GuessBudget, "reserve">;
