@@ -13,7 +13,7 @@ describe.each(backends)("TokenService refusals (%s backends)", (backend) => {
   const user = (userId: string) => tokenClient(server.url, { kind: "user", userId });
 
   beforeAll(async () => {
-    server = await startTokenServer(backend, "token_refusals", { TOKEN_DISABLED_OPERATIONS: "anti_phishing_code", TOKEN_TTL_OVERRIDES: "password_change=1" });
+    server = await startTokenServer(backend, "token_refusals", { TOKEN_DISABLED_OPERATIONS: "key_recovery", TOKEN_TTL_OVERRIDES: "password_change=1" });
     service = await tokenClient(server.url, { kind: "service" });
   });
   afterAll(async () => {
@@ -51,29 +51,25 @@ describe.each(backends)("TokenService refusals (%s backends)", (backend) => {
     expect(await failure(asUser.requestKeyRemovalToken({ keyType: UserKeyType.EMAIL }))).toMatchObject({ code: Code.FailedPrecondition, reason: "LAST_KEY" });
   });
 
-  it("refuses the anti-phishing code by phone, and answers OPERATION_DISABLED for it when switched off", async () => {
+  it("refuses the anti-phishing code by phone, and for a profile without an email", async () => {
     const asUser = await user(await profileWith({ email: freshEmail("ap"), phone: freshPhone() }));
-    // Switched off on this server: said before anything else.
-    expect(await failure(asUser.requestAntiPhishingCodeToken({}))).toMatchObject({ code: Code.FailedPrecondition, reason: "OPERATION_DISABLED" });
-    const enabled = await startTokenServer(backend, "token_ap");
-    try {
-      const userId = freshUserId("ap");
-      const phoneOnly = freshUserId("ap-phone");
-      const admin = await tokenClient(enabled.url, { kind: "service" });
-      await admin.createSecurityProfile({ userId, email: { value: freshEmail("ap2"), verified: true }, phoneNumber: { value: freshPhone(), verified: true } });
-      await admin.createSecurityProfile({ userId: phoneOnly, phoneNumber: { value: freshPhone(), verified: true } });
-      const client = await tokenClient(enabled.url, { kind: "user", userId });
-      expect(await failure(client.requestAntiPhishingCodeToken({ destinationType: UserKeyType.PHONE_NUMBER }))).toMatchObject({
-        code: Code.FailedPrecondition,
-        reason: "EMAIL_ONLY",
-      });
-      expect(await failure((await tokenClient(enabled.url, { kind: "user", userId: phoneOnly })).requestAntiPhishingCodeToken({}))).toMatchObject({
-        code: Code.FailedPrecondition,
-        reason: "EMAIL_ONLY",
-      });
-    } finally {
-      await enabled.stop();
-    }
+    expect(await failure(asUser.requestAntiPhishingCodeToken({ destinationType: UserKeyType.PHONE_NUMBER }))).toMatchObject({
+      code: Code.FailedPrecondition,
+      reason: "EMAIL_ONLY",
+    });
+    const phoneOnly = await user(await profileWith({ phone: freshPhone() }));
+    expect(await failure(phoneOnly.requestAntiPhishingCodeToken({}))).toMatchObject({ code: Code.FailedPrecondition, reason: "EMAIL_ONLY" });
+  });
+
+  it("answers OPERATION_DISABLED for a switched-off operation, both steps of it, before anything else", async () => {
+    const userId = await profileWith({ email: freshEmail("off"), phone: freshPhone() });
+    expect(await failure(service.requestKeyRecoveryToken({ userId, lostKeyType: UserKeyType.PHONE_NUMBER }))).toMatchObject({
+      code: Code.FailedPrecondition,
+      reason: "OPERATION_DISABLED",
+    });
+    expect(
+      await failure(service.requestKeyRecoveryNewKeyToken({ userId, step1Token: "123456", newKey: { key: { case: "phoneNumber", value: freshPhone() } } })),
+    ).toMatchObject({ code: Code.FailedPrecondition, reason: "OPERATION_DISABLED" });
   });
 
   it("refuses step 2 without a step-1 OTT, and with a wrong one (counted against it)", async () => {
@@ -198,6 +194,16 @@ describe.each(backends)("TokenService refusals (%s backends)", (backend) => {
     expect(await failure(attacker.consumeToken({ operation: TokenOperation.LOGIN, token: "123456" }))).toMatchObject({
       code: Code.PermissionDenied,
       reason: "OPERATION_NOT_ALLOWED",
+    });
+  });
+
+  it("refuses public callers unless TOKEN_PUBLIC_REQUESTS is on", async () => {
+    const anonymous = await tokenClient(server.url, { kind: "public" });
+    const key = { key: { case: "email" as const, value: freshEmail("anonymous") } };
+    expect(await failure(anonymous.requestRegistrationToken({ processingId: randomUUID(), key }))).toMatchObject({ code: Code.Unauthenticated });
+    expect(await failure(anonymous.requestPasswordRecoveryToken({ processingId: randomUUID(), key }))).toMatchObject({ code: Code.Unauthenticated });
+    expect(await failure(anonymous.consumeToken({ operation: TokenOperation.REGISTRATION, token: "123456", processingId: randomUUID() }))).toMatchObject({
+      code: Code.Unauthenticated,
     });
   });
 
