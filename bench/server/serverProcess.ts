@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { smsSink } from "./smsSink.js";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
@@ -79,12 +80,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logDir = mkdtempSync(join(tmpdir(), "onetime-bench-"));
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
+  const sms = await smsSink();
   const cpus = options.cpus ?? null;
   // --max-semi-space-size as `npm start` sets it (see the README's production notes).
   const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--import", "tsx", ...(options.nodeArgs ?? []), "src/main.ts"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
-    env: serverEnv(options, workers, port, stores),
+    env: { ...serverEnv(options, workers, port, stores), ...sms.env },
     stdio: ["ignore", "pipe", stderrFd],
   });
   closeSync(stderrFd);
@@ -158,6 +160,11 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     VERIFICATION_RESEND_DELAY_SECONDS: "0",
     VERIFICATION_MAX_RESEND_DELAY_SECONDS: "0",
     VERIFICATION_GUESS_LIMIT: "10000",
+    // TokenService: every round has a number of its own, and no number waits for a resend.
+    TOKEN_SEND_LIMIT: "1000",
+    TOKEN_SEND_WINDOW_SECONDS: "1",
+    TOKEN_RESEND_DELAY_SECONDS: "0",
+    TOKEN_MAX_RESEND_DELAY_SECONDS: "0",
   };
   if (stores === undefined) return { ...common, DATA_DIR: "memory://" };
   return {
