@@ -12,16 +12,19 @@ export type Protocol = "grpc" | "connect-json";
 /** A VerificationService client over gRPC (HTTP/2) or Connect JSON (HTTP/1.1), as a service principal. */
 export async function verificationClient(baseUrl: string, protocol: Protocol = "grpc", roles = ["service"]): Promise<VerificationClient> {
   const token = await signToken({ subject: "billing-backend", roles });
+  return createClient(VerificationService, bearerTransport(baseUrl, protocol, token));
+}
+
+/** gRPC (HTTP/2) or Connect JSON (HTTP/1.1) to `baseUrl`, sending `token` as a bearer token when given. */
+export function bearerTransport(baseUrl: string, protocol: Protocol, token: string | undefined): Transport {
   const withToken: Interceptor = (next) => async (request) => {
-    request.header.set("authorization", `Bearer ${token}`);
+    if (token !== undefined) request.header.set("authorization", `Bearer ${token}`);
     return next(request);
   };
   const interceptors = [withToken];
-  const transport: Transport =
-    protocol === "grpc"
-      ? createGrpcTransport({ baseUrl, interceptors })
-      : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
-  return createClient(VerificationService, transport);
+  return protocol === "grpc"
+    ? createGrpcTransport({ baseUrl, interceptors })
+    : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
 }
 
 export interface Failure {

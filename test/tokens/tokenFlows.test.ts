@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
 import { backends } from "../support/server.js";
-import { freshEmail, freshPhone, freshUserId, startTokenServer, tokenClient, type TokenClient, type TokenServer } from "./tokenTestSupport.js";
+import { createProfile, freshEmail, freshPhone, freshUserId, startTokenServer, tokenClient, type ProfileKeys, type TokenClient, type TokenServer } from "./tokenTestSupport.js";
 
 /**
  * Every operation's happy path end to end: request, the message captured from the console
@@ -22,16 +22,8 @@ describe.each(backends)("TokenService flows (%s backends)", (backend) => {
     await server?.stop();
   });
 
-  async function profileWith(keys: { email?: string; phone?: string; emailMfa?: boolean; phoneMfa?: boolean; antiPhishingCode?: string }) {
-    const userId = freshUserId("flow");
-    await service.createSecurityProfile({
-      userId,
-      ...(keys.email === undefined ? {} : { email: { value: keys.email, verified: true, mfaEnabled: keys.emailMfa ?? false } }),
-      ...(keys.phone === undefined ? {} : { phoneNumber: { value: keys.phone, verified: true, mfaEnabled: keys.phoneMfa ?? false } }),
-      ...(keys.antiPhishingCode === undefined ? {} : { antiPhishingCode: keys.antiPhishingCode }),
-    });
-    return userId;
-  }
+  const profileWith = (keys: ProfileKeys) => createProfile(service, "flow", keys);
+
 
   it("registration: the OTT goes to the chosen email; consuming it yields the verified key to create the profile with", async () => {
     const email = freshEmail("register");

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
 import { backends } from "../support/server.js";
 import { failure } from "../support/verificationClient.js";
-import { freshEmail, freshPhone, freshUserId, startTokenServer, tokenClient, type TokenClient, type TokenServer } from "./tokenTestSupport.js";
+import { createProfile, freshEmail, freshPhone, startTokenServer, tokenClient, type ProfileKeys, type TokenClient, type TokenServer } from "./tokenTestSupport.js";
 
 /** Every refusal the issue lists, on real Postgres and Redis and on the embedded defaults. */
 describe.each(backends)("TokenService refusals (%s backends)", (backend) => {
@@ -20,15 +20,8 @@ describe.each(backends)("TokenService refusals (%s backends)", (backend) => {
     await server?.stop();
   });
 
-  async function profileWith(keys: { email?: string; phone?: string; emailMfa?: boolean; phoneMfa?: boolean }) {
-    const userId = freshUserId("refuse");
-    await service.createSecurityProfile({
-      userId,
-      ...(keys.email === undefined ? {} : { email: { value: keys.email, verified: true, mfaEnabled: keys.emailMfa ?? false } }),
-      ...(keys.phone === undefined ? {} : { phoneNumber: { value: keys.phone, verified: true, mfaEnabled: keys.phoneMfa ?? false } }),
-    });
-    return userId;
-  }
+  const profileWith = (keys: ProfileKeys) => createProfile(service, "refuse", keys);
+
 
   it("refuses a key change and a key removal while MFA is on for that key", async () => {
     const asUser = await user(await profileWith({ email: freshEmail("mfa-on"), phone: freshPhone(), emailMfa: true }));

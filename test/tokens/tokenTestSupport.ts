@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient, type Client } from "@connectrpc/connect";
 import { expect } from "vitest";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { startTestServer, type Backend, type TestServer } from "../support/server.js";
 import { signToken } from "../support/tokens.js";
-import type { Protocol } from "../support/verificationClient.js";
+import { bearerTransport, type Protocol } from "../support/verificationClient.js";
 
 export type TokenClient = Client<typeof TokenService>;
 
@@ -17,16 +16,7 @@ export async function tokenClient(baseUrl: string, caller: Caller, protocol: Pro
     caller.kind === "public"
       ? undefined
       : await signToken(caller.kind === "user" ? { subject: caller.userId } : { subject: `${caller.kind}-backend`, roles: [caller.kind] });
-  const withToken: Interceptor = (next) => async (request) => {
-    if (token !== undefined) request.header.set("authorization", `Bearer ${token}`);
-    return next(request);
-  };
-  const interceptors = [withToken];
-  const transport =
-    protocol === "grpc"
-      ? createGrpcTransport({ baseUrl, interceptors })
-      : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
-  return createClient(TokenService, transport);
+  return createClient(TokenService, bearerTransport(baseUrl, protocol, token));
 }
 
 /** One message the console channel printed: whom it went to and what it said. */
@@ -89,4 +79,25 @@ export function freshPhone(): string {
 
 export function freshUserId(label: string): string {
   return `${label}-${randomUUID()}`;
+}
+
+/** The keys of a profile a test starts from: verified, MFA as asked. */
+export interface ProfileKeys {
+  readonly email?: string;
+  readonly phone?: string;
+  readonly emailMfa?: boolean;
+  readonly phoneMfa?: boolean;
+  readonly antiPhishingCode?: string;
+}
+
+/** Creates a profile for a fresh user id (labelled) through the API; returns the id. */
+export async function createProfile(service: TokenClient, label: string, keys: ProfileKeys): Promise<string> {
+  const userId = freshUserId(label);
+  await service.createSecurityProfile({
+    userId,
+    ...(keys.email === undefined ? {} : { email: { value: keys.email, verified: true, mfaEnabled: keys.emailMfa ?? false } }),
+    ...(keys.phone === undefined ? {} : { phoneNumber: { value: keys.phone, verified: true, mfaEnabled: keys.phoneMfa ?? false } }),
+    ...(keys.antiPhishingCode === undefined ? {} : { antiPhishingCode: keys.antiPhishingCode }),
+  });
+  return userId;
 }

@@ -1114,7 +1114,7 @@ export const TokenService: GenService<{
    * Registration: an OTT to the email or phone number the user chose, for a processing id.
    * An address that already belongs to a profile gets the same answer, and nothing is sent.
    *
-   * Callers: service (and public when TOKEN_PUBLIC_REQUESTS=true).
+   * Callers: service (and public when TOKEN_PUBLIC_REQUESTS=true; otherwise UNAUTHENTICATED).
    * Errors: INVALID_ARGUMENT (a field).
    *
    * @generated from rpc onetime.v1.TokenService.RequestRegistrationToken
@@ -1142,7 +1142,7 @@ export const TokenService: GenService<{
    * Password recovery: an OTT to the email or phone number given, if it belongs to a profile.
    * An unknown address gets the same answer, and nothing is sent.
    *
-   * Callers: service (and public when TOKEN_PUBLIC_REQUESTS=true).
+   * Callers: service (and public when TOKEN_PUBLIC_REQUESTS=true; otherwise UNAUTHENTICATED).
    * Errors: INVALID_ARGUMENT (a field).
    *
    * @generated from rpc onetime.v1.TokenService.RequestPasswordRecoveryToken
@@ -1172,8 +1172,9 @@ export const TokenService: GenService<{
    *
    * Callers: service.
    * Errors: INVALID_ARGUMENT (WRONG_TOKEN on step1_token, metadata attempts_left; a field),
-   * NOT_FOUND (TOKEN_NOT_FOUND: no live step-1 OTT), FAILED_PRECONDITION (TOKEN_LOCKED),
-   * ALREADY_EXISTS is never answered: a new key that belongs to another profile is sent nothing.
+   * NOT_FOUND (TOKEN_NOT_FOUND: no live step-1 OTT), FAILED_PRECONDITION (TOKEN_LOCKED;
+   * PROFILE_CHANGED: the key changed since step 1). A new key that belongs to another profile
+   * gets the same answer, and nothing is sent.
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyRecoveryNewKeyToken
    */
@@ -1228,7 +1229,8 @@ export const TokenService: GenService<{
    *
    * Callers: user (own profile), service.
    * Errors: INVALID_ARGUMENT (WRONG_TOKEN on step1_token, metadata attempts_left; a field),
-   * NOT_FOUND (TOKEN_NOT_FOUND), FAILED_PRECONDITION (TOKEN_LOCKED, MFA_ENABLED).
+   * NOT_FOUND (TOKEN_NOT_FOUND), FAILED_PRECONDITION (TOKEN_LOCKED, MFA_ENABLED, PROFILE_CHANGED).
+   * A new key that belongs to another profile gets the same answer, and nothing is sent.
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyChangeNewKeyToken
    */
