@@ -56,7 +56,7 @@ export async function startTokenServer(backend: Backend, label: string, env: Rec
     async codeSentTo(to) {
       let message: SentMessage | undefined;
       await expect
-        .poll(() => (message = sentTo(to).find((each) => !taken.has(each))), { timeout: 5_000, message: `a message to ${to}` })
+        .poll(() => (message = sentTo(to).find((each) => !taken.has(each))), { timeout: 15_000, message: `a message to ${to}` })
         .toBeDefined();
       taken.add(message!);
       const code = /\b(\d{6})\b/.exec(message!.text)?.[1];
