@@ -75,12 +75,10 @@ export function sqlSecurityProfiles(db: Database, box: SecretBox, keyHash: Keyed
       if (query.userId === undefined && query.key === undefined) return { profile: null, keyOwner: null };
       const hashColumn = query.key === undefined ? undefined : `${columnOf[query.key.type]}_hash`;
       const hash = query.key === undefined ? undefined : hashOf(query.key);
-      const rows = await db(table)
-        .select<ProfileRow[]>("*")
-        .where((where) => {
-          if (query.userId !== undefined) where.orWhere("user_id", query.userId);
-          if (hashColumn !== undefined) where.orWhere(hashColumn, hash);
-        });
+      // Plain SQL, not the query builder: this read is on every request's path.
+      const conditions = [...(query.userId === undefined ? [] : ["user_id = ?"]), ...(hashColumn === undefined ? [] : [`${hashColumn} = ?`])];
+      const bindings = [...(query.userId === undefined ? [] : [query.userId]), ...(hash === undefined ? [] : [hash])];
+      const { rows } = await db.raw<{ rows: ProfileRow[] }>(`select * from ${table} where ${conditions.join(" or ")}`, bindings);
       const owner = hashColumn === undefined ? undefined : rows.find((row) => row[hashColumn as "email_hash"] === hash);
       const profileRow = query.userId === undefined ? owner : rows.find((row) => row.user_id === query.userId);
       return { profile: profileRow === undefined ? null : toProfile(profileRow), keyOwner: owner?.user_id ?? null };
