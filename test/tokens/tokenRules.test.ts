@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { loadConfig } from "../../src/config/config.js";
 import { maskDestination } from "../../src/domain/profileTokens/masking.js";
+import { problemsOf } from "../support/configProblems.js";
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error("configuration was accepted");
-}
 
 describe("TokenService configuration", () => {
   it("defaults: 30 minutes for every operation, 5 attempts, masked, nothing switched off, no public requests", () => {
