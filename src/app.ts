@@ -23,6 +23,10 @@ import { rpcSpans } from "./rpc/interceptors/rpcSpans.js";
 import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
+import { registerTokenService } from "./rpc/tokens/tokenHandlers.js";
+import { ProfileTokens } from "./domain/profileTokens/profileTokens.js";
+import { SecurityProfiles } from "./domain/profileTokens/securityProfiles.js";
+import { sqlSecurityProfiles } from "./storage/sql/sqlSecurityProfiles.js";
 import { wireFormat } from "./rpc/wireFormat.js";
 import { createRpcEdge } from "./rpc/edge/rpcEdge.js";
 import { connectReadMaxBytes } from "./rpc/edge/requestSizeLimit.js";
@@ -99,7 +103,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const { key: serverKey, source: serverKeySource } = chooseServerKey(config.delivery, keys);
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
-  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer") }, {
+  const profileKeyHash = keyedHash(serverKey, "profile-key");
+  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer"), profileKeyHash }, {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
     spans: tracing.spans,
   }).catch(async (error: unknown) => {
@@ -153,6 +158,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
+  const profileTokens = new ProfileTokens({ secrets, profiles: profileStore, delivery, templates, rules: config.tokens });
+  const securityProfiles = new SecurityProfiles(profileStore);
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
@@ -170,6 +178,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     registerVerificationService(router, verifications);
+    registerTokenService(router, profileTokens, securityProfiles);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
     edge.guardHandlers(router);

@@ -13,6 +13,7 @@ import {
 import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import { callDeadlineMs, type BenchClient, type ClientPool } from "./types.js";
 
@@ -69,6 +70,8 @@ export function connectJsonH1Pool(baseUrl: string, token: string, connections: n
     },
     initiate,
     validate,
+    requestRegistrationToken: jsonUnary(target, TokenService.method.requestRegistrationToken),
+    consumeToken: jsonUnary(target, TokenService.method.consumeToken),
   };
   return {
     protocol: "connect-json-h1",
@@ -242,6 +245,7 @@ function bearer(token: string): Interceptor {
 function connectClient(transport: Transport): BenchClient {
   const health = createClient(Health, transport);
   const verifications = createClient(VerificationService, transport);
+  const tokens = createClient(TokenService, transport);
   return {
     async check() {
       const answer = await health.check({ service: "" });
@@ -249,5 +253,7 @@ function connectClient(transport: Transport): BenchClient {
     },
     initiate: (request) => verifications.initiateVerification(request),
     validate: (request) => verifications.validateVerification(request),
+    requestRegistrationToken: (request) => tokens.requestRegistrationToken(request),
+    consumeToken: (request) => tokens.consumeToken(request),
   };
 }

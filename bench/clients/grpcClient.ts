@@ -11,6 +11,12 @@ import {
   ValidateVerificationRequestSchema,
   ValidateVerificationResponseSchema,
 } from "../../gen/onetime/v1/verification_service_pb.js";
+import {
+  ConsumeTokenRequestSchema,
+  ConsumeTokenResponseSchema,
+  RequestRegistrationTokenRequestSchema,
+  RequestRegistrationTokenResponseSchema,
+} from "../../gen/onetime/v1/token_service_pb.js";
 import { callDeadlineMs, type BenchClient, type ClientPool } from "./types.js";
 
 /**
@@ -57,5 +63,7 @@ function grpcClient(channel: grpc.Client, metadata: grpc.Metadata): BenchClient 
     },
     initiate: unary("/onetime.v1.VerificationService/InitiateVerification", InitiateVerificationRequestSchema, InitiateVerificationResponseSchema),
     validate: unary("/onetime.v1.VerificationService/ValidateVerification", ValidateVerificationRequestSchema, ValidateVerificationResponseSchema),
+    requestRegistrationToken: unary("/onetime.v1.TokenService/RequestRegistrationToken", RequestRegistrationTokenRequestSchema, RequestRegistrationTokenResponseSchema),
+    consumeToken: unary("/onetime.v1.TokenService/ConsumeToken", ConsumeTokenRequestSchema, ConsumeTokenResponseSchema),
   };
 }

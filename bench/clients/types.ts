@@ -5,6 +5,12 @@ import type {
   ValidateVerificationRequestSchema,
   ValidateVerificationResponse,
 } from "../../gen/onetime/v1/verification_service_pb.js";
+import type {
+  ConsumeTokenRequestSchema,
+  ConsumeTokenResponse,
+  RequestRegistrationTokenRequestSchema,
+  RequestRegistrationTokenResponse,
+} from "../../gen/onetime/v1/token_service_pb.js";
 
 /** The three ways the bench talks to the server. */
 export type Protocol = "grpc" | "connect-binary-h2" | "connect-json-h1";
@@ -13,6 +19,8 @@ export const allProtocols: readonly Protocol[] = ["grpc", "connect-binary-h2", "
 
 export type InitiateRequest = MessageInitShape<typeof InitiateVerificationRequestSchema>;
 export type ValidateRequest = MessageInitShape<typeof ValidateVerificationRequestSchema>;
+export type RegistrationTokenRequest = MessageInitShape<typeof RequestRegistrationTokenRequestSchema>;
+export type ConsumeRequest = MessageInitShape<typeof ConsumeTokenRequestSchema>;
 
 /** The RPCs the scenarios call, the same whatever the protocol underneath. */
 export interface BenchClient {
@@ -20,6 +28,10 @@ export interface BenchClient {
   check(): Promise<void>;
   initiate(request: InitiateRequest): Promise<InitiateVerificationResponse>;
   validate(request: ValidateRequest): Promise<ValidateVerificationResponse>;
+  /** onetime.v1.TokenService/RequestRegistrationToken. */
+  requestRegistrationToken(request: RegistrationTokenRequest): Promise<RequestRegistrationTokenResponse>;
+  /** onetime.v1.TokenService/ConsumeToken. */
+  consumeToken(request: ConsumeRequest): Promise<ConsumeTokenResponse>;
 }
 
 /** The clients of one protocol; slot i of the load generator uses clients[i % length]. */

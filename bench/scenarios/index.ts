@@ -1,7 +1,7 @@
 import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
-import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { bare } from "./bare.js";
 import type { Scenario, ScenarioName } from "./scenario.js";
+import { tokenRequestConsume } from "./tokenRequestConsume.js";
 import { totpValidate } from "./totpValidate.js";
 import { validateOnly } from "./validateOnly.js";
 import { verificationRoundtrip } from "./verificationRoundtrip.js";
@@ -13,6 +13,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   "wrong-code-mix": wrongCodeMix,
   "validate-only": validateOnly,
   "totp-validate": totpValidate,
+  "token-request-consume": tokenRequestConsume,
 };
 
 export interface PendingScenario {
@@ -29,7 +30,6 @@ export function pendingScenarios(): PendingScenario[] {
   const status = (methods: number, service: string) =>
     methods === 0 ? `not yet implemented: ${service} declares no RPCs yet` : `not yet implemented: ${service} has ${methods} RPCs but no bench scenario yet`;
   return [
-    { name: "token-request-consume", what: "TokenService request + consume", status: status(TokenService.methods.length, "onetime.v1.TokenService") },
     {
       name: "auth-token-create-attach-redeem",
       what: "AccountTokenService auth token create + attach + redeem",

@@ -3,9 +3,16 @@ import type { Backend } from "../server/backends.js";
 import type { ClientPool, Protocol } from "../clients/types.js";
 import type { TotpConsumers } from "./totpConsumers.js";
 
-export type ScenarioName = "bare" | "verification-roundtrip" | "wrong-code-mix" | "validate-only" | "totp-validate";
+export type ScenarioName = "bare" | "verification-roundtrip" | "wrong-code-mix" | "validate-only" | "totp-validate" | "token-request-consume";
 
-export const allScenarioNames: readonly ScenarioName[] = ["bare", "verification-roundtrip", "wrong-code-mix", "validate-only", "totp-validate"];
+export const allScenarioNames: readonly ScenarioName[] = [
+  "bare",
+  "verification-roundtrip",
+  "wrong-code-mix",
+  "validate-only",
+  "totp-validate",
+  "token-request-consume",
+];
 
 /** What a scenario is given to get ready for one run. */
 export interface ScenarioContext {

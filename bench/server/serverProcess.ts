@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { smsSink } from "./smsSink.js";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
@@ -79,13 +80,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logDir = mkdtempSync(join(tmpdir(), "onetime-bench-"));
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
+  const sms = await smsSink();
   const cpus = options.cpus ?? null;
   // Built and flagged as `npm start` does (see the README's production notes).
   execFileSync(process.execPath, ["scripts/build.mjs", "--if-stale"], { cwd: options.cwd, stdio: "inherit" });
   const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
-    env: serverEnv(options, workers, port, stores),
+    env: { ...serverEnv(options, workers, port, stores), ...sms.env },
     stdio: ["ignore", "pipe", stderrFd],
   });
   closeSync(stderrFd);
@@ -159,6 +161,11 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     VERIFICATION_RESEND_DELAY_SECONDS: "0",
     VERIFICATION_MAX_RESEND_DELAY_SECONDS: "0",
     VERIFICATION_GUESS_LIMIT: "10000",
+    // TokenService: every round has a number of its own, and no number waits for a resend.
+    TOKEN_SEND_LIMIT: "1000",
+    TOKEN_SEND_WINDOW_SECONDS: "1",
+    TOKEN_RESEND_DELAY_SECONDS: "0",
+    TOKEN_MAX_RESEND_DELAY_SECONDS: "0",
   };
   if (stores === undefined) return { ...common, DATA_DIR: "memory://" };
   return {

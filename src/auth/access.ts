@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import type { PrincipalKind } from "./principal.js";
 
@@ -51,4 +52,23 @@ export const access = accessTable({
   [`${VerificationService.typeName}/ValidateVerification`]: backends,
   [`${VerificationService.typeName}/GetVerification`]: backends,
   [`${VerificationService.typeName}/InvalidateVerification`]: backends,
+  // Seeds 000/001. Public callers reach registration and password recovery only when
+  // TOKEN_PUBLIC_REQUESTS is on (the domain refuses them otherwise), and ConsumeToken only for
+  // those operations; a user acts only on its own profile, a service for the user it names.
+  [`${TokenService.typeName}/RequestRegistrationToken`]: ["public", "service"],
+  [`${TokenService.typeName}/RequestLoginToken`]: ["service"],
+  [`${TokenService.typeName}/RequestPasswordRecoveryToken`]: ["public", "service"],
+  [`${TokenService.typeName}/RequestKeyRecoveryToken`]: ["service"],
+  [`${TokenService.typeName}/RequestKeyRecoveryNewKeyToken`]: ["service"],
+  [`${TokenService.typeName}/RequestPasswordChangeToken`]: ["user", "service"],
+  [`${TokenService.typeName}/RequestKeyAdditionToken`]: ["user", "service"],
+  [`${TokenService.typeName}/RequestKeyChangeToken`]: ["user", "service"],
+  [`${TokenService.typeName}/RequestKeyChangeNewKeyToken`]: ["user", "service"],
+  [`${TokenService.typeName}/RequestKeyRemovalToken`]: ["user", "service"],
+  [`${TokenService.typeName}/RequestAntiPhishingCodeToken`]: ["user", "service"],
+  [`${TokenService.typeName}/RequestMfaDisableToken`]: ["user", "service"],
+  [`${TokenService.typeName}/ConsumeToken`]: ["public", "user", "service"],
+  [`${TokenService.typeName}/GetSecurityProfile`]: ["user", "service", "admin"],
+  [`${TokenService.typeName}/CreateSecurityProfile`]: ["service"],
+  [`${TokenService.typeName}/EnableMfa`]: ["user", "service"],
 });

@@ -1,7 +1,9 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { VerificationRules } from "../domain/verification/verificationService.js";
+import type { TokenRules } from "../domain/profileTokens/tokenRules.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
+import { tokenConfig } from "./tokenConfig.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
 /** How callers' bearer JWTs are checked. */
@@ -62,6 +64,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly delivery: DeliveryConfig;
   readonly verification: VerificationRules;
+  readonly tokens: TokenRules;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -137,6 +140,9 @@ export function loadConfig(env: RawEnvironment): Config {
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
   }
+  // Wrong guesses are budgeted per destination across verifications and OTTs alike.
+  const guesses = { limit: v.VERIFICATION_GUESS_LIMIT!, windowMs: v.VERIFICATION_GUESS_WINDOW_SECONDS! * 1000 };
+  const tokens = tokenConfig(v, guesses, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below was parsed or defaulted above; the assertions only restate that.
@@ -207,10 +213,11 @@ export function loadConfig(env: RawEnvironment): Config {
         firstResendDelayMs: v.VERIFICATION_RESEND_DELAY_SECONDS! * 1000,
         maxResendDelayMs: v.VERIFICATION_MAX_RESEND_DELAY_SECONDS! * 1000,
       },
-      guesses: { limit: v.VERIFICATION_GUESS_LIMIT!, windowMs: v.VERIFICATION_GUESS_WINDOW_SECONDS! * 1000 },
+      guesses,
       maxPayloadBytes: 4096,
       defaultIssuer: v.TOTP_ISSUER ?? v.PRODUCT_NAME!,
     },
+    tokens,
   };
 }
 

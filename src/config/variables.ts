@@ -203,6 +203,20 @@ export const variables = {
   VERIFICATION_GUESS_LIMIT: variable(wholeNumber(1, 10_000), "code attempts one consumer may have across all its verifications per guess window", "50"),
   VERIFICATION_GUESS_WINDOW_SECONDS: variable(wholeNumber(1, 7 * 86_400), "the guess window", "3600"),
   TOTP_ISSUER: variable(nonEmpty, "issuer shown in authenticator apps when the caller gives none (default PRODUCT_NAME)"),
+  TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long a profile OTT (TokenService) works", "1800"),
+  TOKEN_TTL_OVERRIDES: variable(commaList, "per operation, e.g. login=300,password_recovery=900 (operations as in TOKEN_DISABLED_OPERATIONS)"),
+  TOKEN_DISABLED_OPERATIONS: variable(commaList, "switchable TokenService operations turned off: login, key_recovery (both steps), anti_phishing_code, mfa_disable"),
+  TOKEN_MASK_DESTINATIONS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "answers show where an OTT went masked (j***@example.com, +1******6789)", "true"),
+  TOKEN_MAX_ATTEMPTS: variable(wholeNumber(1, 10), "wrong tokens allowed per OTT", "5"),
+  TOKEN_SEND_LIMIT: variable(wholeNumber(1, 1000), "OTTs of one operation sent to one destination per send window", "5"),
+  TOKEN_SEND_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT send window", "1800"),
+  TOKEN_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 3_600), "wait before the second OTT to a destination; each later one waits twice as long", "30"),
+  TOKEN_MAX_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 86_400), "longest wait between two OTTs", "300"),
+  TOKEN_EMAIL_CODE_LENGTH: variable(wholeNumber(4, 64), "characters of an OTT sent by email", "6"),
+  TOKEN_EMAIL_CODE_SYMBOLS: variable(commaList, "sets an emailed OTT is drawn from: digits, lowercase, uppercase", "digits"),
+  TOKEN_SMS_CODE_LENGTH: variable(wholeNumber(4, 64), "characters of an OTT sent by SMS", "6"),
+  TOKEN_SMS_CODE_SYMBOLS: variable(commaList, "sets an OTT by SMS is drawn from: digits, lowercase, uppercase", "digits"),
+  TOKEN_PUBLIC_REQUESTS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "registration and password recovery OTTs may be requested and consumed without a bearer token", "false"),
 } as const;
 
 export type VariableName = keyof typeof variables;

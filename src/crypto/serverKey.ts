@@ -26,8 +26,8 @@ export function chooseServerKey(delivery: DeliveryConfig, keys: readonly Encrypt
  */
 export function serverKeyChangedMessage(source: ServerKey["source"], firstKeyId: string, dataDir: string | undefined): string {
   const consequence =
-    "is not the key this database's TOTP enrolments are stored under (table onetime_keys, purpose totp-consumer): " +
-    "serving with it would make every enrolled authenticator look not enrolled.";
+    "is not the key this database's TOTP enrolments are stored under (table onetime_keys, purposes totp-consumer and profile-key): " +
+    "serving with it would make every enrolled authenticator look not enrolled, and no security profile findable by its email or phone number.";
   const unchanged = "Nothing was changed.";
   switch (source) {
     case "HMAC_KEY":

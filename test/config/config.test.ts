@@ -3,18 +3,10 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ConfigError, configHelp, loadConfig } from "../../src/config/config.js";
+import { configHelp, loadConfig } from "../../src/config/config.js";
 import { variables } from "../../src/config/variables.js";
+import { problemsOf } from "../support/configProblems.js";
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error("configuration was accepted");
-}
 
 describe("configuration", () => {
   it("runs on embedded defaults with nothing set", () => {

@@ -9,6 +9,9 @@ import { testRedisUrl } from "../support/redis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient, type VerificationClient } from "../support/verificationClient.js";
 import { createClient } from "@connectrpc/connect";
+import { randomUUID } from "node:crypto";
+import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
+import { tokenClient } from "../tokens/tokenTestSupport.js";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
 // The relays' own statements and scripts run in the background, not on the caller's path.
@@ -29,9 +32,17 @@ describe("round-trip budget per RPC", () => {
   let monitor: Socket;
   const redisCommands: string[] = [];
   const sql: string[] = [];
+  /** What the console channel printed: the OTTs TokenService sent. */
+  const sent: string[] = [];
+  /** The code in the latest message to `to`, once it is out. */
+  async function codeSentTo(to: string): Promise<string> {
+    let code: string | undefined;
+    await expect.poll(() => (code = [...sent].reverse().find((text) => text.includes(`to:      ${to}\n`))?.match(/\b(\d{6})\b/)?.[1])).toBeDefined();
+    return code!;
+  }
 
   beforeAll(async () => {
-    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000" });
+    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000" }, { consoleOutput: (text) => sent.push(text) });
     client = await verificationClient(server.url);
     const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     monitor = await monitorRedis((line) => {
@@ -117,6 +128,42 @@ describe("round-trip budget per RPC", () => {
     const id = verification!.verificationId;
     expect(await count(() => client.getVerification({ verificationId: id }))).toEqual({ redis: 1, postgres: 0 });
     expect(await count(() => client.invalidateVerification({ verificationId: id }))).toEqual({ redis: 1, postgres: 0 });
+  });
+
+  it("TokenService requests: the profile read once, then admission and the OTT with its message in Redis", async () => {
+    const service = await tokenClient(server.url, { kind: "service" });
+    const userId = `rt-user-${consumerNumber++}`;
+    const email = `rt-${consumerNumber++}@example.com`;
+    await service.createSecurityProfile({ userId, email: { value: email, verified: true }, phoneNumber: { value: "+14155550177", verified: true } });
+    const user = await tokenClient(server.url, { kind: "user", userId });
+    expect(await count(() => user.requestKeyRemovalToken({ keyType: UserKeyType.PHONE_NUMBER }))).toEqual({ redis: 2, postgres: 1 });
+    expect(await count(() => user.requestKeyChangeToken({ keyType: UserKeyType.EMAIL }))).toEqual({ redis: 2, postgres: 1 });
+    // Step 2 first redeems step 1's OTT: one more Redis script, still one read.
+    const step1Token = await codeSentTo(email);
+    const newKey = { key: { case: "email" as const, value: `rt-new-${consumerNumber++}@example.com` } };
+    expect(await count(() => user.requestKeyChangeNewKeyToken({ step1Token, newKey }))).toEqual({ redis: 3, postgres: 1 });
+    // Password recovery: the same for an address nobody has as for a known one.
+    const recover = (address: string) => service.requestPasswordRecoveryToken({ processingId: randomUUID(), key: { key: { case: "email", value: address } } });
+    expect(await count(() => recover(email))).toEqual({ redis: 2, postgres: 1 });
+    expect(await count(() => recover(`rt-nobody-${consumerNumber++}@example.com`))).toEqual({ redis: 2, postgres: 1 });
+  });
+
+  it("TokenService consume: one Redis script, plus one Postgres statement (change and audit) when the profile changes", async () => {
+    const service = await tokenClient(server.url, { kind: "service" });
+    const userId = `rt-user-${consumerNumber++}`;
+    const email = `rt-${consumerNumber++}@example.com`;
+    await service.createSecurityProfile({ userId, email: { value: email, verified: true }, phoneNumber: { value: "+14155550178", verified: true } });
+    const user = await tokenClient(server.url, { kind: "user", userId });
+    await user.requestKeyRemovalToken({ keyType: UserKeyType.PHONE_NUMBER });
+    expect(await count(() => user.consumeToken({ operation: TokenOperation.KEY_REMOVAL, token: "000000" }).catch(() => undefined))).toEqual({
+      redis: 1,
+      postgres: 0,
+    });
+    const code = await codeSentTo("+14155550178");
+    expect(await count(() => user.consumeToken({ operation: TokenOperation.KEY_REMOVAL, token: code }))).toEqual({ redis: 1, postgres: 1 });
+    await user.requestPasswordChangeToken({});
+    const confirm = await codeSentTo(email);
+    expect(await count(() => user.consumeToken({ operation: TokenOperation.PASSWORD_CHANGE, token: confirm }))).toEqual({ redis: 1, postgres: 0 });
   });
 });
 

@@ -80,10 +80,15 @@ describe.each(Object.keys(backends))("a changed server key on %s", (name) => {
     const keys = { ENCRYPTION_KEYS: `k1:${key()}`, HMAC_KEY: key() };
     const first = await start(backend, keys);
     try {
-      const rows = await first.stores.db("onetime_keys").select<{ purpose: string; fingerprint: string }[]>("purpose", "fingerprint");
-      expect(rows).toEqual([{ purpose: "totp-consumer", fingerprint: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) }]);
+      const rows = await first.stores.db("onetime_keys").select<{ purpose: string; fingerprint: string }[]>("purpose", "fingerprint").orderBy("purpose", "desc");
+      const fingerprint = expect.stringMatching(/^[A-Za-z0-9_-]{43}$/);
+      expect(rows).toEqual([
+        { purpose: "totp-consumer", fingerprint },
+        { purpose: "profile-key", fingerprint },
+      ]);
       // A fingerprint, not the key, and not the name of any consumer's row.
       expect(rows[0]!.fingerprint).not.toBe(keys.HMAC_KEY);
+      expect(rows[1]!.fingerprint).not.toBe(keys.HMAC_KEY);
       await first.stores.totpSecrets.enrol(consumer, "sealed", "k1");
       const [row] = await first.stores.db("totp_secrets").select<{ consumer_hash: string }[]>("consumer_hash");
       expect(row!.consumer_hash).not.toBe(rows[0]!.fingerprint);
@@ -94,7 +99,7 @@ describe.each(Object.keys(backends))("a changed server key on %s", (name) => {
     const again = await start(backend, keys);
     try {
       expect(await again.stores.totpSecrets.find(consumer)).toMatchObject({ sealedSecret: "sealed", keyId: "k1" });
-      expect(Number((await again.stores.db("onetime_keys").count<{ count: string | number }[]>("* as count"))[0]!.count)).toBe(1);
+      expect(Number((await again.stores.db("onetime_keys").count<{ count: string | number }[]>("* as count"))[0]!.count)).toBe(2);
     } finally {
       await again.close();
     }

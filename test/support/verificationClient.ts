@@ -17,17 +17,20 @@ export async function verificationClient(
   headers: Record<string, string> = {},
 ): Promise<VerificationClient> {
   const token = await signToken({ subject: "billing-backend", roles });
+  return createClient(VerificationService, bearerTransport(baseUrl, protocol, token, headers));
+}
+
+/** gRPC (HTTP/2) or Connect JSON (HTTP/1.1) to `baseUrl`, sending `token` as a bearer token when given, and `headers` (e.g. a traceparent). */
+export function bearerTransport(baseUrl: string, protocol: Protocol, token: string | undefined, headers: Record<string, string> = {}): Transport {
   const withToken: Interceptor = (next) => async (request) => {
-    request.header.set("authorization", `Bearer ${token}`);
+    if (token !== undefined) request.header.set("authorization", `Bearer ${token}`);
     for (const [name, value] of Object.entries(headers)) request.header.set(name, value);
     return next(request);
   };
   const interceptors = [withToken];
-  const transport: Transport =
-    protocol === "grpc"
-      ? createGrpcTransport({ baseUrl, interceptors })
-      : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
-  return createClient(VerificationService, transport);
+  return protocol === "grpc"
+    ? createGrpcTransport({ baseUrl, interceptors })
+    : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
 }
 
 export interface Failure {

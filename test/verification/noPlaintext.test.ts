@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
-import { connectTestRedis, scanKeys } from "../support/redis.js";
+import { postgresDump, redisDump } from "../support/storeDump.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
 
@@ -46,43 +46,9 @@ describe("what a dump of Redis and Postgres shows", () => {
     }
     expect(totpSecrets).toHaveLength(100);
 
-    const dump = [...(await redisDump(server)), ...(await postgresDump(server))].join("\n");
+    const dump = [...(await redisDump(server, 900)), ...(await postgresDump(server))].join("\n");
     expect(dump).not.toMatch(/Pl41n\d{4}/);
     expect(dump).not.toMatch(/secret-person|secret-account|private-note|\+1415555/);
     for (const secret of totpSecrets) expect(dump).not.toContain(secret);
   }, 120_000);
 });
-
-/** Every key name and every value under the server's prefix, whatever its type. */
-async function redisDump(server: TestServer): Promise<string[]> {
-  const redis = await connectTestRedis();
-  try {
-    const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
-    const keys = await scanKeys(redis, `${prefix}*`);
-    expect(keys.length).toBeGreaterThanOrEqual(900);
-    const dump: string[] = [...keys];
-    for (const key of keys) {
-      const type = await redis.type(key);
-      if (type === "hash") dump.push(...Object.values(await redis.hgetall(key)));
-      else if (type === "string") dump.push((await redis.get(key)) ?? "");
-      else if (type === "zset") dump.push(...(await redis.zrange(key, 0, -1)));
-      else if (type === "stream") dump.push(...(await redis.xrange(key, "-", "+")).flatMap(([, fields]) => fields));
-      else throw new Error(`no dump for Redis type ${type} (${key})`);
-    }
-    return dump;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Every row of every table in the server's schema, as JSON. */
-async function postgresDump(server: TestServer): Promise<string[]> {
-  const db = server.server.app.stores.db;
-  const tables = await db.raw<{ rows: { tablename: string }[] }>("select tablename from pg_tables where schemaname = current_schema()");
-  const dump: string[] = [];
-  for (const { tablename } of tables.rows) {
-    const rows: unknown[] = await db(tablename).select("*");
-    dump.push(...rows.map((row) => JSON.stringify(row)));
-  }
-  return dump;
-}

@@ -2,26 +2,1346 @@
 // @generated from file onetime/v1/token_service.proto (package onetime.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file onetime/v1/token_service.proto.
  */
 export const file_onetime_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbmV0aW1lL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCm9uZXRpbWUudjEyDgoMVG9rZW5TZXJ2aWNlYgZwcm90bzM");
+  fileDesc("Ch5vbmV0aW1lL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCm9uZXRpbWUudjEi6wEKC0lzc3VlZFRva2VuEhMKC2Rlc3RpbmF0aW9uGAEgASgJEjEKEGRlc3RpbmF0aW9uX3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgpleHBpcmVzX2luGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKEG5leHRfcmVzZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImgKB1VzZXJLZXkSGwoFZW1haWwYASABKAlCCrpIB3IFGMACYAFIABIyCgxwaG9uZV9udW1iZXIYAiABKAlCGrpIF3IVEAQYIDIPXlwrWzAtOSAoKS4tXSskSABCDAoDa2V5EgW6SAIIASKFAQofUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVxdWVzdBIfCg1wcm9jZXNzaW5nX2lkGAEgASgJQgi6SAVyA7ABARIoCgNrZXkYAiABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiYQogUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuEhUKDXByb2Nlc3NpbmdfaWQYAiABKAkiqwEKGFJlcXVlc3RMb2dpblRva2VuUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgABIiCg1wcm9jZXNzaW5nX2lkGAMgASgJQgu6SAjYAQFyA7ABARIXCgZsb2NhbGUYBCABKAlCB7pIBHICGCMiWgoZUmVxdWVzdExvZ2luVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4SFQoNcHJvY2Vzc2luZ19pZBgCIAEoCSKJAQojUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlblJlcXVlc3QSHwoNcHJvY2Vzc2luZ19pZBgBIAEoCUIIukgFcgOwAQESKAoDa2V5GAIgASgLMhMub25ldGltZS52MS5Vc2VyS2V5Qga6SAPIAQESFwoGbG9jYWxlGAMgASgJQge6SARyAhgjImUKJFJlcXVlc3RQYXNzd29yZFJlY292ZXJ5VG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4SFQoNcHJvY2Vzc2luZ19pZBgCIAEoCSKSAQoeUmVxdWVzdEtleVJlY292ZXJ5VG9rZW5SZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESOgoNbG9zdF9rZXlfdHlwZRgCIAEoDjIXLm9uZXRpbWUudjEuVXNlcktleVR5cGVCCrpIB4IBBBABIAASFwoGbG9jYWxlGAMgASgJQge6SARyAhgjIkkKH1JlcXVlc3RLZXlSZWNvdmVyeVRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIqoBCiRSZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlblJlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIeCgtzdGVwMV90b2tlbhgCIAEoCUIJukgGcgQQARhAEiwKB25ld19rZXkYAyABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYBCABKAlCB7pIBHICGCMiTwolUmVxdWVzdEtleVJlY292ZXJ5TmV3S2V5VG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iVwohUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEhcKBmxvY2FsZRgCIAEoCUIHukgEcgIYIyJMCiJSZXF1ZXN0UGFzc3dvcmRDaGFuZ2VUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKCAQoeUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEiwKB25ld19rZXkYAiABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiSQofUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iiQEKHFJlcXVlc3RLZXlDaGFuZ2VUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESNQoIa2V5X3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlQgq6SAeCAQQQASAAEhcKBmxvY2FsZRgDIAEoCUIHukgEcgIYIyJHCh1SZXF1ZXN0S2V5Q2hhbmdlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4ipgEKIlJlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESHgoLc3RlcDFfdG9rZW4YAiABKAlCCbpIBnIEEAEYQBIsCgduZXdfa2V5GAMgASgLMhMub25ldGltZS52MS5Vc2VyS2V5Qga6SAPIAQESFwoGbG9jYWxlGAQgASgJQge6SARyAhgjIk0KI1JlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKKAQodUmVxdWVzdEtleVJlbW92YWxUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESNQoIa2V5X3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlQgq6SAeCAQQQASAAEhcKBmxvY2FsZRgDIAEoCUIHukgEcgIYIyJICh5SZXF1ZXN0S2V5UmVtb3ZhbFRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIpYBCiNSZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyAxiAARI7ChBkZXN0aW5hdGlvbl90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIIukgFggECEAESFwoGbG9jYWxlGAMgASgJQge6SARyAhgjIk4KJFJlcXVlc3RBbnRpUGhpc2hpbmdDb2RlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iigEKHVJlcXVlc3RNZmFEaXNhYmxlVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgABIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiSAoeUmVxdWVzdE1mYURpc2FibGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKQAgoTQ29uc3VtZVRva2VuUmVxdWVzdBJmCglvcGVyYXRpb24YASABKA4yGi5vbmV0aW1lLnYxLlRva2VuT3BlcmF0aW9uQje6SDS6ASwKEm9wZXJhdGlvbi5yZXF1aXJlZBILaXMgcmVxdWlyZWQaCXRoaXMgIT0gMIIBAhABEhgKBXRva2VuGAIgASgJQgm6SAZyBBABGEASIgoNcHJvY2Vzc2luZ19pZBgDIAEoCUILukgI2AEBcgOwAQESGQoHdXNlcl9pZBgEIAEoCUIIukgFcgMYgAESOAoSYW50aV9waGlzaGluZ19jb2RlGAUgASgJQhy6SBlyFxggMhNeW15ceDAwLVx4MWZceDdmXSokIq8BChRDb25zdW1lVG9rZW5SZXNwb25zZRItCglvcGVyYXRpb24YASABKA4yGi5vbmV0aW1lLnYxLlRva2VuT3BlcmF0aW9uEg8KB3VzZXJfaWQYAiABKAkSKQoMdmVyaWZpZWRfa2V5GAMgASgLMhMub25ldGltZS52MS5Vc2VyS2V5EiwKB3Byb2ZpbGUYBCABKAsyGy5vbmV0aW1lLnYxLlNlY3VyaXR5UHJvZmlsZSK9AgoPU2VjdXJpdHlQcm9maWxlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSGQoRZW1haWxfbWZhX2VuYWJsZWQYBCABKAgSFAoMcGhvbmVfbnVtYmVyGAUgASgJEh0KFXBob25lX251bWJlcl92ZXJpZmllZBgGIAEoCBIgChhwaG9uZV9udW1iZXJfbWZhX2VuYWJsZWQYByABKAgSHgoWaGFzX2FudGlfcGhpc2hpbmdfY29kZRgIIAEoCBIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKGUdldFNlY3VyaXR5UHJvZmlsZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAEiSgoaR2V0U2VjdXJpdHlQcm9maWxlUmVzcG9uc2USLAoHcHJvZmlsZRgBIAEoCzIbLm9uZXRpbWUudjEuU2VjdXJpdHlQcm9maWxlIlMKD1Byb2ZpbGVLZXlJbnB1dBIZCgV2YWx1ZRgBIAEoCUIKukgHcgUQARjAAhIQCgh2ZXJpZmllZBgCIAEoCBITCgttZmFfZW5hYmxlZBgDIAEoCCLUAQocQ3JlYXRlU2VjdXJpdHlQcm9maWxlUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEioKBWVtYWlsGAIgASgLMhsub25ldGltZS52MS5Qcm9maWxlS2V5SW5wdXQSMQoMcGhvbmVfbnVtYmVyGAMgASgLMhsub25ldGltZS52MS5Qcm9maWxlS2V5SW5wdXQSOAoSYW50aV9waGlzaGluZ19jb2RlGAQgASgJQhy6SBlyFxggMhNeW15ceDAwLVx4MWZceDdmXSokIk0KHUNyZWF0ZVNlY3VyaXR5UHJvZmlsZVJlc3BvbnNlEiwKB3Byb2ZpbGUYASABKAsyGy5vbmV0aW1lLnYxLlNlY3VyaXR5UHJvZmlsZSJkChBFbmFibGVNZmFSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgACJBChFFbmFibGVNZmFSZXNwb25zZRIsCgdwcm9maWxlGAEgASgLMhsub25ldGltZS52MS5TZWN1cml0eVByb2ZpbGUqZQoLVXNlcktleVR5cGUSHQoZVVNFUl9LRVlfVFlQRV9VTlNQRUNJRklFRBAAEhcKE1VTRVJfS0VZX1RZUEVfRU1BSUwQARIeChpVU0VSX0tFWV9UWVBFX1BIT05FX05VTUJFUhACKtoDCg5Ub2tlbk9wZXJhdGlvbhIfChtUT0tFTl9PUEVSQVRJT05fVU5TUEVDSUZJRUQQABIgChxUT0tFTl9PUEVSQVRJT05fUkVHSVNUUkFUSU9OEAESGQoVVE9LRU5fT1BFUkFUSU9OX0xPR0lOEAISJQohVE9LRU5fT1BFUkFUSU9OX1BBU1NXT1JEX1JFQ09WRVJZEAMSIAocVE9LRU5fT1BFUkFUSU9OX0tFWV9SRUNPVkVSWRAEEigKJFRPS0VOX09QRVJBVElPTl9LRVlfUkVDT1ZFUllfTkVXX0tFWRAFEiMKH1RPS0VOX09QRVJBVElPTl9QQVNTV09SRF9DSEFOR0UQBhIgChxUT0tFTl9PUEVSQVRJT05fS0VZX0FERElUSU9OEAcSHgoaVE9LRU5fT1BFUkFUSU9OX0tFWV9DSEFOR0UQCBImCiJUT0tFTl9PUEVSQVRJT05fS0VZX0NIQU5HRV9ORVdfS0VZEAkSHwobVE9LRU5fT1BFUkFUSU9OX0tFWV9SRU1PVkFMEAoSJgoiVE9LRU5fT1BFUkFUSU9OX0FOVElfUEhJU0hJTkdfQ09ERRALEh8KG1RPS0VOX09QRVJBVElPTl9NRkFfRElTQUJMRRAMMpsOCgxUb2tlblNlcnZpY2USdQoYUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuEisub25ldGltZS52MS5SZXF1ZXN0UmVnaXN0cmF0aW9uVG9rZW5SZXF1ZXN0Giwub25ldGltZS52MS5SZXF1ZXN0UmVnaXN0cmF0aW9uVG9rZW5SZXNwb25zZRJgChFSZXF1ZXN0TG9naW5Ub2tlbhIkLm9uZXRpbWUudjEuUmVxdWVzdExvZ2luVG9rZW5SZXF1ZXN0GiUub25ldGltZS52MS5SZXF1ZXN0TG9naW5Ub2tlblJlc3BvbnNlEoEBChxSZXF1ZXN0UGFzc3dvcmRSZWNvdmVyeVRva2VuEi8ub25ldGltZS52MS5SZXF1ZXN0UGFzc3dvcmRSZWNvdmVyeVRva2VuUmVxdWVzdBowLm9uZXRpbWUudjEuUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlblJlc3BvbnNlEnIKF1JlcXVlc3RLZXlSZWNvdmVyeVRva2VuEioub25ldGltZS52MS5SZXF1ZXN0S2V5UmVjb3ZlcnlUb2tlblJlcXVlc3QaKy5vbmV0aW1lLnYxLlJlcXVlc3RLZXlSZWNvdmVyeVRva2VuUmVzcG9uc2UShAEKHVJlcXVlc3RLZXlSZWNvdmVyeU5ld0tleVRva2VuEjAub25ldGltZS52MS5SZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlblJlcXVlc3QaMS5vbmV0aW1lLnYxLlJlcXVlc3RLZXlSZWNvdmVyeU5ld0tleVRva2VuUmVzcG9uc2USewoaUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW4SLS5vbmV0aW1lLnYxLlJlcXVlc3RQYXNzd29yZENoYW5nZVRva2VuUmVxdWVzdBouLm9uZXRpbWUudjEuUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW5SZXNwb25zZRJyChdSZXF1ZXN0S2V5QWRkaXRpb25Ub2tlbhIqLm9uZXRpbWUudjEuUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXF1ZXN0Gisub25ldGltZS52MS5SZXF1ZXN0S2V5QWRkaXRpb25Ub2tlblJlc3BvbnNlEmwKFVJlcXVlc3RLZXlDaGFuZ2VUb2tlbhIoLm9uZXRpbWUudjEuUmVxdWVzdEtleUNoYW5nZVRva2VuUmVxdWVzdBopLm9uZXRpbWUudjEuUmVxdWVzdEtleUNoYW5nZVRva2VuUmVzcG9uc2USfgobUmVxdWVzdEtleUNoYW5nZU5ld0tleVRva2VuEi4ub25ldGltZS52MS5SZXF1ZXN0S2V5Q2hhbmdlTmV3S2V5VG9rZW5SZXF1ZXN0Gi8ub25ldGltZS52MS5SZXF1ZXN0S2V5Q2hhbmdlTmV3S2V5VG9rZW5SZXNwb25zZRJvChZSZXF1ZXN0S2V5UmVtb3ZhbFRva2VuEikub25ldGltZS52MS5SZXF1ZXN0S2V5UmVtb3ZhbFRva2VuUmVxdWVzdBoqLm9uZXRpbWUudjEuUmVxdWVzdEtleVJlbW92YWxUb2tlblJlc3BvbnNlEoEBChxSZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuEi8ub25ldGltZS52MS5SZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuUmVxdWVzdBowLm9uZXRpbWUudjEuUmVxdWVzdEFudGlQaGlzaGluZ0NvZGVUb2tlblJlc3BvbnNlEm8KFlJlcXVlc3RNZmFEaXNhYmxlVG9rZW4SKS5vbmV0aW1lLnYxLlJlcXVlc3RNZmFEaXNhYmxlVG9rZW5SZXF1ZXN0Gioub25ldGltZS52MS5SZXF1ZXN0TWZhRGlzYWJsZVRva2VuUmVzcG9uc2USUQoMQ29uc3VtZVRva2VuEh8ub25ldGltZS52MS5Db25zdW1lVG9rZW5SZXF1ZXN0GiAub25ldGltZS52MS5Db25zdW1lVG9rZW5SZXNwb25zZRJjChJHZXRTZWN1cml0eVByb2ZpbGUSJS5vbmV0aW1lLnYxLkdldFNlY3VyaXR5UHJvZmlsZVJlcXVlc3QaJi5vbmV0aW1lLnYxLkdldFNlY3VyaXR5UHJvZmlsZVJlc3BvbnNlEmwKFUNyZWF0ZVNlY3VyaXR5UHJvZmlsZRIoLm9uZXRpbWUudjEuQ3JlYXRlU2VjdXJpdHlQcm9maWxlUmVxdWVzdBopLm9uZXRpbWUudjEuQ3JlYXRlU2VjdXJpdHlQcm9maWxlUmVzcG9uc2USSAoJRW5hYmxlTWZhEhwub25ldGltZS52MS5FbmFibGVNZmFSZXF1ZXN0Gh0ub25ldGltZS52MS5FbmFibGVNZmFSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+
+/**
+ * Where an OTT went and how long it works. The same shape whether or not anything was sent
+ * (password recovery of an unknown address, registration of a taken one).
+ *
+ * @generated from message onetime.v1.IssuedToken
+ */
+export type IssuedToken = Message<"onetime.v1.IssuedToken"> & {
+  /**
+   * The destination, masked (j***@example.com, +1******6789) unless TOKEN_MASK_DESTINATIONS=false.
+   *
+   * @generated from field: string destination = 1;
+   */
+  destination: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKeyType destination_type = 2;
+   */
+  destinationType: UserKeyType;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * How long the OTT works from issue: the seed's "expiration".
+   *
+   * @generated from field: google.protobuf.Duration expires_in = 4;
+   */
+  expiresIn?: Duration | undefined;
+
+  /**
+   * When a new OTT to this destination would be accepted.
+   *
+   * @generated from field: google.protobuf.Timestamp next_resend_time = 5;
+   */
+  nextResendTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.IssuedToken.
+ * Use `create(IssuedTokenSchema)` to create a new message.
+ */
+export const IssuedTokenSchema: GenMessage<IssuedToken> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 0);
+
+/**
+ * An email address or a phone number (E.164, or national with a leading +country code).
+ *
+ * @generated from message onetime.v1.UserKey
+ */
+export type UserKey = Message<"onetime.v1.UserKey"> & {
+  /**
+   * @generated from oneof onetime.v1.UserKey.key
+   */
+  key: {
+    /**
+     * @generated from field: string email = 1;
+     */
+    value: string;
+    case: "email";
+  } | {
+    /**
+     * @generated from field: string phone_number = 2;
+     */
+    value: string;
+    case: "phoneNumber";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message onetime.v1.UserKey.
+ * Use `create(UserKeySchema)` to create a new message.
+ */
+export const UserKeySchema: GenMessage<UserKey> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 1);
+
+/**
+ * @generated from message onetime.v1.RequestRegistrationTokenRequest
+ */
+export type RequestRegistrationTokenRequest = Message<"onetime.v1.RequestRegistrationTokenRequest"> & {
+  /**
+   * The registration this OTT belongs to; ConsumeToken names it again.
+   *
+   * @generated from field: string processing_id = 1;
+   */
+  processingId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKey key = 2;
+   */
+  key?: UserKey | undefined;
+
+  /**
+   * Language of the message (BCP 47); default the server's.
+   *
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestRegistrationTokenRequest.
+ * Use `create(RequestRegistrationTokenRequestSchema)` to create a new message.
+ */
+export const RequestRegistrationTokenRequestSchema: GenMessage<RequestRegistrationTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 2);
+
+/**
+ * @generated from message onetime.v1.RequestRegistrationTokenResponse
+ */
+export type RequestRegistrationTokenResponse = Message<"onetime.v1.RequestRegistrationTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+
+  /**
+   * @generated from field: string processing_id = 2;
+   */
+  processingId: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestRegistrationTokenResponse.
+ * Use `create(RequestRegistrationTokenResponseSchema)` to create a new message.
+ */
+export const RequestRegistrationTokenResponseSchema: GenMessage<RequestRegistrationTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 3);
+
+/**
+ * @generated from message onetime.v1.RequestLoginTokenRequest
+ */
+export type RequestLoginTokenRequest = Message<"onetime.v1.RequestLoginTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKeyType key_type = 2;
+   */
+  keyType: UserKeyType;
+
+  /**
+   * The login this OTT belongs to; optional. When given, ConsumeToken must name it too.
+   *
+   * @generated from field: string processing_id = 3;
+   */
+  processingId: string;
+
+  /**
+   * @generated from field: string locale = 4;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestLoginTokenRequest.
+ * Use `create(RequestLoginTokenRequestSchema)` to create a new message.
+ */
+export const RequestLoginTokenRequestSchema: GenMessage<RequestLoginTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 4);
+
+/**
+ * @generated from message onetime.v1.RequestLoginTokenResponse
+ */
+export type RequestLoginTokenResponse = Message<"onetime.v1.RequestLoginTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+
+  /**
+   * @generated from field: string processing_id = 2;
+   */
+  processingId: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestLoginTokenResponse.
+ * Use `create(RequestLoginTokenResponseSchema)` to create a new message.
+ */
+export const RequestLoginTokenResponseSchema: GenMessage<RequestLoginTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 5);
+
+/**
+ * @generated from message onetime.v1.RequestPasswordRecoveryTokenRequest
+ */
+export type RequestPasswordRecoveryTokenRequest = Message<"onetime.v1.RequestPasswordRecoveryTokenRequest"> & {
+  /**
+   * The recovery this OTT belongs to; ConsumeToken names it again.
+   *
+   * @generated from field: string processing_id = 1;
+   */
+  processingId: string;
+
+  /**
+   * The address the user typed.
+   *
+   * @generated from field: onetime.v1.UserKey key = 2;
+   */
+  key?: UserKey | undefined;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestPasswordRecoveryTokenRequest.
+ * Use `create(RequestPasswordRecoveryTokenRequestSchema)` to create a new message.
+ */
+export const RequestPasswordRecoveryTokenRequestSchema: GenMessage<RequestPasswordRecoveryTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 6);
+
+/**
+ * @generated from message onetime.v1.RequestPasswordRecoveryTokenResponse
+ */
+export type RequestPasswordRecoveryTokenResponse = Message<"onetime.v1.RequestPasswordRecoveryTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+
+  /**
+   * @generated from field: string processing_id = 2;
+   */
+  processingId: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestPasswordRecoveryTokenResponse.
+ * Use `create(RequestPasswordRecoveryTokenResponseSchema)` to create a new message.
+ */
+export const RequestPasswordRecoveryTokenResponseSchema: GenMessage<RequestPasswordRecoveryTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 7);
+
+/**
+ * @generated from message onetime.v1.RequestKeyRecoveryTokenRequest
+ */
+export type RequestKeyRecoveryTokenRequest = Message<"onetime.v1.RequestKeyRecoveryTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The key the user lost; the OTT goes to the other one.
+   *
+   * @generated from field: onetime.v1.UserKeyType lost_key_type = 2;
+   */
+  lostKeyType: UserKeyType;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyRecoveryTokenRequest.
+ * Use `create(RequestKeyRecoveryTokenRequestSchema)` to create a new message.
+ */
+export const RequestKeyRecoveryTokenRequestSchema: GenMessage<RequestKeyRecoveryTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 8);
+
+/**
+ * @generated from message onetime.v1.RequestKeyRecoveryTokenResponse
+ */
+export type RequestKeyRecoveryTokenResponse = Message<"onetime.v1.RequestKeyRecoveryTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyRecoveryTokenResponse.
+ * Use `create(RequestKeyRecoveryTokenResponseSchema)` to create a new message.
+ */
+export const RequestKeyRecoveryTokenResponseSchema: GenMessage<RequestKeyRecoveryTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 9);
+
+/**
+ * @generated from message onetime.v1.RequestKeyRecoveryNewKeyTokenRequest
+ */
+export type RequestKeyRecoveryNewKeyTokenRequest = Message<"onetime.v1.RequestKeyRecoveryNewKeyTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The OTT of step 1 (RequestKeyRecoveryToken).
+   *
+   * @generated from field: string step1_token = 2;
+   */
+  step1Token: string;
+
+  /**
+   * Replaces the lost key; of the same type.
+   *
+   * @generated from field: onetime.v1.UserKey new_key = 3;
+   */
+  newKey?: UserKey | undefined;
+
+  /**
+   * @generated from field: string locale = 4;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyRecoveryNewKeyTokenRequest.
+ * Use `create(RequestKeyRecoveryNewKeyTokenRequestSchema)` to create a new message.
+ */
+export const RequestKeyRecoveryNewKeyTokenRequestSchema: GenMessage<RequestKeyRecoveryNewKeyTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 10);
+
+/**
+ * @generated from message onetime.v1.RequestKeyRecoveryNewKeyTokenResponse
+ */
+export type RequestKeyRecoveryNewKeyTokenResponse = Message<"onetime.v1.RequestKeyRecoveryNewKeyTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyRecoveryNewKeyTokenResponse.
+ * Use `create(RequestKeyRecoveryNewKeyTokenResponseSchema)` to create a new message.
+ */
+export const RequestKeyRecoveryNewKeyTokenResponseSchema: GenMessage<RequestKeyRecoveryNewKeyTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 11);
+
+/**
+ * @generated from message onetime.v1.RequestPasswordChangeTokenRequest
+ */
+export type RequestPasswordChangeTokenRequest = Message<"onetime.v1.RequestPasswordChangeTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string locale = 2;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestPasswordChangeTokenRequest.
+ * Use `create(RequestPasswordChangeTokenRequestSchema)` to create a new message.
+ */
+export const RequestPasswordChangeTokenRequestSchema: GenMessage<RequestPasswordChangeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 12);
+
+/**
+ * @generated from message onetime.v1.RequestPasswordChangeTokenResponse
+ */
+export type RequestPasswordChangeTokenResponse = Message<"onetime.v1.RequestPasswordChangeTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestPasswordChangeTokenResponse.
+ * Use `create(RequestPasswordChangeTokenResponseSchema)` to create a new message.
+ */
+export const RequestPasswordChangeTokenResponseSchema: GenMessage<RequestPasswordChangeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 13);
+
+/**
+ * @generated from message onetime.v1.RequestKeyAdditionTokenRequest
+ */
+export type RequestKeyAdditionTokenRequest = Message<"onetime.v1.RequestKeyAdditionTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKey new_key = 2;
+   */
+  newKey?: UserKey | undefined;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyAdditionTokenRequest.
+ * Use `create(RequestKeyAdditionTokenRequestSchema)` to create a new message.
+ */
+export const RequestKeyAdditionTokenRequestSchema: GenMessage<RequestKeyAdditionTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 14);
+
+/**
+ * @generated from message onetime.v1.RequestKeyAdditionTokenResponse
+ */
+export type RequestKeyAdditionTokenResponse = Message<"onetime.v1.RequestKeyAdditionTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyAdditionTokenResponse.
+ * Use `create(RequestKeyAdditionTokenResponseSchema)` to create a new message.
+ */
+export const RequestKeyAdditionTokenResponseSchema: GenMessage<RequestKeyAdditionTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 15);
+
+/**
+ * @generated from message onetime.v1.RequestKeyChangeTokenRequest
+ */
+export type RequestKeyChangeTokenRequest = Message<"onetime.v1.RequestKeyChangeTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKeyType key_type = 2;
+   */
+  keyType: UserKeyType;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyChangeTokenRequest.
+ * Use `create(RequestKeyChangeTokenRequestSchema)` to create a new message.
+ */
+export const RequestKeyChangeTokenRequestSchema: GenMessage<RequestKeyChangeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 16);
+
+/**
+ * @generated from message onetime.v1.RequestKeyChangeTokenResponse
+ */
+export type RequestKeyChangeTokenResponse = Message<"onetime.v1.RequestKeyChangeTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyChangeTokenResponse.
+ * Use `create(RequestKeyChangeTokenResponseSchema)` to create a new message.
+ */
+export const RequestKeyChangeTokenResponseSchema: GenMessage<RequestKeyChangeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 17);
+
+/**
+ * @generated from message onetime.v1.RequestKeyChangeNewKeyTokenRequest
+ */
+export type RequestKeyChangeNewKeyTokenRequest = Message<"onetime.v1.RequestKeyChangeNewKeyTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The OTT of step 1 (RequestKeyChangeToken): the seed's "oneTimeToken".
+   *
+   * @generated from field: string step1_token = 2;
+   */
+  step1Token: string;
+
+  /**
+   * The seed's "newUserKey"; of the type step 1 named.
+   *
+   * @generated from field: onetime.v1.UserKey new_key = 3;
+   */
+  newKey?: UserKey | undefined;
+
+  /**
+   * @generated from field: string locale = 4;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyChangeNewKeyTokenRequest.
+ * Use `create(RequestKeyChangeNewKeyTokenRequestSchema)` to create a new message.
+ */
+export const RequestKeyChangeNewKeyTokenRequestSchema: GenMessage<RequestKeyChangeNewKeyTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 18);
+
+/**
+ * @generated from message onetime.v1.RequestKeyChangeNewKeyTokenResponse
+ */
+export type RequestKeyChangeNewKeyTokenResponse = Message<"onetime.v1.RequestKeyChangeNewKeyTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyChangeNewKeyTokenResponse.
+ * Use `create(RequestKeyChangeNewKeyTokenResponseSchema)` to create a new message.
+ */
+export const RequestKeyChangeNewKeyTokenResponseSchema: GenMessage<RequestKeyChangeNewKeyTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 19);
+
+/**
+ * @generated from message onetime.v1.RequestKeyRemovalTokenRequest
+ */
+export type RequestKeyRemovalTokenRequest = Message<"onetime.v1.RequestKeyRemovalTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKeyType key_type = 2;
+   */
+  keyType: UserKeyType;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyRemovalTokenRequest.
+ * Use `create(RequestKeyRemovalTokenRequestSchema)` to create a new message.
+ */
+export const RequestKeyRemovalTokenRequestSchema: GenMessage<RequestKeyRemovalTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 20);
+
+/**
+ * @generated from message onetime.v1.RequestKeyRemovalTokenResponse
+ */
+export type RequestKeyRemovalTokenResponse = Message<"onetime.v1.RequestKeyRemovalTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestKeyRemovalTokenResponse.
+ * Use `create(RequestKeyRemovalTokenResponseSchema)` to create a new message.
+ */
+export const RequestKeyRemovalTokenResponseSchema: GenMessage<RequestKeyRemovalTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 21);
+
+/**
+ * @generated from message onetime.v1.RequestAntiPhishingCodeTokenRequest
+ */
+export type RequestAntiPhishingCodeTokenRequest = Message<"onetime.v1.RequestAntiPhishingCodeTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Where to send the OTT; only EMAIL (the default) is accepted.
+   *
+   * @generated from field: onetime.v1.UserKeyType destination_type = 2;
+   */
+  destinationType: UserKeyType;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestAntiPhishingCodeTokenRequest.
+ * Use `create(RequestAntiPhishingCodeTokenRequestSchema)` to create a new message.
+ */
+export const RequestAntiPhishingCodeTokenRequestSchema: GenMessage<RequestAntiPhishingCodeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 22);
+
+/**
+ * @generated from message onetime.v1.RequestAntiPhishingCodeTokenResponse
+ */
+export type RequestAntiPhishingCodeTokenResponse = Message<"onetime.v1.RequestAntiPhishingCodeTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestAntiPhishingCodeTokenResponse.
+ * Use `create(RequestAntiPhishingCodeTokenResponseSchema)` to create a new message.
+ */
+export const RequestAntiPhishingCodeTokenResponseSchema: GenMessage<RequestAntiPhishingCodeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 23);
+
+/**
+ * @generated from message onetime.v1.RequestMfaDisableTokenRequest
+ */
+export type RequestMfaDisableTokenRequest = Message<"onetime.v1.RequestMfaDisableTokenRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKeyType key_type = 2;
+   */
+  keyType: UserKeyType;
+
+  /**
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message onetime.v1.RequestMfaDisableTokenRequest.
+ * Use `create(RequestMfaDisableTokenRequestSchema)` to create a new message.
+ */
+export const RequestMfaDisableTokenRequestSchema: GenMessage<RequestMfaDisableTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 24);
+
+/**
+ * @generated from message onetime.v1.RequestMfaDisableTokenResponse
+ */
+export type RequestMfaDisableTokenResponse = Message<"onetime.v1.RequestMfaDisableTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken token = 1;
+   */
+  token?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RequestMfaDisableTokenResponse.
+ * Use `create(RequestMfaDisableTokenResponseSchema)` to create a new message.
+ */
+export const RequestMfaDisableTokenResponseSchema: GenMessage<RequestMfaDisableTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 25);
+
+/**
+ * @generated from message onetime.v1.ConsumeTokenRequest
+ */
+export type ConsumeTokenRequest = Message<"onetime.v1.ConsumeTokenRequest"> & {
+  /**
+   * Required. Left out (or UNSPECIFIED), the answer names the field.
+   *
+   * @generated from field: onetime.v1.TokenOperation operation = 1;
+   */
+  operation: TokenOperation;
+
+  /**
+   * The OTT as the user received it.
+   *
+   * @generated from field: string token = 2;
+   */
+  token: string;
+
+  /**
+   * Registration and password recovery: required. Login: required if the request named one.
+   *
+   * @generated from field: string processing_id = 3;
+   */
+  processingId: string;
+
+  /**
+   * Every other operation: the user (empty for a user principal, meaning itself).
+   *
+   * @generated from field: string user_id = 4;
+   */
+  userId: string;
+
+  /**
+   * ANTI_PHISHING_CODE: the new code (1 to 32 printable characters).
+   *
+   * @generated from field: string anti_phishing_code = 5;
+   */
+  antiPhishingCode: string;
+};
+
+/**
+ * Describes the message onetime.v1.ConsumeTokenRequest.
+ * Use `create(ConsumeTokenRequestSchema)` to create a new message.
+ */
+export const ConsumeTokenRequestSchema: GenMessage<ConsumeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 26);
+
+/**
+ * @generated from message onetime.v1.ConsumeTokenResponse
+ */
+export type ConsumeTokenResponse = Message<"onetime.v1.ConsumeTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.TokenOperation operation = 1;
+   */
+  operation: TokenOperation;
+
+  /**
+   * The user the OTT was for; empty for registration.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Registration: the key just verified, to create the profile with (CreateSecurityProfile).
+   * Password recovery: the key the OTT went to. Otherwise empty.
+   *
+   * @generated from field: onetime.v1.UserKey verified_key = 3;
+   */
+  verifiedKey?: UserKey | undefined;
+
+  /**
+   * The profile after the effect, for operations that change it.
+   *
+   * @generated from field: onetime.v1.SecurityProfile profile = 4;
+   */
+  profile?: SecurityProfile | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.ConsumeTokenResponse.
+ * Use `create(ConsumeTokenResponseSchema)` to create a new message.
+ */
+export const ConsumeTokenResponseSchema: GenMessage<ConsumeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 27);
+
+/**
+ * A user's security profile. Keys are shown in full: only the user itself and backends read it.
+ *
+ * @generated from message onetime.v1.SecurityProfile
+ */
+export type SecurityProfile = Message<"onetime.v1.SecurityProfile"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Empty when the user has no email.
+   *
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: bool email_verified = 3;
+   */
+  emailVerified: boolean;
+
+  /**
+   * @generated from field: bool email_mfa_enabled = 4;
+   */
+  emailMfaEnabled: boolean;
+
+  /**
+   * @generated from field: string phone_number = 5;
+   */
+  phoneNumber: string;
+
+  /**
+   * @generated from field: bool phone_number_verified = 6;
+   */
+  phoneNumberVerified: boolean;
+
+  /**
+   * @generated from field: bool phone_number_mfa_enabled = 7;
+   */
+  phoneNumberMfaEnabled: boolean;
+
+  /**
+   * Whether an anti-phishing code is set; the code itself is only ever shown in emails.
+   *
+   * @generated from field: bool has_anti_phishing_code = 8;
+   */
+  hasAntiPhishingCode: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 10;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.SecurityProfile.
+ * Use `create(SecurityProfileSchema)` to create a new message.
+ */
+export const SecurityProfileSchema: GenMessage<SecurityProfile> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 28);
+
+/**
+ * @generated from message onetime.v1.GetSecurityProfileRequest
+ */
+export type GetSecurityProfileRequest = Message<"onetime.v1.GetSecurityProfileRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message onetime.v1.GetSecurityProfileRequest.
+ * Use `create(GetSecurityProfileRequestSchema)` to create a new message.
+ */
+export const GetSecurityProfileRequestSchema: GenMessage<GetSecurityProfileRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 29);
+
+/**
+ * @generated from message onetime.v1.GetSecurityProfileResponse
+ */
+export type GetSecurityProfileResponse = Message<"onetime.v1.GetSecurityProfileResponse"> & {
+  /**
+   * @generated from field: onetime.v1.SecurityProfile profile = 1;
+   */
+  profile?: SecurityProfile | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.GetSecurityProfileResponse.
+ * Use `create(GetSecurityProfileResponseSchema)` to create a new message.
+ */
+export const GetSecurityProfileResponseSchema: GenMessage<GetSecurityProfileResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 30);
+
+/**
+ * One key of a profile being created or imported.
+ *
+ * @generated from message onetime.v1.ProfileKeyInput
+ */
+export type ProfileKeyInput = Message<"onetime.v1.ProfileKeyInput"> & {
+  /**
+   * @generated from field: string value = 1;
+   */
+  value: string;
+
+  /**
+   * @generated from field: bool verified = 2;
+   */
+  verified: boolean;
+
+  /**
+   * Only for a verified key.
+   *
+   * @generated from field: bool mfa_enabled = 3;
+   */
+  mfaEnabled: boolean;
+};
+
+/**
+ * Describes the message onetime.v1.ProfileKeyInput.
+ * Use `create(ProfileKeyInputSchema)` to create a new message.
+ */
+export const ProfileKeyInputSchema: GenMessage<ProfileKeyInput> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 31);
+
+/**
+ * @generated from message onetime.v1.CreateSecurityProfileRequest
+ */
+export type CreateSecurityProfileRequest = Message<"onetime.v1.CreateSecurityProfileRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * At least one of email and phone_number.
+   *
+   * @generated from field: onetime.v1.ProfileKeyInput email = 2;
+   */
+  email?: ProfileKeyInput | undefined;
+
+  /**
+   * @generated from field: onetime.v1.ProfileKeyInput phone_number = 3;
+   */
+  phoneNumber?: ProfileKeyInput | undefined;
+
+  /**
+   * Import only: an anti-phishing code the user already has.
+   *
+   * @generated from field: string anti_phishing_code = 4;
+   */
+  antiPhishingCode: string;
+};
+
+/**
+ * Describes the message onetime.v1.CreateSecurityProfileRequest.
+ * Use `create(CreateSecurityProfileRequestSchema)` to create a new message.
+ */
+export const CreateSecurityProfileRequestSchema: GenMessage<CreateSecurityProfileRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 32);
+
+/**
+ * @generated from message onetime.v1.CreateSecurityProfileResponse
+ */
+export type CreateSecurityProfileResponse = Message<"onetime.v1.CreateSecurityProfileResponse"> & {
+  /**
+   * @generated from field: onetime.v1.SecurityProfile profile = 1;
+   */
+  profile?: SecurityProfile | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.CreateSecurityProfileResponse.
+ * Use `create(CreateSecurityProfileResponseSchema)` to create a new message.
+ */
+export const CreateSecurityProfileResponseSchema: GenMessage<CreateSecurityProfileResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 33);
+
+/**
+ * @generated from message onetime.v1.EnableMfaRequest
+ */
+export type EnableMfaRequest = Message<"onetime.v1.EnableMfaRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: onetime.v1.UserKeyType key_type = 2;
+   */
+  keyType: UserKeyType;
+};
+
+/**
+ * Describes the message onetime.v1.EnableMfaRequest.
+ * Use `create(EnableMfaRequestSchema)` to create a new message.
+ */
+export const EnableMfaRequestSchema: GenMessage<EnableMfaRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 34);
+
+/**
+ * @generated from message onetime.v1.EnableMfaResponse
+ */
+export type EnableMfaResponse = Message<"onetime.v1.EnableMfaResponse"> & {
+  /**
+   * @generated from field: onetime.v1.SecurityProfile profile = 1;
+   */
+  profile?: SecurityProfile | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.EnableMfaResponse.
+ * Use `create(EnableMfaResponseSchema)` to create a new message.
+ */
+export const EnableMfaResponseSchema: GenMessage<EnableMfaResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 35);
+
+/**
+ * A user key: how the user is reached.
+ *
+ * @generated from enum onetime.v1.UserKeyType
+ */
+export enum UserKeyType {
+  /**
+   * @generated from enum value: USER_KEY_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: USER_KEY_TYPE_EMAIL = 1;
+   */
+  EMAIL = 1,
+
+  /**
+   * @generated from enum value: USER_KEY_TYPE_PHONE_NUMBER = 2;
+   */
+  PHONE_NUMBER = 2,
+}
+
+/**
+ * Describes the enum onetime.v1.UserKeyType.
+ */
+export const UserKeyTypeSchema: GenEnum<UserKeyType> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_token_service, 0);
+
+/**
+ * What an OTT is for: one value per Request…Token RPC.
+ *
+ * @generated from enum onetime.v1.TokenOperation
+ */
+export enum TokenOperation {
+  /**
+   * @generated from enum value: TOKEN_OPERATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_REGISTRATION = 1;
+   */
+  REGISTRATION = 1,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_LOGIN = 2;
+   */
+  LOGIN = 2,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_PASSWORD_RECOVERY = 3;
+   */
+  PASSWORD_RECOVERY = 3,
+
+  /**
+   * Step 1 of key recovery; proven by RequestKeyRecoveryNewKeyToken.
+   *
+   * @generated from enum value: TOKEN_OPERATION_KEY_RECOVERY = 4;
+   */
+  KEY_RECOVERY = 4,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_KEY_RECOVERY_NEW_KEY = 5;
+   */
+  KEY_RECOVERY_NEW_KEY = 5,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_PASSWORD_CHANGE = 6;
+   */
+  PASSWORD_CHANGE = 6,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_KEY_ADDITION = 7;
+   */
+  KEY_ADDITION = 7,
+
+  /**
+   * Step 1 of a key change; proven by RequestKeyChangeNewKeyToken.
+   *
+   * @generated from enum value: TOKEN_OPERATION_KEY_CHANGE = 8;
+   */
+  KEY_CHANGE = 8,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_KEY_CHANGE_NEW_KEY = 9;
+   */
+  KEY_CHANGE_NEW_KEY = 9,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_KEY_REMOVAL = 10;
+   */
+  KEY_REMOVAL = 10,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_ANTI_PHISHING_CODE = 11;
+   */
+  ANTI_PHISHING_CODE = 11,
+
+  /**
+   * @generated from enum value: TOKEN_OPERATION_MFA_DISABLE = 12;
+   */
+  MFA_DISABLE = 12,
+}
+
+/**
+ * Describes the enum onetime.v1.TokenOperation.
+ */
+export const TokenOperationSchema: GenEnum<TokenOperation> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_token_service, 1);
 
 /**
  * TokenService issues and consumes one-time tokens (OTT) for operations on a user's security
- * profile: registration, login MFA, password recovery and change, adding, changing and removing
- * user keys (email, phone number), the anti-phishing code and disabling MFA.
+ * profile (seeds 000 and 001): registration, login MFA, password recovery and change, adding,
+ * changing and removing user keys (email, phone number), the anti-phishing code and disabling
+ * MFA; and reads and writes the profile itself.
  *
- * Its RPCs arrive with the TokenService issue; each one's comment will say which principals may
- * call it and which error codes it returns.
+ * Each Request…Token RPC sends a short code to one of the user's keys (or a new key) and answers
+ * where it went, masked unless the server is configured otherwise, and when it expires.
+ * ConsumeToken checks a code once, for its operation and subject only, and applies the
+ * operation's effect on the profile.
+ *
+ * Callers: a user principal acts on its own profile only (`user_id` empty or its own `sub`); a
+ * service principal acts for the user it names. Errors carry a google.rpc.ErrorInfo detail
+ * (domain "onetime.v1") whose `reason` clients branch on; bad fields also carry a
+ * buf.validate.Violations detail naming the field. Every Request…Token RPC may also answer
+ * RESOURCE_EXHAUSTED (SEND_LIMIT_REACHED, RESEND_TOO_SOON, GUESS_BUDGET_EXHAUSTED; metadata
+ * retry_after_seconds), FAILED_PRECONDITION (OPERATION_DISABLED for a switched-off operation;
+ * CHANNEL_NOT_CONFIGURED), PERMISSION_DENIED (NOT_YOUR_PROFILE) and UNAVAILABLE.
  *
  * @generated from service onetime.v1.TokenService
  */
 export const TokenService: GenService<{
+  /**
+   * Registration: an OTT to the email or phone number the user chose, for a processing id.
+   * An address that already belongs to a profile gets the same answer, and nothing is sent.
+   *
+   * Callers: service (and public when TOKEN_PUBLIC_REQUESTS=true; otherwise UNAUTHENTICATED).
+   * Errors: INVALID_ARGUMENT (a field).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestRegistrationToken
+   */
+  requestRegistrationToken: {
+    methodKind: "unary";
+    input: typeof RequestRegistrationTokenRequestSchema;
+    output: typeof RequestRegistrationTokenResponseSchema;
+  },
+  /**
+   * Login MFA: an OTT to the user's key of `key_type`, only while MFA is on for that key.
+   * Switchable (OPERATION_DISABLED).
+   *
+   * Callers: service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_NOT_ENABLED).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestLoginToken
+   */
+  requestLoginToken: {
+    methodKind: "unary";
+    input: typeof RequestLoginTokenRequestSchema;
+    output: typeof RequestLoginTokenResponseSchema;
+  },
+  /**
+   * Password recovery: an OTT to the email or phone number given, if it belongs to a profile.
+   * An unknown address gets the same answer, and nothing is sent.
+   *
+   * Callers: service (and public when TOKEN_PUBLIC_REQUESTS=true; otherwise UNAUTHENTICATED).
+   * Errors: INVALID_ARGUMENT (a field).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestPasswordRecoveryToken
+   */
+  requestPasswordRecoveryToken: {
+    methodKind: "unary";
+    input: typeof RequestPasswordRecoveryTokenRequestSchema;
+    output: typeof RequestPasswordRecoveryTokenResponseSchema;
+  },
+  /**
+   * Key recovery, step 1: the user lost access to the key of `lost_key_type`; an OTT goes to
+   * their *other* key, never to the lost one. Switchable.
+   *
+   * Callers: service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (NO_OTHER_KEY).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestKeyRecoveryToken
+   */
+  requestKeyRecoveryToken: {
+    methodKind: "unary";
+    input: typeof RequestKeyRecoveryTokenRequestSchema;
+    output: typeof RequestKeyRecoveryTokenResponseSchema;
+  },
+  /**
+   * Key recovery, step 2: proves the step-1 OTT (consuming it) and sends an OTT to the new key,
+   * which replaces the lost one when ConsumeToken(KEY_RECOVERY_NEW_KEY) succeeds. Switchable.
+   *
+   * Callers: service.
+   * Errors: INVALID_ARGUMENT (WRONG_TOKEN on step1_token, metadata attempts_left; a field),
+   * NOT_FOUND (TOKEN_NOT_FOUND: no live step-1 OTT), FAILED_PRECONDITION (TOKEN_LOCKED;
+   * PROFILE_CHANGED: the key changed since step 1). A new key that belongs to another profile
+   * gets the same answer, and nothing is sent.
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestKeyRecoveryNewKeyToken
+   */
+  requestKeyRecoveryNewKeyToken: {
+    methodKind: "unary";
+    input: typeof RequestKeyRecoveryNewKeyTokenRequestSchema;
+    output: typeof RequestKeyRecoveryNewKeyTokenResponseSchema;
+  },
+  /**
+   * Password change: an OTT to the user's email, or to the phone number if there is no email.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestPasswordChangeToken
+   */
+  requestPasswordChangeToken: {
+    methodKind: "unary";
+    input: typeof RequestPasswordChangeTokenRequestSchema;
+    output: typeof RequestPasswordChangeTokenResponseSchema;
+  },
+  /**
+   * Adds an email or a phone number: an OTT to the new key. The new key must be of a type the
+   * profile does not have yet. An address that belongs to another profile is sent nothing.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (KEY_ALREADY_PRESENT).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestKeyAdditionToken
+   */
+  requestKeyAdditionToken: {
+    methodKind: "unary";
+    input: typeof RequestKeyAdditionTokenRequestSchema;
+    output: typeof RequestKeyAdditionTokenResponseSchema;
+  },
+  /**
+   * Changes a key, step 1: an OTT to the current key of `key_type`; refused while MFA is on for it.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_ENABLED).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestKeyChangeToken
+   */
+  requestKeyChangeToken: {
+    methodKind: "unary";
+    input: typeof RequestKeyChangeTokenRequestSchema;
+    output: typeof RequestKeyChangeTokenResponseSchema;
+  },
+  /**
+   * Changes a key, step 2: proves the step-1 OTT (consuming it) and sends an OTT to the new key,
+   * which replaces the old one when ConsumeToken(KEY_CHANGE_NEW_KEY) succeeds.
+   *
+   * Callers: user (own profile), service.
+   * Errors: INVALID_ARGUMENT (WRONG_TOKEN on step1_token, metadata attempts_left; a field),
+   * NOT_FOUND (TOKEN_NOT_FOUND), FAILED_PRECONDITION (TOKEN_LOCKED, MFA_ENABLED, PROFILE_CHANGED).
+   * A new key that belongs to another profile gets the same answer, and nothing is sent.
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestKeyChangeNewKeyToken
+   */
+  requestKeyChangeNewKeyToken: {
+    methodKind: "unary";
+    input: typeof RequestKeyChangeNewKeyTokenRequestSchema;
+    output: typeof RequestKeyChangeNewKeyTokenResponseSchema;
+  },
+  /**
+   * Removes a key: an OTT to that key; refused while MFA is on for it, and for the last key.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_ENABLED, LAST_KEY).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestKeyRemovalToken
+   */
+  requestKeyRemovalToken: {
+    methodKind: "unary";
+    input: typeof RequestKeyRemovalTokenRequestSchema;
+    output: typeof RequestKeyRemovalTokenResponseSchema;
+  },
+  /**
+   * Adds or changes the anti-phishing code: an OTT to the user's email (email only). Switchable.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (EMAIL_ONLY: a phone number was
+   * asked for, or the profile has no email).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestAntiPhishingCodeToken
+   */
+  requestAntiPhishingCodeToken: {
+    methodKind: "unary";
+    input: typeof RequestAntiPhishingCodeTokenRequestSchema;
+    output: typeof RequestAntiPhishingCodeTokenResponseSchema;
+  },
+  /**
+   * Disables MFA for a key: an OTT to that key; refused if MFA is already off for it. Switchable.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_NOT_ENABLED).
+   *
+   * @generated from rpc onetime.v1.TokenService.RequestMfaDisableToken
+   */
+  requestMfaDisableToken: {
+    methodKind: "unary";
+    input: typeof RequestMfaDisableTokenRequestSchema;
+    output: typeof RequestMfaDisableTokenResponseSchema;
+  },
+  /**
+   * Checks an OTT exactly once, for its operation and subject (the processing id or the user),
+   * and applies the operation's effect on the profile in one transaction with its audit entry:
+   * registration answers the verified key; key addition, change (step 2), removal and recovery
+   * (step 2) change the keys; MFA disable turns MFA off; anti-phishing sets the code; login and
+   * password operations only confirm. Step-1 OTTs (KEY_CHANGE, KEY_RECOVERY) are proven by the
+   * step-2 request, not here.
+   *
+   * Callers: user (own profile, user operations), service (any operation).
+   * Errors: INVALID_ARGUMENT (WRONG_TOKEN on token, metadata attempts_left; STEP_ONE_OPERATION;
+   * a field), NOT_FOUND (TOKEN_NOT_FOUND: unknown, expired, used, replaced, or for another
+   * operation, user or processing id), FAILED_PRECONDITION (TOKEN_LOCKED after too many wrong
+   * tokens; PROFILE_CHANGED: the profile no longer allows the effect, e.g. MFA was turned on
+   * meanwhile), ALREADY_EXISTS (KEY_TAKEN), PERMISSION_DENIED (NOT_YOUR_PROFILE,
+   * OPERATION_NOT_ALLOWED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.TokenService.ConsumeToken
+   */
+  consumeToken: {
+    methodKind: "unary";
+    input: typeof ConsumeTokenRequestSchema;
+    output: typeof ConsumeTokenResponseSchema;
+  },
+  /**
+   * Reads a security profile. Never returns the anti-phishing code itself.
+   *
+   * Callers: user (own profile), service, admin.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), PERMISSION_DENIED (NOT_YOUR_PROFILE).
+   *
+   * @generated from rpc onetime.v1.TokenService.GetSecurityProfile
+   */
+  getSecurityProfile: {
+    methodKind: "unary";
+    input: typeof GetSecurityProfileRequestSchema;
+    output: typeof GetSecurityProfileResponseSchema;
+  },
+  /**
+   * Creates (or imports) the security profile of an existing user, e.g. after registration.
+   *
+   * Callers: service.
+   * Errors: INVALID_ARGUMENT (a field; MFA_NEEDS_VERIFIED_KEY), ALREADY_EXISTS (PROFILE_EXISTS,
+   * KEY_TAKEN).
+   *
+   * @generated from rpc onetime.v1.TokenService.CreateSecurityProfile
+   */
+  createSecurityProfile: {
+    methodKind: "unary";
+    input: typeof CreateSecurityProfileRequestSchema;
+    output: typeof CreateSecurityProfileResponseSchema;
+  },
+  /**
+   * Turns MFA on for a verified key.
+   *
+   * Callers: user (own profile), service.
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (KEY_NOT_VERIFIED).
+   *
+   * @generated from rpc onetime.v1.TokenService.EnableMfa
+   */
+  enableMfa: {
+    methodKind: "unary";
+    input: typeof EnableMfaRequestSchema;
+    output: typeof EnableMfaResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_onetime_v1_token_service, 0);
 

@@ -3,7 +3,15 @@ import type { Actor } from "../../domain/actor.js";
 import type { Database } from "./database.js";
 
 /** Security events of durable records; everything else goes to logs and metrics. */
-export type AuditAction = "totp.enrolled" | "totp.removed";
+export type AuditAction =
+  | "totp.enrolled"
+  | "totp.removed"
+  | "profile.created"
+  | "profile.key_set"
+  | "profile.key_removed"
+  | "profile.mfa_enabled"
+  | "profile.mfa_disabled"
+  | "profile.anti_phishing_code_set";
 
 /** Where an audit row's facts come from: rows a change returned (SQL the store writes, never input). */
 export interface AuditSource {

@@ -21,7 +21,10 @@ export function keyFingerprint(purpose: string, hash: KeyedHash): KeyFingerprint
 
 /** The keys that name durable rows: one fingerprint per keyed hash the migrations and stores use. */
 export function durableKeyFingerprints(context: MigrationContext): KeyFingerprint[] {
-  return [keyFingerprint("totp-consumer", context.totpConsumerHash)];
+  return [
+    keyFingerprint("totp-consumer", context.totpConsumerHash),
+    ...(context.profileKeyHash === undefined ? [] : [keyFingerprint("profile-key", context.profileKeyHash)]),
+  ];
 }
 
 /**
@@ -54,8 +57,11 @@ export async function checkKeyFingerprints(db: Database, expected: readonly KeyF
       `with given as (
          select * from unnest(?::text[], ?::text[]) as given (purpose, fingerprint)
        ), recorded as (
+         -- A purpose new to this database is recorded only if no other differs: a refused start
+         -- (say, a new purpose's first start on the wrong key) must change nothing.
          insert into onetime_keys (purpose, fingerprint)
          select purpose, fingerprint from given
+          where not exists (select 1 from onetime_keys k join given g using (purpose) where k.fingerprint <> g.fingerprint)
          on conflict (purpose) do nothing
          returning purpose, fingerprint
        )
@@ -65,9 +71,9 @@ export async function checkKeyFingerprints(db: Database, expected: readonly KeyF
       [purposes, expected.map((each) => each.fingerprint), purposes],
     );
     const stored = new Map(result.rows.map((row) => [row.purpose, row.fingerprint]));
-    if (purposes.some((purpose) => !stored.has(purpose))) continue;
-    const changed = expected.filter((each) => stored.get(each.purpose) !== each.fingerprint).map((each) => each.purpose);
+    const changed = expected.filter((each) => stored.has(each.purpose) && stored.get(each.purpose) !== each.fingerprint).map((each) => each.purpose);
     if (changed.length > 0) throw new KeyChangedError(changed);
+    if (purposes.some((purpose) => !stored.has(purpose))) continue;
     return;
   }
   throw new Error(`onetime_keys: no fingerprint stored for ${purposes.join(", ")} after ${guardAttempts} attempts`);

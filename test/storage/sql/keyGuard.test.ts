@@ -69,6 +69,24 @@ describe("the key guard", () => {
     }
   });
 
+  it("records a purpose new to the database only on the right key: a refused start records nothing", async () => {
+    const schema = uniqueSchema("key_guard_new_purpose");
+    schemas.push(schema);
+    const first = contextFor(randomBytes(32));
+    const db = await postgres(first, schema);
+    try {
+      const wrong = randomBytes(32);
+      const failure = await checkKeyFingerprints(db, [
+        keyFingerprint("totp-consumer", keyedHash(wrong, "totp-consumer")),
+        keyFingerprint("profile-key", keyedHash(wrong, "profile-key")),
+      ]).catch((error: unknown) => error);
+      expect((failure as KeyChangedError).purposes).toEqual(["totp-consumer"]);
+      expect(await db("onetime_keys").select("purpose", "fingerprint")).toEqual([keyFingerprint("totp-consumer", first.totpConsumerHash)]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it("refuses another key on PGlite too, and leaves the stored fingerprint alone", async () => {
     const first = contextFor(randomBytes(32));
     const db = await openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }, first);

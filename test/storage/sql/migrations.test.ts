@@ -18,7 +18,7 @@ describe.each(Object.keys(databases))("migrations on %s", (name) => {
     const db = await databases[name]!();
     try {
       const applied = await db("onetime_migrations").select("name");
-      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events", "0002_outbox_messages", "0003_totp_secrets", "0004_totp_consumer_hash", "0005_onetime_keys"]);
+      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events", "0002_outbox_messages", "0003_totp_secrets", "0004_totp_consumer_hash", "0005_onetime_keys", "0006_security_profiles"]);
 
       // A second start (another instance, a restart) finds nothing to do.
       const [, pending] = (await db.migrate.list({
@@ -51,7 +51,7 @@ describe("postgres migrations", () => {
       const open = () => openDatabase({ kind: "postgres", url: testDatabaseUrl(), schema: racing, poolMax: 2 }, testMigrationContext);
       const [first, second] = await Promise.all([open(), open()]);
       const applied = await first("onetime_migrations").count<{ count: string }[]>("* as count");
-      expect(Number(applied[0]?.count)).toBe(5);
+      expect(Number(applied[0]?.count)).toBe(6);
       await Promise.all([first.destroy(), second.destroy()]);
     } finally {
       await dropSchema(racing);

@@ -5,6 +5,7 @@ import * as outboxMessages from "./0002_outbox_messages.js";
 import * as totpSecrets from "./0003_totp_secrets.js";
 import { totpConsumerHash } from "./0004_totp_consumer_hash.js";
 import * as onetimeKeys from "./0005_onetime_keys.js";
+import * as securityProfiles from "./0006_security_profiles.js";
 
 export interface Migration {
   readonly name: string;
@@ -16,6 +17,8 @@ export interface Migration {
 export interface MigrationContext {
   /** The keyed hash that names a consumer's row in `totp_secrets` (the store uses the same). */
   readonly totpConsumerHash: KeyedHash;
+  /** The keyed hash that names a user key in `security_profiles` (guarded like the above when given). */
+  readonly profileKeyHash?: KeyedHash;
 }
 
 /**
@@ -29,6 +32,7 @@ export function migrationSource(context: MigrationContext): Knex.MigrationSource
     { name: "0003_totp_secrets", ...totpSecrets },
     { name: "0004_totp_consumer_hash", ...totpConsumerHash(context.totpConsumerHash) },
     { name: "0005_onetime_keys", ...onetimeKeys },
+    { name: "0006_security_profiles", ...securityProfiles },
   ];
   return {
     getMigrations: async () => [...migrations],

@@ -1,0 +1,336 @@
+import type { PrincipalKind } from "../../auth/principal.js";
+import type { MessageTemplateKind } from "../../channels/templates/index.js";
+import { EmailOnly, KeyAlreadyPresent, KeyNotFound, LastKey, MfaEnabled, MfaNotEnabled, NoOtherKey, ProfileChanged, ProfileNotFound } from "./profileTokenErrors.js";
+import { keyOf, otherKeyType, type ProfileChange, type SecurityProfile, type UserKey, type UserKeyType } from "./securityProfile.js";
+
+/** Every operation an OTT can be for: one per Request…Token RPC (seeds 000/001). */
+export const TOKEN_OPERATIONS = [
+  "registration",
+  "login",
+  "password_recovery",
+  "key_recovery",
+  "key_recovery_new_key",
+  "password_change",
+  "key_addition",
+  "key_change",
+  "key_change_new_key",
+  "key_removal",
+  "anti_phishing_code",
+  "mfa_disable",
+] as const;
+
+export type TokenOperation = (typeof TOKEN_OPERATIONS)[number];
+
+/** What a request for an OTT says, decoded; which fields matter depends on the operation. */
+export interface RequestInput {
+  /** The user acted on, already checked against the caller. */
+  readonly userId?: string;
+  readonly processingId?: string;
+  /** Registration, password recovery: the key typed. Key addition and step 2: the new key. */
+  readonly key?: UserKey;
+  /** Login, key change, removal, MFA disable: the key acted on. Key recovery: the lost key. */
+  readonly keyType?: UserKeyType;
+  /** Anti-phishing: where the caller asked the OTT to go (email only). */
+  readonly destinationType?: UserKeyType;
+  /** Step 2: the OTT of step 1. */
+  readonly step1Token?: string;
+  readonly locale?: string;
+}
+
+/** The key an effect acts on: its type, its value when requested, and the value it gets. */
+export interface Target {
+  readonly type: UserKeyType;
+  readonly current: string | null;
+  readonly next?: string;
+}
+
+/** What one operation decided for one request. */
+export interface Plan {
+  readonly destination: UserKey;
+  /** What the answer shows, when not the destination: the key as typed, whether or not it is known. */
+  readonly shown?: UserKey;
+  /**
+   * false: answer exactly as if the OTT went out, but send nothing (an unknown address for
+   * password recovery, an address that belongs to another profile): no user enumeration.
+   */
+  readonly send: boolean;
+  readonly template: MessageTemplateKind;
+  /** The user the OTT is for (password recovery finds it by the key). */
+  readonly userId?: string;
+  readonly target?: Target;
+}
+
+export interface PlanContext {
+  readonly input: RequestInput;
+  /** The user's profile, or for registration and password recovery the key owner's. */
+  readonly profile: SecurityProfile | null;
+  /** Who owns `input.key`; null when nobody does. */
+  readonly keyOwner: string | null;
+  /** Step 2: the step-1 OTT's target, proven by its token. */
+  readonly step1?: Target;
+}
+
+/** What consuming an OTT does. */
+export type Effect =
+  /** Password and login operations: the OTT is confirmed, passwords are not ours. */
+  | { readonly kind: "confirm" }
+  /** Registration: the key is verified, for the caller to create the profile with. */
+  | { readonly kind: "verified_key" }
+  | { readonly kind: "change"; change(target: Target | undefined, newValue: string | undefined): ProfileChange };
+
+export interface OperationSpec {
+  /** Registration and password recovery are for a processing id; every other for a user. */
+  readonly subject: "user" | "processing";
+  /** The seeds mark it switchable: TOKEN_DISABLED_OPERATIONS may turn it off. */
+  readonly switchable: boolean;
+  /** Who may request and consume it (a user only for its own profile); public only when configured. */
+  readonly callers: readonly PrincipalKind[];
+  /** Step 2: the step-1 operation whose OTT the request proves. */
+  readonly proves?: TokenOperation;
+  /** Step 1: proven by step 2's request, never consumed on its own. */
+  readonly stepOne?: true;
+  /** Whether the OTT key names the key type (step 1 of a two-step operation, so step 2 finds it). */
+  readonly keyTyped?: true;
+  /** What the request reads: the user's profile, the owner of `input.key`, or both. */
+  readonly reads: { readonly user: boolean; readonly key: boolean };
+  plan(context: PlanContext): Plan;
+  readonly effect?: Effect;
+}
+
+const service: readonly PrincipalKind[] = ["service"];
+const serviceOrPublic: readonly PrincipalKind[] = ["service", "public"];
+const userOrService: readonly PrincipalKind[] = ["user", "service"];
+
+function profileOf(context: PlanContext): SecurityProfile {
+  if (context.profile === null) throw new ProfileNotFound();
+  return context.profile;
+}
+
+function existingKey(profile: SecurityProfile, type: UserKeyType | undefined): UserKey & { mfaEnabled: boolean; verified: boolean } {
+  const key = type === undefined ? undefined : keyOf(profile, type);
+  if (key === undefined || type === undefined) throw new KeyNotFound();
+  return { type, ...key };
+}
+
+function requireKey(input: RequestInput): UserKey {
+  // The RPC layer fills `key` for every operation that reads it.
+  if (input.key === undefined) throw new Error("this operation needs input.key");
+  return input.key;
+}
+
+/** A new key is sent nothing when it belongs to another profile; the answer is the same. */
+function newKeyIsFree(context: PlanContext, userId: string): boolean {
+  return context.keyOwner === null || context.keyOwner === userId;
+}
+
+function requireStep1(context: PlanContext): Target {
+  if (context.step1 === undefined) throw new Error("step 2 planned without its step-1 target");
+  return context.step1;
+}
+
+const setKey = (requireMfaOff: boolean): Effect => ({
+  kind: "change",
+  change: (target, _value) => {
+    if (target?.next === undefined) throw new Error("a key change without its new value");
+    return { kind: "set_key", type: target.type, current: target.current, requireMfaOff, value: target.next };
+  },
+});
+
+/**
+ * The operations as data: who may call, what the request reads, where the OTT goes and on which
+ * condition (plan), and what consuming it does (effect). The service runs one pipeline for all.
+ */
+export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
+  registration: {
+    subject: "processing",
+    switchable: false,
+    callers: serviceOrPublic,
+    reads: { user: false, key: true },
+    plan: (context) => ({ destination: requireKey(context.input), send: context.keyOwner === null, template: "token.registration" }),
+    effect: { kind: "verified_key" },
+  },
+  login: {
+    subject: "user",
+    switchable: true,
+    callers: service,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const key = existingKey(profileOf(context), context.input.keyType);
+      if (!key.mfaEnabled) throw new MfaNotEnabled();
+      return { destination: key, send: true, template: "token.login" };
+    },
+    effect: { kind: "confirm" },
+  },
+  password_recovery: {
+    subject: "processing",
+    switchable: false,
+    callers: serviceOrPublic,
+    reads: { user: false, key: true },
+    plan: (context) => {
+      const typed = requireKey(context.input);
+      const profile = context.profile;
+      // Only a verified key recovers a password: an unverified one may not be the user's.
+      const stored = profile === null ? undefined : keyOf(profile, typed.type);
+      if (profile === null || stored?.verified !== true) return { destination: typed, send: false, template: "token.password_recovery" };
+      return { destination: { type: typed.type, value: stored.value }, shown: typed, send: true, template: "token.password_recovery", userId: profile.userId };
+    },
+    effect: { kind: "confirm" },
+  },
+  key_recovery: {
+    subject: "user",
+    switchable: true,
+    callers: service,
+    stepOne: true,
+    keyTyped: true,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const profile = profileOf(context);
+      const lost = existingKey(profile, context.input.keyType);
+      const other = keyOf(profile, otherKeyType(lost.type));
+      // Never to the key being recovered: whoever holds it may not be the user any more.
+      if (other === undefined || !other.verified) throw new NoOtherKey();
+      return {
+        destination: { type: otherKeyType(lost.type), value: other.value },
+        send: true,
+        template: "token.key_recovery_verification",
+        target: { type: lost.type, current: lost.value },
+      };
+    },
+  },
+  key_recovery_new_key: {
+    subject: "user",
+    switchable: false,
+    callers: service,
+    proves: "key_recovery",
+    reads: { user: true, key: true },
+    plan: (context) => {
+      const profile = profileOf(context);
+      const step1 = requireStep1(context);
+      if ((keyOf(profile, step1.type)?.value ?? null) !== step1.current) throw new ProfileChanged();
+      const key = requireKey(context.input);
+      return {
+        destination: key,
+        send: newKeyIsFree(context, profile.userId),
+        template: "token.key_recovery_new_key",
+        target: { ...step1, next: key.value },
+      };
+    },
+    effect: setKey(false),
+  },
+  password_change: {
+    subject: "user",
+    switchable: false,
+    callers: userOrService,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const profile = profileOf(context);
+      // Seed 000: email by default, the phone number if there is no email.
+      const key = existingKey(profile, profile.email !== undefined ? "email" : profile.phone !== undefined ? "phone" : undefined);
+      return { destination: key, send: true, template: "token.password_change" };
+    },
+    effect: { kind: "confirm" },
+  },
+  key_addition: {
+    subject: "user",
+    switchable: false,
+    callers: userOrService,
+    reads: { user: true, key: true },
+    plan: (context) => {
+      const profile = profileOf(context);
+      const key = requireKey(context.input);
+      if (keyOf(profile, key.type) !== undefined) throw new KeyAlreadyPresent();
+      return { destination: key, send: newKeyIsFree(context, profile.userId), template: "token.key_adding", target: { type: key.type, current: null, next: key.value } };
+    },
+    effect: setKey(false),
+  },
+  key_change: {
+    subject: "user",
+    switchable: false,
+    callers: userOrService,
+    stepOne: true,
+    keyTyped: true,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const key = existingKey(profileOf(context), context.input.keyType);
+      if (key.mfaEnabled) throw new MfaEnabled();
+      return { destination: key, send: true, template: "token.key_changing", target: { type: key.type, current: key.value } };
+    },
+  },
+  key_change_new_key: {
+    subject: "user",
+    switchable: false,
+    callers: userOrService,
+    proves: "key_change",
+    reads: { user: true, key: true },
+    plan: (context) => {
+      const profile = profileOf(context);
+      const step1 = requireStep1(context);
+      const current = keyOf(profile, step1.type);
+      if ((current?.value ?? null) !== step1.current) throw new ProfileChanged();
+      if (current?.mfaEnabled === true) throw new MfaEnabled();
+      const key = requireKey(context.input);
+      return { destination: key, send: newKeyIsFree(context, profile.userId), template: "token.key_changing_new_key", target: { ...step1, next: key.value } };
+    },
+    effect: setKey(true),
+  },
+  key_removal: {
+    subject: "user",
+    switchable: false,
+    callers: userOrService,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const profile = profileOf(context);
+      const key = existingKey(profile, context.input.keyType);
+      if (key.mfaEnabled) throw new MfaEnabled();
+      if (keyOf(profile, otherKeyType(key.type)) === undefined) throw new LastKey();
+      return { destination: key, send: true, template: "token.key_removing", target: { type: key.type, current: key.value } };
+    },
+    effect: {
+      kind: "change",
+      change: (target) => {
+        if (target?.current == null) throw new Error("a key removal without its key");
+        return { kind: "remove_key", type: target.type, current: target.current };
+      },
+    },
+  },
+  anti_phishing_code: {
+    subject: "user",
+    switchable: true,
+    callers: userOrService,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const profile = profileOf(context);
+      if (context.input.destinationType === "phone" || profile.email === undefined) throw new EmailOnly();
+      return {
+        destination: { type: "email", value: profile.email.value },
+        send: true,
+        template: profile.antiPhishingCode === undefined ? "token.anti_phishing_adding" : "token.anti_phishing_changing",
+      };
+    },
+    effect: {
+      kind: "change",
+      change: (_target, code) => {
+        if (code === undefined) throw new Error("an anti-phishing change without its code");
+        return { kind: "set_anti_phishing_code", code };
+      },
+    },
+  },
+  mfa_disable: {
+    subject: "user",
+    switchable: true,
+    callers: userOrService,
+    reads: { user: true, key: false },
+    plan: (context) => {
+      const key = existingKey(profileOf(context), context.input.keyType);
+      if (!key.mfaEnabled) throw new MfaNotEnabled();
+      return { destination: key, send: true, template: "token.mfa_disabling", target: { type: key.type, current: key.value } };
+    },
+    effect: { kind: "change", change: (target) => ({ kind: "disable_mfa", type: target!.type }) },
+  },
+};
+
+export function isTokenOperation(name: string): name is TokenOperation {
+  return (TOKEN_OPERATIONS as readonly string[]).includes(name);
+}
+
+export const switchableOperations: readonly TokenOperation[] = TOKEN_OPERATIONS.filter((operation) => operations[operation].switchable);

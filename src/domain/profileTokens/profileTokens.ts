@@ -1,0 +1,219 @@
+import type { OutboundMessage } from "../../channels/channel.js";
+import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { MessageSealer } from "../../delivery/delivery.js";
+import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
+import type { Actor } from "../actor.js";
+import { generateCode } from "../secrets/codeGenerator.js";
+import type { Grant, OneTimeSecrets, Redemption } from "../secrets/oneTimeSecrets.js";
+import { limitsKeyOf } from "../verification/consumer.js";
+import { actingUser } from "./actingUser.js";
+import { maskDestination } from "./masking.js";
+import { operations, type OperationSpec, type Plan, type RequestInput, type Target, type TokenOperation } from "./operations.js";
+import { OperationDisabled, operationNotAllowed, ProfileChanged, TokenLocked, TokenNotFound, WrongToken } from "./profileTokenErrors.js";
+import { keyOf, type SecurityProfile, type SecurityProfileStore, type UserKey, type UserKeyType } from "./securityProfile.js";
+import { decodeRecord, encodeRecord, tokenKey, type TokenRecord } from "./tokenRecord.js";
+import type { TokenRules } from "./tokenRules.js";
+
+export interface ProfileTokenDependencies {
+  readonly secrets: OneTimeSecrets;
+  readonly profiles: SecurityProfileStore;
+  readonly delivery: MessageSealer;
+  readonly templates: TemplateRenderer;
+  readonly rules: TokenRules;
+}
+
+/** Where an OTT went and how long it works: the same shape whether or not anything was sent. */
+export interface IssuedToken {
+  /** Masked unless the rules say otherwise. */
+  readonly destination: string;
+  readonly destinationType: UserKeyType;
+  readonly expireAt: Date;
+  readonly expiresInMs: number;
+  readonly nextResendAt: Date;
+}
+
+export interface ConsumeInput {
+  readonly operation: TokenOperation;
+  readonly token: string;
+  readonly processingId?: string;
+  readonly userId?: string;
+  readonly antiPhishingCode?: string;
+}
+
+export interface Consumed {
+  readonly operation: TokenOperation;
+  readonly userId?: string;
+  /** Registration: the key just verified. Password recovery: the key the OTT went to. */
+  readonly verifiedKey?: UserKey;
+  /** The profile after the effect, for operations that change it. */
+  readonly profile?: SecurityProfile;
+}
+
+type Subject = { readonly userId: string; readonly processingId?: undefined } | { readonly processingId: string; readonly userId?: undefined };
+
+/**
+ * One-time tokens for operations on a user's security profile (seeds 000/001). Every operation
+ * runs the same pipeline, driven by its row in `operations`: check the caller, prove step 1 (step
+ * 2 only), read the profile once, plan where the OTT goes, then issue it through the secrets core
+ * (send limits, HMAC, sealed record and message in one store step). Consuming redeems the OTT
+ * once and applies the operation's effect in one statement with its audit row.
+ */
+export class ProfileTokens {
+  constructor(private readonly deps: ProfileTokenDependencies) {}
+
+  async request(operation: TokenOperation, input: RequestInput, actor: Actor): Promise<IssuedToken> {
+    const spec = operations[operation];
+    this.admit(operation, spec, actor);
+    const subject = this.subjectOf(spec, input, actor);
+    const step1 = spec.proves === undefined ? undefined : await this.prove(spec.proves, subject, input);
+    const found = await this.deps.profiles.lookup({
+      ...(spec.reads.user && subject.userId !== undefined ? { userId: subject.userId } : {}),
+      ...(spec.reads.key && input.key !== undefined ? { key: input.key } : {}),
+    });
+    const plan = spec.plan({ input, profile: found.profile, keyOwner: found.keyOwner, ...(step1 === undefined ? {} : { step1 }) });
+    const channel = plan.destination.type === "email" ? "email" : "sms";
+    this.deps.delivery.requireChannel(channel);
+    const { rules } = this.deps;
+    const ttlMs = rules.ttlMs[operation];
+    const ott = generateCode(rules.codes[channel]);
+    const userId = plan.userId ?? subject.userId;
+    const record: TokenRecord = {
+      operation,
+      ...(userId === undefined ? {} : { userId }),
+      destination: plan.destination,
+      ...(plan.target === undefined ? {} : { target: plan.target }),
+    };
+    // Rendered whether or not it goes out, so an answer that sends nothing costs about the same.
+    const message = this.message(plan, ott, ttlMs, found.profile, input.locale);
+    const shown = plan.shown ?? plan.destination;
+    const issued = (grant: Grant): IssuedToken => ({
+      destination: rules.maskDestinations ? maskDestination(shown) : shown.value,
+      destinationType: plan.destination.type,
+      expireAt: grant.expireAt,
+      expiresInMs: ttlMs,
+      nextResendAt: grant.nextSendAt,
+    });
+    return this.deps.secrets.issue<IssuedToken>({
+      key: tokenKey(operation, subject, spec.keyTyped === true ? plan.target?.type : undefined),
+      recipient: limitsKeyOf(plan.destination.type, plan.destination.value),
+      // Resend waits per operation: a password reset does not hold up a key change to the same
+      // address. The guess budget is the destination's across every operation (and verification).
+      channel: `token:${operation}`,
+      ttlMs,
+      maxAttempts: rules.maxAttempts,
+      sends: rules.sends,
+      guesses: rules.guesses,
+      whenTaken: "replace",
+      // Nothing to send: no code either, so no guess can ever match this OTT.
+      ...(plan.send ? { code: bound(operation, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),
+      record: () => encodeRecord(record),
+      answer: issued,
+      replay: { encode: (answer) => JSON.stringify(answer), decode: decodeIssued },
+    });
+  }
+
+  async consume(input: ConsumeInput, actor: Actor): Promise<Consumed> {
+    const { operation } = input;
+    const spec = operations[operation];
+    if (spec.stepOne === true) {
+      throw new StepOneOperation();
+    }
+    this.admit(operation, spec, actor);
+    const subject = this.subjectOf(spec, input, actor);
+    if (operation === "anti_phishing_code" && (input.antiPhishingCode ?? "") === "") {
+      // Checked before the OTT is redeemed, so a forgotten field does not burn it.
+      throw InvalidArgument.field("anti_phishing_code", "required", "is required to set the anti-phishing code");
+    }
+    const redemption = await this.deps.secrets.redeem(tokenKey(operation, subject), bound(operation, input.processingId, input.token));
+    const record = redeemed(redemption, "token");
+    const effect = spec.effect;
+    const userId = record.userId;
+    switch (effect?.kind) {
+      case "confirm":
+        return { operation, ...(userId === undefined ? {} : { userId }), ...(operation === "password_recovery" ? { verifiedKey: record.destination } : {}) };
+      case "verified_key":
+        return { operation, verifiedKey: record.destination };
+      case "change": {
+        if (userId === undefined) throw new Error(`${operation} token without a user`);
+        const profile = await this.deps.profiles.apply(userId, effect.change(record.target, input.antiPhishingCode), actor);
+        if (profile === null) throw new ProfileChanged();
+        return { operation, userId, profile };
+      }
+      case undefined:
+        throw new Error(`${operation} has no effect`);
+    }
+  }
+
+  /** Step 2: redeems the step-1 OTT (once: a proven step 1 is gone) and returns what it was for. */
+  private async prove(stepOne: TokenOperation, subject: Subject, input: RequestInput): Promise<Target> {
+    if (input.step1Token === undefined || input.key === undefined) throw new Error("step 2 without its step-1 token or new key");
+    const redemption = await this.deps.secrets.redeem(tokenKey(stepOne, subject, input.key.type), input.step1Token);
+    const target = redeemed(redemption, "step1_token").target;
+    if (target === undefined) throw new Error(`${stepOne} token without a target`);
+    return target;
+  }
+
+  private admit(operation: TokenOperation, spec: OperationSpec, actor: Actor): void {
+    if (actor.kind === "public" && spec.callers.includes("public") && !this.deps.rules.publicRequests) {
+      throw new Unauthenticated("TOKEN_MISSING", "this server takes these requests from backends only: send a bearer token");
+    }
+    if (!spec.callers.includes(actor.kind)) throw operationNotAllowed();
+    // Step 2 goes with its step 1: switching key recovery off switches off both.
+    const { disabled } = this.deps.rules;
+    if (disabled.has(operation) || (spec.proves !== undefined && disabled.has(spec.proves))) throw new OperationDisabled();
+  }
+
+  private subjectOf(spec: OperationSpec, input: { readonly userId?: string; readonly processingId?: string }, actor: Actor): Subject {
+    if (spec.subject === "user") return { userId: actingUser(actor, input.userId) };
+    if (input.processingId === undefined || input.processingId === "") {
+      throw InvalidArgument.field("processing_id", "required", "is required for this operation");
+    }
+    return { processingId: input.processingId };
+  }
+
+  private message(plan: Plan, code: string, ttlMs: number, profile: SecurityProfile | null, locale: string | undefined): OutboundMessage {
+    const { destination } = plan;
+    // The anti-phishing code goes only to a key the profile already has: a new, unproven
+    // address (key addition, step 2) may not be the user's.
+    const ownKey = plan.send && profile !== null && keyOf(profile, destination.type)?.value === destination.value;
+    const view = {
+      code,
+      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      ...(ownKey ? { antiPhishingCode: profile.antiPhishingCode } : {}),
+    };
+    return destination.type === "email"
+      ? { kind: "email", to: destination.value, ...this.deps.templates.render(plan.template, "email", locale, view) }
+      : { kind: "sms", to: destination.value, ...this.deps.templates.render(plan.template, "sms", locale, view) };
+  }
+}
+
+export class StepOneOperation extends InvalidArgument {
+  override readonly reason = "STEP_ONE_OPERATION";
+  constructor() {
+    super([{ field: "operation", rule: "step_one", message: "a step-1 token is proven by its step-2 request (Request…NewKeyToken), not consumed" }]);
+    this.name = "StepOneOperation";
+  }
+}
+
+/** A login OTT may be bound to a processing id: its hash covers both, so another id is a wrong token. */
+function bound(operation: TokenOperation, processingId: string | undefined, token: string): string {
+  return operation === "login" ? `${processingId ?? ""}\u0000${token}` : token;
+}
+
+function redeemed(redemption: Redemption, field: string): TokenRecord {
+  switch (redemption.status) {
+    case "missing":
+      throw new TokenNotFound();
+    case "wrong":
+      throw new WrongToken(field, redemption.attemptsLeft);
+    case "locked":
+      throw new TokenLocked();
+    case "redeemed":
+      return decodeRecord(redemption.record);
+  }
+}
+
+function decodeIssued(encoded: string): IssuedToken {
+  const parsed = JSON.parse(encoded) as Omit<IssuedToken, "expireAt" | "nextResendAt"> & { expireAt: string; nextResendAt: string };
+  return { ...parsed, expireAt: new Date(parsed.expireAt), nextResendAt: new Date(parsed.nextResendAt) };
+}

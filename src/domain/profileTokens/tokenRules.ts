@@ -1,0 +1,23 @@
+import type { CodeSpec } from "../secrets/codeGenerator.js";
+import type { GuessBudget, SendLimit } from "../secrets/sendLimits.js";
+import type { TokenOperation } from "./operations.js";
+
+/** The server's rules for profile OTTs (from config: the TOKEN_* variables). */
+export interface TokenRules {
+  /** How long each operation's OTT works; default 30 minutes. */
+  readonly ttlMs: Readonly<Record<TokenOperation, number>>;
+  /** Switchable operations turned off; their requests answer OPERATION_DISABLED. */
+  readonly disabled: ReadonlySet<TokenOperation>;
+  /** Answers show destinations masked (j***@example.com); false shows them in full. */
+  readonly maskDestinations: boolean;
+  /** Wrong tokens allowed per OTT; default 5. */
+  readonly maxAttempts: number;
+  /** Sends per destination and operation, with growing waits between resends. */
+  readonly sends: SendLimit;
+  /** Wrong guesses per destination across all its OTTs (shared with verifications). */
+  readonly guesses: Omit<GuessBudget, "reserve">;
+  /** OTT shape per channel. */
+  readonly codes: { readonly email: CodeSpec; readonly sms: CodeSpec };
+  /** Registration and password recovery may be requested (and consumed) without credentials. */
+  readonly publicRequests: boolean;
+}
