@@ -171,7 +171,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
 
   const edge = createRpcEdge({
     logger,
-    counter: metrics.rpcs,
+    metrics: metrics.rpcs,
     maxRequestBytes: config.limits.maxRequestBytes,
     services: [...onetimeServices, Health].map((service) => service.typeName),
   });

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createRpcMetrics, type RpcMetrics } from "./rpcMetrics.js";
 
 /**
  * Prometheus metrics, one registry per app so tests and several apps in one process do not
@@ -10,7 +11,7 @@ export interface Metrics {
   readonly deliveryDuration: Histogram<"kind" | "provider">;
   readonly verificationEvents: Counter<"event" | "method">;
   /** Every call, refusals before any handler included. */
-  readonly rpcs: Counter<"procedure" | "protocol" | "code">;
+  readonly rpcs: RpcMetrics;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -37,11 +38,6 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ["event", "method"],
       registers: [registry],
     }),
-    rpcs: new Counter({
-      name: "onetime_rpcs_total",
-      help: "RPCs by procedure (\"unknown\" for a path that names none), protocol and outcome code.",
-      labelNames: ["procedure", "protocol", "code"],
-      registers: [registry],
-    }),
+    rpcs: createRpcMetrics(registry),
   };
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
-import type { Counter } from "prom-client";
 import { ShuttingDown } from "../errors/domainError.js";
 import type { Logger } from "../observability/logger.js";
+import type { RpcMetrics } from "../observability/rpcMetrics.js";
 
 export const requestIdHeader = "x-request-id";
 // A caller's id is echoed into logs, so only a plain token of sane length is taken as is.
@@ -26,12 +26,14 @@ export interface CallRecord {
   readonly requestId: string;
   readonly started: number;
   logged: boolean;
+  /** Whether it was counted as active (see beginCall), so its end is counted off once. */
+  counted: boolean;
 }
 
 export const callRecordKey = createContextKey<CallRecord | undefined>(undefined, { description: "call record" });
 
 export function newCallRecord(offeredRequestId: string | null | undefined): CallRecord {
-  return { requestId: requestIdFrom(offeredRequestId), started: performance.now(), logged: false };
+  return { requestId: requestIdFrom(offeredRequestId), started: performance.now(), logged: false, counted: false };
 }
 
 export interface CallLine {
@@ -42,14 +44,18 @@ export interface CallLine {
   readonly principal: string;
 }
 
-/** Counted per procedure, protocol and code: `onetime_rpcs_total`. */
-export type RpcCounter = Counter<"procedure" | "protocol" | "code">;
+/** Counts a call as active from here until its line is written. */
+export function beginCall(metrics: RpcMetrics | undefined, record: CallRecord, procedure: string, protocol: string): void {
+  if (metrics === undefined || record.counted) return;
+  record.counted = true;
+  metrics.started(procedure, protocol);
+}
 
 /**
  * Writes a call's one line (procedure, outcome, duration, principal kind; never a message) and
- * counts it. Refusals log at warn, server-side failures at error with their cause.
+ * measures it (duration by code; no longer active). Refusals log at warn, server-side failures at error with their cause.
  */
-export function createCallLog(logger: Logger, counter?: RpcCounter): (line: CallLine, error?: unknown) => void {
+export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: CallLine, error?: unknown) => void {
   return ({ record, procedure, protocol, principal }, error) => {
     if (record.logged) return;
     record.logged = true;
@@ -62,14 +68,15 @@ export function createCallLog(logger: Logger, counter?: RpcCounter): (line: Call
       principal,
       durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
     };
+    const seconds = (performance.now() - record.started) / 1000;
     if (error === undefined) {
-      counter?.inc({ procedure, protocol, code: "ok" });
+      metrics?.ended(procedure, protocol, undefined, seconds, record.counted);
       logger.info({ ...fields, outcome: "ok" }, "rpc");
       return;
     }
     const connectError = ConnectError.from(error);
     const outcome = Code[connectError.code];
-    counter?.inc({ procedure, protocol, code: outcome });
+    metrics?.ended(procedure, protocol, connectError.code, seconds, record.counted);
     if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown)) {
       logger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
     } else {

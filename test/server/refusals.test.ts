@@ -37,21 +37,24 @@ describe.each(backends)("every refusal is an answer in the caller's protocol (%s
     return lines[0]!;
   }
 
-  async function counted(procedure: string, protocol: string, code: string): Promise<number> {
+  /** Calls of `procedure` ended with `code`, as rpc_server_call_duration_seconds counts them. */
+  async function counted(procedure: string, system: string, code: string): Promise<number> {
+    const [service, method] = procedure === "unknown" ? ["unknown", "unknown"] : procedure.split("/");
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text.split("\n").find((each) => each.startsWith(`onetime_rpcs_total{procedure="${procedure}",protocol="${protocol}",code="${code}"}`));
+    const labels = `rpc_system="${system}",rpc_service="${service}",rpc_method="${method}",rpc_response_status_code="${code}"`;
+    const line = text.split("\n").find((each) => each.startsWith(`rpc_server_call_duration_seconds_count{${labels}}`));
     return line === undefined ? 0 : Number(line.split(" ").at(-1));
   }
 
   it("answers an unknown RPC over Connect with a JSON error naming the services served, logged and counted", async () => {
-    const before = await counted("unknown", "connect", "Unimplemented");
+    const before = await counted("unknown", "connect_rpc", "UNIMPLEMENTED");
     const answer = await post("/onetime.v1.VerificationService/Initiate", { contentType: "application/json", body: "{}", requestId: "unknown-rpc-1" });
     expect(answer.body.code).toBe("unimplemented");
     expect(answer.body.message).toContain("onetime.v1.VerificationService");
     expect(answer.body.message).toContain("grpc.health.v1.Health");
     expect(answer.requestId).toBe("unknown-rpc-1");
     expect(lineOf("unknown-rpc-1")).toMatchObject({ msg: "rpc refused", procedure: "unknown", outcome: "Unimplemented" });
-    expect(await counted("unknown", "connect", "Unimplemented")).toBe(before + 1);
+    expect(await counted("unknown", "connect_rpc", "UNIMPLEMENTED")).toBe(before + 1);
   });
 
   it("answers an unknown service over gRPC and gRPC-Web with a status, not an HTTP 404", async () => {
@@ -90,12 +93,12 @@ describe.each(backends)("every refusal is an answer in the caller's protocol (%s
   });
 
   it("answers JSON it cannot decode with a request id, a log line and a count", async () => {
-    const before = await counted("grpc.health.v1.Health/Check", "connect", "InvalidArgument");
+    const before = await counted("grpc.health.v1.Health/Check", "connect_rpc", "INVALID_ARGUMENT");
     const answer = await post("/grpc.health.v1.Health/Check", { contentType: "application/json", body: "{not json", requestId: "bad-json-1" });
     expect(answer.body.code).toBe("invalid_argument");
     expect(answer.requestId).toBe("bad-json-1");
     expect(lineOf("bad-json-1")).toMatchObject({ msg: "rpc refused", procedure: "grpc.health.v1.Health/Check", outcome: "InvalidArgument" });
-    expect(await counted("grpc.health.v1.Health/Check", "connect", "InvalidArgument")).toBe(before + 1);
+    expect(await counted("grpc.health.v1.Health/Check", "connect_rpc", "INVALID_ARGUMENT")).toBe(before + 1);
   });
 
   it("answers an oversized request naming MAX_REQUEST_BYTES and its limit, on every protocol", async () => {

@@ -8,14 +8,15 @@ import {
 } from "@connectrpc/connect/protocol";
 import { universalResponseToNodeResponse, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "../../observability/logger.js";
-import { callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord, type RpcCounter } from "../callLog.js";
+import type { RpcMetrics } from "../../observability/rpcMetrics.js";
+import { beginCall, callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord } from "../callLog.js";
 import { readAnswer } from "./answeredError.js";
 import { refusalResponse } from "./refusalResponse.js";
 import { declaredTooLarge, limitRequestBody, tooLarge } from "./requestSizeLimit.js";
 
 export interface RpcEdgeOptions {
   readonly logger: Logger;
-  readonly counter: RpcCounter;
+  readonly metrics: RpcMetrics;
   /** MAX_REQUEST_BYTES: the largest request message. */
   readonly maxRequestBytes: number;
   /** Names of the services served, for the answer to a path that names none of them. */
@@ -33,7 +34,7 @@ const noPrincipal = "unchecked";
  * says what to do, and logs and counts it as the request log does any call.
  */
 export function createRpcEdge(options: RpcEdgeOptions) {
-  const log = createCallLog(options.logger, options.counter);
+  const log = createCallLog(options.logger, options.metrics);
 
   /** Wraps every handler the routes registered; call from inside `routes`, after registering. */
   function guardHandlers(router: ConnectRouter): void {
@@ -48,6 +49,7 @@ export function createRpcEdge(options: RpcEdgeOptions) {
       contextValues.set(callRecordKey, record);
       const contentType = request.header.get("content-type");
       const line = { record, procedure, protocol: protocolOf(contentType), principal: noPrincipal };
+      beginCall(options.metrics, record, procedure, line.protocol);
       if (declaredTooLarge(request.header, options.maxRequestBytes)) {
         const refusal = tooLarge(options.maxRequestBytes);
         log(line, refusal);
