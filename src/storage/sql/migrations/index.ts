@@ -5,6 +5,7 @@ import * as outboxMessages from "./0002_outbox_messages.js";
 import * as totpSecrets from "./0003_totp_secrets.js";
 import { totpConsumerHash } from "./0004_totp_consumer_hash.js";
 import * as onetimeKeys from "./0005_onetime_keys.js";
+import * as accountTokens from "./0007_account_tokens.js";
 
 export interface Migration {
   readonly name: string;
@@ -29,6 +30,7 @@ export function migrationSource(context: MigrationContext): Knex.MigrationSource
     { name: "0003_totp_secrets", ...totpSecrets },
     { name: "0004_totp_consumer_hash", ...totpConsumerHash(context.totpConsumerHash) },
     { name: "0005_onetime_keys", ...onetimeKeys },
+    { name: "0007_account_tokens", ...accountTokens },
   ];
   return {
     getMigrations: async () => [...migrations],
