@@ -21,6 +21,10 @@ import { requestLog } from "./rpc/interceptors/requestLog.js";
 import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
+import { registerAccountTokenService } from "./rpc/accountTokens/accountTokenHandlers.js";
+import { AccountTokens } from "./domain/accountTokens/accountTokens.js";
+import { ClientLimits } from "./domain/accountTokens/clientLimits.js";
+import { developmentCaptcha, siteverifyCaptcha } from "./captcha/siteverifyCaptcha.js";
 import { wireFormat } from "./rpc/wireFormat.js";
 import { Verifications } from "./domain/verification/verificationService.js";
 import { OneTimeSecrets } from "./domain/secrets/oneTimeSecrets.js";
@@ -140,6 +144,21 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  const captcha = config.accountTokens.captcha;
+  const accountTokens = new AccountTokens({
+    store: stores.accountTokens,
+    clientLimits: new ClientLimits(stores.limits, keyedHash(serverKey, "client-address", 16), config.accountTokens.client),
+    tokenHash: keyedHash(serverKey, "account-token"),
+    deviceHash: keyedHash(serverKey, "push-device"),
+    ...(captcha === undefined
+      ? {}
+      : { captcha: captcha.provider === "development" ? developmentCaptcha : siteverifyCaptcha({ ...captcha, timeoutMs: config.delivery.sendTimeoutMs, logger }) }),
+    delivery,
+    templates,
+    signals: stores.authTokenSignals,
+    rules: { ttlMs: config.accountTokens.ttlMs, device: config.accountTokens.device, pushTimeoutMs: config.delivery.sendTimeoutMs },
+    logger,
+  });
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
@@ -148,6 +167,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     registerVerificationService(router, verifications);
+    registerAccountTokenService(router, accountTokens);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
   };

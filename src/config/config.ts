@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { VerificationRules } from "../domain/verification/verificationService.js";
+import { accountTokenConfig, type AccountTokenConfig } from "./accountTokenConfig.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
@@ -54,6 +55,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly delivery: DeliveryConfig;
   readonly verification: VerificationRules;
+  readonly accountTokens: AccountTokenConfig;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -120,6 +122,7 @@ export function loadConfig(env: RawEnvironment): Config {
     );
   }
   const delivery = deliveryConfig(v, environment === "production", embedded, problems);
+  const accountTokens = accountTokenConfig(v, environment === "production", problems);
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
   }
@@ -184,6 +187,7 @@ export function loadConfig(env: RawEnvironment): Config {
       maxPayloadBytes: 4096,
       defaultIssuer: v.TOTP_ISSUER ?? v.PRODUCT_NAME!,
     },
+    accountTokens,
   };
 }
 
