@@ -189,7 +189,7 @@ export const variables = {
   ACCOUNT_CREATION_REQUEST_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation request token works (CAPTCHA included)", "3600"),
   ACCOUNT_CREATION_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation token works", "86400"),
   ACCOUNT_RECOVERY_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account recovery token works", "900"),
-  AUTH_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 86_400), "how long an auth (device pairing) token works; WatchAuthToken ends then", "600"),
+  AUTH_TOKEN_TTL_SECONDS: variable(wholeNumber(1, 86_400), "how long an auth (device pairing) token works; WatchAuthToken ends then", "600"),
   ACCOUNT_TOKEN_DEVICE_LIMIT: variable(wholeNumber(1, 10_000), "account creation (or recovery) tokens one device may be sent per device window", "5"),
   ACCOUNT_TOKEN_DEVICE_WINDOW_SECONDS: variable(wholeNumber(1, 30 * 86_400), "the device window (sliding)", "86400"),
   ACCOUNT_TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "calls to public AccountTokenService RPCs one client address may make per client window", "60"),
