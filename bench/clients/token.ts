@@ -23,3 +23,15 @@ export function signServiceToken(auth: BenchAuth, lifetimeSeconds = 4 * 3600): P
     .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeSeconds)
     .sign(new TextEncoder().encode(auth.secret));
 }
+
+/** A user principal's bearer JWT: no role, `sub` the account id, as a signed-in account sends. */
+export function signUserToken(auth: BenchAuth, lifetimeSeconds = 4 * 3600): Promise<string> {
+  return new SignJWT({ roles: [] })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("bench-account")
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeSeconds)
+    .sign(new TextEncoder().encode(auth.secret));
+}

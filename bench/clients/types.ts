@@ -5,6 +5,7 @@ import type {
   ValidateVerificationRequestSchema,
   ValidateVerificationResponse,
 } from "../../gen/onetime/v1/verification_service_pb.js";
+import type { AccountTokenCalls } from "./accountTokenCalls.js";
 
 /** The three ways the bench talks to the server. */
 export type Protocol = "grpc" | "connect-binary-h2" | "connect-json-h1";
@@ -20,6 +21,7 @@ export interface BenchClient {
   check(): Promise<void>;
   initiate(request: InitiateRequest): Promise<InitiateVerificationResponse>;
   validate(request: ValidateRequest): Promise<ValidateVerificationResponse>;
+  readonly accountTokens: AccountTokenCalls;
 }
 
 /** The clients of one protocol; slot i of the load generator uses clients[i % length]. */

@@ -1,5 +1,6 @@
-import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
+import { accountCreation } from "./accountCreation.js";
+import { authToken } from "./authToken.js";
 import { bare } from "./bare.js";
 import type { Scenario, ScenarioName } from "./scenario.js";
 import { totpValidate } from "./totpValidate.js";
@@ -13,6 +14,8 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   "wrong-code-mix": wrongCodeMix,
   "validate-only": validateOnly,
   "totp-validate": totpValidate,
+  "account-creation": accountCreation,
+  "auth-token": authToken,
 };
 
 export interface PendingScenario {
@@ -30,10 +33,5 @@ export function pendingScenarios(): PendingScenario[] {
     methods === 0 ? `not yet implemented: ${service} declares no RPCs yet` : `not yet implemented: ${service} has ${methods} RPCs but no bench scenario yet`;
   return [
     { name: "token-request-consume", what: "TokenService request + consume", status: status(TokenService.methods.length, "onetime.v1.TokenService") },
-    {
-      name: "auth-token-create-attach-redeem",
-      what: "AccountTokenService auth token create + attach + redeem",
-      status: status(AccountTokenService.methods.length, "onetime.v1.AccountTokenService"),
-    },
   ];
 }

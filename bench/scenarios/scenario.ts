@@ -3,9 +3,17 @@ import type { Backend } from "../server/backends.js";
 import type { ClientPool, Protocol } from "../clients/types.js";
 import type { TotpConsumers } from "./totpConsumers.js";
 
-export type ScenarioName = "bare" | "verification-roundtrip" | "wrong-code-mix" | "validate-only" | "totp-validate";
+export type ScenarioName = "bare" | "verification-roundtrip" | "wrong-code-mix" | "validate-only" | "totp-validate" | "account-creation" | "auth-token";
 
-export const allScenarioNames: readonly ScenarioName[] = ["bare", "verification-roundtrip", "wrong-code-mix", "validate-only", "totp-validate"];
+export const allScenarioNames: readonly ScenarioName[] = [
+  "bare",
+  "verification-roundtrip",
+  "wrong-code-mix",
+  "validate-only",
+  "totp-validate",
+  "account-creation",
+  "auth-token",
+];
 
 /** What a scenario is given to get ready for one run. */
 export interface ScenarioContext {
