@@ -14,21 +14,18 @@ export function newBenchAuth(): BenchAuth {
 
 /** A service principal's bearer JWT (HS256), as a caller's identity provider would sign it. */
 export function signServiceToken(auth: BenchAuth, lifetimeSeconds = 4 * 3600): Promise<string> {
-  return new SignJWT({ roles: ["service"] })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject("bench")
-    .setIssuer(auth.issuer)
-    .setAudience(auth.audience)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeSeconds)
-    .sign(new TextEncoder().encode(auth.secret));
+  return signToken(auth, "bench", ["service"], lifetimeSeconds);
 }
 
 /** A user principal's bearer JWT: no role, `sub` the account id, as a signed-in account sends. */
 export function signUserToken(auth: BenchAuth, lifetimeSeconds = 4 * 3600): Promise<string> {
-  return new SignJWT({ roles: [] })
+  return signToken(auth, "bench-account", [], lifetimeSeconds);
+}
+
+function signToken(auth: BenchAuth, subject: string, roles: readonly string[], lifetimeSeconds: number): Promise<string> {
+  return new SignJWT({ roles: [...roles] })
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject("bench-account")
+    .setSubject(subject)
     .setIssuer(auth.issuer)
     .setAudience(auth.audience)
     .setIssuedAt()
