@@ -169,6 +169,36 @@ describe("round-trip budget per RPC", () => {
     ).toEqual({ redis: 1, postgres: 1 });
     expect(await count(() => device.redeemAuthToken({ authToken: token }))).toEqual({ redis: 1, postgres: 1 });
   });
+
+  it("a waiting watch costs nothing while it waits, and nothing when its attach wakes it", async () => {
+    const device = await accountTokenClient(server.url);
+    const phone = await accountTokenClient(server.url, user("account-rt"));
+    const token = (await device.createAuthToken({})).authToken!.token;
+    const states: AuthTokenState[] = [];
+    let watching: Promise<void> = Promise.resolve();
+    let pending: () => void;
+    const waiting = new Promise<void>((resolve) => (pending = resolve));
+    // The start: the limit and one read.
+    expect(
+      await count(async () => {
+        watching = (async () => {
+          for await (const message of device.watchAuthToken({ authToken: token })) {
+            states.push(message.state);
+            pending();
+          }
+        })();
+        await waiting;
+      }),
+    ).toEqual({ redis: 1, postgres: 1 });
+    // The attach and the wake-up: the attach's own limit, statement and PUBLISH; the watch reads nothing.
+    expect(
+      await count(async () => {
+        await phone.attachAuthToken({ authToken: token });
+        await watching;
+      }),
+    ).toEqual({ redis: 2, postgres: 1 });
+    expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
+  });
 });
 
 /**

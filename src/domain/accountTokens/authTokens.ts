@@ -3,6 +3,7 @@ import { generateAccountToken, type IssuedToken } from "./accountToken.js";
 import { AccountTokenNotFound } from "./accountTokenErrors.js";
 import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
 import type { AuthTokenView } from "./accountTokenStore.js";
+import type { AuthTokenChange } from "./authTokenSignals.js";
 import { nextSignal } from "./nextSignal.js";
 
 export type RedeemAnswer = { readonly state: "pending" } | { readonly state: "redeemed"; readonly accountId: string };
@@ -11,7 +12,8 @@ export type RedeemAnswer = { readonly state: "pending" } | { readonly state: "re
  * Seed 003's auth tokens, for pairing a device with an account: the device creates one and shows
  * it, a signed-in account attaches it, the device redeems it once for the account id. The device
  * may watch instead of polling: a watch holds no Postgres connection while it waits, only a
- * listener on the signals, which an attach on any instance fires.
+ * listener on the signals, which an attach on any instance fires; it reads the store once, when
+ * it starts.
  */
 export class AuthTokens {
   constructor(private readonly deps: AccountTokenDependencies) {}
@@ -32,7 +34,7 @@ export class AuthTokens {
     if (record?.attachedAt === undefined) throw new AccountTokenNotFound();
     // The attach stands without the signal: a watcher that misses it still ends at expiry, and
     // a redeem works regardless.
-    await signals.notify(hash).catch((error: unknown) => logger.warn({ err: error }, "could not signal an auth token attach"));
+    await signals.notify(hash, "attached").catch((error: unknown) => logger.warn({ err: error }, "could not signal an auth token attach"));
     return { attachedAt: record.attachedAt };
   }
 
@@ -53,7 +55,7 @@ export class AuthTokens {
     await clientLimits.admit(actor);
     const hash = tokenHash(token);
     // Listening before the first read: an attach between the read and the listen would be missed.
-    const wakes = nextSignal((listener) => signals.listen(hash, listener));
+    const wakes = nextSignal<AuthTokenChange | undefined>((listener) => signals.listen(hash, listener));
     try {
       const first = await store.authState(hash);
       if (first === null || first.state === "used" || first.state === "revoked" || first.state === "expired") throw new AccountTokenNotFound();
@@ -62,7 +64,13 @@ export class AuthTokens {
       while (view.state === "pending") {
         const woken = await wakes.wait(view.expiresAt.getTime() - Date.now(), signal);
         if (woken === "aborted") return;
-        const current: AuthTokenView | null = woken === "timeout" ? { state: "expired", expiresAt: view.expiresAt } : await store.authState(hash);
+        // The signal says what happened; only a reconnect (no payload) needs the store read again.
+        const current: AuthTokenView | null =
+          woken === "timeout"
+            ? { state: "expired", expiresAt: view.expiresAt }
+            : woken.payload === undefined
+              ? await store.authState(hash)
+              : { state: woken.payload, expiresAt: view.expiresAt };
         const next: AuthTokenView = current ?? { state: "revoked", expiresAt: view.expiresAt };
         if (next.state !== view.state) yield next;
         view = next;

@@ -1,10 +1,12 @@
-import type { AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
+import type { AuthTokenChange, AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
+
+type Listener = (change: AuthTokenChange | undefined) => void;
 
 /** Listeners per token hash, for the signal implementations to dispatch to. */
 export class TokenListeners {
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #listeners = new Map<string, Set<Listener>>();
 
-  add(tokenHash: string, listener: () => void): () => void {
+  add(tokenHash: string, listener: Listener): () => void {
     let set = this.#listeners.get(tokenHash);
     if (set === undefined) this.#listeners.set(tokenHash, (set = new Set()));
     set.add(listener);
@@ -14,12 +16,13 @@ export class TokenListeners {
     };
   }
 
-  wake(tokenHash: string): void {
-    for (const listener of this.#listeners.get(tokenHash) ?? []) listener();
+  wake(tokenHash: string, change: AuthTokenChange): void {
+    for (const listener of this.#listeners.get(tokenHash) ?? []) listener(change);
   }
 
+  /** Every listener, told that something may have changed. */
   wakeAll(): void {
-    for (const set of this.#listeners.values()) for (const listener of set) listener();
+    for (const set of this.#listeners.values()) for (const listener of set) listener(undefined);
   }
 }
 
@@ -27,11 +30,11 @@ export class TokenListeners {
 export class MemoryAuthTokenSignals implements AuthTokenSignals {
   readonly #listeners = new TokenListeners();
 
-  async notify(tokenHash: string): Promise<void> {
-    this.#listeners.wake(tokenHash);
+  async notify(tokenHash: string, change: AuthTokenChange): Promise<void> {
+    this.#listeners.wake(tokenHash, change);
   }
 
-  listen(tokenHash: string, listener: () => void): () => void {
+  listen(tokenHash: string, listener: Listener): () => void {
     return this.#listeners.add(tokenHash, listener);
   }
 

@@ -1,11 +1,11 @@
 import type { Redis } from "ioredis";
-import type { AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
+import type { AuthTokenChange, AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
 import type { Logger } from "../../observability/logger.js";
 import { TokenListeners } from "../memory/memoryAuthTokenSignals.js";
 
 /**
- * Auth token signals over Redis pub/sub: one channel for the deployment, the token's keyed hash as
- * the message. Each instance subscribes once at start on a connection of its own (a subscribed
+ * Auth token signals over Redis pub/sub: one channel for the deployment, `<change> <token hash>`
+ * as the message. Each instance subscribes once at start on a connection of its own (a subscribed
  * connection can do nothing else) and dispatches to its watchers, so a watch costs no Redis
  * command at all and an attach one PUBLISH. Attaches are rare next to everything else, so
  * every instance hearing every one is cheaper than a subscription per watcher. Classic pub/sub
@@ -24,8 +24,9 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
     const subscriber = options.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true });
     subscriber.on("error", (error: Error) => options.logger.warn({ err: error }, "redis subscriber connection error"));
     const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`);
-    subscriber.on("message", (channel: string, tokenHash: string) => {
-      if (channel === signals.channel) signals.#listeners.wake(tokenHash);
+    subscriber.on("message", (channel: string, message: string) => {
+      const [change, tokenHash] = message.split(" ");
+      if (channel === signals.channel && change === "attached" && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
     });
     await subscriber.connect();
     await subscriber.subscribe(signals.channel);
@@ -35,11 +36,11 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
     return signals;
   }
 
-  async notify(tokenHash: string): Promise<void> {
-    await this.publisher.publish(this.channel, tokenHash);
+  async notify(tokenHash: string, change: AuthTokenChange): Promise<void> {
+    await this.publisher.publish(this.channel, `${change} ${tokenHash}`);
   }
 
-  listen(tokenHash: string, listener: () => void): () => void {
+  listen(tokenHash: string, listener: (change: AuthTokenChange | undefined) => void): () => void {
     return this.#listeners.add(tokenHash, listener);
   }
 
