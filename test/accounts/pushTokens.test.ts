@@ -66,6 +66,18 @@ describe.each(backends)("tokens sent by push on %s backends", (backend) => {
     await anyone.sendAccountRecoveryTokenByPush({ device: { pnProvider: "apns.dev", pnPrid: device } });
   });
 
+  it("a token that expired unused no longer blocks its device, and reads as expired", async () => {
+    const device = newDevice();
+    await send(device);
+    const [first] = await tokensOf(device);
+    await server.server.app.stores.db("account_tokens").where({ id: first!.tokenId }).update({ expires_at: new Date(Date.now() - 1000) });
+    expect((await tokensOf(device))[0]).toMatchObject({ tokenId: first!.tokenId, state: AccountTokenState.EXPIRED });
+    await send(device);
+    const [second, old] = await tokensOf(device);
+    expect(second).toMatchObject({ state: AccountTokenState.ACTIVE });
+    expect(old).toMatchObject({ tokenId: first!.tokenId, state: AccountTokenState.EXPIRED });
+  });
+
   it("of concurrent pushes to one device, one goes out", async () => {
     const device = newDevice();
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => send(device)));
