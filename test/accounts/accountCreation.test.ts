@@ -120,7 +120,7 @@ describe.each(backends)("account creation tokens on %s backends", (backend) => {
     expect(row.state).toBe("used");
     const uses = await db("audit_events").where({ subject: row.id, action: "account_token.used" }).count<{ count: string }[]>("* as count");
     expect(Number(uses[0]!.count)).toBe(1);
-  });
+  }, 60_000);
 
   it("admin-only and user-only RPCs refuse the wrong principal", async () => {
     const service = await accountTokenClient(server.url, { kind: "service" });
