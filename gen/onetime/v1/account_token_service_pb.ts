@@ -587,7 +587,7 @@ export const WatchAuthTokenRequestSchema: GenMessage<WatchAuthTokenRequest> = /*
  */
 export type WatchAuthTokenResponse = Message<"onetime.v1.WatchAuthTokenResponse"> & {
   /**
-   * PENDING first (unless already attached), then ATTACHED, EXPIRED or REVOKED, the last message.
+   * PENDING first (unless already attached), then ATTACHED or EXPIRED, the last message.
    *
    * @generated from field: onetime.v1.AuthTokenState state = 1;
    */
@@ -1038,7 +1038,8 @@ export const AccountTokenService: GenService<{
   /**
    * Waits for an auth token to be attached, instead of polling RedeemAuthToken: one message with
    * the current state at once, then one when it changes (ATTACHED, or EXPIRED at the token's
-   * expiry, or REVOKED), after which the stream ends. Redeem once ATTACHED is seen.
+   * expiry), after which the stream ends. Redeem once ATTACHED is seen; the watch only advises,
+   * RedeemAuthToken decides. Holds no database connection while it waits.
    *
    * Callers: public (the holder of the token).
    * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND), RESOURCE_EXHAUSTED
