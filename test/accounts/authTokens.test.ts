@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthTokenState, type WatchAuthTokenResponse } from "../../gen/onetime/v1/account_token_service_pb.js";
@@ -84,6 +85,8 @@ describe.each(backends)("auth tokens on %s backends", (backend) => {
     const phone = await accountTokenClient(server.url, user("account-erin"));
     const tokens = await Promise.all(Array.from({ length: 20 }, async () => (await device.createAuthToken({})).authToken!.token));
     const leaving = new AbortController();
+    // One signal for all twenty calls: each call listens to it.
+    setMaxListeners(tokens.length, leaving.signal);
     const watches = tokens.map((token) => collect(device.watchAuthToken({ authToken: token }, { signal: leaving.signal })));
     await until(() => watches.every((watch) => watch.seen.length === 1));
     await Promise.all(tokens.filter((_, i) => i % 2 === 0).map((token) => phone.attachAuthToken({ authToken: token })));
