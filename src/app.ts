@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -163,6 +164,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
   const shutdown = new AbortController();
+  // Every call in flight listens to it (Connect links each handler's signal to it), and watches
+  // stay in flight for minutes, a thousand at once: no listener count is a leak here.
+  setMaxListeners(0, shutdown.signal);
 
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
