@@ -4,14 +4,14 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { parseSettings, usage, type BenchSettings } from "./cli.js";
 import { createPool } from "./clients/index.js";
-import { newBenchAuth, signServiceToken } from "./clients/token.js";
+import { newBenchAuth, signServiceToken, signUserToken } from "./clients/token.js";
 import type { Protocol } from "./clients/types.js";
 import { runGrowth, type GrowthResult } from "./growth.js";
-import { growthTables, halfLoadTable, pendingTable, scenarioTable, storesTable, targetsTable } from "./report/format.js";
+import { growthTables, halfLoadTable, scenarioTable, storesTable, targetsTable } from "./report/format.js";
 import { checkTargets } from "./report/targets.js";
 import type { BenchResults, ScenarioRow, ServerRecord, Section } from "./report/types.js";
 import { runScenario } from "./runScenario.js";
-import { pendingScenarios, scenarios } from "./scenarios/index.js";
+import { scenarios } from "./scenarios/index.js";
 import type { Scenario, ScenarioName } from "./scenarios/scenario.js";
 import { TotpConsumers } from "./scenarios/totpConsumers.js";
 import type { Backend } from "./server/backends.js";
@@ -39,6 +39,8 @@ let pinning: CpuPinning = { enabled: false, allowedCpus: null, serverCpus: null,
 const rows: ScenarioRow[] = [];
 const servers: ServerRecord[] = [];
 const failures: string[] = [];
+/** The signed-in account of the account token scenarios (consume, attach). */
+let userToken = "";
 
 async function main(): Promise<number> {
   let settings: BenchSettings | "help";
@@ -55,6 +57,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
   const token = await signServiceToken(auth);
+  userToken = await signUserToken(auth);
   pinning = planCpuPinning(settings.pinCpus);
   print(
     `onetime bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadAtStart.join(" ")}\n` +
@@ -75,8 +78,6 @@ async function main(): Promise<number> {
     });
   }
 
-  const pending = pendingScenarios();
-  print(pendingTable(pending));
   const targets = checkTargets(rows, growth, servers);
   print(targetsTable(targets));
 
@@ -100,7 +101,6 @@ async function main(): Promise<number> {
     },
     rows,
     servers,
-    pending,
     stores,
     growth,
     targets,
@@ -172,7 +172,7 @@ interface Measure {
 /** Runs scenarios on one protocol against one server; ratios are to this server's bare run. */
 async function measure(context: Measure, names: readonly ScenarioName[]): Promise<ScenarioRow[]> {
   const { server, protocol, settings } = context;
-  const pool = createPool(protocol, server.url, context.token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections });
+  const pool = createPool(protocol, server.url, context.token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections, userToken });
   const measured: ScenarioRow[] = [];
   try {
     for (const name of names) {
@@ -306,7 +306,7 @@ async function halfLoadRun(settings: BenchSettings, server: RunningServer, token
   const max = measuredHere.find((row) => row.scenario === "verification-roundtrip")!.load.roundsPerSecond;
   const rate = Math.max(1, Math.round(max / 2));
   progress(`${server.backend}/${coresProtocol}/w${server.workers}: verification-roundtrip at a fixed ${rate} rounds/s (half of ${max})`);
-  const pool = createPool(coresProtocol, server.url, token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections });
+  const pool = createPool(coresProtocol, server.url, token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections, userToken });
   try {
     const row = await runScenario({
       section: "half-load",

@@ -27,6 +27,10 @@ import { registerTokenService } from "./rpc/tokens/tokenHandlers.js";
 import { ProfileTokens } from "./domain/profileTokens/profileTokens.js";
 import { SecurityProfiles } from "./domain/profileTokens/securityProfiles.js";
 import { sqlSecurityProfiles } from "./storage/sql/sqlSecurityProfiles.js";
+import { registerAccountTokenService } from "./rpc/accountTokens/accountTokenHandlers.js";
+import { AccountTokens } from "./domain/accountTokens/accountTokens.js";
+import { ClientLimits } from "./domain/accountTokens/clientLimits.js";
+import { developmentCaptcha, siteverifyCaptcha } from "./captcha/siteverifyCaptcha.js";
 import { wireFormat } from "./rpc/wireFormat.js";
 import { createRpcEdge } from "./rpc/edge/rpcEdge.js";
 import { connectReadMaxBytes } from "./rpc/edge/requestSizeLimit.js";
@@ -161,12 +165,27 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
   const profileTokens = new ProfileTokens({ secrets, profiles: profileStore, delivery, templates, rules: config.tokens });
   const securityProfiles = new SecurityProfiles(profileStore);
+  const captcha = config.accountTokens.captcha;
+  const accountTokens = new AccountTokens({
+    store: stores.accountTokens,
+    clientLimits: new ClientLimits(stores.limits, keyedHash(serverKey, "client-address", 16), config.accountTokens.client),
+    tokenHash: keyedHash(serverKey, "account-token"),
+    deviceHash: keyedHash(serverKey, "push-device"),
+    ...(captcha === undefined
+      ? {}
+      : { captcha: captcha.provider === "development" ? developmentCaptcha : siteverifyCaptcha({ ...captcha, timeoutMs: config.delivery.sendTimeoutMs, logger }) }),
+    delivery,
+    templates,
+    signals: stores.authTokenSignals,
+    rules: { ttlMs: config.accountTokens.ttlMs, device: config.accountTokens.device, pushTimeoutMs: config.delivery.sendTimeoutMs },
+    logger,
+  });
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
   const shutdown = new AbortController();
-  // Connect links every call's signal to this one: one abort listener per call in flight, removed
-  // when the call ends. Its count is the concurrency, not a leak, and Node warned past 10.
+  // Every call in flight listens to it (Connect links each handler's signal to it), and watches
+  // stay in flight for minutes, a thousand at once: no listener count is a leak here.
   setMaxListeners(0, shutdown.signal);
 
   const edge = createRpcEdge({
@@ -179,6 +198,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     registerHealth(router, health);
     registerVerificationService(router, verifications);
     registerTokenService(router, profileTokens, securityProfiles);
+    registerAccountTokenService(router, accountTokens);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
     edge.guardHandlers(router);

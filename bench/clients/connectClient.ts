@@ -15,19 +15,25 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
+import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
+import type { AccountTokenCalls } from "./accountTokenCalls.js";
 import { callDeadlineMs, type BenchClient, type ClientPool } from "./types.js";
 
 /**
  * Connect binary over HTTP/2 (h2c) through the official client, `createConnectTransport` of
  * @connectrpc/connect-node: one transport, so one HTTP/2 connection, per client.
  */
-export function connectBinaryH2Pool(baseUrl: string, token: string, connections: number): ClientPool {
+export function connectBinaryH2Pool(baseUrl: string, token: string, connections: number, userToken: string): ClientPool {
   const transports = Array.from({ length: connections }, () =>
     createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true, interceptors: [bearer(token)], defaultTimeoutMs: callDeadlineMs }),
   );
+  // Account token calls go without the service token (public) or with the user's: a transport of their own.
+  const accountTransports = Array.from({ length: connections }, () =>
+    createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true, defaultTimeoutMs: callDeadlineMs }),
+  );
   return {
     protocol: "connect-binary-h2",
-    clients: transports.map(connectClient),
+    clients: transports.map((transport, i) => connectClient(transport, accountTransports[i]!, userToken)),
     plannedConnections: connections,
     connectionsOpened: () => undefined,
     // The session manager closes an idle connection by itself; nothing is left to await.
@@ -51,7 +57,7 @@ export function connectBinaryH2Pool(baseUrl: string, token: string, connections:
  * generator's loops keeps reusing a warm connection; the agent counts the sockets it opens, to
  * show that they are reused rather than reopened.
  */
-export function connectJsonH1Pool(baseUrl: string, token: string, connections: number): ClientPool {
+export function connectJsonH1Pool(baseUrl: string, token: string, connections: number, userToken: string): ClientPool {
   const agent = new CountingAgent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   const url = new URL(baseUrl);
   const target: JsonTarget = {
@@ -72,6 +78,7 @@ export function connectJsonH1Pool(baseUrl: string, token: string, connections: n
     validate,
     requestRegistrationToken: jsonUnary(target, TokenService.method.requestRegistrationToken),
     consumeToken: jsonUnary(target, TokenService.method.consumeToken),
+    accountTokens: jsonAccountTokenCalls({ ...target, authorization: "" }, { ...target, authorization: `Bearer ${userToken}` }),
   };
   return {
     protocol: "connect-json-h1",
@@ -134,7 +141,7 @@ function jsonUnary<I extends DescMessage, O extends DescMessage>(
             "content-length": Buffer.byteLength(body),
             "connect-protocol-version": "1",
             "connect-timeout-ms": deadlineHeader,
-            authorization: target.authorization,
+            ...(target.authorization === "" ? {} : { authorization: target.authorization }),
           },
         },
         (response) => {
@@ -242,10 +249,27 @@ function bearer(token: string): Interceptor {
   };
 }
 
-function connectClient(transport: Transport): BenchClient {
+function jsonAccountTokenCalls(anyone: JsonTarget, signedIn: JsonTarget): AccountTokenCalls {
+  const method = AccountTokenService.method;
+  const createRequestToken = jsonUnary(anyone, method.createAccountCreationRequestToken);
+  const createAuthToken = jsonUnary(anyone, method.createAuthToken);
+  return {
+    createRequestToken: () => createRequestToken({}),
+    validateRequestToken: jsonUnary(anyone, method.validateAccountCreationRequestToken),
+    createFromRequestToken: jsonUnary(anyone, method.createAccountCreationTokenFromRequestToken),
+    consume: jsonUnary(signedIn, method.consumeAccountCreationToken),
+    createAuthToken: () => createAuthToken({}),
+    attach: jsonUnary(signedIn, method.attachAuthToken),
+    redeem: jsonUnary(anyone, method.redeemAuthToken),
+  };
+}
+
+function connectClient(transport: Transport, accountTransport: Transport, userToken: string): BenchClient {
   const health = createClient(Health, transport);
   const verifications = createClient(VerificationService, transport);
   const tokens = createClient(TokenService, transport);
+  const accounts = createClient(AccountTokenService, accountTransport);
+  const asUser = { headers: { authorization: `Bearer ${userToken}` } };
   return {
     async check() {
       const answer = await health.check({ service: "" });
@@ -255,5 +279,14 @@ function connectClient(transport: Transport): BenchClient {
     validate: (request) => verifications.validateVerification(request),
     requestRegistrationToken: (request) => tokens.requestRegistrationToken(request),
     consumeToken: (request) => tokens.consumeToken(request),
+    accountTokens: {
+      createRequestToken: () => accounts.createAccountCreationRequestToken({}),
+      validateRequestToken: (request) => accounts.validateAccountCreationRequestToken(request),
+      createFromRequestToken: (request) => accounts.createAccountCreationTokenFromRequestToken(request),
+      consume: (request) => accounts.consumeAccountCreationToken(request, asUser),
+      createAuthToken: () => accounts.createAuthToken({}),
+      attach: (request) => accounts.attachAuthToken(request, asUser),
+      redeem: (request) => accounts.redeemAuthToken(request),
+    },
   };
 }

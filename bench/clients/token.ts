@@ -14,9 +14,18 @@ export function newBenchAuth(): BenchAuth {
 
 /** A service principal's bearer JWT (HS256), as a caller's identity provider would sign it. */
 export function signServiceToken(auth: BenchAuth, lifetimeSeconds = 4 * 3600): Promise<string> {
-  return new SignJWT({ roles: ["service"] })
+  return signToken(auth, "bench", ["service"], lifetimeSeconds);
+}
+
+/** A user principal's bearer JWT: no role, `sub` the account id, as a signed-in account sends. */
+export function signUserToken(auth: BenchAuth, lifetimeSeconds = 4 * 3600): Promise<string> {
+  return signToken(auth, "bench-account", [], lifetimeSeconds);
+}
+
+function signToken(auth: BenchAuth, subject: string, roles: readonly string[], lifetimeSeconds: number): Promise<string> {
+  return new SignJWT({ roles: [...roles] })
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject("bench")
+    .setSubject(subject)
     .setIssuer(auth.issuer)
     .setAudience(auth.audience)
     .setIssuedAt()

@@ -11,6 +11,7 @@ import type {
   RequestRegistrationTokenRequestSchema,
   RequestRegistrationTokenResponse,
 } from "../../gen/onetime/v1/token_service_pb.js";
+import type { AccountTokenCalls } from "./accountTokenCalls.js";
 
 /** The three ways the bench talks to the server. */
 export type Protocol = "grpc" | "connect-binary-h2" | "connect-json-h1";
@@ -32,6 +33,7 @@ export interface BenchClient {
   requestRegistrationToken(request: RegistrationTokenRequest): Promise<RequestRegistrationTokenResponse>;
   /** onetime.v1.TokenService/ConsumeToken. */
   consumeToken(request: ConsumeRequest): Promise<ConsumeTokenResponse>;
+  readonly accountTokens: AccountTokenCalls;
 }
 
 /** The clients of one protocol; slot i of the load generator uses clients[i % length]. */

@@ -1,5 +1,4 @@
 import type { GrowthResult } from "../growth.js";
-import type { PendingScenario } from "../scenarios/index.js";
 import type { PostgresCeiling } from "../stores/postgresCeiling.js";
 import type { RedisCeiling } from "../stores/redisBenchmark.js";
 import { fixed, ms, renderTable } from "./table.js";
@@ -175,10 +174,6 @@ export function growthTables(growth: GrowthResult): string {
     ]),
   );
   return [redis, postgres, ...growth.findings.map((line) => `* ${line}`), ""].join("\n");
-}
-
-export function pendingTable(pending: readonly PendingScenario[]): string {
-  return renderTable("Scenarios not measured", ["scenario", "what", "status"], pending.map((entry) => [entry.name, entry.what, entry.status]));
 }
 
 export function targetsTable(targets: readonly TargetCheck[]): string {

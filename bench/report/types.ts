@@ -1,7 +1,6 @@
 import type { Protocol } from "../clients/types.js";
 import type { GrowthResult } from "../growth.js";
 import type { LoadResult } from "../loadGenerator.js";
-import type { PendingScenario } from "../scenarios/index.js";
 import type { ScenarioName } from "../scenarios/scenario.js";
 import type { Backend } from "../server/backends.js";
 import type { ServerCost } from "../server/procStats.js";
@@ -80,7 +79,6 @@ export interface BenchResults {
   readonly machine: Readonly<Record<string, unknown>>;
   readonly rows: readonly ScenarioRow[];
   readonly servers: readonly ServerRecord[];
-  readonly pending: readonly PendingScenario[];
   readonly stores: { readonly redis: readonly RedisCeiling[]; readonly postgres: readonly PostgresCeiling[] } | null;
   readonly growth: GrowthResult | null;
   readonly targets: readonly TargetCheck[];

@@ -1,4 +1,5 @@
-import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { accountCreation } from "./accountCreation.js";
+import { authToken } from "./authToken.js";
 import { bare } from "./bare.js";
 import type { Scenario, ScenarioName } from "./scenario.js";
 import { tokenRequestConsume } from "./tokenRequestConsume.js";
@@ -14,26 +15,6 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   "validate-only": validateOnly,
   "totp-validate": totpValidate,
   "token-request-consume": tokenRequestConsume,
+  "account-creation": accountCreation,
+  "auth-token": authToken,
 };
-
-export interface PendingScenario {
-  readonly name: string;
-  readonly what: string;
-  readonly status: string;
-}
-
-/**
- * Scenarios the issue asks for whose RPCs do not exist yet: listed in every report rather than
- * faked. The status is read from the generated service, so it says when the RPCs land.
- */
-export function pendingScenarios(): PendingScenario[] {
-  const status = (methods: number, service: string) =>
-    methods === 0 ? `not yet implemented: ${service} declares no RPCs yet` : `not yet implemented: ${service} has ${methods} RPCs but no bench scenario yet`;
-  return [
-    {
-      name: "auth-token-create-attach-redeem",
-      what: "AccountTokenService auth token create + attach + redeem",
-      status: status(AccountTokenService.methods.length, "onetime.v1.AccountTokenService"),
-    },
-  ];
-}

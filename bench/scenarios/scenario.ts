@@ -3,7 +3,15 @@ import type { Backend } from "../server/backends.js";
 import type { ClientPool, Protocol } from "../clients/types.js";
 import type { TotpConsumers } from "./totpConsumers.js";
 
-export type ScenarioName = "bare" | "verification-roundtrip" | "wrong-code-mix" | "validate-only" | "totp-validate" | "token-request-consume";
+export type ScenarioName =
+  | "bare"
+  | "verification-roundtrip"
+  | "wrong-code-mix"
+  | "validate-only"
+  | "totp-validate"
+  | "token-request-consume"
+  | "account-creation"
+  | "auth-token";
 
 export const allScenarioNames: readonly ScenarioName[] = [
   "bare",
@@ -12,6 +20,8 @@ export const allScenarioNames: readonly ScenarioName[] = [
   "validate-only",
   "totp-validate",
   "token-request-consume",
+  "account-creation",
+  "auth-token",
 ];
 
 /** What a scenario is given to get ready for one run. */

@@ -28,6 +28,13 @@ export interface ServerOptions {
   readonly nodeArgs?: readonly string[];
   /** CPUs to run on (`taskset -c <list> node ...`); null or absent: whatever the bench may use. */
   readonly cpus?: string | null;
+  /**
+   * Another server's Postgres schema and Redis prefix, to run a second instance of one deployment
+   * (real backend only). That server's stop() removes them; this one's leaves them be.
+   */
+  readonly sharedStores?: RealStores;
+  /** ENCRYPTION_KEYS; default a fresh key. A second instance passes the first one's. */
+  readonly encryptionKeys?: string;
 }
 
 export interface ServerLogSummary {
@@ -42,6 +49,10 @@ export interface RunningServer {
   readonly pid: number;
   readonly backend: Backend;
   readonly workers: number;
+  /** Its Postgres schema and Redis prefix (real backend), for a second instance to share. */
+  readonly stores: RealStores | undefined;
+  /** Its ENCRYPTION_KEYS, which a second instance must share too. */
+  readonly encryptionKeys: string;
   /** The CPU list the server was started on (taskset), or null when it was not pinned. */
   readonly cpus: string | null;
   /** Starts sampling the server's processes (RSS now, CPU between markStart and markEnd). */
@@ -76,7 +87,9 @@ const startTimeoutMs = 90_000;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const workers = options.backend === "embedded" ? 1 : options.workers;
   const port = await freePort();
-  const stores = options.backend === "real" ? newRealStores(options.label) : undefined;
+  const stores = options.backend === "real" ? (options.sharedStores ?? newRealStores(options.label)) : undefined;
+  const ownsStores = options.sharedStores === undefined;
+  const encryptionKeys = options.encryptionKeys ?? `bench:${randomBytes(32).toString("base64")}`;
   const logDir = mkdtempSync(join(tmpdir(), "onetime-bench-"));
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
@@ -87,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
-    env: { ...serverEnv(options, workers, port, stores), ...sms.env },
+    env: { ...serverEnv(options, workers, port, stores, encryptionKeys), ...sms.env },
     stdio: ["ignore", "pipe", stderrFd],
   });
   closeSync(stderrFd);
@@ -105,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const cleanUp = async () => {
     rmSync(logDir, { recursive: true, force: true });
-    if (stores !== undefined) await dropRealStores(stores);
+    if (stores !== undefined && ownsStores) await dropRealStores(stores);
   };
 
   try {
@@ -122,6 +135,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pid: child.pid!,
     backend: options.backend,
     workers,
+    stores,
+    encryptionKeys,
     cpus,
     monitor: () => new ProcessMonitor(child.pid!),
     log: () => logs.summary(),
@@ -143,7 +158,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-function serverEnv(options: ServerOptions, workers: number, port: number, stores: RealStores | undefined): NodeJS.ProcessEnv {
+function serverEnv(options: ServerOptions, workers: number, port: number, stores: RealStores | undefined, encryptionKeys: string): NodeJS.ProcessEnv {
   const common: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -155,7 +170,7 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     AUTH_JWT_SECRET: options.auth.secret,
     AUTH_ISSUER: options.auth.issuer,
     AUTH_AUDIENCE: options.auth.audience,
-    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    ENCRYPTION_KEYS: encryptionKeys,
     // The highest values config accepts (1000 and 10000); every round has a consumer of its own anyway.
     VERIFICATION_SEND_LIMIT: "1000",
     VERIFICATION_RESEND_DELAY_SECONDS: "0",
@@ -166,6 +181,8 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     TOKEN_SEND_WINDOW_SECONDS: "1",
     TOKEN_RESEND_DELAY_SECONDS: "0",
     TOKEN_MAX_RESEND_DELAY_SECONDS: "0",
+    // The bench calls from one address: the per-address limit is checked on every call, never reached.
+    ACCOUNT_TOKEN_CLIENT_LIMIT: "1000000",
   };
   if (stores === undefined) return { ...common, DATA_DIR: "memory://" };
   return {

@@ -3,6 +3,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
+import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import type { PrincipalKind } from "./principal.js";
 
@@ -23,6 +24,7 @@ export function accessTable(entries: Record<string, readonly PrincipalKind[]>): 
 export const everyone: readonly PrincipalKind[] = ["public", "user", "service", "admin"];
 export const backends: readonly PrincipalKind[] = ["service", "admin"];
 export const admins: readonly PrincipalKind[] = ["admin"];
+export const users: readonly PrincipalKind[] = ["user"];
 
 /**
  * Refuses to start a server whose table misses an RPC: a forgotten entry must be a failed start,
@@ -71,4 +73,20 @@ export const access = accessTable({
   [`${TokenService.typeName}/GetSecurityProfile`]: ["user", "service", "admin"],
   [`${TokenService.typeName}/CreateSecurityProfile`]: ["service"],
   [`${TokenService.typeName}/EnableMfa`]: ["user", "service"],
+  // Seed 003: public endpoints (limited per client address), the user's own account (the JWT
+  // `sub` is the account; a service's subject is not one), and the admin's.
+  [`${AccountTokenService.typeName}/CreateAccountCreationRequestToken`]: everyone,
+  [`${AccountTokenService.typeName}/ValidateAccountCreationRequestToken`]: everyone,
+  [`${AccountTokenService.typeName}/SendAccountCreationTokenByPush`]: everyone,
+  [`${AccountTokenService.typeName}/CreateAccountCreationTokenFromRequestToken`]: everyone,
+  [`${AccountTokenService.typeName}/ConsumeAccountCreationToken`]: users,
+  [`${AccountTokenService.typeName}/CreateAccountCreationToken`]: admins,
+  [`${AccountTokenService.typeName}/SendAccountRecoveryTokenByPush`]: everyone,
+  [`${AccountTokenService.typeName}/ConsumeAccountRecoveryToken`]: everyone,
+  [`${AccountTokenService.typeName}/CreateAuthToken`]: everyone,
+  [`${AccountTokenService.typeName}/AttachAuthToken`]: users,
+  [`${AccountTokenService.typeName}/RedeemAuthToken`]: everyone,
+  [`${AccountTokenService.typeName}/WatchAuthToken`]: everyone,
+  [`${AccountTokenService.typeName}/ListAccountTokens`]: admins,
+  [`${AccountTokenService.typeName}/RevokeAccountToken`]: admins,
 });

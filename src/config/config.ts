@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { VerificationRules } from "../domain/verification/verificationService.js";
 import type { TokenRules } from "../domain/profileTokens/tokenRules.js";
+import { accountTokenConfig, type AccountTokenConfig } from "./accountTokenConfig.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { tokenConfig } from "./tokenConfig.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
@@ -65,6 +66,7 @@ export interface Config {
   readonly delivery: DeliveryConfig;
   readonly verification: VerificationRules;
   readonly tokens: TokenRules;
+  readonly accountTokens: AccountTokenConfig;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -137,6 +139,7 @@ export function loadConfig(env: RawEnvironment): Config {
     );
   }
   const delivery = deliveryConfig(v, environment === "production", embedded, problems);
+  const accountTokens = accountTokenConfig(v, environment === "production", problems);
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
   }
@@ -218,6 +221,7 @@ export function loadConfig(env: RawEnvironment): Config {
       defaultIssuer: v.TOTP_ISSUER ?? v.PRODUCT_NAME!,
     },
     tokens,
+    accountTokens,
   };
 }
 

@@ -10,4 +10,6 @@ export interface Actor {
   readonly subject?: string;
   /** The call's `x-request-id`. */
   readonly requestId?: string;
+  /** The caller's network address (see rpc/clientAddress.ts): public callers have no other name. */
+  readonly clientAddress?: string;
 }

@@ -18,6 +18,11 @@ import { connectRedis, type RedisConnection } from "./redis/redisClient.js";
 import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
 import { RedisSendLimits } from "./redis/redisSendLimits.js";
+import type { AccountTokenStore } from "../domain/accountTokens/accountTokenStore.js";
+import type { AuthTokenSignals } from "../domain/accountTokens/authTokenSignals.js";
+import { MemoryAuthTokenSignals } from "./memory/memoryAuthTokenSignals.js";
+import { RedisAuthTokenSignals } from "./redis/redisAuthTokenSignals.js";
+import { sqlAccountTokens } from "./sql/sqlAccountTokens.js";
 
 /** Everything that keeps state, opened together and closed together. */
 export interface Stores {
@@ -28,6 +33,9 @@ export interface Stores {
   readonly secretMessages: MessageQueue;
   readonly limits: SendLimits;
   readonly totpSecrets: TotpSecretStore;
+  readonly accountTokens: AccountTokenStore;
+  /** Wakes auth token watchers on every instance (Redis pub/sub, or in process). */
+  readonly authTokenSignals: AuthTokenSignals;
   close(): Promise<void>;
 }
 
@@ -45,6 +53,7 @@ interface ShortLivedStores {
   readonly secrets: PendingSecrets;
   readonly secretMessages: MessageQueue;
   readonly limits: SendLimits;
+  readonly authTokenSignals: AuthTokenSignals;
 }
 
 /**
@@ -75,14 +84,17 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     await dataDirLock?.release();
     throw error;
   }
-  const { secrets, secretMessages, limits } = short;
+  const { secrets, secretMessages, limits, authTokenSignals } = short;
   return {
     db,
     secrets,
     secretMessages,
     limits,
     totpSecrets: sqlTotpSecrets(db, keys.totpConsumerHash),
+    accountTokens: sqlAccountTokens(db),
+    authTokenSignals,
     async close() {
+      await authTokenSignals.close();
       await limits.close();
       await Promise.allSettled([secrets.close(), db.destroy()]);
       // Only once PGlite has written the database back is the directory free for another process.
@@ -93,7 +105,7 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
 
 function openMemoryStores(options: OpenStoresOptions): ShortLivedStores {
   const secrets = new MemoryPendingSecrets(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued });
-  return { secrets, secretMessages: secrets.messages, limits: new MemorySendLimits() };
+  return { secrets, secretMessages: secrets.messages, limits: new MemorySendLimits(), authTokenSignals: new MemoryAuthTokenSignals() };
 }
 
 async function openRedisStores(
@@ -104,8 +116,16 @@ async function openRedisStores(
   const redis = await connectRedis(config, logger);
   // One client for all three: ioredis pipelines commands on it, and the secrets store closes it.
   const { keyPrefix } = config;
+  let authTokenSignals: RedisAuthTokenSignals;
+  try {
+    authTokenSignals = await RedisAuthTokenSignals.open({ redis, keyPrefix, logger });
+  } catch (error) {
+    redis.disconnect();
+    throw new Error("Redis is not reachable for pub/sub (the connection auth token watches listen on)", { cause: error });
+  }
   const spans = options.spans ?? untraced;
   return {
+    authTokenSignals,
     secrets: new RedisPendingSecrets({ redis, keyPrefix, spans, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
     secretMessages: new RedisSecretQueue({ redis, keyPrefix, spans }),
     limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, spans }),

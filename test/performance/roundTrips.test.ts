@@ -8,6 +8,8 @@ import { claimScript, recordScript, tidyScript } from "../../src/storage/redis/s
 import { testRedisUrl } from "../support/redis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient, type VerificationClient } from "../support/verificationClient.js";
+import { accountTokenClient, admin, user } from "../support/accountTokenClient.js";
+import { AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { createClient } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
@@ -42,7 +44,7 @@ describe("round-trip budget per RPC", () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000" }, { consoleOutput: (text) => sent.push(text) });
+    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" }, { consoleOutput: (text) => sent.push(text) });
     client = await verificationClient(server.url);
     const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     monitor = await monitorRedis((line) => {
@@ -164,6 +166,85 @@ describe("round-trip budget per RPC", () => {
     await user.requestPasswordChangeToken({});
     const confirm = await codeSentTo(email);
     expect(await count(() => user.consumeToken({ operation: TokenOperation.PASSWORD_CHANGE, token: confirm }))).toEqual({ redis: 1, postgres: 0 });
+  });
+
+  // Account tokens: the client address limit is one Redis script; each change of a token, with
+  // its audit row, one Postgres statement.
+  it("account creation: request token, CAPTCHA, creation token, consume: one Redis and one Postgres round trip each", async () => {
+    const anyone = await accountTokenClient(server.url);
+    const alice = await accountTokenClient(server.url, user("account-rt"));
+    let request = "";
+    expect(await count(async () => (request = (await anyone.createAccountCreationRequestToken({})).accountCreationRequestToken!.token))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: request, captchaResponse: "dev-captcha-ok" }))).toEqual({ redis: 1, postgres: 1 });
+    let creation = "";
+    expect(await count(async () => (creation = (await anyone.createAccountCreationTokenFromRequestToken({ accountCreationRequestToken: request })).accountCreationToken!.token))).toEqual({
+      redis: 1,
+      postgres: 1,
+    });
+    expect(await count(() => alice.consumeAccountCreationToken({ accountCreationToken: creation }))).toEqual({ redis: 1, postgres: 1 });
+    // Refusals cost the same: the statement that would have spent the token says why it did not.
+    expect(await count(() => alice.consumeAccountCreationToken({ accountCreationToken: creation }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
+  });
+
+  it("a push: the limit, then the token reserved before the push and made usable after it", async () => {
+    const anyone = await accountTokenClient(server.url);
+    expect(await count(() => anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-device" } }))).toEqual({ redis: 1, postgres: 2 });
+    // Refused (already sent): the reservation alone.
+    expect(await count(() => anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-device" } }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
+  });
+
+  it("admin: create, list and revoke, one Postgres statement each and no Redis", async () => {
+    const operator = await accountTokenClient(server.url, admin);
+    expect(await count(() => operator.createAccountCreationToken({}))).toEqual({ redis: 0, postgres: 1 });
+    let id = "";
+    expect(await count(async () => (id = (await operator.listAccountTokens({ pageSize: 10 })).tokens[0]!.tokenId))).toEqual({ redis: 0, postgres: 1 });
+    expect(await count(() => operator.revokeAccountToken({ tokenId: id }))).toEqual({ redis: 0, postgres: 1 });
+  });
+
+  it("auth token: create, redeem while pending, attach (with its PUBLISH), watch, redeem", async () => {
+    const device = await accountTokenClient(server.url);
+    const phone = await accountTokenClient(server.url, user("account-rt"));
+    let token = "";
+    expect(await count(async () => (token = (await device.createAuthToken({})).authToken!.token))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => device.redeemAuthToken({ authToken: token }))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => phone.attachAuthToken({ authToken: token }))).toEqual({ redis: 2, postgres: 1 });
+    // Already attached: the limit, one read, and the stream ends.
+    expect(
+      await count(async () => {
+        for await (const message of device.watchAuthToken({ authToken: token })) expect(message.state).toBe(AuthTokenState.ATTACHED);
+      }),
+    ).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => device.redeemAuthToken({ authToken: token }))).toEqual({ redis: 1, postgres: 1 });
+  });
+
+  it("a waiting watch costs nothing while it waits, and nothing when its attach wakes it", async () => {
+    const device = await accountTokenClient(server.url);
+    const phone = await accountTokenClient(server.url, user("account-rt"));
+    const token = (await device.createAuthToken({})).authToken!.token;
+    const states: AuthTokenState[] = [];
+    let watching: Promise<void> = Promise.resolve();
+    let pending: () => void;
+    const waiting = new Promise<void>((resolve) => (pending = resolve));
+    // The start: the limit and one read.
+    expect(
+      await count(async () => {
+        watching = (async () => {
+          for await (const message of device.watchAuthToken({ authToken: token })) {
+            states.push(message.state);
+            pending();
+          }
+        })();
+        await waiting;
+      }),
+    ).toEqual({ redis: 1, postgres: 1 });
+    // The attach and the wake-up: the attach's own limit, statement and PUBLISH; the watch reads nothing.
+    expect(
+      await count(async () => {
+        await phone.attachAuthToken({ authToken: token });
+        await watching;
+      }),
+    ).toEqual({ redis: 2, postgres: 1 });
+    expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
   });
 });
 

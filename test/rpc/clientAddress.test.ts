@@ -7,6 +7,11 @@ function request(peer: string, forwardedFor?: string): IncomingMessage {
 }
 
 describe("client address", () => {
+  it("is the wrapped socket's peer on a sniffed h2c connection (a JSStreamSocket has no address of its own)", () => {
+    const h2c = { socket: { remoteAddress: undefined, stream: { remoteAddress: "203.0.113.8" } }, headers: {} } as unknown as IncomingMessage;
+    expect(clientAddressOf(h2c, 0)).toBe("203.0.113.8");
+  });
+
   it("is the socket peer when no proxy is trusted, whatever the header says", () => {
     expect(clientAddressOf(request("203.0.113.7", "198.51.100.1"), 0)).toBe("203.0.113.7");
   });

@@ -3,6 +3,7 @@ import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb
 import { postgresDump, redisDump } from "../support/storeDump.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
+import { accountTokenClient, admin, user } from "../support/accountTokenClient.js";
 
 /**
  * Read as an attacker with a dump of both stores would: every key, every value of every Redis type,
@@ -10,9 +11,16 @@ import { verificationClient } from "../support/verificationClient.js";
  */
 describe("what a dump of Redis and Postgres shows", () => {
   let server: TestServer;
+  /** What the development push channel printed: where pushed account tokens can be read. */
+  let console = "";
   beforeAll(async () => {
     // The relay stays idle, so every message is still waiting in the dump.
-    server = await startTestServer("real", "plaintext", { OUTBOX_POLL_INTERVAL_MS: "60000" });
+    server = await startTestServer(
+      "real",
+      "plaintext",
+      { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" },
+      { consoleOutput: (text) => void (console += text) },
+    );
   });
   afterAll(async () => {
     await server?.stop();
@@ -50,5 +58,36 @@ describe("what a dump of Redis and Postgres shows", () => {
     expect(dump).not.toMatch(/Pl41n\d{4}/);
     expect(dump).not.toMatch(/secret-person|secret-account|private-note|\+1415555/);
     for (const secret of totpSecrets) expect(dump).not.toContain(secret);
+  }, 120_000);
+
+  it("holds no account token of any kind, nor a device token it was pushed to", async () => {
+    const anyone = await accountTokenClient(server.url);
+    const operator = await accountTokenClient(server.url, admin);
+    const alice = await accountTokenClient(server.url, user("account-alice"));
+    const tokens: string[] = [];
+    const devices: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const request = (await anyone.createAccountCreationRequestToken({})).accountCreationRequestToken!.token;
+      await anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: request, captchaResponse: "dev-captcha-ok" });
+      const creation = (await anyone.createAccountCreationTokenFromRequestToken({ accountCreationRequestToken: request })).accountCreationToken!.token;
+      if (i % 2 === 0) await alice.consumeAccountCreationToken({ accountCreationToken: creation });
+      const auth = (await anyone.createAuthToken({})).authToken!.token;
+      await alice.attachAuthToken({ authToken: auth });
+      if (i % 2 === 0) await anyone.redeemAuthToken({ authToken: auth });
+      tokens.push(request, creation, auth, (await operator.createAccountCreationToken({})).accountCreationToken!.token);
+      const device = `plainDevice${String(i).padStart(4, "0")}`;
+      devices.push(device);
+      await anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: device } });
+      await anyone.sendAccountRecoveryTokenByPush({ device: { pnProvider: "apns", pnPrid: device } });
+    }
+    const pushed = [...console.matchAll(/"token":"([A-Za-z0-9_-]{43})"/g)].map((match) => match[1]!);
+    expect(pushed).toHaveLength(40);
+    tokens.push(...pushed);
+
+    // Redis holds only the per-address limits here: a key or two.
+    const dump = [...(await redisDump(server, 1)), ...(await postgresDump(server))].join("\n");
+    expect(dump).toContain("account-alice");
+    for (const token of tokens) expect(dump).not.toContain(token);
+    expect(dump).not.toMatch(/plainDevice/);
   }, 120_000);
 });

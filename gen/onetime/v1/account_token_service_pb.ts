@@ -2,25 +2,1084 @@
 // @generated from file onetime/v1/account_token_service.proto (package onetime.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file onetime/v1/account_token_service.proto.
  */
 export const file_onetime_v1_account_token_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZvbmV0aW1lL3YxL2FjY291bnRfdG9rZW5fc2VydmljZS5wcm90bxIKb25ldGltZS52MTIVChNBY2NvdW50VG9rZW5TZXJ2aWNlYgZwcm90bzM");
+  fileDesc("CiZvbmV0aW1lL3YxL2FjY291bnRfdG9rZW5fc2VydmljZS5wcm90bxIKb25ldGltZS52MSK/AQoKUHVzaERldmljZRIvCgtwbl9wcm92aWRlchgBIAEoCUIaukgXchVSCGFwbnMuZGV2UgRhcG5zUgNmY20SMQoIcG5fcGFyYW0YAiABKAlCGrpIF3IVGP8BMhBeW0EtWmEtejAtOV8uXSskSACIAQESNAoHcG5fcHJpZBgDIAEoCUIeukgbyAEBchYYgAgyEV5bQS1aYS16MC05XzotXSskSAGIAQFCCwoJX3BuX3BhcmFtQgoKCF9wbl9wcmlkIsMDCgxBY2NvdW50VG9rZW4SEAoIdG9rZW5faWQYASABKAkSKgoEa2luZBgCIAEoDjIcLm9uZXRpbWUudjEuQWNjb3VudFRva2VuS2luZBIsCgVzdGF0ZRgDIAEoDjIdLm9uZXRpbWUudjEuQWNjb3VudFRva2VuU3RhdGUSEgoKYWNjb3VudF9pZBgEIAEoCRIOCgZwdXNoZWQYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg12YWxpZGF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthdHRhY2hfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIdXNlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jldm9rZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJNCgtJc3N1ZWRUb2tlbhINCgV0b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgooQ3JlYXRlQWNjb3VudENyZWF0aW9uUmVxdWVzdFRva2VuUmVxdWVzdCJsCilDcmVhdGVBY2NvdW50Q3JlYXRpb25SZXF1ZXN0VG9rZW5SZXNwb25zZRI/Ch5hY2NvdW50X2NyZWF0aW9uX3JlcXVlc3RfdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIoYBCipWYWxpZGF0ZUFjY291bnRDcmVhdGlvblJlcXVlc3RUb2tlblJlcXVlc3QSMgoeYWNjb3VudF9jcmVhdGlvbl9yZXF1ZXN0X3Rva2VuGAEgASgJQgq6SAdyBRABGIABEiQKEGNhcHRjaGFfcmVzcG9uc2UYAiABKAlCCrpIB3IFEAEYgCAikQEKK1ZhbGlkYXRlQWNjb3VudENyZWF0aW9uUmVxdWVzdFRva2VuUmVzcG9uc2USMQoNdmFsaWRhdGVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlcKJVNlbmRBY2NvdW50Q3JlYXRpb25Ub2tlbkJ5UHVzaFJlcXVlc3QSLgoGZGV2aWNlGAEgASgLMhYub25ldGltZS52MS5QdXNoRGV2aWNlQga6SAPIAQEiWQomU2VuZEFjY291bnRDcmVhdGlvblRva2VuQnlQdXNoUmVzcG9uc2USLwoLZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImcKMUNyZWF0ZUFjY291bnRDcmVhdGlvblRva2VuRnJvbVJlcXVlc3RUb2tlblJlcXVlc3QSMgoeYWNjb3VudF9jcmVhdGlvbl9yZXF1ZXN0X3Rva2VuGAEgASgJQgq6SAdyBRABGIABIm0KMkNyZWF0ZUFjY291bnRDcmVhdGlvblRva2VuRnJvbVJlcXVlc3RUb2tlblJlc3BvbnNlEjcKFmFjY291bnRfY3JlYXRpb25fdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIlAKIkNvbnN1bWVBY2NvdW50Q3JlYXRpb25Ub2tlblJlcXVlc3QSKgoWYWNjb3VudF9jcmVhdGlvbl90b2tlbhgBIAEoCUIKukgHcgUQARiAASJnCiNDb25zdW1lQWNjb3VudENyZWF0aW9uVG9rZW5SZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEiwKCHVzZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjCiFDcmVhdGVBY2NvdW50Q3JlYXRpb25Ub2tlblJlcXVlc3QiXQoiQ3JlYXRlQWNjb3VudENyZWF0aW9uVG9rZW5SZXNwb25zZRI3ChZhY2NvdW50X2NyZWF0aW9uX3Rva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiJXCiVTZW5kQWNjb3VudFJlY292ZXJ5VG9rZW5CeVB1c2hSZXF1ZXN0Ei4KBmRldmljZRgBIAEoCzIWLm9uZXRpbWUudjEuUHVzaERldmljZUIGukgDyAEBIlkKJlNlbmRBY2NvdW50UmVjb3ZlcnlUb2tlbkJ5UHVzaFJlc3BvbnNlEi8KC2V4cGlyZV90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ/CiJDb25zdW1lQWNjb3VudFJlY292ZXJ5VG9rZW5SZXF1ZXN0EioKFmFjY291bnRfcmVjb3ZlcnlfdG9rZW4YASABKAlCCrpIB3IFEAEYgAESLQoFcGhvbmUYAiABKAlCHrpIG9gBAXIWMhReXCtbMS05XVswLTldezEsMTR9JCJiCiNDb25zdW1lQWNjb3VudFJlY292ZXJ5VG9rZW5SZXNwb25zZRIsCgh1c2VfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFcGhvbmUYAiABKAkiGAoWQ3JlYXRlQXV0aFRva2VuUmVxdWVzdCJGChdDcmVhdGVBdXRoVG9rZW5SZXNwb25zZRIrCgphdXRoX3Rva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiI4ChZBdHRhY2hBdXRoVG9rZW5SZXF1ZXN0Eh4KCmF1dGhfdG9rZW4YASABKAlCCrpIB3IFEAEYgAEiSgoXQXR0YWNoQXV0aFRva2VuUmVzcG9uc2USLwoLYXR0YWNoX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjgKFlJlZGVlbUF1dGhUb2tlblJlcXVlc3QSHgoKYXV0aF90b2tlbhgBIAEoCUIKukgHcgUQARiAASJYChdSZWRlZW1BdXRoVG9rZW5SZXNwb25zZRIpCgVzdGF0ZRgBIAEoDjIaLm9uZXRpbWUudjEuQXV0aFRva2VuU3RhdGUSEgoKYWNjb3VudF9pZBgCIAEoCSI3ChVXYXRjaEF1dGhUb2tlblJlcXVlc3QSHgoKYXV0aF90b2tlbhgBIAEoCUIKukgHcgUQARiAASJ0ChZXYXRjaEF1dGhUb2tlblJlc3BvbnNlEikKBXN0YXRlGAEgASgOMhoub25ldGltZS52MS5BdXRoVG9rZW5TdGF0ZRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiQIKGExpc3RBY2NvdW50VG9rZW5zUmVxdWVzdBIbCglwYWdlX3NpemUYASABKA1CCLpIBSoDGPQDEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEEiYKBmRldmljZRgDIAEoCzIWLm9uZXRpbWUudjEuUHVzaERldmljZRIcCgphY2NvdW50X2lkGAQgASgJQgi6SAVyAxiAAhI0CgRraW5kGAUgASgOMhwub25ldGltZS52MS5BY2NvdW50VG9rZW5LaW5kQgi6SAWCAQIQARI2CgVzdGF0ZRgGIAEoDjIdLm9uZXRpbWUudjEuQWNjb3VudFRva2VuU3RhdGVCCLpIBYIBAhABIl4KGUxpc3RBY2NvdW50VG9rZW5zUmVzcG9uc2USKAoGdG9rZW5zGAEgAygLMhgub25ldGltZS52MS5BY2NvdW50VG9rZW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKGVJldm9rZUFjY291bnRUb2tlblJlcXVlc3QSGgoIdG9rZW5faWQYASABKAlCCLpIBXIDsAEBIkUKGlJldm9rZUFjY291bnRUb2tlblJlc3BvbnNlEicKBXRva2VuGAEgASgLMhgub25ldGltZS52MS5BY2NvdW50VG9rZW4q1gEKEEFjY291bnRUb2tlbktpbmQSIgoeQUNDT1VOVF9UT0tFTl9LSU5EX1VOU1BFQ0lGSUVEEAASLworQUNDT1VOVF9UT0tFTl9LSU5EX0FDQ09VTlRfQ1JFQVRJT05fUkVRVUVTVBABEicKI0FDQ09VTlRfVE9LRU5fS0lORF9BQ0NPVU5UX0NSRUFUSU9OEAISJwojQUNDT1VOVF9UT0tFTl9LSU5EX0FDQ09VTlRfUkVDT1ZFUlkQAxIbChdBQ0NPVU5UX1RPS0VOX0tJTkRfQVVUSBAEKtkBChFBY2NvdW50VG9rZW5TdGF0ZRIjCh9BQ0NPVU5UX1RPS0VOX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQUNDT1VOVF9UT0tFTl9TVEFURV9BQ1RJVkUQARIfChtBQ0NPVU5UX1RPS0VOX1NUQVRFX1NFTkRJTkcQAhIcChhBQ0NPVU5UX1RPS0VOX1NUQVRFX1VTRUQQAxIfChtBQ0NPVU5UX1RPS0VOX1NUQVRFX1JFVk9LRUQQBBIfChtBQ0NPVU5UX1RPS0VOX1NUQVRFX0VYUElSRUQQBSrKAQoOQXV0aFRva2VuU3RhdGUSIAocQVVUSF9UT0tFTl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGEFVVEhfVE9LRU5fU1RBVEVfUEVORElORxABEh0KGUFVVEhfVE9LRU5fU1RBVEVfQVRUQUNIRUQQAhIdChlBVVRIX1RPS0VOX1NUQVRFX1JFREVFTUVEEAMSHAoYQVVUSF9UT0tFTl9TVEFURV9FWFBJUkVEEAQSHAoYQVVUSF9UT0tFTl9TVEFURV9SRVZPS0VEEAUytg0KE0FjY291bnRUb2tlblNlcnZpY2USkAEKIUNyZWF0ZUFjY291bnRDcmVhdGlvblJlcXVlc3RUb2tlbhI0Lm9uZXRpbWUudjEuQ3JlYXRlQWNjb3VudENyZWF0aW9uUmVxdWVzdFRva2VuUmVxdWVzdBo1Lm9uZXRpbWUudjEuQ3JlYXRlQWNjb3VudENyZWF0aW9uUmVxdWVzdFRva2VuUmVzcG9uc2USlgEKI1ZhbGlkYXRlQWNjb3VudENyZWF0aW9uUmVxdWVzdFRva2VuEjYub25ldGltZS52MS5WYWxpZGF0ZUFjY291bnRDcmVhdGlvblJlcXVlc3RUb2tlblJlcXVlc3QaNy5vbmV0aW1lLnYxLlZhbGlkYXRlQWNjb3VudENyZWF0aW9uUmVxdWVzdFRva2VuUmVzcG9uc2UShwEKHlNlbmRBY2NvdW50Q3JlYXRpb25Ub2tlbkJ5UHVzaBIxLm9uZXRpbWUudjEuU2VuZEFjY291bnRDcmVhdGlvblRva2VuQnlQdXNoUmVxdWVzdBoyLm9uZXRpbWUudjEuU2VuZEFjY291bnRDcmVhdGlvblRva2VuQnlQdXNoUmVzcG9uc2USqwEKKkNyZWF0ZUFjY291bnRDcmVhdGlvblRva2VuRnJvbVJlcXVlc3RUb2tlbhI9Lm9uZXRpbWUudjEuQ3JlYXRlQWNjb3VudENyZWF0aW9uVG9rZW5Gcm9tUmVxdWVzdFRva2VuUmVxdWVzdBo+Lm9uZXRpbWUudjEuQ3JlYXRlQWNjb3VudENyZWF0aW9uVG9rZW5Gcm9tUmVxdWVzdFRva2VuUmVzcG9uc2USfgobQ29uc3VtZUFjY291bnRDcmVhdGlvblRva2VuEi4ub25ldGltZS52MS5Db25zdW1lQWNjb3VudENyZWF0aW9uVG9rZW5SZXF1ZXN0Gi8ub25ldGltZS52MS5Db25zdW1lQWNjb3VudENyZWF0aW9uVG9rZW5SZXNwb25zZRJ7ChpDcmVhdGVBY2NvdW50Q3JlYXRpb25Ub2tlbhItLm9uZXRpbWUudjEuQ3JlYXRlQWNjb3VudENyZWF0aW9uVG9rZW5SZXF1ZXN0Gi4ub25ldGltZS52MS5DcmVhdGVBY2NvdW50Q3JlYXRpb25Ub2tlblJlc3BvbnNlEocBCh5TZW5kQWNjb3VudFJlY292ZXJ5VG9rZW5CeVB1c2gSMS5vbmV0aW1lLnYxLlNlbmRBY2NvdW50UmVjb3ZlcnlUb2tlbkJ5UHVzaFJlcXVlc3QaMi5vbmV0aW1lLnYxLlNlbmRBY2NvdW50UmVjb3ZlcnlUb2tlbkJ5UHVzaFJlc3BvbnNlEn4KG0NvbnN1bWVBY2NvdW50UmVjb3ZlcnlUb2tlbhIuLm9uZXRpbWUudjEuQ29uc3VtZUFjY291bnRSZWNvdmVyeVRva2VuUmVxdWVzdBovLm9uZXRpbWUudjEuQ29uc3VtZUFjY291bnRSZWNvdmVyeVRva2VuUmVzcG9uc2USWgoPQ3JlYXRlQXV0aFRva2VuEiIub25ldGltZS52MS5DcmVhdGVBdXRoVG9rZW5SZXF1ZXN0GiMub25ldGltZS52MS5DcmVhdGVBdXRoVG9rZW5SZXNwb25zZRJaCg9BdHRhY2hBdXRoVG9rZW4SIi5vbmV0aW1lLnYxLkF0dGFjaEF1dGhUb2tlblJlcXVlc3QaIy5vbmV0aW1lLnYxLkF0dGFjaEF1dGhUb2tlblJlc3BvbnNlEloKD1JlZGVlbUF1dGhUb2tlbhIiLm9uZXRpbWUudjEuUmVkZWVtQXV0aFRva2VuUmVxdWVzdBojLm9uZXRpbWUudjEuUmVkZWVtQXV0aFRva2VuUmVzcG9uc2USWQoOV2F0Y2hBdXRoVG9rZW4SIS5vbmV0aW1lLnYxLldhdGNoQXV0aFRva2VuUmVxdWVzdBoiLm9uZXRpbWUudjEuV2F0Y2hBdXRoVG9rZW5SZXNwb25zZTABEmAKEUxpc3RBY2NvdW50VG9rZW5zEiQub25ldGltZS52MS5MaXN0QWNjb3VudFRva2Vuc1JlcXVlc3QaJS5vbmV0aW1lLnYxLkxpc3RBY2NvdW50VG9rZW5zUmVzcG9uc2USYwoSUmV2b2tlQWNjb3VudFRva2VuEiUub25ldGltZS52MS5SZXZva2VBY2NvdW50VG9rZW5SZXF1ZXN0GiYub25ldGltZS52MS5SZXZva2VBY2NvdW50VG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+
+/**
+ * The device a push goes to (seed 003's pn_* parameters).
+ *
+ * @generated from message onetime.v1.PushDevice
+ */
+export type PushDevice = Message<"onetime.v1.PushDevice"> & {
+  /**
+   * Required: apns.dev (APNs sandbox), apns or fcm.
+   *
+   * @generated from field: string pn_provider = 1;
+   */
+  pnProvider: string;
+
+  /**
+   * The app's APNs topic when it is not the configured default: letters, digits, underscores and
+   * dots (the seed says alphanumeric and underscore; bundle ids have dots). Null or absent: none.
+   *
+   * @generated from field: optional string pn_param = 2;
+   */
+  pnParam?: string | undefined;
+
+  /**
+   * The device (APNs) or registration (FCM) token: letters, digits, dashes, underscores and
+   * colons. The seed lets it be null, but no push can go out without it: required here.
+   *
+   * @generated from field: optional string pn_prid = 3;
+   */
+  pnPrid?: string | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.PushDevice.
+ * Use `create(PushDeviceSchema)` to create a new message.
+ */
+export const PushDeviceSchema: GenMessage<PushDevice> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 0);
+
+/**
+ * A token's record as admins see it: never the token itself.
+ *
+ * @generated from message onetime.v1.AccountToken
+ */
+export type AccountToken = Message<"onetime.v1.AccountToken"> & {
+  /**
+   * A UUID: how admins name a token (RevokeAccountToken).
+   *
+   * @generated from field: string token_id = 1;
+   */
+  tokenId: string;
+
+  /**
+   * @generated from field: onetime.v1.AccountTokenKind kind = 2;
+   */
+  kind: AccountTokenKind;
+
+  /**
+   * @generated from field: onetime.v1.AccountTokenState state = 3;
+   */
+  state: AccountTokenState;
+
+  /**
+   * The account it was linked to (consumed creation token) or attached to (auth token).
+   *
+   * @generated from field: string account_id = 4;
+   */
+  accountId: string;
+
+  /**
+   * Whether it went to a device by push (which device is kept only as a keyed hash).
+   *
+   * @generated from field: bool pushed = 5;
+   */
+  pushed: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Request tokens: when the CAPTCHA was passed.
+   *
+   * @generated from field: google.protobuf.Timestamp validate_time = 8;
+   */
+  validateTime?: Timestamp | undefined;
+
+  /**
+   * Auth tokens: when an account attached it.
+   *
+   * @generated from field: google.protobuf.Timestamp attach_time = 9;
+   */
+  attachTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp use_time = 10;
+   */
+  useTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp revoke_time = 11;
+   */
+  revokeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.AccountToken.
+ * Use `create(AccountTokenSchema)` to create a new message.
+ */
+export const AccountTokenSchema: GenMessage<AccountToken> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 1);
+
+/**
+ * The token value, in the one place it is ever shown.
+ *
+ * @generated from message onetime.v1.IssuedToken
+ */
+export type IssuedToken = Message<"onetime.v1.IssuedToken"> & {
+  /**
+   * 43 URL-safe characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.IssuedToken.
+ * Use `create(IssuedTokenSchema)` to create a new message.
+ */
+export const IssuedTokenSchema: GenMessage<IssuedToken> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 2);
+
+/**
+ * @generated from message onetime.v1.CreateAccountCreationRequestTokenRequest
+ */
+export type CreateAccountCreationRequestTokenRequest = Message<"onetime.v1.CreateAccountCreationRequestTokenRequest"> & {
+};
+
+/**
+ * Describes the message onetime.v1.CreateAccountCreationRequestTokenRequest.
+ * Use `create(CreateAccountCreationRequestTokenRequestSchema)` to create a new message.
+ */
+export const CreateAccountCreationRequestTokenRequestSchema: GenMessage<CreateAccountCreationRequestTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 3);
+
+/**
+ * @generated from message onetime.v1.CreateAccountCreationRequestTokenResponse
+ */
+export type CreateAccountCreationRequestTokenResponse = Message<"onetime.v1.CreateAccountCreationRequestTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken account_creation_request_token = 1;
+   */
+  accountCreationRequestToken?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.CreateAccountCreationRequestTokenResponse.
+ * Use `create(CreateAccountCreationRequestTokenResponseSchema)` to create a new message.
+ */
+export const CreateAccountCreationRequestTokenResponseSchema: GenMessage<CreateAccountCreationRequestTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 4);
+
+/**
+ * A token as a caller hands it back: what CreateX returned.
+ *
+ * @generated from message onetime.v1.ValidateAccountCreationRequestTokenRequest
+ */
+export type ValidateAccountCreationRequestTokenRequest = Message<"onetime.v1.ValidateAccountCreationRequestTokenRequest"> & {
+  /**
+   * @generated from field: string account_creation_request_token = 1;
+   */
+  accountCreationRequestToken: string;
+
+  /**
+   * The CAPTCHA widget's answer (h-captcha-response, g-recaptcha-response, cf-turnstile-response).
+   *
+   * @generated from field: string captcha_response = 2;
+   */
+  captchaResponse: string;
+};
+
+/**
+ * Describes the message onetime.v1.ValidateAccountCreationRequestTokenRequest.
+ * Use `create(ValidateAccountCreationRequestTokenRequestSchema)` to create a new message.
+ */
+export const ValidateAccountCreationRequestTokenRequestSchema: GenMessage<ValidateAccountCreationRequestTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 5);
+
+/**
+ * @generated from message onetime.v1.ValidateAccountCreationRequestTokenResponse
+ */
+export type ValidateAccountCreationRequestTokenResponse = Message<"onetime.v1.ValidateAccountCreationRequestTokenResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp validate_time = 1;
+   */
+  validateTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.ValidateAccountCreationRequestTokenResponse.
+ * Use `create(ValidateAccountCreationRequestTokenResponseSchema)` to create a new message.
+ */
+export const ValidateAccountCreationRequestTokenResponseSchema: GenMessage<ValidateAccountCreationRequestTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 6);
+
+/**
+ * @generated from message onetime.v1.SendAccountCreationTokenByPushRequest
+ */
+export type SendAccountCreationTokenByPushRequest = Message<"onetime.v1.SendAccountCreationTokenByPushRequest"> & {
+  /**
+   * @generated from field: onetime.v1.PushDevice device = 1;
+   */
+  device?: PushDevice | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.SendAccountCreationTokenByPushRequest.
+ * Use `create(SendAccountCreationTokenByPushRequestSchema)` to create a new message.
+ */
+export const SendAccountCreationTokenByPushRequestSchema: GenMessage<SendAccountCreationTokenByPushRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 7);
+
+/**
+ * @generated from message onetime.v1.SendAccountCreationTokenByPushResponse
+ */
+export type SendAccountCreationTokenByPushResponse = Message<"onetime.v1.SendAccountCreationTokenByPushResponse"> & {
+  /**
+   * When the token that went out expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 1;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.SendAccountCreationTokenByPushResponse.
+ * Use `create(SendAccountCreationTokenByPushResponseSchema)` to create a new message.
+ */
+export const SendAccountCreationTokenByPushResponseSchema: GenMessage<SendAccountCreationTokenByPushResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 8);
+
+/**
+ * @generated from message onetime.v1.CreateAccountCreationTokenFromRequestTokenRequest
+ */
+export type CreateAccountCreationTokenFromRequestTokenRequest = Message<"onetime.v1.CreateAccountCreationTokenFromRequestTokenRequest"> & {
+  /**
+   * @generated from field: string account_creation_request_token = 1;
+   */
+  accountCreationRequestToken: string;
+};
+
+/**
+ * Describes the message onetime.v1.CreateAccountCreationTokenFromRequestTokenRequest.
+ * Use `create(CreateAccountCreationTokenFromRequestTokenRequestSchema)` to create a new message.
+ */
+export const CreateAccountCreationTokenFromRequestTokenRequestSchema: GenMessage<CreateAccountCreationTokenFromRequestTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 9);
+
+/**
+ * @generated from message onetime.v1.CreateAccountCreationTokenFromRequestTokenResponse
+ */
+export type CreateAccountCreationTokenFromRequestTokenResponse = Message<"onetime.v1.CreateAccountCreationTokenFromRequestTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken account_creation_token = 1;
+   */
+  accountCreationToken?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.CreateAccountCreationTokenFromRequestTokenResponse.
+ * Use `create(CreateAccountCreationTokenFromRequestTokenResponseSchema)` to create a new message.
+ */
+export const CreateAccountCreationTokenFromRequestTokenResponseSchema: GenMessage<CreateAccountCreationTokenFromRequestTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 10);
+
+/**
+ * @generated from message onetime.v1.ConsumeAccountCreationTokenRequest
+ */
+export type ConsumeAccountCreationTokenRequest = Message<"onetime.v1.ConsumeAccountCreationTokenRequest"> & {
+  /**
+   * @generated from field: string account_creation_token = 1;
+   */
+  accountCreationToken: string;
+};
+
+/**
+ * Describes the message onetime.v1.ConsumeAccountCreationTokenRequest.
+ * Use `create(ConsumeAccountCreationTokenRequestSchema)` to create a new message.
+ */
+export const ConsumeAccountCreationTokenRequestSchema: GenMessage<ConsumeAccountCreationTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 11);
+
+/**
+ * @generated from message onetime.v1.ConsumeAccountCreationTokenResponse
+ */
+export type ConsumeAccountCreationTokenResponse = Message<"onetime.v1.ConsumeAccountCreationTokenResponse"> & {
+  /**
+   * The calling account, now linked to the token.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp use_time = 2;
+   */
+  useTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.ConsumeAccountCreationTokenResponse.
+ * Use `create(ConsumeAccountCreationTokenResponseSchema)` to create a new message.
+ */
+export const ConsumeAccountCreationTokenResponseSchema: GenMessage<ConsumeAccountCreationTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 12);
+
+/**
+ * @generated from message onetime.v1.CreateAccountCreationTokenRequest
+ */
+export type CreateAccountCreationTokenRequest = Message<"onetime.v1.CreateAccountCreationTokenRequest"> & {
+};
+
+/**
+ * Describes the message onetime.v1.CreateAccountCreationTokenRequest.
+ * Use `create(CreateAccountCreationTokenRequestSchema)` to create a new message.
+ */
+export const CreateAccountCreationTokenRequestSchema: GenMessage<CreateAccountCreationTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 13);
+
+/**
+ * @generated from message onetime.v1.CreateAccountCreationTokenResponse
+ */
+export type CreateAccountCreationTokenResponse = Message<"onetime.v1.CreateAccountCreationTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken account_creation_token = 1;
+   */
+  accountCreationToken?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.CreateAccountCreationTokenResponse.
+ * Use `create(CreateAccountCreationTokenResponseSchema)` to create a new message.
+ */
+export const CreateAccountCreationTokenResponseSchema: GenMessage<CreateAccountCreationTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 14);
+
+/**
+ * @generated from message onetime.v1.SendAccountRecoveryTokenByPushRequest
+ */
+export type SendAccountRecoveryTokenByPushRequest = Message<"onetime.v1.SendAccountRecoveryTokenByPushRequest"> & {
+  /**
+   * @generated from field: onetime.v1.PushDevice device = 1;
+   */
+  device?: PushDevice | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.SendAccountRecoveryTokenByPushRequest.
+ * Use `create(SendAccountRecoveryTokenByPushRequestSchema)` to create a new message.
+ */
+export const SendAccountRecoveryTokenByPushRequestSchema: GenMessage<SendAccountRecoveryTokenByPushRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 15);
+
+/**
+ * @generated from message onetime.v1.SendAccountRecoveryTokenByPushResponse
+ */
+export type SendAccountRecoveryTokenByPushResponse = Message<"onetime.v1.SendAccountRecoveryTokenByPushResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 1;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.SendAccountRecoveryTokenByPushResponse.
+ * Use `create(SendAccountRecoveryTokenByPushResponseSchema)` to create a new message.
+ */
+export const SendAccountRecoveryTokenByPushResponseSchema: GenMessage<SendAccountRecoveryTokenByPushResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 16);
+
+/**
+ * @generated from message onetime.v1.ConsumeAccountRecoveryTokenRequest
+ */
+export type ConsumeAccountRecoveryTokenRequest = Message<"onetime.v1.ConsumeAccountRecoveryTokenRequest"> & {
+  /**
+   * @generated from field: string account_recovery_token = 1;
+   */
+  accountRecoveryToken: string;
+
+  /**
+   * Prefill of the recovery form, E.164 (e.g. +3312341234). Optional.
+   *
+   * @generated from field: string phone = 2;
+   */
+  phone: string;
+};
+
+/**
+ * Describes the message onetime.v1.ConsumeAccountRecoveryTokenRequest.
+ * Use `create(ConsumeAccountRecoveryTokenRequestSchema)` to create a new message.
+ */
+export const ConsumeAccountRecoveryTokenRequestSchema: GenMessage<ConsumeAccountRecoveryTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 17);
+
+/**
+ * @generated from message onetime.v1.ConsumeAccountRecoveryTokenResponse
+ */
+export type ConsumeAccountRecoveryTokenResponse = Message<"onetime.v1.ConsumeAccountRecoveryTokenResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp use_time = 1;
+   */
+  useTime?: Timestamp | undefined;
+
+  /**
+   * The phone given, for the form; empty when none was.
+   *
+   * @generated from field: string phone = 2;
+   */
+  phone: string;
+};
+
+/**
+ * Describes the message onetime.v1.ConsumeAccountRecoveryTokenResponse.
+ * Use `create(ConsumeAccountRecoveryTokenResponseSchema)` to create a new message.
+ */
+export const ConsumeAccountRecoveryTokenResponseSchema: GenMessage<ConsumeAccountRecoveryTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 18);
+
+/**
+ * @generated from message onetime.v1.CreateAuthTokenRequest
+ */
+export type CreateAuthTokenRequest = Message<"onetime.v1.CreateAuthTokenRequest"> & {
+};
+
+/**
+ * Describes the message onetime.v1.CreateAuthTokenRequest.
+ * Use `create(CreateAuthTokenRequestSchema)` to create a new message.
+ */
+export const CreateAuthTokenRequestSchema: GenMessage<CreateAuthTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 19);
+
+/**
+ * @generated from message onetime.v1.CreateAuthTokenResponse
+ */
+export type CreateAuthTokenResponse = Message<"onetime.v1.CreateAuthTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.IssuedToken auth_token = 1;
+   */
+  authToken?: IssuedToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.CreateAuthTokenResponse.
+ * Use `create(CreateAuthTokenResponseSchema)` to create a new message.
+ */
+export const CreateAuthTokenResponseSchema: GenMessage<CreateAuthTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 20);
+
+/**
+ * @generated from message onetime.v1.AttachAuthTokenRequest
+ */
+export type AttachAuthTokenRequest = Message<"onetime.v1.AttachAuthTokenRequest"> & {
+  /**
+   * @generated from field: string auth_token = 1;
+   */
+  authToken: string;
+};
+
+/**
+ * Describes the message onetime.v1.AttachAuthTokenRequest.
+ * Use `create(AttachAuthTokenRequestSchema)` to create a new message.
+ */
+export const AttachAuthTokenRequestSchema: GenMessage<AttachAuthTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 21);
+
+/**
+ * @generated from message onetime.v1.AttachAuthTokenResponse
+ */
+export type AttachAuthTokenResponse = Message<"onetime.v1.AttachAuthTokenResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp attach_time = 1;
+   */
+  attachTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.AttachAuthTokenResponse.
+ * Use `create(AttachAuthTokenResponseSchema)` to create a new message.
+ */
+export const AttachAuthTokenResponseSchema: GenMessage<AttachAuthTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 22);
+
+/**
+ * @generated from message onetime.v1.RedeemAuthTokenRequest
+ */
+export type RedeemAuthTokenRequest = Message<"onetime.v1.RedeemAuthTokenRequest"> & {
+  /**
+   * @generated from field: string auth_token = 1;
+   */
+  authToken: string;
+};
+
+/**
+ * Describes the message onetime.v1.RedeemAuthTokenRequest.
+ * Use `create(RedeemAuthTokenRequestSchema)` to create a new message.
+ */
+export const RedeemAuthTokenRequestSchema: GenMessage<RedeemAuthTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 23);
+
+/**
+ * @generated from message onetime.v1.RedeemAuthTokenResponse
+ */
+export type RedeemAuthTokenResponse = Message<"onetime.v1.RedeemAuthTokenResponse"> & {
+  /**
+   * PENDING (nothing consumed) or REDEEMED.
+   *
+   * @generated from field: onetime.v1.AuthTokenState state = 1;
+   */
+  state: AuthTokenState;
+
+  /**
+   * Set when REDEEMED: the account that attached the token.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message onetime.v1.RedeemAuthTokenResponse.
+ * Use `create(RedeemAuthTokenResponseSchema)` to create a new message.
+ */
+export const RedeemAuthTokenResponseSchema: GenMessage<RedeemAuthTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 24);
+
+/**
+ * @generated from message onetime.v1.WatchAuthTokenRequest
+ */
+export type WatchAuthTokenRequest = Message<"onetime.v1.WatchAuthTokenRequest"> & {
+  /**
+   * @generated from field: string auth_token = 1;
+   */
+  authToken: string;
+};
+
+/**
+ * Describes the message onetime.v1.WatchAuthTokenRequest.
+ * Use `create(WatchAuthTokenRequestSchema)` to create a new message.
+ */
+export const WatchAuthTokenRequestSchema: GenMessage<WatchAuthTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 25);
+
+/**
+ * @generated from message onetime.v1.WatchAuthTokenResponse
+ */
+export type WatchAuthTokenResponse = Message<"onetime.v1.WatchAuthTokenResponse"> & {
+  /**
+   * PENDING first (unless already attached), then ATTACHED or EXPIRED, the last message.
+   *
+   * @generated from field: onetime.v1.AuthTokenState state = 1;
+   */
+  state: AuthTokenState;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.WatchAuthTokenResponse.
+ * Use `create(WatchAuthTokenResponseSchema)` to create a new message.
+ */
+export const WatchAuthTokenResponseSchema: GenMessage<WatchAuthTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 26);
+
+/**
+ * @generated from message onetime.v1.ListAccountTokensRequest
+ */
+export type ListAccountTokensRequest = Message<"onetime.v1.ListAccountTokensRequest"> & {
+  /**
+   * 1 to 500; default 50.
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page, with the same filters.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only tokens sent to this device (pn_provider and pn_prid; pn_param is ignored).
+   *
+   * @generated from field: onetime.v1.PushDevice device = 3;
+   */
+  device?: PushDevice | undefined;
+
+  /**
+   * Only tokens linked or attached to this account.
+   *
+   * @generated from field: string account_id = 4;
+   */
+  accountId: string;
+
+  /**
+   * Only this kind; UNSPECIFIED: every kind.
+   *
+   * @generated from field: onetime.v1.AccountTokenKind kind = 5;
+   */
+  kind: AccountTokenKind;
+
+  /**
+   * Only this state; UNSPECIFIED: every state.
+   *
+   * @generated from field: onetime.v1.AccountTokenState state = 6;
+   */
+  state: AccountTokenState;
+};
+
+/**
+ * Describes the message onetime.v1.ListAccountTokensRequest.
+ * Use `create(ListAccountTokensRequestSchema)` to create a new message.
+ */
+export const ListAccountTokensRequestSchema: GenMessage<ListAccountTokensRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 27);
+
+/**
+ * @generated from message onetime.v1.ListAccountTokensResponse
+ */
+export type ListAccountTokensResponse = Message<"onetime.v1.ListAccountTokensResponse"> & {
+  /**
+   * @generated from field: repeated onetime.v1.AccountToken tokens = 1;
+   */
+  tokens: AccountToken[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message onetime.v1.ListAccountTokensResponse.
+ * Use `create(ListAccountTokensResponseSchema)` to create a new message.
+ */
+export const ListAccountTokensResponseSchema: GenMessage<ListAccountTokensResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 28);
+
+/**
+ * @generated from message onetime.v1.RevokeAccountTokenRequest
+ */
+export type RevokeAccountTokenRequest = Message<"onetime.v1.RevokeAccountTokenRequest"> & {
+  /**
+   * @generated from field: string token_id = 1;
+   */
+  tokenId: string;
+};
+
+/**
+ * Describes the message onetime.v1.RevokeAccountTokenRequest.
+ * Use `create(RevokeAccountTokenRequestSchema)` to create a new message.
+ */
+export const RevokeAccountTokenRequestSchema: GenMessage<RevokeAccountTokenRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 29);
+
+/**
+ * @generated from message onetime.v1.RevokeAccountTokenResponse
+ */
+export type RevokeAccountTokenResponse = Message<"onetime.v1.RevokeAccountTokenResponse"> & {
+  /**
+   * @generated from field: onetime.v1.AccountToken token = 1;
+   */
+  token?: AccountToken | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.RevokeAccountTokenResponse.
+ * Use `create(RevokeAccountTokenResponseSchema)` to create a new message.
+ */
+export const RevokeAccountTokenResponseSchema: GenMessage<RevokeAccountTokenResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_account_token_service, 30);
+
+/**
+ * What a token is for.
+ *
+ * @generated from enum onetime.v1.AccountTokenKind
+ */
+export enum AccountTokenKind {
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_KIND_ACCOUNT_CREATION_REQUEST = 1;
+   */
+  ACCOUNT_CREATION_REQUEST = 1,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_KIND_ACCOUNT_CREATION = 2;
+   */
+  ACCOUNT_CREATION = 2,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_KIND_ACCOUNT_RECOVERY = 3;
+   */
+  ACCOUNT_RECOVERY = 3,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_KIND_AUTH = 4;
+   */
+  AUTH = 4,
+}
+
+/**
+ * Describes the enum onetime.v1.AccountTokenKind.
+ */
+export const AccountTokenKindSchema: GenEnum<AccountTokenKind> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_account_token_service, 0);
+
+/**
+ * Where a token stands.
+ *
+ * @generated from enum onetime.v1.AccountTokenState
+ */
+export enum AccountTokenState {
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Usable (a request token: not validated yet, or validated; an auth token: attached or not).
+   *
+   * @generated from enum value: ACCOUNT_TOKEN_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * A push is on its way; usable only once it went out.
+   *
+   * @generated from enum value: ACCOUNT_TOKEN_STATE_SENDING = 2;
+   */
+  SENDING = 2,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_STATE_USED = 3;
+   */
+  USED = 3,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_STATE_REVOKED = 4;
+   */
+  REVOKED = 4,
+
+  /**
+   * @generated from enum value: ACCOUNT_TOKEN_STATE_EXPIRED = 5;
+   */
+  EXPIRED = 5,
+}
+
+/**
+ * Describes the enum onetime.v1.AccountTokenState.
+ */
+export const AccountTokenStateSchema: GenEnum<AccountTokenState> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_account_token_service, 1);
+
+/**
+ * Where an auth token stands, as its holder sees it.
+ *
+ * @generated from enum onetime.v1.AuthTokenState
+ */
+export enum AuthTokenState {
+  /**
+   * @generated from enum value: AUTH_TOKEN_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Not attached to an account yet.
+   *
+   * @generated from enum value: AUTH_TOKEN_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * Attached: RedeemAuthToken returns the account.
+   *
+   * @generated from enum value: AUTH_TOKEN_STATE_ATTACHED = 2;
+   */
+  ATTACHED = 2,
+
+  /**
+   * Redeemed (RedeemAuthToken answers account_id once, with this state).
+   *
+   * @generated from enum value: AUTH_TOKEN_STATE_REDEEMED = 3;
+   */
+  REDEEMED = 3,
+
+  /**
+   * @generated from enum value: AUTH_TOKEN_STATE_EXPIRED = 4;
+   */
+  EXPIRED = 4,
+
+  /**
+   * @generated from enum value: AUTH_TOKEN_STATE_REVOKED = 5;
+   */
+  REVOKED = 5,
+}
+
+/**
+ * Describes the enum onetime.v1.AuthTokenState.
+ */
+export const AuthTokenStateSchema: GenEnum<AuthTokenState> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_account_token_service, 2);
 
 /**
  * AccountTokenService issues account creation request tokens (CAPTCHA-validated), account
  * creation and recovery tokens sent by push to a device, and device-pairing auth tokens.
  *
- * Its RPCs arrive with the AccountTokenService issue; each one's comment will say which
- * principals may call it and which error codes it returns.
+ * Tokens are 256 random bits, URL-safe (base64url, 43 characters), single use, with an expiry per
+ * kind; onetime keeps only their keyed hash, with their history (created, sent, validated,
+ * attached, used, revoked) in Postgres and in the audit trail.
+ *
+ * Public RPCs are limited per client address (RESOURCE_EXHAUSTED, reason CLIENT_LIMIT_REACHED,
+ * metadata retry_after_seconds); user callers count as their address too. Errors carry a
+ * google.rpc.ErrorInfo detail (domain "onetime.v1") whose `reason` clients branch on; bad fields
+ * also carry a buf.validate.Violations detail naming the field. A store that cannot be reached is
+ * UNAVAILABLE (DEPENDENCY_UNAVAILABLE).
  *
  * @generated from service onetime.v1.AccountTokenService
  */
 export const AccountTokenService: GenService<{
+  /**
+   * Creates an account creation request token, to be validated with a CAPTCHA
+   * (ValidateAccountCreationRequestToken) before it can buy an account creation token.
+   *
+   * Callers: public (and every other principal).
+   * Errors: RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.CreateAccountCreationRequestToken
+   */
+  createAccountCreationRequestToken: {
+    methodKind: "unary";
+    input: typeof CreateAccountCreationRequestTokenRequestSchema;
+    output: typeof CreateAccountCreationRequestTokenResponseSchema;
+  },
+  /**
+   * Validates a request token with the answer of a CAPTCHA (hCaptcha, reCAPTCHA or Turnstile,
+   * checked against the provider's siteverify endpoint).
+   *
+   * Callers: public.
+   * Errors: INVALID_ARGUMENT (a field), PERMISSION_DENIED (CAPTCHA_FAILED), NOT_FOUND
+   * (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, used, revoked or already validated),
+   * FAILED_PRECONDITION (CAPTCHA_NOT_CONFIGURED), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED),
+   * UNAVAILABLE (the CAPTCHA provider or a store).
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.ValidateAccountCreationRequestToken
+   */
+  validateAccountCreationRequestToken: {
+    methodKind: "unary";
+    input: typeof ValidateAccountCreationRequestTokenRequestSchema;
+    output: typeof ValidateAccountCreationRequestTokenResponseSchema;
+  },
+  /**
+   * Creates an account creation token and sends it by push to the device (seed: POST
+   * /account_creation_tokens/send-by-push). The token travels only in the push.
+   *
+   * Callers: public.
+   * Errors: INVALID_ARGUMENT (pn_provider, pn_param, pn_prid), PERMISSION_DENIED
+   * (TOKEN_ALREADY_SENT: a token sent to this device is still valid; DEVICE_LIMIT_REACHED: the
+   * device's tokens per window are used up), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED),
+   * UNAVAILABLE (PUSH_FAILED: the push did not go out, and the token was revoked; or a store).
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.SendAccountCreationTokenByPush
+   */
+  sendAccountCreationTokenByPush: {
+    methodKind: "unary";
+    input: typeof SendAccountCreationTokenByPushRequestSchema;
+    output: typeof SendAccountCreationTokenByPushResponseSchema;
+  },
+  /**
+   * Spends a validated request token for an account creation token (seed: POST
+   * /account_creation_tokens/using-account-creation-request-token).
+   *
+   * Callers: public.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, used or
+   * revoked), FAILED_PRECONDITION (REQUEST_TOKEN_NOT_VALIDATED: the CAPTCHA step is missing; the
+   * token stays usable), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.CreateAccountCreationTokenFromRequestToken
+   */
+  createAccountCreationTokenFromRequestToken: {
+    methodKind: "unary";
+    input: typeof CreateAccountCreationTokenFromRequestTokenRequestSchema;
+    output: typeof CreateAccountCreationTokenFromRequestTokenResponseSchema;
+  },
+  /**
+   * Consumes an account creation token and links it to the calling account (the JWT `sub`),
+   * once. A token already consumed, by this account or another, answers NOT_FOUND like an
+   * unknown one (seed: 404), so nobody learns which tokens exist or whose they were.
+   *
+   * Callers: user.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, used or
+   * revoked), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.ConsumeAccountCreationToken
+   */
+  consumeAccountCreationToken: {
+    methodKind: "unary";
+    input: typeof ConsumeAccountCreationTokenRequestSchema;
+    output: typeof ConsumeAccountCreationTokenResponseSchema;
+  },
+  /**
+   * Creates an account creation token and returns it (seed: POST /account_creation_tokens).
+   *
+   * Callers: admin.
+   * Errors: UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.CreateAccountCreationToken
+   */
+  createAccountCreationToken: {
+    methodKind: "unary";
+    input: typeof CreateAccountCreationTokenRequestSchema;
+    output: typeof CreateAccountCreationTokenResponseSchema;
+  },
+  /**
+   * Creates an account recovery token and sends it by push to the device (seed: POST
+   * /account_recovery_tokens/send-by-push).
+   *
+   * Callers: public.
+   * Errors: as SendAccountCreationTokenByPush.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.SendAccountRecoveryTokenByPush
+   */
+  sendAccountRecoveryTokenByPush: {
+    methodKind: "unary";
+    input: typeof SendAccountRecoveryTokenByPushRequestSchema;
+    output: typeof SendAccountRecoveryTokenByPushResponseSchema;
+  },
+  /**
+   * Spends an account recovery token: what the recovery page does with the token it was opened
+   * with. The optional phone (prefill of the recovery form) is checked and handed back.
+   *
+   * Callers: public.
+   * Errors: INVALID_ARGUMENT (account_recovery_token, phone), NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND),
+   * RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.ConsumeAccountRecoveryToken
+   */
+  consumeAccountRecoveryToken: {
+    methodKind: "unary";
+    input: typeof ConsumeAccountRecoveryTokenRequestSchema;
+    output: typeof ConsumeAccountRecoveryTokenResponseSchema;
+  },
+  /**
+   * Generates an auth token for device pairing (seed: POST /accounts/auth_token). The device
+   * shows it (e.g. as a QR code), a signed-in device attaches it, this device redeems it.
+   *
+   * Callers: public.
+   * Errors: RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.CreateAuthToken
+   */
+  createAuthToken: {
+    methodKind: "unary";
+    input: typeof CreateAuthTokenRequestSchema;
+    output: typeof CreateAuthTokenResponseSchema;
+  },
+  /**
+   * Attaches an auth token to the calling account (seed: GET
+   * /accounts/auth_token/{auth_token}/attach). Wakes WatchAuthToken on every instance.
+   *
+   * Callers: user.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, already
+   * attached, redeemed or revoked), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.AttachAuthToken
+   */
+  attachAuthToken: {
+    methodKind: "unary";
+    input: typeof AttachAuthTokenRequestSchema;
+    output: typeof AttachAuthTokenResponseSchema;
+  },
+  /**
+   * Exchanges an attached auth token for the account it was attached to, once; the token is then
+   * spent. Not attached yet: state AUTH_TOKEN_STATE_PENDING, and the token stays as it was.
+   *
+   * Callers: public (the holder of the token).
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, redeemed or
+   * revoked), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.RedeemAuthToken
+   */
+  redeemAuthToken: {
+    methodKind: "unary";
+    input: typeof RedeemAuthTokenRequestSchema;
+    output: typeof RedeemAuthTokenResponseSchema;
+  },
+  /**
+   * Waits for an auth token to be attached, instead of polling RedeemAuthToken: one message with
+   * the current state at once, then one when it changes (ATTACHED, or EXPIRED at the token's
+   * expiry), after which the stream ends. Redeem once ATTACHED is seen; the watch only advises,
+   * RedeemAuthToken decides. Holds no database connection while it waits.
+   *
+   * Callers: public (the holder of the token).
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND), RESOURCE_EXHAUSTED
+   * (CLIENT_LIMIT_REACHED), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.WatchAuthToken
+   */
+  watchAuthToken: {
+    methodKind: "server_streaming";
+    input: typeof WatchAuthTokenRequestSchema;
+    output: typeof WatchAuthTokenResponseSchema;
+  },
+  /**
+   * Lists account tokens, newest first, without any token value.
+   *
+   * Callers: admin.
+   * Errors: INVALID_ARGUMENT (a field, or a page_token from another query), UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.ListAccountTokens
+   */
+  listAccountTokens: {
+    methodKind: "unary";
+    input: typeof ListAccountTokensRequestSchema;
+    output: typeof ListAccountTokensResponseSchema;
+  },
+  /**
+   * Revokes an account token: it can no longer be used. Revoking a token that is not usable
+   * (used, expired, revoked) changes nothing and returns it as it is.
+   *
+   * Callers: admin.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: no token with this id),
+   * UNAVAILABLE.
+   *
+   * @generated from rpc onetime.v1.AccountTokenService.RevokeAccountToken
+   */
+  revokeAccountToken: {
+    methodKind: "unary";
+    input: typeof RevokeAccountTokenRequestSchema;
+    output: typeof RevokeAccountTokenResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_onetime_v1_account_token_service, 0);
 

@@ -11,7 +11,14 @@ export type AuditAction =
   | "profile.key_removed"
   | "profile.mfa_enabled"
   | "profile.mfa_disabled"
-  | "profile.anti_phishing_code_set";
+  | "profile.anti_phishing_code_set"
+  | "account_token.created"
+  | "account_token.sent"
+  | "account_token.validated"
+  | "account_token.attached"
+  | "account_token.used"
+  | "account_token.expired_on_use"
+  | "account_token.revoked";
 
 /** Where an audit row's facts come from: rows a change returned (SQL the store writes, never input). */
 export interface AuditSource {
@@ -36,10 +43,10 @@ export function auditInsert(db: Database, actor: Actor, action: AuditAction, sou
   // statement even when it audits nothing (a later step of an active secret). This way only an
   // audit row actually written can fail, and then the change fails with it.
   return db.raw(
-    `insert into audit_events (request_id, principal_kind, principal_subject, action, subject, outcome, details)
-     with actor as materialized (select ?::text as request_id, ?::text as kind, ?::text as subject)
-     select actor.request_id, actor.kind, actor.subject, ?, ${source.subject}, 'ok', ${source.details ?? "'{}'::jsonb"}
+    `insert into audit_events (request_id, principal_kind, principal_subject, client_address, action, subject, outcome, details)
+     with actor as materialized (select ?::text as request_id, ?::text as kind, ?::text as subject, ?::text as client_address)
+     select actor.request_id, actor.kind, actor.subject, actor.client_address, ?, ${source.subject}, 'ok', ${source.details ?? "'{}'::jsonb"}
        from ${source.from}, actor${source.where === undefined ? "" : ` where ${source.where}`}`,
-    [actor.requestId ?? null, actor.kind, actor.subject ?? null, action],
+    [actor.requestId ?? null, actor.kind, actor.subject ?? null, actor.clientAddress ?? null, action],
   );
 }

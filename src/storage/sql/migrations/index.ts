@@ -6,6 +6,7 @@ import * as totpSecrets from "./0003_totp_secrets.js";
 import { totpConsumerHash } from "./0004_totp_consumer_hash.js";
 import * as onetimeKeys from "./0005_onetime_keys.js";
 import * as securityProfiles from "./0006_security_profiles.js";
+import * as accountTokens from "./0007_account_tokens.js";
 
 export interface Migration {
   readonly name: string;
@@ -33,6 +34,7 @@ export function migrationSource(context: MigrationContext): Knex.MigrationSource
     { name: "0004_totp_consumer_hash", ...totpConsumerHash(context.totpConsumerHash) },
     { name: "0005_onetime_keys", ...onetimeKeys },
     { name: "0006_security_profiles", ...securityProfiles },
+    { name: "0007_account_tokens", ...accountTokens },
   ];
   return {
     getMigrations: async () => [...migrations],

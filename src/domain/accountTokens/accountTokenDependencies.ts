@@ -1,0 +1,35 @@
+import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { KeyedHash } from "../../crypto/keyedHash.js";
+import type { Delivery } from "../../delivery/delivery.js";
+import type { Logger } from "../../observability/logger.js";
+import type { AccountTokenKind } from "./accountToken.js";
+import type { AccountTokenStore, DeviceLimit } from "./accountTokenStore.js";
+import type { AuthTokenSignals } from "./authTokenSignals.js";
+import type { CaptchaVerifier } from "./captcha.js";
+import type { ClientLimits } from "./clientLimits.js";
+
+export interface AccountTokenRules {
+  /** How long each kind works. */
+  readonly ttlMs: Readonly<Record<AccountTokenKind, number>>;
+  /** Tokens of one kind one device may be sent per window. */
+  readonly device: DeviceLimit;
+  /** Deadline of the synchronous push. */
+  readonly pushTimeoutMs: number;
+}
+
+/** What every part of the account token service works with; wired once in app.ts. */
+export interface AccountTokenDependencies {
+  readonly store: AccountTokenStore;
+  readonly clientLimits: ClientLimits;
+  /** Keyed hash of a token: the only form in which it is kept. */
+  readonly tokenHash: KeyedHash;
+  /** Keyed hash of `provider:device token`: how a device is named at rest. */
+  readonly deviceHash: KeyedHash;
+  /** Absent: request tokens cannot be validated (CAPTCHA_NOT_CONFIGURED). */
+  readonly captcha?: CaptchaVerifier;
+  readonly delivery: Pick<Delivery, "sendNow">;
+  readonly templates: TemplateRenderer;
+  readonly signals: AuthTokenSignals;
+  readonly rules: AccountTokenRules;
+  readonly logger: Logger;
+}

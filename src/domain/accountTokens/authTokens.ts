@@ -1,0 +1,82 @@
+import type { Actor } from "../actor.js";
+import { generateAccountToken, type IssuedToken } from "./accountToken.js";
+import { AccountTokenNotFound } from "./accountTokenErrors.js";
+import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
+import type { AuthTokenView } from "./accountTokenStore.js";
+import type { AuthTokenChange } from "./authTokenSignals.js";
+import { nextSignal } from "./nextSignal.js";
+
+export type RedeemAnswer = { readonly state: "pending" } | { readonly state: "redeemed"; readonly accountId: string };
+
+/**
+ * Seed 003's auth tokens, for pairing a device with an account: the device creates one and shows
+ * it, a signed-in account attaches it, the device redeems it once for the account id. The device
+ * may watch instead of polling: a watch holds no Postgres connection while it waits, only a
+ * listener on the signals, which an attach on any instance fires; it reads the store once, when
+ * it starts.
+ */
+export class AuthTokens {
+  constructor(private readonly deps: AccountTokenDependencies) {}
+
+  async create(actor: Actor): Promise<IssuedToken> {
+    const { clientLimits, store, tokenHash, rules } = this.deps;
+    await clientLimits.admit(actor);
+    const token = generateAccountToken();
+    const record = await store.create({ kind: "auth", tokenHash: tokenHash(token), ttlMs: rules.ttlMs.auth }, actor);
+    return { token, expiresAt: record.expiresAt };
+  }
+
+  async attach(token: string, actor: Actor & { readonly subject: string }): Promise<{ readonly attachedAt: Date }> {
+    const { clientLimits, store, tokenHash, signals, logger } = this.deps;
+    await clientLimits.admit(actor);
+    const hash = tokenHash(token);
+    const record = await store.attach(hash, actor.subject, actor);
+    if (record?.attachedAt === undefined) throw new AccountTokenNotFound();
+    // The attach stands without the signal: a watcher that misses it still ends at expiry, and
+    // a redeem works regardless.
+    await signals.notify(hash, "attached").catch((error: unknown) => logger.warn({ err: error }, "could not signal an auth token attach"));
+    return { attachedAt: record.attachedAt };
+  }
+
+  async redeem(token: string, actor: Actor): Promise<RedeemAnswer> {
+    const { clientLimits, store, tokenHash } = this.deps;
+    await clientLimits.admit(actor);
+    const outcome = await store.redeem(tokenHash(token), actor);
+    if (outcome.status === "not_found") throw new AccountTokenNotFound();
+    return outcome.status === "pending" ? { state: "pending" } : { state: "redeemed", accountId: outcome.accountId };
+  }
+
+  /**
+   * The token's state now, then each change until it is no longer pending (attached, expired,
+   * used or revoked), the last message. Ends early, quietly, when `signal` aborts (the caller left).
+   */
+  async *watch(token: string, actor: Actor, signal: AbortSignal): AsyncGenerator<AuthTokenView> {
+    const { clientLimits, store, tokenHash, signals } = this.deps;
+    await clientLimits.admit(actor);
+    const hash = tokenHash(token);
+    // Listening before the first read: an attach between the read and the listen would be missed.
+    const wakes = nextSignal<AuthTokenChange | undefined>((listener) => signals.listen(hash, listener));
+    try {
+      const first = await store.authState(hash);
+      if (first === null || first.state === "used" || first.state === "revoked" || first.state === "expired") throw new AccountTokenNotFound();
+      let view: AuthTokenView = first;
+      yield view;
+      while (view.state === "pending") {
+        const woken = await wakes.wait(view.expiresAt.getTime() - Date.now(), signal);
+        if (woken === "aborted") return;
+        // The signal says what happened; only a reconnect (no payload) needs the store read again.
+        const current: AuthTokenView | null =
+          woken === "timeout"
+            ? { state: "expired", expiresAt: view.expiresAt }
+            : woken.payload === undefined
+              ? await store.authState(hash)
+              : { state: woken.payload, expiresAt: view.expiresAt };
+        const next: AuthTokenView = current ?? { state: "revoked", expiresAt: view.expiresAt };
+        if (next.state !== view.state) yield next;
+        view = next;
+      }
+    } finally {
+      wakes.close();
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import type { PushTarget } from "../../channels/channel.js";
+import type { Actor } from "../actor.js";
+import { generateAccountToken, type PushedKind } from "./accountToken.js";
+import { AccountTokenNotFound, DeviceLimitReached, PushFailed, TokenAlreadySent } from "./accountTokenErrors.js";
+import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
+
+/**
+ * Seed 003's send-by-push, for account creation and recovery tokens: a token exists for a device
+ * only while no other of its kind is valid there and within the device's limit, and is usable only
+ * once the push went out. The push is sent synchronously because the caller must learn whether it
+ * did (the seed's 503); the token waits in state `sending` meanwhile, unusable, so a failed or
+ * interrupted push can leave nothing anyone could use. No Postgres connection is held during it.
+ */
+export class TokenPush {
+  constructor(private readonly deps: AccountTokenDependencies) {}
+
+  async send(kind: PushedKind, device: PushTarget, actor: Actor): Promise<{ readonly expiresAt: Date }> {
+    const { clientLimits, store, tokenHash, deviceHash, rules, templates, delivery, logger } = this.deps;
+    await clientLimits.admit(actor);
+    const token = generateAccountToken();
+    const ttlMs = rules.ttlMs[kind];
+    const reservation = await store.reserveForPush(
+      { kind, tokenHash: tokenHash(token), ttlMs, deviceHash: deviceHash(`${device.provider}:${device.deviceToken}`) },
+      rules.device,
+      actor,
+    );
+    if (reservation.status === "already_sent") throw new TokenAlreadySent();
+    if (reservation.status === "device_limit") throw new DeviceLimitReached();
+    const { record } = reservation;
+    const parts = templates.render(kind, "push", undefined, { code: token, expiresInMinutes: Math.ceil(ttlMs / 60_000) });
+    const outcome = await delivery.sendNow({ kind: "push", to: device, ...parts, data: { kind, token } }, rules.pushTimeoutMs, record.id);
+    if (outcome.status === "accepted" && (await store.markSent(record.id, actor))) return { expiresAt: record.expiresAt };
+    // A token left `sending` is unusable anyway; revoking it records why, and frees the device.
+    await store.cancelSend(record.id, actor).catch((error: unknown) => logger.warn({ err: error, tokenId: record.id }, "could not revoke the token of a failed push"));
+    throw new PushFailed();
+  }
+
+  /** What the recovery page does with its token: spends it, once. */
+  async useRecoveryToken(token: string, actor: Actor): Promise<{ readonly usedAt: Date }> {
+    const { clientLimits, store, tokenHash } = this.deps;
+    await clientLimits.admit(actor);
+    const record = await store.use("account_recovery", tokenHash(token), undefined, actor);
+    if (record?.usedAt === undefined) throw new AccountTokenNotFound();
+    return { usedAt: record.usedAt };
+  }
+}

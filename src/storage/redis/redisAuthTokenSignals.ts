@@ -1,0 +1,55 @@
+import { Cluster } from "ioredis";
+import type { RedisClient } from "./redisClient.js";
+import type { AuthTokenChange, AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
+import type { Logger } from "../../observability/logger.js";
+import { TokenListeners } from "../memory/memoryAuthTokenSignals.js";
+
+/**
+ * Auth token signals over Redis pub/sub: one channel for the deployment, `<change> <token hash>`
+ * as the message. Each instance subscribes once at start on a connection of its own (a subscribed
+ * connection can do nothing else) and dispatches to its watchers, so a watch costs no Redis
+ * command at all and an attach one PUBLISH. Attaches are rare next to everything else, so
+ * every instance hearing every one is cheaper than a subscription per watcher. Classic pub/sub
+ * reaches every node of a Redis Cluster.
+ */
+export class RedisAuthTokenSignals implements AuthTokenSignals {
+  readonly #listeners = new TokenListeners();
+
+  private constructor(
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
+    private readonly channel: string,
+  ) {}
+
+  static async open(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger }): Promise<RedisAuthTokenSignals> {
+    // A connection of its own: one that subscribes can do nothing else.
+    const subscriber: RedisClient =
+      options.redis instanceof Cluster
+        ? options.redis.duplicate(undefined, { lazyConnect: true, enableOfflineQueue: true })
+        : options.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true });
+    subscriber.on("error", (error: Error) => options.logger.warn({ err: error }, "redis subscriber connection error"));
+    const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`);
+    subscriber.on("message", (channel: string, message: string) => {
+      const [change, tokenHash] = message.split(" ");
+      if (channel === signals.channel && change === "attached" && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
+    });
+    await subscriber.connect();
+    await subscriber.subscribe(signals.channel);
+    // ioredis subscribes again after a reconnect; whatever was published meanwhile is lost, so
+    // every watcher reads its token again.
+    subscriber.on("ready", () => signals.#listeners.wakeAll());
+    return signals;
+  }
+
+  async notify(tokenHash: string, change: AuthTokenChange): Promise<void> {
+    await this.publisher.publish(this.channel, `${change} ${tokenHash}`);
+  }
+
+  listen(tokenHash: string, listener: (change: AuthTokenChange | undefined) => void): () => void {
+    return this.#listeners.add(tokenHash, listener);
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.disconnect();
+  }
+}

@@ -1,0 +1,157 @@
+import { setMaxListeners } from "node:events";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthTokenState, type WatchAuthTokenResponse } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { backends, startTestServer, type TestServer } from "../support/server.js";
+import { accountTokenClient, publicCaller, user, type AccountTokenClient } from "../support/accountTokenClient.js";
+import { failure, type Protocol } from "../support/verificationClient.js";
+
+/** Collects a watch's messages as they come, each with the time it arrived. */
+function collect(stream: AsyncIterable<WatchAuthTokenResponse>) {
+  const seen: Array<{ state: AuthTokenState; at: number }> = [];
+  const done = (async () => {
+    for await (const message of stream) seen.push({ state: message.state, at: Date.now() });
+  })();
+  return { seen, done };
+}
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe.each(backends)("auth tokens on %s backends", (backend) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(backend, "auth_tokens", { ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it.each<Protocol>(["grpc", "connect-json"])("pairs a device with an account across two clients, the device watching over %s", async (protocol) => {
+    const device = await accountTokenClient(server.url, publicCaller, protocol);
+    const phone = await accountTokenClient(server.url, user("account-carol"), protocol === "grpc" ? "connect-json" : "grpc");
+    const { authToken } = await device.createAuthToken({});
+    const token = authToken!.token;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // Not attached yet: pending, and nothing is consumed.
+    expect(await device.redeemAuthToken({ authToken: token })).toMatchObject({ state: AuthTokenState.PENDING, accountId: "" });
+    expect(await device.redeemAuthToken({ authToken: token })).toMatchObject({ state: AuthTokenState.PENDING });
+
+    const watch = collect(device.watchAuthToken({ authToken: token }));
+    await until(() => watch.seen.length === 1);
+    expect(watch.seen[0]!.state).toBe(AuthTokenState.PENDING);
+
+    const attachedAt = Date.now();
+    await phone.attachAuthToken({ authToken: token });
+    await watch.done;
+    expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
+    expect(watch.seen[1]!.at - attachedAt).toBeLessThan(1_000);
+
+    // Attached once: a second attach, by anyone, finds nothing.
+    expect(await failure(phone.attachAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
+
+    expect(await device.redeemAuthToken({ authToken: token })).toMatchObject({ state: AuthTokenState.REDEEMED, accountId: "account-carol" });
+    expect(await failure(device.redeemAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
+    expect(await failure(collect(device.watchAuthToken({ authToken: token })).done)).toMatchObject({ code: Code.NotFound });
+  });
+
+  it("a watch of a token already attached answers at once and ends", async () => {
+    const device = await accountTokenClient(server.url);
+    const { authToken } = await device.createAuthToken({});
+    await (await accountTokenClient(server.url, user("account-dan"))).attachAuthToken({ authToken: authToken!.token });
+    const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
+    await watch.done;
+    expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.ATTACHED]);
+  });
+
+  it("unknown tokens: not found for attach, redeem and watch", async () => {
+    const device = await accountTokenClient(server.url);
+    const phone = await accountTokenClient(server.url, user("account-carol"));
+    const unknown = "B".repeat(43);
+    expect(await failure(phone.attachAuthToken({ authToken: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect(await failure(device.redeemAuthToken({ authToken: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect(await failure(collect(device.watchAuthToken({ authToken: unknown })).done)).toMatchObject({ code: Code.NotFound });
+  });
+
+  it("many watchers of many tokens each wake for their own token only", async () => {
+    const device = await accountTokenClient(server.url);
+    const phone = await accountTokenClient(server.url, user("account-erin"));
+    const tokens = await Promise.all(Array.from({ length: 20 }, async () => (await device.createAuthToken({})).authToken!.token));
+    const leaving = new AbortController();
+    // One signal for all twenty calls: each call listens to it.
+    setMaxListeners(tokens.length, leaving.signal);
+    const watches = tokens.map((token) => collect(device.watchAuthToken({ authToken: token }, { signal: leaving.signal })));
+    await until(() => watches.every((watch) => watch.seen.length === 1));
+    await Promise.all(tokens.filter((_, i) => i % 2 === 0).map((token) => phone.attachAuthToken({ authToken: token })));
+    await Promise.all(watches.filter((_, i) => i % 2 === 0).map((watch) => watch.done));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(watches.map((watch) => watch.seen.length)).toEqual(tokens.map((_, i) => (i % 2 === 0 ? 2 : 1)));
+    // The device gives up on the others: their watches end, with the call cancelled.
+    leaving.abort();
+    const left = await Promise.allSettled(watches.filter((_, i) => i % 2 === 1).map((watch) => watch.done));
+    expect(left.every((outcome) => outcome.status === "rejected")).toBe(true);
+  });
+});
+
+describe("auth token watches across instances", () => {
+  let first: TestServer;
+  let second: TestServer;
+
+  beforeAll(async () => {
+    first = await startTestServer("real", "auth_watch", { ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" });
+    const shared = first.config;
+    if (shared.database.kind !== "postgres" || shared.shortLivedStore.kind !== "redis") throw new Error("expected the real backends");
+    // Same Postgres schema and Redis prefix: two instances of one deployment.
+    second = await startTestServer("real", "auth_watch_2", {
+      ACCOUNT_TOKEN_CLIENT_LIMIT: "100000",
+      DATABASE_SCHEMA: shared.database.schema,
+      REDIS_KEY_PREFIX: shared.shortLivedStore.keyPrefix,
+    });
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+  });
+
+  it("wakes a watcher on one instance when the attach lands on another", async () => {
+    const device = await accountTokenClient(first.url);
+    const phone = await accountTokenClient(second.url, user("account-frank"));
+    const { authToken } = await device.createAuthToken({});
+    const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
+    await until(() => watch.seen.length === 1);
+    const attachedAt = Date.now();
+    await phone.attachAuthToken({ authToken: authToken!.token });
+    await watch.done;
+    expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
+    expect(watch.seen[1]!.at - attachedAt).toBeLessThan(1_000);
+  });
+});
+
+describe.each(backends)("auth token watches that end by time on %s backends", (backend) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(backend, "auth_expiry", { AUTH_TOKEN_TTL_SECONDS: "3" });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("ends at the token's expiry", async () => {
+    const device = await accountTokenClient(server.url, publicCaller, "connect-json");
+    const { authToken } = await device.createAuthToken({});
+    const expireAt = Number(authToken!.expireTime!.seconds) * 1000 + authToken!.expireTime!.nanos / 1e6;
+    const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
+    await watch.done;
+    expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.PENDING, AuthTokenState.EXPIRED]);
+    expect(watch.seen[1]!.at).toBeGreaterThanOrEqual(expireAt - 50);
+    expect(await failure(device.redeemAuthToken({ authToken: authToken!.token }))).toMatchObject({ code: Code.NotFound });
+  });
+});
