@@ -5,9 +5,9 @@ import {
   AccountTokenSchema,
   AccountTokenState as StateProto,
   AuthTokenState as AuthStateProto,
-  IssuedTokenSchema,
+  IssuedAccountTokenSchema,
   type AccountToken as AccountTokenProto,
-  type IssuedToken as IssuedTokenProto,
+  type IssuedAccountToken as IssuedTokenProto,
   type ListAccountTokensRequest,
   type PushDevice,
 } from "../../../gen/onetime/v1/account_token_service_pb.js";
@@ -56,7 +56,7 @@ export function signedIn(actor: Actor): Actor & { readonly subject: string } {
 }
 
 export function issuedProto(issued: IssuedToken): IssuedTokenProto {
-  return create(IssuedTokenSchema, { token: issued.token, expireTime: timestampFromDate(issued.expiresAt) });
+  return create(IssuedAccountTokenSchema, { token: issued.token, expireTime: timestampFromDate(issued.expiresAt) });
 }
 
 export function authStateProto(state: AuthTokenView["state"] | "redeemed"): AuthStateProto {
