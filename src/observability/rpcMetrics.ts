@@ -41,10 +41,15 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
   };
 }
 
+/** OpenTelemetry's `rpc.system` for a protocol as the call log names it (see rpc/callLog.ts's protocolOf). */
+export function rpcSystemOf(protocol: string): "grpc" | "connect_rpc" {
+  return protocol === "connect" ? "connect_rpc" : "grpc";
+}
+
 function labelsOf(procedure: string, protocol: string): Record<RpcLabels, string> {
   const slash = procedure.indexOf("/");
   return {
-    rpc_system: protocol === "connect" ? "connect_rpc" : "grpc",
+    rpc_system: rpcSystemOf(protocol),
     rpc_service: slash < 0 ? procedure : procedure.slice(0, slash),
     rpc_method: slash < 0 ? procedure : procedure.slice(slash + 1),
   };

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { inject } from "vitest";
+import { clusterNodes } from "../../src/storage/redis/redisClient.js";
 
 /** The Redis the tests use: REDIS_URL, or a local one on the default port. */
 export function testRedisUrl(): string {
@@ -54,7 +55,7 @@ export function testClusterUrls(): readonly string[] {
 /** A client of the run's Redis Cluster, failing fast like connectTestRedis. */
 export async function connectTestCluster(): Promise<Cluster> {
   const cluster = new Cluster(
-    testClusterUrls().map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })),
+    clusterNodes(testClusterUrls()),
     { lazyConnect: true, enableOfflineQueue: false, redisOptions: { connectTimeout: 2_000, maxRetriesPerRequest: 1 } },
   );
   cluster.on("error", () => {});

@@ -1,5 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { SpanStatusCode, type Span, type Spans } from "../../observability/spans.js";
+import { rpcSystemOf } from "../../observability/rpcMetrics.js";
+import { protocolOf } from "../callLog.js";
 import { requestIdKey } from "./requestLog.js";
 
 /**
@@ -11,9 +13,10 @@ import { requestIdKey } from "./requestLog.js";
 export function rpcSpans(spans: Spans): Interceptor {
   if (!spans.enabled) return (next) => next;
   return (next) => (request) => {
-    const grpc = request.header.get("content-type")?.startsWith("application/grpc") === true;
+    const system = rpcSystemOf(protocolOf(request.header.get("content-type")));
+    const grpc = system === "grpc";
     const attributes = {
-      "rpc.system": grpc ? "grpc" : "connect_rpc",
+      "rpc.system": system,
       "rpc.service": request.service.typeName,
       "rpc.method": request.method.name,
       "onetime.request_id": request.contextValues.get(requestIdKey) ?? "",

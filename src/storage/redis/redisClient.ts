@@ -54,10 +54,7 @@ function singleClient(url: string): Redis {
 }
 
 function clusterClient(urls: readonly string[]): Cluster {
-  const nodes: ClusterNode[] = urls.map((url) => {
-    const parsed = new URL(url);
-    return { host: parsed.hostname, port: parsed.port === "" ? 6379 : Number(parsed.port) };
-  });
+  const nodes = clusterNodes(urls);
   // Credentials and TLS are the cluster's, not a node's: taken from the first URL for all of them.
   const first = new URL(urls[0]!);
   return new Cluster(nodes, {
@@ -80,6 +77,14 @@ function clusterClient(urls: readonly string[]): Cluster {
       ...(first.password === "" ? {} : { password: decodeURIComponent(first.password) }),
       ...(first.protocol === "rediss:" ? { tls: {} } : {}),
     },
+  });
+}
+
+/** The host and port of each node URL, as ioredis's Cluster client takes its startup nodes. */
+export function clusterNodes(urls: readonly string[]): ClusterNode[] {
+  return urls.map((url) => {
+    const parsed = new URL(url);
+    return { host: parsed.hostname, port: parsed.port === "" ? 6379 : Number(parsed.port) };
   });
 }
 
