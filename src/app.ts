@@ -49,7 +49,6 @@ import { OutboxRelay } from "./delivery/outboxRelay.js";
 import { defaultRetryPolicy } from "./delivery/retryPolicy.js";
 import { Sender } from "./delivery/sender.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
-import { registerPoolMetrics } from "./observability/poolMetrics.js";
 import { registerQueueMetrics } from "./observability/queueMetrics.js";
 import { startTracing } from "./observability/tracing.js";
 import { verificationEventLog } from "./observability/verificationEventLog.js";
@@ -111,6 +110,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer"), profileKeyHash }, {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
     spans: tracing.spans,
+    metrics: metrics.stores,
   }).catch(async (error: unknown) => {
     await tracing.shutdown();
     // The store knows the key changed; only here is it known which setting the key came from.
@@ -138,7 +138,6 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, { ...relayOptions, queueName: "secrets" });
   const relays = [relay, secretRelay];
   registerQueueMetrics(metrics.registry, { outbox, secrets: stores.secretMessages }, logger);
-  registerPoolMetrics(metrics.registry, stores.db);
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
   const secrets = new OneTimeSecrets({
     pending: stores.secrets,

@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createRpcMetrics, type RpcMetrics } from "./rpcMetrics.js";
+import { createStoreMetrics, type StoreMetrics } from "./storeMetrics.js";
 
 /**
  * Prometheus metrics, one registry per app so tests and several apps in one process do not
@@ -12,6 +13,8 @@ export interface Metrics {
   readonly verificationEvents: Counter<"event" | "method">;
   /** Every call, refusals before any handler included. */
   readonly rpcs: RpcMetrics;
+  /** Every Redis command and Postgres statement, and the queues in front of each store. */
+  readonly stores: StoreMetrics;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -39,5 +42,6 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       registers: [registry],
     }),
     rpcs: createRpcMetrics(registry),
+    stores: createStoreMetrics(registry),
   };
 }

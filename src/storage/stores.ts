@@ -13,8 +13,10 @@ import type { SendLimits } from "../domain/secrets/sendLimits.js";
 import { MemoryPendingSecrets } from "./memory/memoryPendingSecrets.js";
 import { MemorySendLimits } from "./memory/memorySendLimits.js";
 import { untraced, type Spans } from "../observability/spans.js";
-import { traceQueries } from "./sql/querySpans.js";
-import { connectRedis, type RedisConnection } from "./redis/redisClient.js";
+import { observeStoreCalls, type StoreCalls } from "../observability/storeCalls.js";
+import type { StoreMetrics } from "../observability/storeMetrics.js";
+import { observeQueries } from "./sql/observeQueries.js";
+import { connectRedis, pendingCommands, type RedisConnection } from "./redis/redisClient.js";
 import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
 import { RedisSendLimits } from "./redis/redisSendLimits.js";
@@ -45,8 +47,10 @@ export interface OpenStoresOptions {
    * relay's nudge. Default: the relay finds messages at its next poll.
    */
   readonly onSecretQueued?: (shard: number) => void;
-  /** Where Redis scripts and Postgres statements record their spans; off by default. */
+  /** Where Redis commands and Postgres statements record their spans; off by default. */
   readonly spans?: Spans;
+  /** Where they are counted and timed, with the pool and the commands awaiting a reply; none by default. */
+  readonly metrics?: StoreMetrics;
 }
 
 interface ShortLivedStores {
@@ -63,6 +67,7 @@ interface ShortLivedStores {
  */
 export async function openStores(config: Config, logger: Logger, keys: MigrationContext, options: OpenStoresOptions = {}): Promise<Stores> {
   const { database } = config;
+  const calls = observeStoreCalls(options.spans ?? untraced, options.metrics);
   const dataDirLock = database.kind === "pglite" && database.dataDir !== inMemoryDataDir ? await lockDataDir(database.dataDir) : undefined;
   let db: Database;
   try {
@@ -71,14 +76,15 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
       logger.info({ dataDir: database.dataDir }, "creating the embedded database (first start in this DATA_DIR; takes a few seconds)");
     }
     db = await openDatabase(database, keys);
-    if (options.spans !== undefined) traceQueries(db, options.spans);
+    observeQueries(db, calls);
+    options.metrics?.watchPostgresPool(db);
   } catch (error) {
     await dataDirLock?.release();
     throw error;
   }
   let short: ShortLivedStores;
   try {
-    short = config.shortLivedStore.kind === "redis" ? await openRedisStores(config.shortLivedStore, logger, options) : openMemoryStores(options);
+    short = config.shortLivedStore.kind === "redis" ? await openRedisStores(config.shortLivedStore, logger, options, calls) : openMemoryStores(options);
   } catch (error) {
     await db.destroy();
     await dataDirLock?.release();
@@ -112,22 +118,23 @@ async function openRedisStores(
   config: RedisConnection & { readonly keyPrefix: string },
   logger: Logger,
   options: OpenStoresOptions,
+  calls: StoreCalls,
 ): Promise<ShortLivedStores> {
   const redis = await connectRedis(config, logger);
+  options.metrics?.watchRedisCommands(() => pendingCommands(redis));
   // One client for all three: ioredis pipelines commands on it, and the secrets store closes it.
   const { keyPrefix } = config;
   let authTokenSignals: RedisAuthTokenSignals;
   try {
-    authTokenSignals = await RedisAuthTokenSignals.open({ redis, keyPrefix, logger });
+    authTokenSignals = await RedisAuthTokenSignals.open({ redis, keyPrefix, logger, calls });
   } catch (error) {
     redis.disconnect();
     throw new Error("Redis is not reachable for pub/sub (the connection auth token watches listen on)", { cause: error });
   }
-  const spans = options.spans ?? untraced;
   return {
     authTokenSignals,
-    secrets: new RedisPendingSecrets({ redis, keyPrefix, spans, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
-    secretMessages: new RedisSecretQueue({ redis, keyPrefix, spans }),
-    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, spans }),
+    secrets: new RedisPendingSecrets({ redis, keyPrefix, calls, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
+    secretMessages: new RedisSecretQueue({ redis, keyPrefix, calls }),
+    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls }),
   };
 }

@@ -1,19 +1,11 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { freePort } from "../support/privateRedis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A Redis of this test's own, so it can be stopped under a running onetime. */
 describe("when Redis goes away", () => {
@@ -60,5 +52,13 @@ describe("when Redis goes away", () => {
       body: JSON.stringify({ service: "onetime.v1.VerificationService" }),
     });
     expect(await response.json()).toEqual({ status: "SERVING" });
+  });
+
+  it("counts the failed commands at /metrics, for an alert to see what the load balancer does not", async () => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const failed = metrics
+      .split("\n")
+      .find((line) => line.startsWith('db_client_operation_duration_seconds_count{db_system_name="redis",db_operation_name="EVALSHA",db_query_summary="EVALSHA onetimeSecrets_take",error_type='));
+    expect(failed).toMatch(/error_type="unavailable"\} [1-9]/);
   });
 });

@@ -2,7 +2,10 @@ import { Cluster } from "ioredis";
 import type { RedisClient } from "./redisClient.js";
 import type { AuthTokenChange, AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
 import type { Logger } from "../../observability/logger.js";
+import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
 import { TokenListeners } from "../memory/memoryAuthTokenSignals.js";
+
+const publishOperation = { system: "redis", name: "PUBLISH", summary: "PUBLISH auth-token-changed" } as const;
 
 /**
  * Auth token signals over Redis pub/sub: one channel for the deployment, `<change> <token hash>`
@@ -19,16 +22,17 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
     private readonly publisher: RedisClient,
     private readonly subscriber: RedisClient,
     private readonly channel: string,
+    private readonly calls: StoreCalls,
   ) {}
 
-  static async open(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger }): Promise<RedisAuthTokenSignals> {
+  static async open(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger; readonly calls?: StoreCalls }): Promise<RedisAuthTokenSignals> {
     // A connection of its own: one that subscribes can do nothing else.
     const subscriber: RedisClient =
       options.redis instanceof Cluster
         ? options.redis.duplicate(undefined, { lazyConnect: true, enableOfflineQueue: true })
         : options.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true });
     subscriber.on("error", (error: Error) => options.logger.warn({ err: error }, "redis subscriber connection error"));
-    const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`);
+    const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`, options.calls ?? unobserved);
     subscriber.on("message", (channel: string, message: string) => {
       const [change, tokenHash] = message.split(" ");
       if (channel === signals.channel && change === "attached" && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
@@ -42,7 +46,7 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
   }
 
   async notify(tokenHash: string, change: AuthTokenChange): Promise<void> {
-    await this.publisher.publish(this.channel, `${change} ${tokenHash}`);
+    await observed(this.calls, publishOperation, () => this.publisher.publish(this.channel, `${change} ${tokenHash}`));
   }
 
   listen(tokenHash: string, listener: (change: AuthTokenChange | undefined) => void): () => void {

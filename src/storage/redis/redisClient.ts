@@ -100,3 +100,9 @@ function redactedUrl(raw: string): string {
   if (url.password !== "") url.password = "***";
   return url.toString();
 }
+
+/** Commands sent on the client's connections (every node's, on Cluster) that await their reply. */
+export function pendingCommands(client: RedisClient): number {
+  const connections = client instanceof Cluster ? client.nodes() : [client];
+  return connections.reduce((sum, connection) => sum + connection.commandQueue.length, 0);
+}

@@ -1,4 +1,4 @@
-import type { Spans } from "../../observability/spans.js";
+import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import { secretShard } from "../secretShards.js";
@@ -9,8 +9,8 @@ import { peekSecretScript, putSecretScript, revokeSecretScript, takeSecretScript
 import { assertKeyPrefix, relayGroup, secretKeyName, shardKeys } from "./secretKeyspace.js";
 
 export interface RedisPendingSecretsOptions {
-  /** Where each script call records its span; off by default. */
-  readonly spans?: Spans;
+  /** Where each script call is observed (span, metrics); unobserved by default. */
+  readonly calls?: StoreCalls;
   /**
    * The client to use. Required. It must not set ioredis' own `keyPrefix`: this store prefixes
    * keys itself so that scripts and SCAN see the same names. How it connects and retries is the
@@ -46,7 +46,7 @@ export class RedisPendingSecrets implements PendingSecrets {
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
     this.#redis = options.redis;
-    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript, revoke: revokeSecretScript }, options.spans);
+    this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript, revoke: revokeSecretScript }, options.calls);
     this.#ownsClient = options.ownsClient ?? true;
     this.#onQueued = options.onQueued;
   }

@@ -1,4 +1,4 @@
-import { SpanKind, untraced, type Spans } from "../../observability/spans.js";
+import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
 import type { RedisClient } from "./redisClient.js";
 
 /**
@@ -22,18 +22,16 @@ export function defineScriptCommands<Name extends string>(
   redis: RedisClient,
   namespace: string,
   scripts: Record<Name, string>,
-  spans: Spans = untraced,
+  calls: StoreCalls = unobserved,
 ): Record<Name, ScriptCommand> {
   const entries = Object.entries<string>(scripts).map(([name, lua]) => {
     const commandName = `${namespace}_${name}`;
     redis.defineCommand(commandName, { lua });
     const method = definedMethod(redis, commandName);
-    const call: ScriptCommand = (keys, ...args) => method.call(redis, keys.length, ...keys, ...args);
-    if (!spans.enabled) return [name, call] as const;
     // Named by script, never by key or argument: those carry hashes of codes and recipients.
-    const attributes = { "db.system.name": "redis", "db.operation.name": "EVALSHA", "db.query.summary": `EVALSHA ${commandName}` };
-    const traced: ScriptCommand = (keys, ...args) => spans.run(`EVALSHA ${commandName}`, SpanKind.CLIENT, attributes, () => call(keys, ...args));
-    return [name, traced] as const;
+    const operation = { system: "redis", name: "EVALSHA", summary: `EVALSHA ${commandName}` } as const;
+    const call: ScriptCommand = (keys, ...args) => observed(calls, operation, () => method.call(redis, keys.length, ...keys, ...args));
+    return [name, call] as const;
   });
   return Object.fromEntries(entries) as Record<Name, ScriptCommand>;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Spans } from "../../observability/spans.js";
+import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
 import { allSecretShards, secretShardCount } from "../secretShards.js";
@@ -9,8 +9,8 @@ import { claimScript, recordScript, tidyScript } from "./secretQueueScripts.js";
 import { assertKeyPrefix, relayGroup, shardKeys } from "./secretKeyspace.js";
 
 export interface RedisSecretQueueOptions {
-  /** Where each script call records its span; off by default. */
-  readonly spans?: Spans;
+  /** Where each script call is observed (span, metrics); unobserved by default. */
+  readonly calls?: StoreCalls;
   /** The client to use; it may be the pending secrets' client. Must not set ioredis' own keyPrefix. */
   readonly redis: RedisClient;
   /** The pending secrets' keyPrefix: the queue lives beside them. Default "onetime:". */
@@ -44,7 +44,7 @@ export class RedisSecretQueue implements MessageQueue {
     this.#redis = options.redis;
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
-    this.#scripts = defineScriptCommands(options.redis, "onetimeQueue", { claim: claimScript, record: recordScript, tidy: tidyScript }, options.spans);
+    this.#scripts = defineScriptCommands(options.redis, "onetimeQueue", { claim: claimScript, record: recordScript, tidy: tidyScript }, options.calls);
     this.#consumer = options.consumer ?? randomUUID();
     this.#forgetAfterMs = options.forgetConsumersAfterMs ?? 3_600_000;
     this.#tidyIntervalMs = options.tidyIntervalMs ?? 60_000;

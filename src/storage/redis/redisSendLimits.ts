@@ -1,4 +1,4 @@
-import type { Spans } from "../../observability/spans.js";
+import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
@@ -9,8 +9,8 @@ import { assertAdmissionRequest, assertIdempotency, assertRefund, assertScope } 
 import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
 
 export interface RedisSendLimitsOptions {
-  /** Where each script call records its span; off by default. */
-  readonly spans?: Spans;
+  /** Where each script call is observed (span, metrics); unobserved by default. */
+  readonly calls?: StoreCalls;
   /**
    * The client to use. Required. It must not set ioredis' own `keyPrefix`: keys are prefixed
    * here so that scripts and SCAN see the same names. It may be the pending secrets' client.
@@ -38,7 +38,7 @@ export class RedisSendLimits implements SendLimits {
       completeIdempotency: completeIdempotencyScript,
       releaseIdempotency: releaseIdempotencyScript,
       refund: refundScript,
-    }, options.spans);
+    }, options.calls);
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
   }
