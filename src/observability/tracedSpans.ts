@@ -13,16 +13,13 @@ const headerGetter: TextMapGetter<Headers> = {
  */
 export function tracedSpans(tracer: Tracer, contexts: ContextManager, propagator: TextMapPropagator): Spans & { close(): void } {
   contexts.enable();
-  // A server span's status is the RPC's to set (a refusal is not a server error); a client span
-  // whose work threw did fail.
-  const within = async <T>(parent: Context, span: Span, work: (span: Span) => Promise<T>, failsOnThrow = true): Promise<T> => {
+  const within = async <T>(parent: Context, span: Span, work: (span: Span) => Promise<T>): Promise<T> => {
     try {
       return await contexts.with(trace.setSpan(parent, span), () => work(span));
     } catch (error) {
-      if (failsOnThrow) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
+      // A client span whose work threw did fail.
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR });
       throw error;
     } finally {
       span.end();
@@ -36,9 +33,11 @@ export function tracedSpans(tracer: Tracer, contexts: ContextManager, propagator
       if (root === undefined && trace.getSpan(parent) === undefined) return work(noSpan);
       return within(parent, tracer.startSpan(name, { kind, attributes }, parent), work);
     },
-    serve(name, attributes, headers, work) {
+    serve(name, attributes, headers) {
       const parent = propagator.extract(ROOT_CONTEXT, headers, headerGetter);
-      return within(parent, tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent), work, false);
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+      const active = trace.setSpan(parent, span);
+      return { span, within: (work) => contexts.with(active, work), end: () => span.end() };
     },
     start(name, kind, attributes) {
       const parent = contexts.active();

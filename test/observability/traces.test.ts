@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { accountTokenClient, user } from "../support/accountTokenClient.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
 
@@ -12,6 +14,8 @@ interface ReceivedSpan {
   readonly parentSpanId?: string;
   readonly name: string;
   readonly kind: number;
+  readonly startTimeUnixNano: string;
+  readonly endTimeUnixNano: string;
   readonly attributes: Record<string, unknown>;
 }
 
@@ -47,6 +51,8 @@ describe("OpenTelemetry traces of a verification round trip", () => {
   let server: TestServer;
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
+  const streamTraceId = randomBytes(16).toString("hex");
+  let attachStartedAt = 0n;
 
   beforeAll(async () => {
     collector = await startCollector();
@@ -72,6 +78,18 @@ describe("OpenTelemetry traces of a verification round trip", () => {
     await client.validateVerification({ verificationId: verification!.verificationId, code: "314159" });
     // TOTP enrolment reads and writes Postgres within the call.
     await client.initiateVerification({ method: VerificationMethod.TOTP, consumer: "traced-totp" });
+    // A server stream: its span lasts until the watch ends, which the attach causes.
+    const device = await accountTokenClient(server.url, undefined, "grpc", { traceparent: `00-${streamTraceId}-${callerSpanId}-01` });
+    const { authToken } = await device.createAuthToken({});
+    const states: AuthTokenState[] = [];
+    for await (const message of device.watchAuthToken({ authToken: authToken!.token })) {
+      states.push(message.state);
+      if (message.state !== AuthTokenState.PENDING) break;
+      attachStartedAt = BigInt(Date.now()) * 1_000_000n;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await (await accountTokenClient(server.url, user("account-traced"))).attachAuthToken({ authToken: authToken!.token });
+    }
+    expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
     // Stopping flushes the batch: every span is exported before the server is gone.
     await server.stop();
   });
@@ -121,5 +139,15 @@ describe("OpenTelemetry traces of a verification round trip", () => {
     // Idle polls of the relays leave no spans.
     expect(collector.spans.filter((span) => span.name.includes("onetimeQueue_claim"))).toEqual([]);
     expect(JSON.stringify(collector.spans)).not.toMatch(/314159|traced@example\.com|traced-totp/);
+  });
+
+  it("keeps a server stream's span open until the stream ends, with the stream's work under it", () => {
+    const watch = collector.spans.find((span) => span.name === "onetime.v1.AccountTokenService/WatchAuthToken");
+    expect(watch).toMatchObject({ traceId: streamTraceId, parentSpanId: callerSpanId, kind: 2, attributes: { "rpc.grpc.status_code": 0 } });
+    expect(BigInt(watch!.endTimeUnixNano)).toBeGreaterThan(attachStartedAt);
+    // Its children: the caller's limit and the token's read when the watch started (the attach's
+    // signal says what changed, so waking reads nothing).
+    const children = collector.spans.filter((span) => span.parentSpanId === watch!.spanId);
+    expect(children.map((span) => span.attributes["db.system.name"]).sort()).toEqual(["postgresql", "redis"]);
   });
 });

@@ -3,16 +3,18 @@ import { SpanStatusCode, type Span, type Spans } from "../../observability/spans
 import { rpcSystemOf } from "../../observability/rpcMetrics.js";
 import { protocolOf } from "../callLog.js";
 import { requestIdKey } from "./requestLog.js";
+import { eachStepWithin, observeStream } from "./streams.js";
 
 /**
  * One server span per RPC, named `package.Service/Method` and continuing the caller's W3C trace
  * context (`traceparent`), with the OpenTelemetry RPC attributes. The store and provider spans of
  * the call become its children. Inside the request log, so the span carries its request id, and
- * outside the error boundary, so it records the code the caller gets.
+ * outside the error boundary, so it records the code the caller gets. A streamed answer's span
+ * ends with the stream.
  */
 export function rpcSpans(spans: Spans): Interceptor {
   if (!spans.enabled) return (next) => next;
-  return (next) => (request) => {
+  return (next) => async (request) => {
     const system = rpcSystemOf(protocolOf(request.header.get("content-type")));
     const grpc = system === "grpc";
     const attributes = {
@@ -21,16 +23,25 @@ export function rpcSpans(spans: Spans): Interceptor {
       "rpc.method": request.method.name,
       "onetime.request_id": request.contextValues.get(requestIdKey) ?? "",
     };
-    return spans.serve(`${request.service.typeName}/${request.method.name}`, attributes, request.header, async (span) => {
-      try {
-        const response = await next(request);
-        recordCode(span, grpc, 0);
-        return response;
-      } catch (error) {
-        recordCode(span, grpc, ConnectError.from(error).code);
-        throw error;
-      }
-    });
+    const served = spans.serve(`${request.service.typeName}/${request.method.name}`, attributes, request.header);
+    const finish = (error?: unknown) => {
+      recordCode(served.span, grpc, error === undefined ? 0 : ConnectError.from(error).code);
+      served.end();
+    };
+    let response: Awaited<ReturnType<typeof next>>;
+    try {
+      response = await served.within(() => next(request));
+    } catch (error) {
+      finish(error);
+      throw error;
+    }
+    if (!response.stream) {
+      finish();
+      return response;
+    }
+    // A stream's span lasts until its last message (or the caller leaves), with the work of each
+    // message as its children.
+    return { ...response, message: observeStream(eachStepWithin(response.message, served.within), finish) };
   };
 }
 

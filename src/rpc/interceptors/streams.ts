@@ -43,3 +43,20 @@ export function observeStream<T>(
     },
   };
 }
+
+/** Runs each step of `source` (its next, return and throw) inside `within`: a span's context, say. */
+export function eachStepWithin<T>(source: AsyncIterable<T>, within: <R>(work: () => Promise<R>) => Promise<R>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: () => within(() => iterator.next()),
+        return: async (value?: unknown) => (iterator.return === undefined ? { done: true, value: undefined } : within(() => iterator.return!(value))),
+        throw: async (error?: unknown) => {
+          if (iterator.throw === undefined) throw error;
+          return within(() => iterator.throw!(error));
+        },
+      };
+    },
+  };
+}
