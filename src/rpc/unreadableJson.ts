@@ -22,6 +22,21 @@ export function findUnreadableJson(desc: DescMessage, text: string): UnreadableF
   return isObject(json) ? inMessage(desc, json, []) : undefined;
 }
 
+/**
+ * What a JSON request is when it is well-formed JSON but not an object (`[]`, `"…"`, `42`), said
+ * in words for the error; undefined for an object, or for text that is not JSON at all.
+ */
+export function nonObjectJson(text: string): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (isObject(json)) return undefined;
+  return json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`;
+}
+
 function inMessage(desc: DescMessage, json: JsonObject, path: Path): UnreadableField | undefined {
   for (const [key, value] of Object.entries(json)) {
     // Extensions (`[pkg.ext]`) are left to protobuf-es: onetime declares none.

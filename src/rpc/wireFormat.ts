@@ -1,10 +1,10 @@
 import { fromJsonString, type DescMessage } from "@bufbuild/protobuf";
 import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
-import { createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { unreadableField } from "./fieldViolations.js";
 import { decodeUtf8Marked } from "./markedUtf8.js";
-import { findUnreadableJson, jsonReadOptions } from "./unreadableJson.js";
+import { findUnreadableJson, jsonReadOptions, nonObjectJson } from "./unreadableJson.js";
 
 type Routes = ConnectNodeAdapterOptions["routes"];
 /**
@@ -90,6 +90,8 @@ function jsonOptionsFor(input: DescMessage): JsonOptions {
         } catch {
           const found = findUnreadableJson(input, text);
           if (found !== undefined) throw unreadableField(found);
+          const shape = nonObjectJson(text);
+          if (shape !== undefined) throw new ConnectError(`the request must be a JSON object (${input.typeName}), not ${shape}`, Code.InvalidArgument);
           // Nowhere to point at: Connect's own parse refuses it as before.
         }
         return text;

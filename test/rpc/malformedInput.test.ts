@@ -228,6 +228,23 @@ describe.each(backends)("malformed requests are refused, naming the field (%s ba
     expect(await refusal(connectError(response))).toMatchObject({ code: Code.InvalidArgument, fields: ["policy.maxAttempt"] });
   });
 
+  it("says a JSON body that is not an object must be one, naming the message", async () => {
+    for (const [body, shape] of [["[]", "an array"], ['"x"', "a string"], ["42", "a number"]] as const) {
+      const response = await postHttp1(server.url, initiatePath, connectJson(), Buffer.from(body));
+      const refused = await refusal(connectError(response));
+      expect(refused).toMatchObject({ code: Code.InvalidArgument });
+      expect(refused.message).toContain(`must be a JSON object (onetime.v1.InitiateVerificationRequest), not ${shape}`);
+    }
+  });
+
+  it("echoes only the start of a very long unknown service name to a health check, which gRPC sends in a header", async () => {
+    const response = await postHttp1(server.url, healthCheckPath, { "content-type": "application/json" }, Buffer.from(JSON.stringify({ service: "s".repeat(30_000) })));
+    const refused = connectError(response);
+    expect(refused.code).toBe(Code.NotFound);
+    expect(refused.message.length).toBeLessThan(300);
+    expect(refused.message).toContain("(30000 characters)");
+  });
+
   it("refuses undefined enum numbers in binary, naming each field", async () => {
     const client = await verificationClient(server.url, "grpc");
     const refused = await failure(

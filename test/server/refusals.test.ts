@@ -84,6 +84,13 @@ describe.each(backends)("every refusal is an answer in the caller's protocol (%s
     expect(lineOf("wrong-type-1")).toMatchObject({ procedure: "grpc.health.v1.Health/Check", outcome: "InvalidArgument" });
   });
 
+  it("tells a Connect caller of a streaming RPC its content types, which are not the unary ones", async () => {
+    const answer = await post("/grpc.health.v1.Health/Watch", { contentType: "application/json", body: "{}", requestId: "stream-type-1" });
+    expect(answer.body).toMatchObject({ code: "invalid_argument" });
+    expect(answer.body.message).toContain("server-streaming RPC: send application/connect+json or application/connect+proto (Connect)");
+    expect(lineOf("stream-type-1")).toMatchObject({ procedure: "grpc.health.v1.Health/Watch", outcome: "InvalidArgument" });
+  });
+
   it("answers a CORS preflight, when no origin is allowed, saying which setting allows one", async () => {
     const answer = await post("/grpc.health.v1.Health/Check", { method: "OPTIONS", requestId: "preflight-1" });
     expect(answer.body.code).toBe("permission_denied");

@@ -103,8 +103,10 @@ export function createRpcEdge(options: RpcEdgeOptions) {
 function refusalOf(response: UniversalServerResponse, request: UniversalServerRequest, handler: UniversalHandler): ConnectError | undefined {
   if (response === uResponseUnsupportedMediaType || response.status === uResponseUnsupportedMediaType.status) {
     const sent = request.header.get("content-type");
+    // Connect names its streaming content types apart from its unary ones.
+    const connect = handler.method.methodKind === "unary" ? "application/json or application/proto" : "application/connect+json or application/connect+proto";
     return new ConnectError(
-      `content-type ${sent === null ? "(none)" : `"${sent}"`} is not served: send application/json or application/proto (Connect), application/grpc (gRPC) or application/grpc-web (gRPC-Web)`,
+      `content-type ${sent === null ? "(none)" : `"${sent}"`} is not served for this ${handler.method.methodKind.replace("_", "-")} RPC: send ${connect} (Connect), application/grpc (gRPC) or application/grpc-web (gRPC-Web)`,
       Code.InvalidArgument,
     );
   }

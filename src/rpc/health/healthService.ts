@@ -13,12 +13,18 @@ function toProto(status: ServingStatus | undefined): Status {
   return status === "serving" ? Status.SERVING : Status.NOT_SERVING;
 }
 
+function unknownService(name: string): string {
+  return name.length <= 200 ? `unknown service "${name}"` : `unknown service "${name.slice(0, 200)}…" (${name.length} characters)`;
+}
+
 /** grpc.health.v1.Health, as load balancers and Kubernetes probes expect it. */
 export function registerHealth(router: ConnectRouter, health: HealthStatus): void {
   router.service(Health, {
     check(request) {
       const status = health.get(request.service);
-      if (status === undefined) throw new ConnectError(`unknown service "${request.service}"`, Code.NotFound);
+      // Echoed only in part: the message travels in a header (grpc-message), which a long name
+      // would push past what HTTP/2 peers accept.
+      if (status === undefined) throw new ConnectError(unknownService(request.service), Code.NotFound);
       return create(HealthCheckResponseSchema, { status: toProto(status) });
     },
     async *watch(request, context) {
