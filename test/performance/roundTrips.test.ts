@@ -44,7 +44,7 @@ describe("round-trip budget per RPC", () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" }, { consoleOutput: (text) => sent.push(text) });
+    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000", TOKEN_CLIENT_LIMIT: "100000" }, { consoleOutput: (text) => sent.push(text) });
     client = await verificationClient(server.url);
     const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     monitor = await monitorRedis((line) => {
@@ -132,19 +132,20 @@ describe("round-trip budget per RPC", () => {
     expect(await count(() => client.invalidateVerification({ verificationId: id }))).toEqual({ redis: 1, postgres: 0 });
   });
 
-  it("TokenService requests: the profile read once, then admission and the OTT with its message in Redis", async () => {
+  it("TokenService requests: the profile read once, then admission and the OTT with its message in Redis; a user's also its address limit", async () => {
     const service = await tokenClient(server.url, { kind: "service" });
     const userId = `rt-user-${consumerNumber++}`;
     const email = `rt-${consumerNumber++}@example.com`;
     await service.createSecurityProfile({ userId, email: { value: email, verified: true }, phoneNumber: { value: "+14155550177", verified: true } });
     const user = await tokenClient(server.url, { kind: "user", userId });
-    expect(await count(() => user.requestKeyRemovalToken({ keyType: UserKeyType.PHONE_NUMBER }))).toEqual({ redis: 2, postgres: 1 });
-    expect(await count(() => user.requestKeyChangeToken({ keyType: UserKeyType.EMAIL }))).toEqual({ redis: 2, postgres: 1 });
+    // A user is limited by its client address: one Redis script, in a slot of its own, before the rest.
+    expect(await count(() => user.requestKeyRemovalToken({ keyType: UserKeyType.PHONE_NUMBER }))).toEqual({ redis: 3, postgres: 1 });
+    expect(await count(() => user.requestKeyChangeToken({ keyType: UserKeyType.EMAIL }))).toEqual({ redis: 3, postgres: 1 });
     // Step 2 first redeems step 1's OTT: one more Redis script, still one read.
     const step1Token = await codeSentTo(email);
     const newKey = { key: { case: "email" as const, value: `rt-new-${consumerNumber++}@example.com` } };
-    expect(await count(() => user.requestKeyChangeNewKeyToken({ step1Token, newKey }))).toEqual({ redis: 3, postgres: 1 });
-    // Password recovery: the same for an address nobody has as for a known one.
+    expect(await count(() => user.requestKeyChangeNewKeyToken({ step1Token, newKey }))).toEqual({ redis: 4, postgres: 1 });
+    // Password recovery, by a service (not limited by address): the same for an address nobody has as for a known one.
     const recover = (address: string) => service.requestPasswordRecoveryToken({ processingId: randomUUID(), key: { key: { case: "email", value: address } } });
     expect(await count(() => recover(email))).toEqual({ redis: 2, postgres: 1 });
     expect(await count(() => recover(`rt-nobody-${consumerNumber++}@example.com`))).toEqual({ redis: 2, postgres: 1 });
