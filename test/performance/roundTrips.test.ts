@@ -9,7 +9,7 @@ import { testRedisUrl } from "../support/redis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient, type VerificationClient } from "../support/verificationClient.js";
 import { accountTokenClient, admin, user } from "../support/accountTokenClient.js";
-import { AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { AccountTokenKind, AccountTokenState, AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { createClient } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
@@ -194,12 +194,15 @@ describe("round-trip budget per RPC", () => {
     expect(await count(() => anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-device" } }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
   });
 
-  it("admin: create, list and revoke, one Postgres statement each and no Redis", async () => {
+  it("admin: create, list and revoke, one Postgres statement each and no Redis; revoking an auth token also PUBLISHes, for its watchers", async () => {
     const operator = await accountTokenClient(server.url, admin);
     expect(await count(() => operator.createAccountCreationToken({}))).toEqual({ redis: 0, postgres: 1 });
     let id = "";
     expect(await count(async () => (id = (await operator.listAccountTokens({ pageSize: 10 })).tokens[0]!.tokenId))).toEqual({ redis: 0, postgres: 1 });
     expect(await count(() => operator.revokeAccountToken({ tokenId: id }))).toEqual({ redis: 0, postgres: 1 });
+    await (await accountTokenClient(server.url)).createAuthToken({});
+    const [auth] = (await operator.listAccountTokens({ kind: AccountTokenKind.AUTH, state: AccountTokenState.ACTIVE, pageSize: 1 })).tokens;
+    expect(await count(() => operator.revokeAccountToken({ tokenId: auth!.tokenId }))).toEqual({ redis: 1, postgres: 1 });
   });
 
   it("auth token: create, redeem while pending, attach (with its PUBLISH), watch, redeem", async () => {
