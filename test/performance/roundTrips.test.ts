@@ -194,6 +194,17 @@ describe("round-trip budget per RPC", () => {
     expect(await count(() => anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-device" } }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
   });
 
+  it("account recovery: the recovery page spends its token in one Redis and one Postgres round trip, refused or not", async () => {
+    const anyone = await accountTokenClient(server.url);
+    await anyone.sendAccountRecoveryTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-recovery" } });
+    // The console push channel prints the push's data: the token the device would get.
+    const push = sent.findLast((text) => text.includes("device round-trip-recovery") && text.includes('"account_recovery"'));
+    const token = (JSON.parse(/^data:\s+(.+)$/m.exec(push ?? "")?.[1] ?? "{}") as { token?: string }).token;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await count(() => anyone.consumeAccountRecoveryToken({ accountRecoveryToken: token!, phone: "+3312341234" }))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => anyone.consumeAccountRecoveryToken({ accountRecoveryToken: token! }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
+  });
+
   it("admin: create, list and revoke, one Postgres statement each and no Redis; revoking an auth token also PUBLISHes, for its watchers", async () => {
     const operator = await accountTokenClient(server.url, admin);
     expect(await count(() => operator.createAccountCreationToken({}))).toEqual({ redis: 0, postgres: 1 });
