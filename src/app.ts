@@ -29,7 +29,7 @@ import { SecurityProfiles } from "./domain/profileTokens/securityProfiles.js";
 import { sqlSecurityProfiles } from "./storage/sql/sqlSecurityProfiles.js";
 import { registerAccountTokenService } from "./rpc/accountTokens/accountTokenHandlers.js";
 import { AccountTokens } from "./domain/accountTokens/accountTokens.js";
-import { ClientLimits } from "./domain/accountTokens/clientLimits.js";
+import { ClientLimits } from "./domain/clientLimits.js";
 import { developmentCaptcha, siteverifyCaptcha } from "./captcha/siteverifyCaptcha.js";
 import { wireFormat } from "./rpc/wireFormat.js";
 import { createRpcEdge } from "./rpc/edge/rpcEdge.js";
@@ -162,12 +162,21 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
-  const profileTokens = new ProfileTokens({ secrets, profiles: profileStore, delivery, templates, rules: config.tokens });
+  // One keyed hash for every per-address limit: each limiter names its own windows (see ClientLimits).
+  const clientAddressHash = keyedHash(serverKey, "client-address", 16);
+  const profileTokens = new ProfileTokens({
+    secrets,
+    profiles: profileStore,
+    delivery,
+    templates,
+    rules: config.tokens,
+    clientLimits: new ClientLimits(stores.limits, clientAddressHash, "profile-tokens", config.tokens.client),
+  });
   const securityProfiles = new SecurityProfiles(profileStore);
   const captcha = config.accountTokens.captcha;
   const accountTokens = new AccountTokens({
     store: stores.accountTokens,
-    clientLimits: new ClientLimits(stores.limits, keyedHash(serverKey, "client-address", 16), config.accountTokens.client),
+    clientLimits: new ClientLimits(stores.limits, clientAddressHash, "account-tokens", config.accountTokens.client),
     tokenHash: keyedHash(serverKey, "account-token"),
     deviceHash: keyedHash(serverKey, "push-device"),
     ...(captcha === undefined

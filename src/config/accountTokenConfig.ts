@@ -1,6 +1,6 @@
 import type { AccountTokenKind } from "../domain/accountTokens/accountToken.js";
 import type { DeviceLimit } from "../domain/accountTokens/accountTokenStore.js";
-import type { ClientLimit } from "../domain/accountTokens/clientLimits.js";
+import type { ClientLimit } from "../domain/clientLimits.js";
 import type { Parsed } from "./config.js";
 
 export type CaptchaProvider = "hcaptcha" | "recaptcha" | "turnstile";

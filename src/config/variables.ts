@@ -217,6 +217,8 @@ export const variables = {
   TOKEN_SMS_CODE_LENGTH: variable(wholeNumber(4, 64), "characters of an OTT sent by SMS", "6"),
   TOKEN_SMS_CODE_SYMBOLS: variable(commaList, "sets an OTT by SMS is drawn from: digits, lowercase, uppercase", "digits"),
   TOKEN_PUBLIC_REQUESTS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "registration and password recovery OTTs may be requested and consumed without a bearer token", "false"),
+  TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "OTT requests one client address may make per client window, as a public caller or a user (services are not limited by address)", "20"),
+  TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT client window", "600"),
   ACCOUNT_CREATION_REQUEST_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation request token works (CAPTCHA included)", "3600"),
   ACCOUNT_CREATION_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation token works", "86400"),
   ACCOUNT_RECOVERY_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account recovery token works", "900"),

@@ -1,9 +1,9 @@
 import { setMaxListeners } from "node:events";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthTokenState, type WatchAuthTokenResponse } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { AccountTokenKind, AccountTokenState, AuthTokenState, type WatchAuthTokenResponse } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
-import { accountTokenClient, publicCaller, user, type AccountTokenClient } from "../support/accountTokenClient.js";
+import { accountTokenClient, admin, publicCaller, user, type AccountTokenClient } from "../support/accountTokenClient.js";
 import { failure, type Protocol } from "../support/verificationClient.js";
 
 /** Collects a watch's messages as they come, each with the time it arrived. */
@@ -21,6 +21,30 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
     if (Date.now() > deadline) throw new Error("timed out waiting");
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** The newest auth token that is still usable, as an operator finds it: by its id, never its value. */
+async function newestAuthTokenId(operator: AccountTokenClient): Promise<string> {
+  const { tokens } = await operator.listAccountTokens({ kind: AccountTokenKind.AUTH, state: AccountTokenState.ACTIVE, pageSize: 1 });
+  return tokens[0]!.tokenId;
+}
+
+/**
+ * Watches a fresh auth token through `watcher`, revokes it through `operator`, and returns what
+ * the watch said and how long after the revoke its last message came. The watch must have ended
+ * within 5 s: the token itself would keep it open for ten minutes.
+ */
+async function watchRevoke(watcher: AccountTokenClient, operator: AccountTokenClient): Promise<{ states: AuthTokenState[]; afterRevokeMs: number; token: string }> {
+  const token = (await watcher.createAuthToken({})).authToken!.token;
+  const tokenId = await newestAuthTokenId(operator);
+  const watch = collect(watcher.watchAuthToken({ authToken: token }));
+  await until(() => watch.seen.length === 1);
+  const revokedAt = Date.now();
+  const { token: revoked } = await operator.revokeAccountToken({ tokenId });
+  expect(revoked).toMatchObject({ kind: AccountTokenKind.AUTH, state: AccountTokenState.REVOKED });
+  await until(() => watch.seen.length === 2);
+  await watch.done;
+  return { states: watch.seen.map((message) => message.state), afterRevokeMs: watch.seen[1]!.at - revokedAt, token };
 }
 
 describe.each(backends)("auth tokens on %s backends", (backend) => {
@@ -69,6 +93,15 @@ describe.each(backends)("auth tokens on %s backends", (backend) => {
     const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
     await watch.done;
     expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.ATTACHED]);
+  });
+
+  it("an admin's revoke ends a waiting watch at once with REVOKED; the token is gone for redeem and attach", async () => {
+    const device = await accountTokenClient(server.url);
+    const { states, afterRevokeMs, token } = await watchRevoke(device, await accountTokenClient(server.url, admin));
+    expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.REVOKED]);
+    expect(afterRevokeMs).toBeLessThan(1_000);
+    expect(await failure(device.redeemAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
+    expect(await failure((await accountTokenClient(server.url, user("account-gil"))).attachAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound });
   });
 
   it("unknown tokens: not found for attach, redeem and watch", async () => {
@@ -131,6 +164,12 @@ describe("auth token watches across instances", () => {
     await watch.done;
     expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
     expect(watch.seen[1]!.at - attachedAt).toBeLessThan(1_000);
+  });
+
+  it("ends a watch on one instance when the revoke lands on another", async () => {
+    const { states, afterRevokeMs } = await watchRevoke(await accountTokenClient(first.url), await accountTokenClient(second.url, admin));
+    expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.REVOKED]);
+    expect(afterRevokeMs).toBeLessThan(1_000);
   });
 });
 

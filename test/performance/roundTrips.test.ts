@@ -9,7 +9,7 @@ import { testRedisUrl } from "../support/redis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient, type VerificationClient } from "../support/verificationClient.js";
 import { accountTokenClient, admin, user } from "../support/accountTokenClient.js";
-import { AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { AccountTokenKind, AccountTokenState, AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { createClient } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
@@ -44,7 +44,7 @@ describe("round-trip budget per RPC", () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" }, { consoleOutput: (text) => sent.push(text) });
+    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000", TOKEN_CLIENT_LIMIT: "100000" }, { consoleOutput: (text) => sent.push(text) });
     client = await verificationClient(server.url);
     const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     monitor = await monitorRedis((line) => {
@@ -132,19 +132,20 @@ describe("round-trip budget per RPC", () => {
     expect(await count(() => client.invalidateVerification({ verificationId: id }))).toEqual({ redis: 1, postgres: 0 });
   });
 
-  it("TokenService requests: the profile read once, then admission and the OTT with its message in Redis", async () => {
+  it("TokenService requests: the profile read once, then admission and the OTT with its message in Redis; a user's also its address limit", async () => {
     const service = await tokenClient(server.url, { kind: "service" });
     const userId = `rt-user-${consumerNumber++}`;
     const email = `rt-${consumerNumber++}@example.com`;
     await service.createSecurityProfile({ userId, email: { value: email, verified: true }, phoneNumber: { value: "+14155550177", verified: true } });
     const user = await tokenClient(server.url, { kind: "user", userId });
-    expect(await count(() => user.requestKeyRemovalToken({ keyType: UserKeyType.PHONE_NUMBER }))).toEqual({ redis: 2, postgres: 1 });
-    expect(await count(() => user.requestKeyChangeToken({ keyType: UserKeyType.EMAIL }))).toEqual({ redis: 2, postgres: 1 });
+    // A user is limited by its client address: one Redis script, in a slot of its own, before the rest.
+    expect(await count(() => user.requestKeyRemovalToken({ keyType: UserKeyType.PHONE_NUMBER }))).toEqual({ redis: 3, postgres: 1 });
+    expect(await count(() => user.requestKeyChangeToken({ keyType: UserKeyType.EMAIL }))).toEqual({ redis: 3, postgres: 1 });
     // Step 2 first redeems step 1's OTT: one more Redis script, still one read.
     const step1Token = await codeSentTo(email);
     const newKey = { key: { case: "email" as const, value: `rt-new-${consumerNumber++}@example.com` } };
-    expect(await count(() => user.requestKeyChangeNewKeyToken({ step1Token, newKey }))).toEqual({ redis: 3, postgres: 1 });
-    // Password recovery: the same for an address nobody has as for a known one.
+    expect(await count(() => user.requestKeyChangeNewKeyToken({ step1Token, newKey }))).toEqual({ redis: 4, postgres: 1 });
+    // Password recovery, by a service (not limited by address): the same for an address nobody has as for a known one.
     const recover = (address: string) => service.requestPasswordRecoveryToken({ processingId: randomUUID(), key: { key: { case: "email", value: address } } });
     expect(await count(() => recover(email))).toEqual({ redis: 2, postgres: 1 });
     expect(await count(() => recover(`rt-nobody-${consumerNumber++}@example.com`))).toEqual({ redis: 2, postgres: 1 });
@@ -193,12 +194,26 @@ describe("round-trip budget per RPC", () => {
     expect(await count(() => anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-device" } }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
   });
 
-  it("admin: create, list and revoke, one Postgres statement each and no Redis", async () => {
+  it("account recovery: the recovery page spends its token in one Redis and one Postgres round trip, refused or not", async () => {
+    const anyone = await accountTokenClient(server.url);
+    await anyone.sendAccountRecoveryTokenByPush({ device: { pnProvider: "fcm", pnPrid: "round-trip-recovery" } });
+    // The console push channel prints the push's data: the token the device would get.
+    const push = sent.findLast((text) => text.includes("device round-trip-recovery") && text.includes('"account_recovery"'));
+    const token = (JSON.parse(/^data:\s+(.+)$/m.exec(push ?? "")?.[1] ?? "{}") as { token?: string }).token;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await count(() => anyone.consumeAccountRecoveryToken({ accountRecoveryToken: token!, phone: "+3312341234" }))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => anyone.consumeAccountRecoveryToken({ accountRecoveryToken: token! }).catch(() => undefined))).toEqual({ redis: 1, postgres: 1 });
+  });
+
+  it("admin: create, list and revoke, one Postgres statement each and no Redis; revoking an auth token also PUBLISHes, for its watchers", async () => {
     const operator = await accountTokenClient(server.url, admin);
     expect(await count(() => operator.createAccountCreationToken({}))).toEqual({ redis: 0, postgres: 1 });
     let id = "";
     expect(await count(async () => (id = (await operator.listAccountTokens({ pageSize: 10 })).tokens[0]!.tokenId))).toEqual({ redis: 0, postgres: 1 });
     expect(await count(() => operator.revokeAccountToken({ tokenId: id }))).toEqual({ redis: 0, postgres: 1 });
+    await (await accountTokenClient(server.url)).createAuthToken({});
+    const [auth] = (await operator.listAccountTokens({ kind: AccountTokenKind.AUTH, state: AccountTokenState.ACTIVE, pageSize: 1 })).tokens;
+    expect(await count(() => operator.revokeAccountToken({ tokenId: auth!.tokenId }))).toEqual({ redis: 1, postgres: 1 });
   });
 
   it("auth token: create, redeem while pending, attach (with its PUBLISH), watch, redeem", async () => {

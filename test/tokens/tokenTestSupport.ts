@@ -11,12 +11,13 @@ export type TokenClient = Client<typeof TokenService>;
 /** Who calls: a backend, a user (its `sub`), an admin, or nobody. */
 export type Caller = { readonly kind: "service" } | { readonly kind: "admin" } | { readonly kind: "user"; readonly userId: string } | { readonly kind: "public" };
 
-export async function tokenClient(baseUrl: string, caller: Caller, protocol: Protocol = "grpc"): Promise<TokenClient> {
+/** `headers` e.g. an X-Forwarded-For, to call from another client address behind TRUST_PROXY_HOPS. */
+export async function tokenClient(baseUrl: string, caller: Caller, protocol: Protocol = "grpc", headers: Record<string, string> = {}): Promise<TokenClient> {
   const token =
     caller.kind === "public"
       ? undefined
       : await signToken(caller.kind === "user" ? { subject: caller.userId } : { subject: `${caller.kind}-backend`, roles: [caller.kind] });
-  return createClient(TokenService, bearerTransport(baseUrl, protocol, token));
+  return createClient(TokenService, bearerTransport(baseUrl, protocol, token, headers));
 }
 
 /** One message the console channel printed: whom it went to and what it said. */
@@ -40,7 +41,9 @@ export async function startTokenServer(backend: Backend, label: string, env: Rec
   const server = await startTestServer(
     backend,
     label,
-    { TOKEN_RESEND_DELAY_SECONDS: "0", OUTBOX_POLL_INTERVAL_MS: "50", ...env },
+    // Every test calls from 127.0.0.1: the per-address limit is checked on every call, and
+    // reached only where a test sets it (tokenClientLimit.test.ts).
+    { TOKEN_RESEND_DELAY_SECONDS: "0", OUTBOX_POLL_INTERVAL_MS: "50", TOKEN_CLIENT_LIMIT: "1000000", ...env },
     {
       consoleOutput: (text) => {
         const to = /^to:\s+(.+)$/m.exec(text)?.[1]?.trim();

@@ -1037,8 +1037,8 @@ export const AccountTokenService: GenService<{
   },
   /**
    * Waits for an auth token to be attached, instead of polling RedeemAuthToken: one message with
-   * the current state at once, then one when it changes (ATTACHED, or EXPIRED at the token's
-   * expiry), after which the stream ends. Redeem once ATTACHED is seen; the watch only advises,
+   * the current state at once, then one when it changes (ATTACHED; REVOKED when an admin revokes
+   * it; or EXPIRED at the token's expiry), after which the stream ends. Redeem once ATTACHED is seen; the watch only advises,
    * RedeemAuthToken decides. Holds no database connection while it waits.
    *
    * Callers: public (the holder of the token).
@@ -1067,7 +1067,8 @@ export const AccountTokenService: GenService<{
   },
   /**
    * Revokes an account token: it can no longer be used. Revoking a token that is not usable
-   * (used, expired, revoked) changes nothing and returns it as it is.
+   * (used, expired, revoked) changes nothing and returns it as it is. A revoked auth token's
+   * watches (WatchAuthToken) end at once with REVOKED.
    *
    * Callers: admin.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: no token with this id),

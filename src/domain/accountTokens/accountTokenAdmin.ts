@@ -34,9 +34,17 @@ export class AccountTokenAdmin {
     return { tokens: page.tokens, ...(page.next === undefined ? {} : { nextPageToken: encodePageToken(page.next, fingerprint) }) };
   }
 
+  /** A revoked auth token also wakes its watchers, on every instance, so their watches end now. */
   async revoke(id: string, actor: Actor): Promise<AccountTokenRecord> {
-    const record = await this.deps.store.revoke(id, actor);
-    if (record === null) throw new AccountTokenNotFound();
+    const revoked = await this.deps.store.revoke(id, actor);
+    if (revoked === null) throw new AccountTokenNotFound();
+    const { record, tokenHash } = revoked;
+    // Also when it was revoked before: a signal lost then is given another chance, and one
+    // nobody waits for costs a PUBLISH. The revoke stands without it: a watcher that misses it
+    // still ends at expiry, and no redeem works regardless.
+    if (record.kind === "auth" && record.state === "revoked") {
+      await this.deps.signals.notify(tokenHash, "revoked").catch((error: unknown) => this.deps.logger.warn({ err: error }, "could not signal an auth token revoke"));
+    }
     return record;
   }
 }

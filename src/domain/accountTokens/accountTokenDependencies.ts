@@ -6,7 +6,7 @@ import type { AccountTokenKind } from "./accountToken.js";
 import type { AccountTokenStore, DeviceLimit } from "./accountTokenStore.js";
 import type { AuthTokenSignals } from "./authTokenSignals.js";
 import type { CaptchaVerifier } from "./captcha.js";
-import type { ClientLimits } from "./clientLimits.js";
+import type { ClientLimits } from "../clientLimits.js";
 
 export interface AccountTokenRules {
   /** How long each kind works. */

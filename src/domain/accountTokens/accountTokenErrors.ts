@@ -69,16 +69,3 @@ export class CaptchaUnavailable extends DomainError {
     this.name = "CaptchaUnavailable";
   }
 }
-
-/** Too many calls from one client address. */
-export class ClientLimitReached extends DomainError {
-  readonly kind = "resource_exhausted";
-  readonly reason = "CLIENT_LIMIT_REACHED";
-  override readonly metadata: Readonly<Record<string, string>>;
-  constructor(retryAfterMs: number) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    super(`too many requests from this address; retry in ${seconds} s`);
-    this.name = "ClientLimitReached";
-    this.metadata = { retry_after_seconds: String(seconds) };
-  }
-}

@@ -49,8 +49,11 @@ export interface AccountTokenStore {
 
   list(filter: AccountTokenFilter, page: { readonly size: number; readonly after?: PageCursor }): Promise<AccountTokenPage>;
 
-  /** Revokes a usable token; any other comes back as it is. Null when no token has this id. */
-  revoke(id: string, actor: Actor): Promise<AccountTokenRecord | null>;
+  /**
+   * Revokes a usable token; any other comes back as it is. Null when no token has this id. With
+   * the token's keyed hash, which names it to its watchers (AuthTokenSignals).
+   */
+  revoke(id: string, actor: Actor): Promise<{ readonly record: AccountTokenRecord; readonly tokenHash: string } | null>;
 }
 
 export interface NewAccountToken {

@@ -3,6 +3,7 @@ import type { TemplateRenderer } from "../../channels/templates/index.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
 import type { Actor } from "../actor.js";
+import type { ClientLimits } from "../clientLimits.js";
 import { generateCode } from "../secrets/codeGenerator.js";
 import type { Grant, OneTimeSecrets, Redemption } from "../secrets/oneTimeSecrets.js";
 import { limitsKeyOf } from "../verification/consumer.js";
@@ -20,6 +21,8 @@ export interface ProfileTokenDependencies {
   readonly delivery: MessageSealer;
   readonly templates: TemplateRenderer;
   readonly rules: TokenRules;
+  /** Per-address limit of OTT requests (rules.client); services pass free. */
+  readonly clientLimits: ClientLimits;
 }
 
 /** Where an OTT went and how long it works: the same shape whether or not anything was sent. */
@@ -64,6 +67,10 @@ export class ProfileTokens {
   async request(operation: TokenOperation, input: RequestInput, actor: Actor): Promise<IssuedToken> {
     const spec = operations[operation];
     this.admit(operation, spec, actor);
+    // Charged before anything is looked up, so an address pays the same whether the destination
+    // is known or not (no enumeration), and before the per-destination limits, which one
+    // address could otherwise get around by naming a new destination each time.
+    await this.deps.clientLimits.admit(actor);
     const subject = this.subjectOf(spec, input, actor);
     const step1 = spec.proves === undefined ? undefined : await this.prove(spec.proves, subject, input);
     const found = await this.deps.profiles.lookup({

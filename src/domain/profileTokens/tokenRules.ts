@@ -1,3 +1,4 @@
+import type { ClientLimit } from "../clientLimits.js";
 import type { CodeSpec } from "../secrets/codeGenerator.js";
 import type { GuessBudget, SendLimit } from "../secrets/sendLimits.js";
 import type { TokenOperation } from "./operations.js";
@@ -20,4 +21,9 @@ export interface TokenRules {
   readonly codes: { readonly email: CodeSpec; readonly sms: CodeSpec };
   /** Registration and password recovery may be requested (and consumed) without credentials. */
   readonly publicRequests: boolean;
+  /**
+   * OTT requests one client address may make per window, public callers and users alike: the
+   * send limits are per destination, and would let one address have us message many.
+   */
+  readonly client: ClientLimit;
 }

@@ -1,6 +1,6 @@
 import { Cluster } from "ioredis";
 import type { RedisClient } from "./redisClient.js";
-import type { AuthTokenChange, AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
+import { isAuthTokenChange, type AuthTokenChange, type AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
 import type { Logger } from "../../observability/logger.js";
 import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
 import { TokenListeners } from "../memory/memoryAuthTokenSignals.js";
@@ -11,7 +11,7 @@ const publishOperation = { system: "redis", name: "PUBLISH", summary: "PUBLISH a
  * Auth token signals over Redis pub/sub: one channel for the deployment, `<change> <token hash>`
  * as the message. Each instance subscribes once at start on a connection of its own (a subscribed
  * connection can do nothing else) and dispatches to its watchers, so a watch costs no Redis
- * command at all and an attach one PUBLISH. Attaches are rare next to everything else, so
+ * command at all and an attach (or revoke) one PUBLISH. Attaches are rare next to everything else, so
  * every instance hearing every one is cheaper than a subscription per watcher. Classic pub/sub
  * reaches every node of a Redis Cluster.
  */
@@ -35,7 +35,8 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
     const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`, options.calls ?? unobserved);
     subscriber.on("message", (channel: string, message: string) => {
       const [change, tokenHash] = message.split(" ");
-      if (channel === signals.channel && change === "attached" && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
+      // A change this version does not know (a newer instance's) is dropped: its watchers end at expiry as before.
+      if (channel === signals.channel && isAuthTokenChange(change) && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
     });
     await subscriber.connect();
     await subscriber.subscribe(signals.channel);

@@ -188,19 +188,19 @@ export function sqlAccountTokens(db: Database): AccountTokenStore {
     async revoke(id, actor) {
       // The fallback select reads the statement's snapshot, from before the update: it is what
       // comes back only when nothing was revoked, and then it is current.
-      const result = await db.raw<{ rows: TokenRow[] }>(
+      const result = await db.raw<{ rows: Array<TokenRow & { token_hash: string }> }>(
         `with revoked as (
            update ${table} set state = 'revoked', revoked_at = now()
             where id = ? and state in ('sending', 'active') and expires_at > now()
-        returning ${recordColumns}
+        returning ${recordColumns}, token_hash
          ), audited as (?)
          select * from revoked
          union all
-         select ${recordColumns} from ${table} where id = ? and not exists (select 1 from revoked)`,
+         select ${recordColumns}, token_hash from ${table} where id = ? and not exists (select 1 from revoked)`,
         [id, audit(actor, "account_token.revoked", "revoked"), id],
       );
       const [row] = result.rows;
-      return row === undefined ? null : toRecord(row);
+      return row === undefined ? null : { record: toRecord(row), tokenHash: row.token_hash };
     },
   };
 }

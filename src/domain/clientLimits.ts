@@ -1,0 +1,60 @@
+import type { KeyedHash } from "../crypto/keyedHash.js";
+import { DomainError } from "../errors/domainError.js";
+import type { Actor } from "./actor.js";
+import type { SendLimits } from "./secrets/sendLimits.js";
+
+export interface ClientLimit {
+  /** Calls one client address may make per window; a positive integer. */
+  readonly count: number;
+  /** Fixed window, starting at the first call; a positive integer. */
+  readonly windowMs: number;
+}
+
+/**
+ * Per-address limits of the calls anyone can make (AccountTokenService's public RPCs,
+ * TokenService's OTT requests), kept in the send limits' store (Redis, or process memory
+ * embedded): one atomic admit per call, one round trip. Services and admins are named by their
+ * credentials and limited elsewhere; public callers and users count by their network address,
+ * which the store sees only as a keyed hash.
+ */
+export class ClientLimits {
+  /**
+   * @param name which calls this limiter counts; each limiter has its own windows, so one
+   *   service's calls never use up another's limit.
+   */
+  constructor(
+    private readonly limits: SendLimits,
+    private readonly scopeOf: KeyedHash,
+    private readonly name: string,
+    private readonly limit: ClientLimit,
+  ) {}
+
+  async admit(actor: Actor): Promise<void> {
+    if (actor.kind === "service" || actor.kind === "admin") return;
+    const { count, windowMs } = this.limit;
+    const decision = await this.limits.admit({
+      // The name is in the scope, not only the bucket: the guess budget below is kept per scope,
+      // shared by every bucket, and two limiters must not count each other's calls.
+      scope: this.scopeOf(`${this.name}:${actor.clientAddress ?? "unknown"}`),
+      bucket: this.name,
+      sends: { limit: count, windowMs, firstResendDelayMs: 0, maxResendDelayMs: 0 },
+      // The guess budget is the send limits' second counter; here it counts the same calls.
+      guesses: { limit: count, windowMs, reserve: 1 },
+    });
+    if (decision.status === "admitted") return;
+    throw new ClientLimitReached("retryAfterMs" in decision ? decision.retryAfterMs : windowMs);
+  }
+}
+
+/** Too many calls from one client address. */
+export class ClientLimitReached extends DomainError {
+  readonly kind = "resource_exhausted";
+  readonly reason = "CLIENT_LIMIT_REACHED";
+  override readonly metadata: Readonly<Record<string, string>>;
+  constructor(retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(`too many requests from this address; retry in ${seconds} s`);
+    this.name = "ClientLimitReached";
+    this.metadata = { retry_after_seconds: String(seconds) };
+  }
+}

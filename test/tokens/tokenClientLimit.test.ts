@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenOperation } from "../../gen/onetime/v1/token_service_pb.js";
+import { accountTokenClient, publicCaller } from "../support/accountTokenClient.js";
+import { backends } from "../support/server.js";
+import { failure } from "../support/verificationClient.js";
+import { createProfile, freshEmail, startTokenServer, tokenClient, type Caller, type TokenServer } from "./tokenTestSupport.js";
+
+const limit = 4;
+
+/**
+ * Per-destination send limits let one caller have us message many destinations; the per-address
+ * limit caps what one client address gets sent, whatever it names, known or not.
+ */
+describe.each(backends)("TokenService limits OTT requests per client address (%s backends)", (backend) => {
+  let server: TokenServer;
+  let addressCounter = 0;
+  /** A client at an address no other test used, as `caller`: one proxy hop is trusted. */
+  const fromNewAddress = (caller: Caller) => from(`203.0.113.${++addressCounter}`, caller);
+  const from = (address: string, caller: Caller) => tokenClient(server.url, caller, "grpc", { "x-forwarded-for": address });
+  const emailKey = (value: string) => ({ key: { case: "email" as const, value } });
+
+  beforeAll(async () => {
+    server = await startTokenServer(backend, "token_client_limit", {
+      TOKEN_PUBLIC_REQUESTS: "true",
+      TOKEN_CLIENT_LIMIT: String(limit),
+      TOKEN_CLIENT_WINDOW_SECONDS: "600",
+      TRUST_PROXY_HOPS: "1",
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("one address gets OTTs sent to at most TOKEN_CLIENT_LIMIT destinations; then CLIENT_LIMIT_REACHED with retry_after_seconds, and nothing sent", async () => {
+    const address = "198.51.100.7";
+    const anonymous = await from(address, { kind: "public" });
+    const first = { email: freshEmail("pump"), processingId: randomUUID() };
+    await anonymous.requestRegistrationToken({ processingId: first.processingId, key: emailKey(first.email) });
+    for (let i = 1; i < limit; i++) await anonymous.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("pump")) });
+
+    const refusedTo = freshEmail("refused");
+    const refusal = await failure(anonymous.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(refusedTo) }));
+    expect(refusal).toMatchObject({ code: Code.ResourceExhausted, reason: "CLIENT_LIMIT_REACHED" });
+    expect(Number(refusal.metadata.retry_after_seconds)).toBeGreaterThan(0);
+    expect(Number(refusal.metadata.retry_after_seconds)).toBeLessThanOrEqual(600);
+    // One limit for every operation, not one per operation.
+    expect(await failure(anonymous.requestPasswordRecoveryToken({ processingId: randomUUID(), key: emailKey(refusedTo) }))).toMatchObject({
+      code: Code.ResourceExhausted,
+      reason: "CLIENT_LIMIT_REACHED",
+    });
+
+    // Consuming sends nothing and is not limited: the caller who got a code can still use it.
+    const consumed = await anonymous.consumeToken({ operation: TokenOperation.REGISTRATION, token: await server.codeSentTo(first.email), processingId: first.processingId });
+    expect(consumed.verifiedKey?.key).toEqual({ case: "email", value: first.email });
+    // Another address has its own window, and a service is not limited by address at all.
+    await (await fromNewAddress({ kind: "public" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("neighbour")) });
+    await (await from(address, { kind: "service" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(refusedTo) });
+    await server.codeSentTo(refusedTo);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.sentTo(refusedTo)).toHaveLength(1);
+  });
+
+  it("charges the same whether the address asked for is known or not: requests for unknown and taken addresses use up the limit alike", async () => {
+    const service = await tokenClient(server.url, { kind: "service" });
+    const known: string[] = [];
+    for (let i = 0; i < limit + 1; i++) {
+      const email = freshEmail("known");
+      await createProfile(service, "limit", { email });
+      known.push(email);
+    }
+    const forKnown = await fromNewAddress({ kind: "public" });
+    const forUnknown = await fromNewAddress({ kind: "public" });
+    const forTaken = await fromNewAddress({ kind: "public" });
+    const recover = (client: typeof forKnown, email: string) => client.requestPasswordRecoveryToken({ processingId: randomUUID(), key: emailKey(email) });
+    for (let i = 0; i < limit; i++) {
+      await recover(forKnown, known[i]!);
+      await recover(forUnknown, freshEmail("unknown"));
+      await forTaken.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(known[i]!) });
+    }
+    const refusals = [
+      await failure(recover(forKnown, known[limit]!)),
+      await failure(recover(forUnknown, freshEmail("unknown"))),
+      await failure(forTaken.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(known[limit]!) })),
+    ];
+    for (const refusal of refusals) {
+      expect(refusal).toMatchObject({ code: Code.ResourceExhausted, reason: "CLIENT_LIMIT_REACHED" });
+      expect(Object.keys(refusal.metadata).sort()).toEqual(Object.keys(refusals[0]!.metadata).sort());
+    }
+  });
+
+  it("counts users by address too, as AccountTokenService does: a user cannot have OTTs sent to new keys without end", async () => {
+    const service = await tokenClient(server.url, { kind: "service" });
+    const userId = await createProfile(service, "limit-user", { phone: "+14155550142" });
+    const asUser = await fromNewAddress({ kind: "user", userId });
+    // Each request replaces the last unconsumed one: until one is consumed, any new email may be named.
+    for (let i = 0; i < limit; i++) await asUser.requestKeyAdditionToken({ newKey: emailKey(freshEmail("added")) });
+    expect(await failure(asUser.requestKeyAdditionToken({ newKey: emailKey(freshEmail("added")) }))).toMatchObject({
+      code: Code.ResourceExhausted,
+      reason: "CLIENT_LIMIT_REACHED",
+    });
+  });
+
+  it("is TokenService's own limit: AccountTokenService calls from the same address do not use it up, nor it theirs", async () => {
+    const address = `203.0.113.${++addressCounter}`;
+    const accounts = await accountTokenClient(server.url, publicCaller, "grpc", { "x-forwarded-for": address });
+    for (let i = 0; i < limit + 1; i++) await accounts.createAuthToken({});
+    const anonymous = await from(address, { kind: "public" });
+    for (let i = 0; i < limit; i++) await anonymous.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("own")) });
+    expect(await failure(anonymous.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("own")) }))).toMatchObject({
+      reason: "CLIENT_LIMIT_REACHED",
+    });
+    await accounts.createAuthToken({});
+  });
+});
