@@ -153,9 +153,11 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
     }
   };
 
+  let measureStarted = false;
+  let measureEnded = false;
   const timers = [
-    setTimeout(() => options.onMeasureStart?.(), Math.max(0, measureFrom - performance.now())),
-    setTimeout(() => options.onMeasureEnd?.(), Math.max(0, endAt - performance.now())),
+    setTimeout(() => ((measureStarted = true), options.onMeasureStart?.()), Math.max(0, measureFrom - performance.now())),
+    setTimeout(() => ((measureEnded = true), options.onMeasureEnd?.()), Math.max(0, endAt - performance.now())),
   ];
   const running = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
@@ -195,6 +197,9 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
   const drainTimeoutMs = options.drainTimeoutMs ?? 15_000;
   const drained = await Promise.race([Promise.all(running).then(() => true), sleep(Math.max(0, endAt - performance.now()) + drainTimeoutMs, false)]);
   for (const timer of timers) clearTimeout(timer);
+  // The last closed-loop round can end after endAt but before a late timer fires: the window's
+  // CPU readings must still be closed, or the run reports 0% CPU.
+  if (measureStarted && !measureEnded) options.onMeasureEnd?.();
   const measuredSeconds = options.durationMs / 1000;
 
   return {
