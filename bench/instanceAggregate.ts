@@ -2,7 +2,7 @@ import type { LatencySamples, LoadResult } from "./loadGenerator.js";
 import { cpuPerRound, type MachineCpuSeconds } from "./machineCpu.js";
 import type { CpuPerRound } from "./report/types.js";
 import type { ServerCost } from "./server/procStats.js";
-import { emptySummary, round1, summarize, type LatencySummary } from "./stats.js";
+import { emptySummary, round1, summarize } from "./stats.js";
 
 /** What one instance served and cost while every instance was driven at once. */
 export interface InstanceShare {
@@ -18,26 +18,18 @@ export interface InstanceShare {
   readonly settleSeconds: number;
 }
 
-/** The instances as one service: what a caller of the deployment saw, and what it cost the machine. */
-export interface Aggregate {
-  readonly rpcs: number;
-  readonly rounds: number;
-  readonly rpcPerSecond: number;
-  readonly roundsPerSecond: number;
-  readonly errors: number;
-  readonly warmupErrors: number;
-  readonly expectedFailures: number;
-  readonly abandoned: number;
-  readonly dropped: number;
-  /** Percentiles over every instance's samples together (not an average of percentiles). */
-  readonly latencyMs: LatencySummary;
-  readonly roundLatencyMs: LatencySummary;
+/**
+ * The instances as one service: what a caller of the deployment saw (counts added up; latency
+ * percentiles over every instance's samples together, not an average of percentiles), and what
+ * it cost the machine.
+ */
+export interface Aggregate
+  extends Pick<LoadResult, "rpcs" | "rounds" | "rpcPerSecond" | "roundsPerSecond" | "errors" | "warmupErrors" | "expectedFailures" | "abandoned" | "dropped" | "latencyMs" | "roundLatencyMs" | "errorSamples"> {
   /** Summed over the instances, in % of one core. */
   readonly serverCpuPercent: number;
   readonly benchCpuPercent: number;
   /** Every instance's CPU, the bench's, Postgres's and Redis's, over every round served. */
   readonly cpuPerRoundUs: CpuPerRound | null;
-  readonly errorSamples: readonly string[];
 }
 
 /** Adds the instances' counts, merges their latency samples, and spreads the machine's CPU over all rounds. */

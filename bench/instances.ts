@@ -1,5 +1,4 @@
 import { startRedisCluster, type TestRedisCluster } from "../test/support/redisCluster.js";
-import { createPool } from "./clients/index.js";
 import type { Protocol } from "./clients/types.js";
 import type { Aggregate, InstanceShare } from "./instanceAggregate.js";
 import type { PartContext } from "./partContext.js";
@@ -61,9 +60,7 @@ async function measureInstances(context: PartContext, servers: readonly RunningS
   const runs: InstancesRun[] = [];
   const totp = servers.map(() => new TotpConsumers());
   for (const protocol of settings.protocols) {
-    const pools = servers.map((server) =>
-      createPool(protocol, server.url, context.token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections, userToken: context.userToken }),
-    );
+    const pools = servers.map((server) => context.pool(protocol, server.url));
     try {
       let bare: ScenarioRow | undefined;
       for (const name of settings.scenarios) {

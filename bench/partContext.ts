@@ -1,4 +1,5 @@
 import type { BenchSettings } from "./cli.js";
+import type { ClientPool, Protocol } from "./clients/types.js";
 import type { ScenarioRow } from "./report/types.js";
 import type { Backend, OtherRedis } from "./server/backends.js";
 import type { RunningServer } from "./server/serverProcess.js";
@@ -18,14 +19,13 @@ export interface ServerStartOptions {
 /** What run.ts gives a part that lives in a module of its own. */
 export interface PartContext {
   readonly settings: BenchSettings;
-  /** Bearer tokens of the service principal and of a signed-in user. */
-  readonly token: string;
-  readonly userToken: string;
   /** Progress to stderr; tables to stdout. */
   progress(line: string): void;
   print(text: string): void;
   /** Every measured row goes here: the targets and the results JSON read them. */
   readonly rows: ScenarioRow[];
+  /** A client pool of the settings' size, signed for the service (and the user, for the RPCs a user calls). */
+  pool(protocol: Protocol, url: string): ClientPool;
   /** Starts a server, runs `body` against it, stops it and records how it ended. */
   withServer<T>(backend: Backend, workers: number, label: string, body: (server: RunningServer) => Promise<T>, options?: ServerStartOptions): Promise<T>;
 }

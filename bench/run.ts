@@ -133,11 +133,10 @@ async function main(): Promise<number> {
 function partContext(settings: BenchSettings, token: string): PartContext {
   return {
     settings,
-    token,
-    userToken,
     progress,
     print,
     rows,
+    pool: (protocol, url) => createPool(protocol, url, token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections, userToken }),
     withServer: (backend, workers, label, body, options) => withServer(settings, backend, workers, label, body, options),
   };
 }

@@ -1,4 +1,3 @@
-import { createPool } from "./clients/index.js";
 import type { Protocol } from "./clients/types.js";
 import type { PartContext } from "./partContext.js";
 import { tracingTable } from "./report/tracingTable.js";
@@ -48,7 +47,7 @@ export async function runTracing(context: PartContext): Promise<TracingRun[]> {
         const spansBefore = sink.spans();
         const row = await context.withServer("real", 1, "tracing", async (server) => {
           progress(`tracing/${protocol}: verification-roundtrip with traces ${mode}`);
-          const pool = createPool(protocol, server.url, context.token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections, userToken: context.userToken });
+          const pool = context.pool(protocol, server.url);
           try {
             return await runScenario({
               section: "tracing",

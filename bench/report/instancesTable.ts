@@ -1,7 +1,11 @@
 import { availableParallelism } from "node:os";
 import type { InstancesRun } from "../instances.js";
+import type { LoadResult } from "../loadGenerator.js";
 import { cpuPerRoundCells, cpuPerRoundHeader, errorCell } from "./format.js";
 import { fixed, ms, renderTable } from "./table.js";
+
+/** What a line shows of a run: an instance's load, or the aggregate's. */
+type LineLoad = Pick<LoadResult, "rpcPerSecond" | "roundsPerSecond" | "latencyMs" | "errors" | "warmupErrors" | "abandoned" | "dropped">;
 
 /** Per scenario and protocol: instance 1 alone, each instance's share of the run together, and the aggregate. */
 export function instancesTable(runs: readonly InstancesRun[], redis: string): string {
@@ -13,61 +17,29 @@ export function instancesTable(runs: readonly InstancesRun[], redis: string): st
   const header = ["scenario", "protocol", "run", "req/s", "rounds/s", "x alone", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "srv CPU %", "bench CPU %", ...cpuPerRoundHeader];
   const rows = runs.flatMap((run) => {
     const { alone, aggregate } = run;
-    const shares = run.perInstance.map((share, i) => [
+    const line = (who: string, load: LineLoad, xAlone: string, serverCpuPercent: number, benchCpu: string, costs: readonly string[]) => [
       run.scenario,
       run.protocol,
-      `#${i + 1} of ${run.instances}`,
-      fixed(share.load.rpcPerSecond),
-      fixed(share.load.roundsPerSecond),
-      "",
-      ms(share.load.latencyMs.p50),
-      ms(share.load.latencyMs.p90),
-      ms(share.load.latencyMs.p99),
-      ms(share.load.latencyMs.max),
-      errorCell(share.load),
-      fixed(share.server.cpuPercent),
-      "-",
-      // Only the instance's own CPU is its; the bench's and the stores' are shared by all.
-      share.serverCpuUsPerRound === null ? "-" : String(share.serverCpuUsPerRound),
-      "-",
-      "-",
-      "-",
-      "-",
-    ]);
+      who,
+      fixed(load.rpcPerSecond),
+      fixed(load.roundsPerSecond),
+      xAlone,
+      ms(load.latencyMs.p50),
+      ms(load.latencyMs.p90),
+      ms(load.latencyMs.p99),
+      ms(load.latencyMs.max),
+      errorCell(load),
+      fixed(serverCpuPercent),
+      benchCpu,
+      ...costs,
+    ];
     return [
-      [
-        run.scenario,
-        run.protocol,
-        "#1 alone",
-        fixed(alone.load.rpcPerSecond),
-        fixed(alone.load.roundsPerSecond),
-        "1.00",
-        ms(alone.load.latencyMs.p50),
-        ms(alone.load.latencyMs.p90),
-        ms(alone.load.latencyMs.p99),
-        ms(alone.load.latencyMs.max),
-        errorCell(alone.load),
-        fixed(alone.server.cpuPercent),
-        fixed(alone.clientCpuPercent),
-        ...cpuPerRoundCells(alone.cpuPerRoundUs),
-      ],
-      ...shares,
-      [
-        run.scenario,
-        run.protocol,
-        `all ${run.instances}`,
-        fixed(aggregate.rpcPerSecond),
-        fixed(aggregate.roundsPerSecond),
-        run.scalingFactor === null ? "-" : run.scalingFactor.toFixed(2),
-        ms(aggregate.latencyMs.p50),
-        ms(aggregate.latencyMs.p90),
-        ms(aggregate.latencyMs.p99),
-        ms(aggregate.latencyMs.max),
-        errorCell(aggregate),
-        fixed(aggregate.serverCpuPercent),
-        fixed(aggregate.benchCpuPercent),
-        ...cpuPerRoundCells(aggregate.cpuPerRoundUs),
-      ],
+      line("#1 alone", alone.load, "1.00", alone.server.cpuPercent, fixed(alone.clientCpuPercent), cpuPerRoundCells(alone.cpuPerRoundUs)),
+      // Only an instance's own CPU is its; the bench's and the stores' are shared by all.
+      ...run.perInstance.map((share, i) =>
+        line(`#${i + 1} of ${run.instances}`, share.load, "", share.server.cpuPercent, "-", [share.serverCpuUsPerRound === null ? "-" : String(share.serverCpuUsPerRound), "-", "-", "-", "-"]),
+      ),
+      line(`all ${run.instances}`, aggregate, run.scalingFactor === null ? "-" : run.scalingFactor.toFixed(2), aggregate.serverCpuPercent, fixed(aggregate.benchCpuPercent), cpuPerRoundCells(aggregate.cpuPerRoundUs)),
     ];
   });
   const cores = availableParallelism();
