@@ -66,7 +66,7 @@ async function main(): Promise<number> {
     `onetime bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadAtStart.join(" ")}\n` +
       `  set:         ${settings.quick ? "quick" : "standard"}, ${settings.concurrency} clients\n` +
       `  each run:    ${settings.warmupMs / 1000} s warm-up (not measured), then ${settings.durationMs / 1000} s measured\n` +
-      `  CPU pinning: ${pinning.description}\n`,
+      `  CPU pinning: ${settings.parts.has("instances") ? "none: the instances part runs every server and the bench unpinned" : pinning.description}\n`,
   );
 
   if (settings.parts.has("matrix")) await part("matrix", () => matrix(settings as BenchSettings, token));
