@@ -86,7 +86,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const targets = checkTargets(rows, growth, servers);
+  const targets = checkTargets(rows, growth, servers, instances);
   print(targetsTable(targets));
 
   const finishedAt = new Date();
