@@ -5,7 +5,7 @@ import type { GrowthOptions } from "./growth.js";
 import { allScenarioNames, type ScenarioName } from "./scenarios/scenario.js";
 import { allBackends, type Backend } from "./server/backends.js";
 
-export type Part = "matrix" | "cores" | "stores" | "growth";
+export type Part = "matrix" | "cores" | "stores" | "growth" | "instances" | "tracing";
 
 export interface BenchSettings {
   readonly quick: boolean;
@@ -29,7 +29,18 @@ export interface BenchSettings {
   readonly serverNodeArgs: readonly string[];
   /** Pin one-worker servers and the bench to a core each when taskset allows (off with --no-pin). */
   readonly pinCpus: boolean;
+  /** --instances: how many servers of one deployment the instances part drives at once (0: the part does not run). */
+  readonly instances: number;
+  /** Serving processes per instance in the instances part (--workers, default 1). */
+  readonly workersPerInstance: number;
+  /** --redis-cluster: the instances part's deployment uses a Redis Cluster of its own (3 primaries on loopback) instead of REDIS_URL. */
+  readonly redisCluster: boolean;
 }
+
+/** The tracing part's default protocol: the issue's reference setting. */
+const tracingDefaultProtocol: Protocol = "connect-json-h1";
+/** The instances part's default protocols: one HTTP/2 multiplexed, one HTTP/1.1 keep-alive. */
+const instancesDefaultProtocols: readonly Protocol[] = ["grpc", "connect-json-h1"];
 
 /** Warm-up of each run: V8 reaches steady state on the server after ~8-10 s of load (measured). */
 const standardWarmupSeconds = 10;
@@ -45,7 +56,17 @@ export const usage = `npm run bench -- [options]
   --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)
   --full               also the 1M step of growth (Redis and Postgres)
   --only <name>        one scenario (${allScenarioNames.join(", ")}; bare runs with it as its ceiling),
-                       or one part: cores (1 worker vs all + half load), stores, growth
+                       or one part: cores (1 worker vs all + half load), stores, growth,
+                       tracing (the verification round trip with traces off, sampled out, and exported
+                       to a local OTLP sink; ${tracingDefaultProtocol} unless --protocol)
+  --instances <n>      instead of the standard set: n servers of one deployment (real backend: one schema,
+                       key prefix and ENCRYPTION_KEYS), each on its own port with its own 32 clients;
+                       per scenario, instance 1 alone, then all n at once: per instance and aggregate,
+                       and the aggregate over instance 1 alone. Scenarios: bare and verification-roundtrip
+                       (or bare and --only <scenario>); protocols: ${instancesDefaultProtocols.join(" and ")} (or --protocol)
+  --workers <n>        WORKERS of each instance with --instances (default 1)
+  --redis-cluster      with --instances: the deployment's Redis is a Cluster the bench starts on loopback
+                       (3 primaries, no replicas; redis-server and redis-cli on the PATH), not REDIS_URL
   --backend <name>     ${allBackends.join(" or ")}
   --protocol <name>    ${allProtocols.join(", ")}
   --no-growth          skip the growth part
@@ -67,6 +88,9 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       "cpu-prof": { type: "string" },
       warmup: { type: "string" },
       "no-pin": { type: "boolean", default: false },
+      instances: { type: "string" },
+      workers: { type: "string" },
+      "redis-cluster": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -82,8 +106,12 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     }
   }
 
+  const instances = values.instances === undefined ? 0 : wholeNumber("--instances", values.instances, 2, 16);
+  const workersPerInstance = values.workers === undefined ? 1 : wholeNumber("--workers", values.workers, 1, 64);
+  if (values.workers !== undefined && instances === 0) throw new Error("--workers: only with --instances (the standard set chooses its own)");
+  if (values["redis-cluster"] === true && instances === 0) throw new Error("--redis-cluster: only with --instances");
   const backends = pick("--backend", values.backend, allBackends);
-  const protocols = pick("--protocol", values.protocol, allProtocols);
+  let protocols = pick("--protocol", values.protocol, allProtocols);
   let scenarios: readonly ScenarioName[] = allScenarioNames;
   let parts = new Set<Part>(["matrix", "cores", "stores", "growth"]);
   if (values.only !== undefined) {
@@ -91,14 +119,24 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     if ((allScenarioNames as readonly string[]).includes(only)) {
       scenarios = only === "bare" ? ["bare"] : ["bare", only as ScenarioName];
       parts = new Set<Part>(only === "verification-roundtrip" ? ["matrix", "cores"] : ["matrix"]);
-    } else if (only === "cores" || only === "stores" || only === "growth") {
+    } else if (only === "cores" || only === "stores" || only === "growth" || only === "tracing") {
       scenarios = ["bare", "verification-roundtrip"];
       parts = new Set<Part>([only]);
     } else {
-      throw new Error(`--only: expected one of ${[...allScenarioNames, "cores", "stores", "growth"].join(", ")}, got ${only}`);
+      throw new Error(`--only: expected one of ${[...allScenarioNames, "cores", "stores", "growth", "tracing"].join(", ")}, got ${only}`);
     }
   }
   if (values["no-growth"] === true) parts.delete("growth");
+  if (parts.has("tracing") && values.protocol === undefined) protocols = [tracingDefaultProtocol];
+  if (instances > 0) {
+    if (values.only !== undefined && !(allScenarioNames as readonly string[]).includes(values.only)) {
+      throw new Error(`--instances: runs scenarios; --only ${values.only} is a part of its own`);
+    }
+    if (values.backend !== undefined && values.backend !== "real") throw new Error("--instances: the instances of one deployment share Postgres and Redis: --backend real only");
+    if (values.only === undefined) scenarios = ["bare", "verification-roundtrip"];
+    if (values.protocol === undefined) protocols = instancesDefaultProtocols;
+    parts = new Set<Part>(["instances"]);
+  }
 
   // --quick keeps every client and scenario but runs the embedded backend on one protocol only.
   const explicitProtocol = values.protocol !== undefined;
@@ -131,7 +169,16 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     },
     serverNodeArgs: values["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(values["cpu-prof"])}`],
     pinCpus: values["no-pin"] !== true,
+    instances,
+    workersPerInstance,
+    redisCluster: values["redis-cluster"] === true,
   };
+}
+
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || parsed < min || parsed > max) throw new Error(`${flag}: expected a whole number from ${min} to ${max}, got ${value}`);
+  return parsed;
 }
 
 function pick<T extends string>(flag: string, value: string | undefined, all: readonly T[]): readonly T[] {

@@ -45,6 +45,14 @@ export interface LoadOptions {
   readonly onMeasureEnd?: () => void;
   /** Longest wait for in-flight rounds after the end before giving up on them. Default 15 s. */
   readonly drainTimeoutMs?: number;
+  /** Also receives every latency measured in the window, so that runs side by side can be summarized as one. */
+  readonly latencySink?: LatencySamples;
+}
+
+/** Latencies in milliseconds, per RPC and per round. */
+export interface LatencySamples {
+  readonly rpc: number[];
+  readonly round: number[];
 }
 
 export interface LoadResult {
@@ -153,9 +161,11 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
     }
   };
 
+  let measureStarted = false;
+  let measureEnded = false;
   const timers = [
-    setTimeout(() => options.onMeasureStart?.(), Math.max(0, measureFrom - performance.now())),
-    setTimeout(() => options.onMeasureEnd?.(), Math.max(0, endAt - performance.now())),
+    setTimeout(() => ((measureStarted = true), options.onMeasureStart?.()), Math.max(0, measureFrom - performance.now())),
+    setTimeout(() => ((measureEnded = true), options.onMeasureEnd?.()), Math.max(0, endAt - performance.now())),
   ];
   const running = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
@@ -195,6 +205,14 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
   const drainTimeoutMs = options.drainTimeoutMs ?? 15_000;
   const drained = await Promise.race([Promise.all(running).then(() => true), sleep(Math.max(0, endAt - performance.now()) + drainTimeoutMs, false)]);
   for (const timer of timers) clearTimeout(timer);
+  // The last closed-loop round can end after endAt but before a late timer fires: the window's
+  // CPU readings must still be closed, or the run reports 0% CPU.
+  if (measureStarted && !measureEnded) options.onMeasureEnd?.();
+  if (options.latencySink !== undefined) {
+    // One by one: spreading 100k samples into push() would exceed the call stack.
+    for (const sample of rpcLatencies) options.latencySink.rpc.push(sample);
+    for (const sample of roundLatencies) options.latencySink.round.push(sample);
+  }
   const measuredSeconds = options.durationMs / 1000;
 
   return {

@@ -7,6 +7,8 @@ import { createPool } from "./clients/index.js";
 import { newBenchAuth, signServiceToken, signUserToken } from "./clients/token.js";
 import type { Protocol } from "./clients/types.js";
 import { runGrowth, type GrowthResult } from "./growth.js";
+import { runInstances, type InstancesRun } from "./instances.js";
+import type { PartContext, ServerStartOptions } from "./partContext.js";
 import { growthTables, halfLoadTable, scenarioTable, storesTable, targetsTable } from "./report/format.js";
 import { checkTargets } from "./report/targets.js";
 import type { BenchResults, ScenarioRow, ServerRecord, Section } from "./report/types.js";
@@ -19,6 +21,7 @@ import { pinBench, planCpuPinning, unpinBench, type CpuPinning } from "./server/
 import { startServer, type RunningServer } from "./server/serverProcess.js";
 import { postgresCeilings, type PostgresCeiling } from "./stores/postgresCeiling.js";
 import { redisCeilings, type RedisCeiling } from "./stores/redisBenchmark.js";
+import { runTracing, type TracingRun } from "./tracing.js";
 
 /**
  * `npm run bench`: the standard set, in one run so that ratios hold on a noisy machine.
@@ -63,11 +66,16 @@ async function main(): Promise<number> {
     `onetime bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadAtStart.join(" ")}\n` +
       `  set:         ${settings.quick ? "quick" : "standard"}, ${settings.concurrency} clients\n` +
       `  each run:    ${settings.warmupMs / 1000} s warm-up (not measured), then ${settings.durationMs / 1000} s measured\n` +
-      `  CPU pinning: ${pinning.description}\n`,
+      `  CPU pinning: ${settings.parts.has("instances") ? "none: the instances part runs every server and the bench unpinned" : pinning.description}\n`,
   );
 
   if (settings.parts.has("matrix")) await part("matrix", () => matrix(settings as BenchSettings, token));
   if (settings.parts.has("cores")) await part("cores", () => cores(settings as BenchSettings, token));
+  const context = partContext(settings, token);
+  let instances: InstancesRun[] = [];
+  if (settings.parts.has("instances")) await part("instances", async () => (instances = await runInstances(context)));
+  let tracing: TracingRun[] = [];
+  if (settings.parts.has("tracing")) await part("tracing", async () => (tracing = await runTracing(context)));
   let stores: BenchResults["stores"] = null;
   if (settings.parts.has("stores")) await part("stores", async () => (stores = await storeCeilings(settings as BenchSettings)));
   let growth: GrowthResult | null = null;
@@ -78,7 +86,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const targets = checkTargets(rows, growth, servers);
+  const targets = checkTargets(rows, growth, servers, instances);
   print(targetsTable(targets));
 
   const finishedAt = new Date();
@@ -103,6 +111,8 @@ async function main(): Promise<number> {
     servers,
     stores,
     growth,
+    instances,
+    tracing,
     targets,
     notes: [
       "The load generator runs on the same machine as the server: its CPU (bench CPU %) is taken from the same cores.",
@@ -118,6 +128,17 @@ async function main(): Promise<number> {
   print(`results: ${file}`);
   if (failures.length > 0) print(`\n${failures.length} part(s) failed:\n${failures.map((failure) => `  ${failure}`).join("\n")}`);
   return failures.length > 0 ? 1 : 0;
+}
+
+function partContext(settings: BenchSettings, token: string): PartContext {
+  return {
+    settings,
+    progress,
+    print,
+    rows,
+    pool: (protocol, url) => createPool(protocol, url, token, { http1Connections: settings.concurrency, http2Connections: settings.http2Connections, userToken }),
+    withServer: (backend, workers, label, body, options) => withServer(settings, backend, workers, label, body, options),
+  };
 }
 
 /** Runs one part; a failure is reported and the other parts still run. */
@@ -137,15 +158,31 @@ async function withServer<T>(
   workers: number,
   label: string,
   body: (server: RunningServer) => Promise<T>,
+  options: ServerStartOptions = {},
 ): Promise<T> {
   // One serving process: it gets a core of its own and the bench another. More: neither is pinned
   // (the bench gives back every CPU first, since a child inherits its parent's affinity).
-  const pinned = pinning.enabled && (backend === "embedded" || workers === 1);
+  const pinned = pinning.enabled && options.pin !== false && (backend === "embedded" || workers === 1);
   unpinBench(pinning);
   const cpuList = pinned ? pinning.serverCpus : null;
-  progress(`starting the ${backend} server with WORKERS=${workers}${cpuList === null ? "" : ` on CPU ${cpuList} (the bench on CPU ${pinning.benchCpus})`}`);
+  const shared = options.sameDeploymentAs;
+  progress(
+    `starting the ${backend} server with WORKERS=${workers}${shared === undefined ? "" : ` (another instance of ${shared.url}'s deployment)`}` +
+      `${cpuList === null ? "" : ` on CPU ${cpuList} (the bench on CPU ${pinning.benchCpus})`}`,
+  );
   const started = performance.now();
-  const server = await startServer({ backend, workers, auth, cwd: repoRoot, label, nodeArgs: settings.serverNodeArgs, cpus: cpuList });
+  const server = await startServer({
+    backend,
+    workers,
+    auth,
+    cwd: repoRoot,
+    label,
+    nodeArgs: settings.serverNodeArgs,
+    cpus: cpuList,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.redis === undefined ? {} : { redis: options.redis }),
+    ...(shared?.stores === undefined ? {} : { sharedStores: shared.stores, encryptionKeys: shared.encryptionKeys }),
+  });
   const startSeconds = Math.round((performance.now() - started) / 100) / 10;
   progress(`serving at ${server.url} after ${startSeconds} s`);
   try {

@@ -1,12 +1,11 @@
 import { describeFailure } from "./clients/failure.js";
 import type { ClientPool } from "./clients/types.js";
 import { runLoad, type LoadMode } from "./loadGenerator.js";
-import type { CpuPerRound, ScenarioRow, Section } from "./report/types.js";
+import { cpuPerRound, MachineCpuWindow } from "./machineCpu.js";
+import type { ScenarioRow, Section } from "./report/types.js";
 import type { Scenario } from "./scenarios/scenario.js";
 import type { TotpConsumers } from "./scenarios/totpConsumers.js";
-import { databaseUrl, redisUrl } from "./server/backends.js";
 import { benchPinnedTo } from "./server/cpuPinning.js";
-import { CommandCpuWindow } from "./server/procStats.js";
 import type { RunningServer } from "./server/serverProcess.js";
 
 export interface RunSpec {
@@ -33,13 +32,7 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
     totpConsumers: spec.totpConsumers,
   });
   const monitor = spec.server.monitor();
-  // The stores' CPU on this machine, over the same window (null when they are not local processes).
-  const postgres = new CommandCpuWindow(onThisMachine(databaseUrl()) ? ["postgres"] : []);
-  const redis = new CommandCpuWindow(onThisMachine(redisUrl()) ? ["redis-server"] : []);
-  let clientCpuAtStart = process.cpuUsage();
-  let clientWindowStart = 0;
-  let clientCpuPercent = 0;
-  let clientCpuSeconds = 0;
+  const machine = new MachineCpuWindow();
   const load = await runLoad(prepared.round, {
     concurrency: spec.concurrency,
     warmupMs: spec.warmupMs,
@@ -48,19 +41,11 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
     describeError: describeFailure,
     onMeasureStart: () => {
       monitor.markStart();
-      postgres.markStart();
-      redis.markStart();
-      clientCpuAtStart = process.cpuUsage();
-      clientWindowStart = performance.now();
+      machine.markStart();
     },
     onMeasureEnd: () => {
-      const used = process.cpuUsage(clientCpuAtStart);
-      const elapsedMs = performance.now() - clientWindowStart;
       monitor.markEnd();
-      postgres.markEnd();
-      redis.markEnd();
-      clientCpuSeconds = (used.user + used.system) / 1e6;
-      clientCpuPercent = elapsedMs > 0 ? Math.round(((used.user + used.system) / 1000 / elapsedMs) * 100) : 0;
+      machine.markEnd();
     },
   });
   const server = monitor.stop();
@@ -86,40 +71,12 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
     rpcsPerRound: spec.scenario.rpcsPerRound,
     load,
     server,
-    clientCpuPercent,
-    cpuPerRoundUs: perRound(load.rounds, { server: monitor.windowCpuSeconds, bench: clientCpuSeconds, postgres: postgres.seconds, redis: redis.seconds }),
+    clientCpuPercent: machine.benchPercent,
+    cpuPerRoundUs: cpuPerRound(load.rounds, monitor.windowCpuSeconds, machine.seconds),
     cpuPinning: { server: spec.server.cpus, bench: benchPinnedTo() },
     connections: { planned: spec.pool.plannedConnections, ...(opened === undefined ? {} : { opened }) },
     ...(outboxBacklog === undefined ? {} : { outboxBacklog }),
     settleSeconds,
     notes: { ...prepared.notes, ...(prepared.after?.() ?? {}) },
-  };
-}
-
-/** Whether a store's URL points at this machine (loopback, or a Unix socket): only then are its local processes the ones the server uses. */
-function onThisMachine(url: string): boolean {
-  let host: string;
-  try {
-    host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-  } catch {
-    return false;
-  }
-  return host === "" || host === "localhost" || host === "::1" || host.startsWith("127.");
-}
-
-/** CPU seconds over the window → integer microseconds per round; `total` sums the known ones. */
-function perRound(
-  rounds: number,
-  seconds: { server: number; bench: number; postgres: number | null; redis: number | null },
-): CpuPerRound | null {
-  if (rounds <= 0) return null;
-  const us = (value: number) => Math.round((value * 1e6) / rounds);
-  const total = seconds.server + seconds.bench + (seconds.postgres ?? 0) + (seconds.redis ?? 0);
-  return {
-    server: us(seconds.server),
-    bench: us(seconds.bench),
-    postgres: seconds.postgres === null ? null : us(seconds.postgres),
-    redis: seconds.redis === null ? null : us(seconds.redis),
-    total: us(total),
   };
 }

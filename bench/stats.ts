@@ -3,12 +3,13 @@ export interface LatencySummary {
   readonly count: number;
   readonly mean: number;
   readonly p50: number;
+  readonly p90: number;
   readonly p95: number;
   readonly p99: number;
   readonly max: number;
 }
 
-export const emptySummary: LatencySummary = { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+export const emptySummary: LatencySummary = { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
 
 /** Nearest-rank percentiles; the input is sorted in place. */
 export function summarize(samplesMs: number[]): LatencySummary {
@@ -21,6 +22,7 @@ export function summarize(samplesMs: number[]): LatencySummary {
     count: samplesMs.length,
     mean: round3(total / samplesMs.length),
     p50: round3(rank(50)),
+    p90: round3(rank(90)),
     p95: round3(rank(95)),
     p99: round3(rank(99)),
     max: round3(samplesMs[samplesMs.length - 1]!),

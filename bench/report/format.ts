@@ -1,8 +1,9 @@
 import type { GrowthResult } from "../growth.js";
+import type { LoadResult } from "../loadGenerator.js";
 import type { PostgresCeiling } from "../stores/postgresCeiling.js";
 import type { RedisCeiling } from "../stores/redisBenchmark.js";
 import { fixed, ms, renderTable } from "./table.js";
-import type { ScenarioRow, TargetCheck } from "./types.js";
+import type { CpuPerRound, ScenarioRow, TargetCheck } from "./types.js";
 
 /** The minimum per-RPC throughput of a scenario, as a share of the bare handler's. */
 export const bareRatioTarget = 0.7;
@@ -79,20 +80,21 @@ function scenarioRows(title: string, rows: readonly ScenarioRow[]): string {
       ms(row.load.latencyMs.p95),
       ms(row.load.latencyMs.p99),
       ms(row.load.latencyMs.max),
-      errorCell(row),
+      errorCell(row.load),
       fixed(row.server.cpuPercent),
       fixed(row.server.peakRssMb),
       fixed(row.clientCpuPercent),
-      ...cpuPerRoundCells(row),
+      ...cpuPerRoundCells(row.cpuPerRoundUs),
       row.outboxBacklog === undefined ? "-" : String(row.outboxBacklog),
       fixed(row.settleSeconds, 1),
     ]),
   );
 }
 
-function errorCell(row: ScenarioRow): string {
-  const extra = row.load.warmupErrors + row.load.abandoned + row.load.dropped;
-  return extra === 0 ? String(row.load.errors) : `${row.load.errors} (+${extra} warm-up/abandoned/dropped)`;
+/** Unexpected failures in the window, and beside them those of the warm-up and the rounds abandoned or dropped. */
+export function errorCell(load: Pick<LoadResult, "errors" | "warmupErrors" | "abandoned" | "dropped">): string {
+  const extra = load.warmupErrors + load.abandoned + load.dropped;
+  return extra === 0 ? String(load.errors) : `${load.errors} (+${extra} warm-up/abandoned/dropped)`;
 }
 
 export function halfLoadTable(rows: readonly ScenarioRow[]): string {
@@ -118,16 +120,15 @@ function halfLoadRows(rows: readonly ScenarioRow[]): string {
       String(row.load.dropped),
       fixed(row.server.cpuPercent),
       fixed(row.clientCpuPercent),
-      ...cpuPerRoundCells(row),
+      ...cpuPerRoundCells(row.cpuPerRoundUs),
     ]),
   );
 }
 
 /** CPU microseconds per round of the server, the bench, local Postgres and Redis, and their sum ("-": not available). */
-const cpuPerRoundHeader = ["srv us/rnd", "bench us/rnd", "pg us/rnd", "redis us/rnd", "total us/rnd"];
+export const cpuPerRoundHeader = ["srv us/rnd", "bench us/rnd", "pg us/rnd", "redis us/rnd", "total us/rnd"];
 
-function cpuPerRoundCells(row: ScenarioRow): string[] {
-  const cost = row.cpuPerRoundUs;
+export function cpuPerRoundCells(cost: CpuPerRound | null): string[] {
   const cell = (value: number | null | undefined) => (value === null || value === undefined ? "-" : String(value));
   return [cell(cost?.server), cell(cost?.bench), cell(cost?.postgres), cell(cost?.redis), cell(cost?.total)];
 }

@@ -1,5 +1,6 @@
 import type { Protocol } from "../clients/types.js";
 import type { GrowthResult } from "../growth.js";
+import type { InstancesRun } from "../instances.js";
 import type { LoadResult } from "../loadGenerator.js";
 import type { ScenarioName } from "../scenarios/scenario.js";
 import type { Backend } from "../server/backends.js";
@@ -7,8 +8,9 @@ import type { ServerCost } from "../server/procStats.js";
 import type { ServerLogSummary } from "../server/serverProcess.js";
 import type { PostgresCeiling } from "../stores/postgresCeiling.js";
 import type { RedisCeiling } from "../stores/redisBenchmark.js";
+import type { TracingRun } from "../tracing.js";
 
-export type Section = "matrix" | "cores" | "half-load";
+export type Section = "matrix" | "cores" | "half-load" | "instances" | "tracing";
 
 /** One measured run of one scenario: a line of the terminal table, an entry of the JSON. */
 export interface ScenarioRow {
@@ -81,6 +83,10 @@ export interface BenchResults {
   readonly servers: readonly ServerRecord[];
   readonly stores: { readonly redis: readonly RedisCeiling[]; readonly postgres: readonly PostgresCeiling[] } | null;
   readonly growth: GrowthResult | null;
+  /** --instances: per scenario and protocol, instance 1 alone, each instance together, the aggregate. */
+  readonly instances: readonly InstancesRun[];
+  /** --only tracing: the round trip with traces off, sampled out and exported. */
+  readonly tracing: readonly TracingRun[];
   readonly targets: readonly TargetCheck[];
   readonly notes: readonly string[];
 }

@@ -15,8 +15,9 @@ export function redisUrl(): string {
   return process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 }
 
-export function redisHostPort(): { host: string; port: number } {
-  const url = new URL(redisUrl());
+/** Host and port of a Redis URL (the first, for a Cluster's list); default the bench's REDIS_URL. */
+export function redisHostPort(urls = redisUrl()): { host: string; port: number } {
+  const url = new URL(urls.split(",")[0]!.trim());
   return { host: url.hostname, port: url.port === "" ? 6379 : Number(url.port) };
 }
 
@@ -29,18 +30,33 @@ export function benchTag(): string {
 export interface RealStores {
   readonly databaseUrl: string;
   readonly schema: string;
+  /** REDIS_URL: one node, or with `redisCluster` a comma-separated list of a Cluster's nodes. */
   readonly redisUrl: string;
+  readonly redisCluster: boolean;
   readonly keyPrefix: string;
 }
 
-export function newRealStores(label: string): RealStores {
+/** A Redis other than the bench's REDIS_URL: a Cluster of the bench's own, gone when the bench stops it. */
+export interface OtherRedis {
+  readonly url: string;
+  readonly cluster: boolean;
+}
+
+export function newRealStores(label: string, redis?: OtherRedis): RealStores {
   const tag = benchTag();
-  return { databaseUrl: databaseUrl(), schema: `bench_${label}_${tag}`, redisUrl: redisUrl(), keyPrefix: `bench:${label}:${tag}:` };
+  return {
+    databaseUrl: databaseUrl(),
+    schema: `bench_${label}_${tag}`,
+    redisUrl: redis?.url ?? redisUrl(),
+    redisCluster: redis?.cluster ?? false,
+    keyPrefix: `bench:${label}:${tag}:`,
+  };
 }
 
 export async function dropRealStores(stores: RealStores): Promise<void> {
   await dropSchema(stores.schema);
-  await deleteRedisPrefix(stores.keyPrefix);
+  // A Cluster of the bench's own takes its keys with it when it stops.
+  if (!stores.redisCluster) await deleteRedisPrefix(stores.keyPrefix);
 }
 
 export async function dropSchema(schema: string): Promise<void> {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { BenchAuth } from "../clients/token.js";
-import { dropRealStores, newRealStores, redisHostPort, type Backend, type RealStores } from "./backends.js";
+import { dropRealStores, newRealStores, redisHostPort, type Backend, type OtherRedis, type RealStores } from "./backends.js";
 import { pinnedCommand } from "./cpuPinning.js";
 import { freePort } from "./freePort.js";
 import { commandName, cpuSeconds, hasConnectionToPort, processTree, ProcessMonitor } from "./procStats.js";
@@ -35,6 +35,10 @@ export interface ServerOptions {
   readonly sharedStores?: RealStores;
   /** ENCRYPTION_KEYS; default a fresh key. A second instance passes the first one's. */
   readonly encryptionKeys?: string;
+  /** Another Redis than REDIS_URL for a deployment of its own (a Cluster); instances sharing stores share it. */
+  readonly redis?: OtherRedis;
+  /** Environment on top of the bench's own settings (e.g. the OTEL_* variables of the tracing part). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ServerLogSummary {
@@ -87,7 +91,7 @@ const startTimeoutMs = 90_000;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const workers = options.backend === "embedded" ? 1 : options.workers;
   const port = await freePort();
-  const stores = options.backend === "real" ? (options.sharedStores ?? newRealStores(options.label)) : undefined;
+  const stores = options.backend === "real" ? (options.sharedStores ?? newRealStores(options.label, options.redis)) : undefined;
   const ownsStores = options.sharedStores === undefined;
   const encryptionKeys = options.encryptionKeys ?? `bench:${randomBytes(32).toString("base64")}`;
   const logDir = mkdtempSync(join(tmpdir(), "onetime-bench-"));
@@ -100,7 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
-    env: { ...serverEnv(options, workers, port, stores, encryptionKeys), ...sms.env },
+    env: { ...serverEnv(options, workers, port, stores, encryptionKeys), ...sms.env, ...options.env },
     stdio: ["ignore", "pipe", stderrFd],
   });
   closeSync(stderrFd);
@@ -122,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   try {
-    await waitUntilReady(child, url, workers, options.backend, exited, stderrFile);
+    await waitUntilReady(child, url, workers, stores, exited, stderrFile);
   } catch (error) {
     child.kill("SIGKILL");
     await exited;
@@ -190,6 +194,7 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     DATABASE_URL: stores.databaseUrl,
     DATABASE_SCHEMA: stores.schema,
     REDIS_URL: stores.redisUrl,
+    ...(stores.redisCluster ? { REDIS_CLUSTER: "true" } : {}),
     REDIS_KEY_PREFIX: stores.keyPrefix,
   };
 }
@@ -243,7 +248,7 @@ async function waitUntilReady(
   child: ChildProcess,
   url: string,
   workers: number,
-  backend: Backend,
+  stores: RealStores | undefined,
   exited: Promise<number | null>,
   stderrFile: string,
 ): Promise<void> {
@@ -256,7 +261,7 @@ async function waitUntilReady(
   for (;;) {
     if (gone) throw fail(`exited with ${child.exitCode}`);
     if (Date.now() > deadline) throw fail(`not ready after ${startTimeoutMs / 1000} s`);
-    const workersUp = workers === 1 || readyWorkers(child.pid!, backend) >= workers;
+    const workersUp = workers === 1 || readyWorkers(child.pid!, stores) >= workers;
     if (workersUp && (await serving(url))) break;
     await sleep(200);
   }
@@ -265,12 +270,12 @@ async function waitUntilReady(
   for (let i = 0; i < 4 * workers; i++) if (!(await serving(url))) throw fail("a fresh connection found it not serving");
 }
 
-/** Worker processes (children named node) that hold their Redis connection. */
-function readyWorkers(primaryPid: number, backend: Backend): number {
-  const { port } = redisHostPort();
+/** Worker processes (children named node) that hold their Redis connection (real backend; a Cluster client connects to its first node too). */
+function readyWorkers(primaryPid: number, stores: RealStores | undefined): number {
+  const port = stores === undefined ? undefined : redisHostPort(stores.redisUrl).port;
   return processTree(primaryPid)
     .filter((pid) => pid !== primaryPid && commandName(pid) === "node")
-    .filter((pid) => backend !== "real" || hasConnectionToPort(pid, port)).length;
+    .filter((pid) => port === undefined || hasConnectionToPort(pid, port)).length;
 }
 
 /** Health/Check as Connect JSON over a fresh HTTP/1.1 connection. */

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { VerificationRules } from "../domain/verification/verificationService.js";
 import type { TokenRules } from "../domain/profileTokens/tokenRules.js";
+import type { TracingConfig } from "../observability/tracing.js";
 import { accountTokenConfig, type AccountTokenConfig } from "./accountTokenConfig.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { tokenConfig } from "./tokenConfig.js";
@@ -58,8 +59,8 @@ export interface Config {
   readonly limits: { readonly maxRequestBytes: number; readonly maxResponseBytes: number };
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
-  /** OpenTelemetry traces over OTLP/HTTP; the SDK reads the rest of `OTEL_*` itself. */
-  readonly tracing: { readonly enabled: boolean; readonly serviceName: string; readonly url?: string };
+  /** OpenTelemetry traces over OTLP/HTTP; the exporter reads its own `OTEL_EXPORTER_OTLP_*` (headers, timeout, compression). */
+  readonly tracing: TracingConfig;
   readonly database: DatabaseConfig;
   readonly shortLivedStore: ShortLivedStoreConfig;
   readonly auth: AuthConfig;
@@ -191,6 +192,7 @@ export function loadConfig(env: RawEnvironment): Config {
         v.OTEL_TRACES_EXPORTER !== "none" &&
         (v.OTEL_TRACES_EXPORTER === "otlp" || v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
       serviceName: v.OTEL_SERVICE_NAME!,
+      sampler: { name: v.OTEL_TRACES_SAMPLER!, ratio: v.OTEL_TRACES_SAMPLER_ARG! },
       // Unset: the exporter's own default (http://localhost:4318/v1/traces).
       ...(v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined
         ? { url: v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }

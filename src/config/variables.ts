@@ -101,6 +101,16 @@ export const variables = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable(url(/^https?$/, "http(s)://collector:4318/v1/traces"), "OTLP/HTTP traces URL, when not the endpoint's /v1/traces; setting it turns traces on"),
   OTEL_SDK_DISABLED: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "true turns OpenTelemetry off whatever else is set", "false"),
   OTEL_SERVICE_NAME: variable(nonEmpty, "service.name of the spans", "onetime"),
+  OTEL_TRACES_SAMPLER: variable(
+    z.enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]),
+    "which traces are recorded: parentbased_* follow the caller's sampled flag, and decide alone for a trace that starts here",
+    "parentbased_always_on",
+  ),
+  OTEL_TRACES_SAMPLER_ARG: variable(
+    z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a ratio from 0 to 1").transform(Number),
+    "the share of traces *traceidratio samples, from 0 to 1",
+    "1",
+  ),
   DATABASE_URL: variable(
     url(/^postgres(ql)?$/, "postgres://user:pass@host:5432/db"),
     "Postgres for durable records; unset runs embedded PGlite in DATA_DIR",

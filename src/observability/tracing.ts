@@ -7,16 +7,22 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/** OTEL_TRACES_SAMPLER's values (the SDK no longer reads it: since sdk-trace 3 the application builds its sampler). */
+export type SamplerName = "always_on" | "always_off" | "traceidratio" | "parentbased_always_on" | "parentbased_always_off" | "parentbased_traceidratio";
+
 export interface TracingConfig {
   readonly enabled: boolean;
   readonly serviceName: string;
+  /** Which traces are recorded; `ratio` is OTEL_TRACES_SAMPLER_ARG, used by the *traceidratio ones. */
+  readonly sampler: { readonly name: SamplerName; readonly ratio: number };
   /** The OTLP/HTTP traces URL; unset: the exporter's default. */
   readonly url?: string;
 }
 
 /**
- * The OpenTelemetry SDK, exporting over OTLP/HTTP where the standard `OTEL_*` variables say
- * (endpoint, headers, batch sizes, resource attributes: the SDK reads them itself). Off unless
+ * The OpenTelemetry SDK, exporting over OTLP/HTTP where the standard `OTEL_*` variables say:
+ * config reads the endpoint and the sampler; the exporter its headers, timeout and compression;
+ * the env detector the resource attributes. Off unless
  * the config turned it on; off, the SDK is not even loaded, and each span site is a no-op call.
  */
 export async function startTracing(config: TracingConfig): Promise<Tracing> {
@@ -24,7 +30,7 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
   const [
     { OTLPTraceExporter },
     { detectResources, envDetector, resourceFromAttributes },
-    { BatchSpanProcessor, TracerProvider },
+    { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider },
     { AsyncLocalStorageContextManager },
     { W3CTraceContextPropagator },
   ] = await Promise.all([
@@ -34,7 +40,10 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
     import("@opentelemetry/context-async-hooks"),
     import("@opentelemetry/core"),
   ]);
+  const { name, ratio } = config.sampler;
+  const decides = name.endsWith("always_off") ? new AlwaysOffSampler() : name.endsWith("traceidratio") ? new TraceIdRatioBasedSampler(ratio) : new AlwaysOnSampler();
   const provider = new TracerProvider({
+    sampler: name.startsWith("parentbased_") ? new ParentBasedSampler({ root: decides }) : decides,
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the default name.
     resource: resourceFromAttributes({ "service.name": config.serviceName }).merge(detectResources({ detectors: [envDetector] })),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(config.url === undefined ? {} : { url: config.url }) })],

@@ -17,6 +17,14 @@ describe("configuration", () => {
     expect(config.auth.mode).toBe("development");
   });
 
+  it("reads the trace sampler and its ratio, and refuses a ratio outside 0 to 1", () => {
+    const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
+    expect(loadConfig(traced).tracing.sampler).toEqual({ name: "parentbased_always_on", ratio: 1 });
+    expect(loadConfig({ ...traced, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }).tracing.sampler).toEqual({ name: "traceidratio", ratio: 0.25 });
+    expect(problemsOf({ ...traced, OTEL_TRACES_SAMPLER_ARG: "1.5" })[0]).toMatch(/^OTEL_TRACES_SAMPLER_ARG:/);
+    expect(problemsOf({ ...traced, OTEL_TRACES_SAMPLER: "sometimes" })[0]).toMatch(/^OTEL_TRACES_SAMPLER:/);
+  });
+
   it("runs one worker per core on real stores, and one on the embedded ones", () => {
     const real = { DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
     expect(loadConfig(real).workers).toBe(availableParallelism());

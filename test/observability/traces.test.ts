@@ -151,3 +151,24 @@ describe("OpenTelemetry traces of a verification round trip", () => {
     expect(children.map((span) => span.attributes["db.system.name"]).sort()).toEqual(["postgresql", "redis"]);
   });
 });
+
+describe("OTEL_TRACES_SAMPLER=always_off", () => {
+  it("records nothing, not even for a caller whose traceparent says sampled: no span reaches the collector", async () => {
+    const collector = await startCollector();
+    try {
+      const server = await startTestServer("real", "traces_off", { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: "always_off" });
+      try {
+        const sampled = `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+        const client = await verificationClient(server.url, "connect-json", ["service"], { traceparent: sampled });
+        await client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "unsampled@example.com", policy: { forcedCode: "271828" } });
+      } finally {
+        // Stopping flushes the batch: anything recorded would be exported by now.
+        await server.stop();
+      }
+      expect(collector.paths).toEqual([]);
+      expect(collector.spans).toEqual([]);
+    } finally {
+      await new Promise((resolve) => collector.server.close(resolve));
+    }
+  });
+});
