@@ -25,7 +25,7 @@ export interface TracingRun {
 /** The three ways, in the order they run: the SDK not loaded; loaded, sampling nothing; exporting every span. */
 const modes: readonly { readonly mode: TracingMode; env(endpoint: string): Record<string, string> }[] = [
   { mode: "off", env: () => ({}) },
-  { mode: "sampled-out", env: (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" }) },
+  { mode: "sampled-out", env: (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "parentbased_always_off" }) },
   { mode: "on", env: (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }) },
 ];
 

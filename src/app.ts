@@ -102,7 +102,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const keys = await loadEncryptionKeys(config.delivery.encryptionKeys, config.database.kind === "pglite" ? config.database.dataDir : undefined);
   const box = createSecretBox(keys);
   const metrics = createMetrics({ processMetrics: true });
-  const tracing = await startTracing(config.tracing);
+  const tracing = await startTracing(config.tracing, logger);
   const { key: serverKey, source: serverKeySource } = chooseServerKey(config.delivery, keys);
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;

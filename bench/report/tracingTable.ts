@@ -28,7 +28,7 @@ export function tracingTable(runs: readonly TracingRun[]): string {
     ]),
   );
   const footnote =
-    "off: no OTEL_* variable (the SDK is not loaded); sampled-out: OTEL_EXPORTER_OTLP_ENDPOINT set and OTEL_TRACES_SAMPLER=always_off; " +
+    "off: no OTEL_* variable (the SDK is not loaded); sampled-out: OTEL_EXPORTER_OTLP_ENDPOINT set and OTEL_TRACES_SAMPLER=parentbased_always_off (the bench sends no traceparent: nothing is recorded, but the SDK runs); " +
     "on: every span exported over OTLP/HTTP (JSON, batched) to a sink in the bench process, which counts them and answers 200 " +
     "(receiving is the bench's CPU, not the server's). A fresh server per mode, one after the other: read srv us/rnd, the server's own " +
     "CPU per round trip, before rounds/s; run-to-run noise on this machine is about ±10-15%.\n";

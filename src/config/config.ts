@@ -143,7 +143,10 @@ export function loadConfig(env: RawEnvironment): Config {
   const accountTokens = accountTokenConfig(v, environment === "production", problems);
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
+  }  if (v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE! > v.OTEL_BSP_MAX_QUEUE_SIZE!) {
+    problems.push("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE (a batch is taken from the queue)");
   }
+
   // Wrong guesses are budgeted per destination across verifications and OTTs alike.
   const guesses = { limit: v.VERIFICATION_GUESS_LIMIT!, windowMs: v.VERIFICATION_GUESS_WINDOW_SECONDS! * 1000 };
   const tokens = tokenConfig(v, guesses, problems);
@@ -190,9 +193,17 @@ export function loadConfig(env: RawEnvironment): Config {
       enabled:
         v.OTEL_SDK_DISABLED !== true &&
         v.OTEL_TRACES_EXPORTER !== "none" &&
+        // Records nothing whatever the caller sent: the same as off, which costs nothing.
+        v.OTEL_TRACES_SAMPLER !== "always_off" &&
         (v.OTEL_TRACES_EXPORTER === "otlp" || v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
       serviceName: v.OTEL_SERVICE_NAME!,
       sampler: { name: v.OTEL_TRACES_SAMPLER!, ratio: v.OTEL_TRACES_SAMPLER_ARG! },
+      batch: {
+        scheduledDelayMillis: v.OTEL_BSP_SCHEDULE_DELAY!,
+        maxQueueSize: v.OTEL_BSP_MAX_QUEUE_SIZE!,
+        maxExportBatchSize: v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE!,
+        exportTimeoutMillis: v.OTEL_BSP_EXPORT_TIMEOUT!,
+      },
       // Unset: the exporter's own default (http://localhost:4318/v1/traces).
       ...(v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined
         ? { url: v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }

@@ -106,6 +106,10 @@ export const variables = {
     "which traces are recorded: parentbased_* follow the caller's sampled flag, and decide alone for a trace that starts here",
     "parentbased_always_on",
   ),
+  OTEL_BSP_SCHEDULE_DELAY: variable(wholeNumber(1, 10 * 60 * 1000), "milliseconds between exports of the spans batched so far", "5000"),
+  OTEL_BSP_MAX_QUEUE_SIZE: variable(wholeNumber(1, 1_000_000), "spans waiting for export at most; past it new spans are dropped (and logged)", "2048"),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: variable(wholeNumber(1, 1_000_000), "spans per export at most (at most OTEL_BSP_MAX_QUEUE_SIZE)", "512"),
+  OTEL_BSP_EXPORT_TIMEOUT: variable(wholeNumber(1, 10 * 60 * 1000), "milliseconds an export may take before it is given up", "30000"),
   OTEL_TRACES_SAMPLER_ARG: variable(
     z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a ratio from 0 to 1").transform(Number),
     "the share of traces *traceidratio samples, from 0 to 1",

@@ -1,3 +1,4 @@
+import type { Logger } from "./logger.js";
 import { untraced, type Spans } from "./spans.js";
 import { tracedSpans } from "./tracedSpans.js";
 
@@ -17,6 +18,8 @@ export interface TracingConfig {
   readonly sampler: { readonly name: SamplerName; readonly ratio: number };
   /** The OTLP/HTTP traces URL; unset: the exporter's default. */
   readonly url?: string;
+  /** The batch span processor's settings, from OTEL_BSP_* (which the SDK no longer reads either). */
+  readonly batch: { readonly scheduledDelayMillis: number; readonly maxQueueSize: number; readonly maxExportBatchSize: number; readonly exportTimeoutMillis: number };
 }
 
 /**
@@ -25,7 +28,7 @@ export interface TracingConfig {
  * the env detector the resource attributes. Off unless
  * the config turned it on; off, the SDK is not even loaded, and each span site is a no-op call.
  */
-export async function startTracing(config: TracingConfig): Promise<Tracing> {
+export async function startTracing(config: TracingConfig, logger: Logger): Promise<Tracing> {
   if (!config.enabled) return { spans: untraced, shutdown: async () => undefined };
   const [
     { OTLPTraceExporter },
@@ -33,20 +36,34 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
     { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider },
     { AsyncLocalStorageContextManager },
     { W3CTraceContextPropagator },
+    { diag, DiagLogLevel },
   ] = await Promise.all([
     import("@opentelemetry/exporter-trace-otlp-http"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/sdk-trace"),
     import("@opentelemetry/context-async-hooks"),
     import("@opentelemetry/core"),
+    import("@opentelemetry/api"),
   ]);
+  // The SDK says what goes wrong (spans dropped from a full queue, exports that fail) only on its
+  // diagnostic channel, which is the process's: without a logger there, the losses are silent.
+  diag.setLogger(
+    {
+      error: (message, ...args) => logger.error({ args }, `opentelemetry: ${message}`),
+      warn: (message, ...args) => logger.warn({ args }, `opentelemetry: ${message}`),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
   const { name, ratio } = config.sampler;
   const decides = name.endsWith("always_off") ? new AlwaysOffSampler() : name.endsWith("traceidratio") ? new TraceIdRatioBasedSampler(ratio) : new AlwaysOnSampler();
   const provider = new TracerProvider({
     sampler: name.startsWith("parentbased_") ? new ParentBasedSampler({ root: decides }) : decides,
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the default name.
     resource: resourceFromAttributes({ "service.name": config.serviceName }).merge(detectResources({ detectors: [envDetector] })),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(config.url === undefined ? {} : { url: config.url }) })],
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(config.url === undefined ? {} : { url: config.url }), ...config.batch })],
   });
   const spans = tracedSpans(provider.getTracer("onetime"), new AsyncLocalStorageContextManager(), new W3CTraceContextPropagator());
   return {

@@ -23,6 +23,17 @@ describe("configuration", () => {
     expect(loadConfig({ ...traced, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }).tracing.sampler).toEqual({ name: "traceidratio", ratio: 0.25 });
     expect(problemsOf({ ...traced, OTEL_TRACES_SAMPLER_ARG: "1.5" })[0]).toMatch(/^OTEL_TRACES_SAMPLER_ARG:/);
     expect(problemsOf({ ...traced, OTEL_TRACES_SAMPLER: "sometimes" })[0]).toMatch(/^OTEL_TRACES_SAMPLER:/);
+    // Recording nothing whatever the caller says is the same as off, which loads no SDK.
+    expect(loadConfig({ ...traced, OTEL_TRACES_SAMPLER: "always_off" }).tracing.enabled).toBe(false);
+    expect(loadConfig({ ...traced, OTEL_TRACES_SAMPLER: "parentbased_always_off" }).tracing.enabled).toBe(true);
+  });
+
+  it("reads the span batch's OTEL_BSP_* settings, with the specification's defaults", () => {
+    const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
+    expect(loadConfig(traced).tracing.batch).toEqual({ scheduledDelayMillis: 5000, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMillis: 30000 });
+    expect(loadConfig({ ...traced, OTEL_BSP_MAX_QUEUE_SIZE: "16384", OTEL_BSP_SCHEDULE_DELAY: "1000" }).tracing.batch).toMatchObject({ maxQueueSize: 16384, scheduledDelayMillis: 1000 });
+    expect(problemsOf({ ...traced, OTEL_BSP_MAX_QUEUE_SIZE: "100" })[0]).toMatch(/^OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE/);
+    expect(problemsOf({ ...traced, OTEL_BSP_EXPORT_TIMEOUT: "soon" })[0]).toMatch(/^OTEL_BSP_EXPORT_TIMEOUT:/);
   });
 
   it("runs one worker per core on real stores, and one on the embedded ones", () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthTokenState } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
 import { accountTokenClient, user } from "../support/accountTokenClient.js";
+import { capturingLogger } from "../support/capturingLogger.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
 
@@ -167,6 +168,28 @@ describe("OTEL_TRACES_SAMPLER=always_off", () => {
       }
       expect(collector.paths).toEqual([]);
       expect(collector.spans).toEqual([]);
+    } finally {
+      await new Promise((resolve) => collector.server.close(resolve));
+    }
+  });
+});
+
+describe("a span batch queue too small for the load", () => {
+  it("logs the spans it dropped instead of losing them silently", async () => {
+    const collector = await startCollector();
+    const captured = capturingLogger("warn");
+    try {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_MAX_QUEUE_SIZE: "1", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "1" };
+      const server = await startTestServer("real", "traces_dropped", env, {}, captured.logger);
+      try {
+        const client = await verificationClient(server.url);
+        for (let call = 0; call < 5; call++) {
+          await client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: `dropped${call}@example.com` });
+        }
+      } finally {
+        await server.stop();
+      }
+      expect(captured.records.some((record) => /^opentelemetry: Dropped \d+ spans because maxQueueSize reached/.test(String(record.msg)))).toBe(true);
     } finally {
       await new Promise((resolve) => collector.server.close(resolve));
     }
