@@ -21,7 +21,15 @@ export interface AccountTokenConfig {
    * The CAPTCHA provider request tokens are validated with; `development` (never in production)
    * accepts the answer `dev-captcha-ok` without asking anyone; absent: validation is refused.
    */
-  readonly captcha?: { readonly provider: CaptchaProvider; readonly secret: string; readonly verifyUrl: string } | { readonly provider: "development" };
+  readonly captcha?: { readonly provider: CaptchaProvider; readonly secret: string; readonly verifyUrl: string; readonly expect: CaptchaExpectations } | { readonly provider: "development" };
+}
+
+/** What a successful answer must also say; each unset one is not checked. */
+export interface CaptchaExpectations {
+  /** Hosts the CAPTCHA may have been solved on (lowercase); empty: any. */
+  readonly hostnames: readonly string[];
+  readonly action?: string;
+  readonly minScore?: number;
 }
 
 /** The account token section; every missing piece is a problem. */
@@ -29,9 +37,20 @@ export function accountTokenConfig(v: Parsed, production: boolean, problems: str
   let captcha: AccountTokenConfig["captcha"];
   if (v.CAPTCHA_PROVIDER !== undefined) {
     if (v.CAPTCHA_SECRET === undefined) problems.push("CAPTCHA_SECRET: required with CAPTCHA_PROVIDER");
-    else captcha = { provider: v.CAPTCHA_PROVIDER, secret: v.CAPTCHA_SECRET, verifyUrl: v.CAPTCHA_VERIFY_URL ?? captchaVerifyUrls[v.CAPTCHA_PROVIDER] };
-  } else if (!production) {
-    captcha = { provider: "development" };
+    else {
+      const expect: CaptchaExpectations = {
+        hostnames: (v.CAPTCHA_HOSTNAMES ?? []).map((host) => host.toLowerCase()),
+        ...(v.CAPTCHA_ACTION === undefined ? {} : { action: v.CAPTCHA_ACTION }),
+        ...(v.CAPTCHA_MIN_SCORE === undefined ? {} : { minScore: v.CAPTCHA_MIN_SCORE }),
+      };
+      captcha = { provider: v.CAPTCHA_PROVIDER, secret: v.CAPTCHA_SECRET, verifyUrl: v.CAPTCHA_VERIFY_URL ?? captchaVerifyUrls[v.CAPTCHA_PROVIDER], expect };
+    }
+  } else {
+    for (const name of ["CAPTCHA_ACTION", "CAPTCHA_MIN_SCORE"] as const) {
+      if (v[name] !== undefined) problems.push(`${name}: checks a provider's answer; set CAPTCHA_PROVIDER too`);
+    }
+    if ((v.CAPTCHA_HOSTNAMES ?? []).length > 0) problems.push("CAPTCHA_HOSTNAMES: checks a provider's answer; set CAPTCHA_PROVIDER too");
+    if (!production) captcha = { provider: "development" };
   }
   return {
     ttlMs: {

@@ -247,6 +247,16 @@ export const variables = {
   ),
   CAPTCHA_SECRET: variable(nonEmpty, "the CAPTCHA provider's secret key"),
   CAPTCHA_VERIFY_URL: variable(url(/^https?$/, "https://api.hcaptcha.com/siteverify"), "siteverify endpoint; default the provider's"),
+  CAPTCHA_HOSTNAMES: variable(
+    commaList.pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/i, "must be host names (example.com)"))),
+    "comma-separated hosts the CAPTCHA must have been solved on (the answer's hostname); empty: any",
+    "",
+  ),
+  CAPTCHA_ACTION: variable(nonEmpty, "the action the answer must carry (reCAPTCHA v3, Turnstile); unset: any"),
+  CAPTCHA_MIN_SCORE: variable(
+    z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a score from 0 to 1").transform(Number),
+    "lowest score accepted (reCAPTCHA v3, hCaptcha Enterprise); set it for reCAPTCHA v3, whose every real token succeeds",
+  ),
 } as const;
 
 export type VariableName = keyof typeof variables;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { siteverifyCaptcha } from "../../src/captcha/siteverifyCaptcha.js";
 import { CaptchaUnavailable } from "../../src/domain/accountTokens/accountTokenErrors.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { capturingLogger } from "../support/capturingLogger.js";
 
 /** A siteverify endpoint that answers what `answer` says for each form it gets. */
 describe("the siteverify CAPTCHA adapter (hCaptcha, reCAPTCHA, Turnstile)", () => {
@@ -42,6 +43,36 @@ describe("the siteverify CAPTCHA adapter (hCaptcha, reCAPTCHA, Turnstile)", () =
     answer = () => ({ status: 200, body: '{"success":false,"error-codes":["invalid-input-response"]}' });
     expect(await captcha().verify("wrong", undefined)).toBe(false);
     expect(forms.at(-1)!.has("remoteip")).toBe(false);
+  });
+
+  it("refuses a real answer solved on another host, for another action, or scored below the minimum, and logs why", async () => {
+    const captured = capturingLogger("warn");
+    const strict = siteverifyCaptcha({
+      verifyUrl: url,
+      secret: "s3cret",
+      timeoutMs: 500,
+      logger: captured.logger,
+      expect: { hostnames: ["signup.example.com"], action: "account_creation", minScore: 0.5 },
+    });
+    const reply = (fields: Record<string, unknown>) => () => ({ status: 200, body: JSON.stringify({ success: true, hostname: "signup.example.com", action: "account_creation", score: 0.9, ...fields }) });
+    answer = reply({});
+    expect(await strict.verify("answer", undefined)).toBe(true);
+    answer = reply({ hostname: "SIGNUP.example.com" });
+    expect(await strict.verify("answer", undefined)).toBe(true);
+    for (const [fields, why] of [
+      [{ hostname: "phish.example.net" }, "hostname phish.example.net is not in CAPTCHA_HOSTNAMES"],
+      [{ hostname: undefined }, "hostname (none) is not in CAPTCHA_HOSTNAMES"],
+      [{ action: "login" }, "action login is not CAPTCHA_ACTION"],
+      [{ score: 0.1 }, "score 0.1 is below CAPTCHA_MIN_SCORE"],
+      [{ score: undefined }, "score (none) is below CAPTCHA_MIN_SCORE"],
+    ] as const) {
+      answer = reply(fields);
+      expect(await strict.verify("answer", undefined)).toBe(false);
+      expect(captured.records.at(-1)).toMatchObject({ mismatch: why });
+    }
+    // Without expectations, any successful answer passes, as before.
+    answer = reply({ hostname: "phish.example.net", score: 0 });
+    expect(await captcha().verify("answer", undefined)).toBe(true);
   });
 
   it("is unavailable, not a failed CAPTCHA, when our secret is refused, the provider errs or does not answer in time", async () => {

@@ -165,6 +165,19 @@ describe("configuration", () => {
     expect(problemsOf({ APNS_KEY_FILE: "key.p8" })).toEqual(["APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC: required with APNS_KEY_FILE"]);
   });
 
+  it("reads what a CAPTCHA answer must also say, and refuses those checks without a provider", () => {
+    const provider = { CAPTCHA_PROVIDER: "recaptcha", CAPTCHA_SECRET: "s" } as const;
+    const checked = loadConfig({ ...provider, CAPTCHA_HOSTNAMES: "Signup.example.com, app.example.com", CAPTCHA_ACTION: "account_creation", CAPTCHA_MIN_SCORE: "0.5" });
+    expect(checked.accountTokens.captcha).toMatchObject({ expect: { hostnames: ["signup.example.com", "app.example.com"], action: "account_creation", minScore: 0.5 } });
+    expect(loadConfig(provider).accountTokens.captcha).toMatchObject({ expect: { hostnames: [] } });
+    expect(problemsOf({ ...provider, CAPTCHA_MIN_SCORE: "2" })[0]).toMatch(/^CAPTCHA_MIN_SCORE:/);
+    expect(problemsOf({ ...provider, CAPTCHA_HOSTNAMES: "https://example.com/" })[0]).toMatch(/^CAPTCHA_HOSTNAMES:/);
+    expect(problemsOf({ CAPTCHA_HOSTNAMES: "example.com", CAPTCHA_MIN_SCORE: "0.5" })).toEqual([
+      "CAPTCHA_MIN_SCORE: checks a provider's answer; set CAPTCHA_PROVIDER too",
+      "CAPTCHA_HOSTNAMES: checks a provider's answer; set CAPTCHA_PROVIDER too",
+    ]);
+  });
+
   it("lists every variable with its default in --help", () => {
     const help = configHelp();
     for (const name of Object.keys(variables)) expect(help).toContain(name);
