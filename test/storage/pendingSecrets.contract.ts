@@ -78,11 +78,11 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
 
       it("is consumed exactly once by the right hash", async () => {
         await store.put("s", secret("123456"), 60_000);
-        expect(await store.take("s", hashOf("123456"))).toEqual({
-          status: "consumed",
-          attempts: 1,
-          data: '{"purpose":"test"}',
-        });
+        const taken = await store.take("s", hashOf("123456"));
+        // With what putting it back takes: its limit and the time it had left.
+        expect(taken).toEqual({ status: "consumed", attempts: 1, data: '{"purpose":"test"}', maxAttempts: 3, ttlMs: expect.any(Number) });
+        expect(taken.status === "consumed" && taken.ttlMs).toBeGreaterThan(59_000);
+        expect(taken.status === "consumed" && taken.ttlMs).toBeLessThanOrEqual(60_000);
         expect(await store.take("s", hashOf("123456"))).toEqual({ status: "missing" });
         expect(await store.peek("s")).toBeNull();
       });
@@ -93,7 +93,7 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(await store.take("s", hashOf("000000"))).toEqual({ status: "mismatch", attempts: 1, attemptsLeft: 2, data });
         expect(await store.take("s", hashOf("111111"))).toEqual({ status: "mismatch", attempts: 2, attemptsLeft: 1, data });
         expect((await store.peek("s"))?.attempts).toBe(2);
-        expect(await store.take("s", hashOf("123456"))).toEqual({ status: "consumed", attempts: 3, data });
+        expect(await store.take("s", hashOf("123456"))).toMatchObject({ status: "consumed", attempts: 3, data, maxAttempts: 3 });
       });
 
       it("locks after maxAttempts, even for the right hash", async () => {

@@ -218,3 +218,42 @@ describe.each(backends)("TokenService refusals (%s backends)", (backend) => {
     }
   });
 });
+
+describe.each(backends)("a step 2 that fails (%s backends)", (backend) => {
+  let server: TokenServer;
+  let service: TokenClient;
+
+  beforeAll(async () => {
+    // One OTT per destination and operation: a second step 2 to the same new address is refused.
+    server = await startTokenServer(backend, "token_step2_undo", { TOKEN_SEND_LIMIT: "1" });
+    service = await tokenClient(server.url, { kind: "service" });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("leaves the step-1 OTT as it was, so step 2 can be tried again without starting over", async () => {
+    const taken = freshEmail("step2-taken");
+    const firstEmail = freshEmail("undo-a");
+    const first = await tokenClient(server.url, { kind: "user", userId: await createProfile(service, "undo", { email: firstEmail }) });
+    await first.requestKeyChangeToken({ keyType: UserKeyType.EMAIL });
+    await first.requestKeyChangeNewKeyToken({ step1Token: await server.codeSentTo(firstEmail), newKey: { key: { case: "email", value: taken } } });
+
+    const secondEmail = freshEmail("undo-b");
+    const second = await tokenClient(server.url, { kind: "user", userId: await createProfile(service, "undo", { email: secondEmail }) });
+    await second.requestKeyChangeToken({ keyType: UserKeyType.EMAIL });
+    const step1Token = await server.codeSentTo(secondEmail);
+    // The new address has had its one OTT of this operation: step 2 is refused after step 1 was proven.
+    expect(await failure(second.requestKeyChangeNewKeyToken({ step1Token, newKey: { key: { case: "email", value: taken } } }))).toMatchObject({
+      code: Code.ResourceExhausted,
+    });
+    // The same step-1 OTT still proves step 1, once.
+    const other = freshEmail("undo-other");
+    await second.requestKeyChangeNewKeyToken({ step1Token, newKey: { key: { case: "email", value: other } } });
+    expect(await server.codeSentTo(other)).toMatch(/^\d{6}$/);
+    expect(await failure(second.requestKeyChangeNewKeyToken({ step1Token, newKey: { key: { case: "email", value: freshEmail("undo-third") } } }))).toMatchObject({
+      code: Code.NotFound,
+      reason: "TOKEN_NOT_FOUND",
+    });
+  });
+});

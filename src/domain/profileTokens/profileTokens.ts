@@ -72,7 +72,20 @@ export class ProfileTokens {
     // address could otherwise get around by naming a new destination each time.
     await this.deps.clientLimits.admit(actor);
     const subject = this.subjectOf(spec, input, actor);
-    const step1 = spec.proves === undefined ? undefined : await this.prove(spec.proves, subject, input);
+    if (spec.proves === undefined) return this.issue(operation, spec, subject, input);
+    const proof = await this.prove(spec.proves, subject, input);
+    try {
+      return await this.issue(operation, spec, subject, input, proof.target);
+    } catch (error) {
+      // A step 2 that failed (a send limit, a store that did not answer) leaves the step-1 OTT
+      // as it was, so the user retries step 2 rather than starting over.
+      await proof.undo().catch(() => false);
+      throw error;
+    }
+  }
+
+  /** Reads the profile once, plans where the OTT goes, and issues it. */
+  private async issue(operation: TokenOperation, spec: OperationSpec, subject: Subject, input: RequestInput, step1?: Target): Promise<IssuedToken> {
     const found = await this.deps.profiles.lookup({
       ...(spec.reads.user && subject.userId !== undefined ? { userId: subject.userId } : {}),
       ...(spec.reads.key && input.key !== undefined ? { key: input.key } : {}),
@@ -151,13 +164,16 @@ export class ProfileTokens {
     }
   }
 
-  /** Step 2: redeems the step-1 OTT (once: a proven step 1 is gone) and returns what it was for. */
-  private async prove(stepOne: TokenOperation, subject: Subject, input: RequestInput): Promise<Target> {
+  /**
+   * Step 2: redeems the step-1 OTT (once: a proven step 1 is gone) and returns what it was for,
+   * and how to put it back should step 2 fail.
+   */
+  private async prove(stepOne: TokenOperation, subject: Subject, input: RequestInput): Promise<{ target: Target; undo(): Promise<boolean> }> {
     if (input.step1Token === undefined || input.key === undefined) throw new Error("step 2 without its step-1 token or new key");
     const redemption = await this.deps.secrets.redeem(tokenKey(stepOne, subject, input.key.type), input.step1Token);
     const target = redeemed(redemption, "step1_token").target;
-    if (target === undefined) throw new Error(`${stepOne} token without a target`);
-    return target;
+    if (target === undefined || redemption.status !== "redeemed") throw new Error(`${stepOne} token without a target`);
+    return { target, undo: redemption.undo };
   }
 
   private admit(operation: TokenOperation, spec: OperationSpec, actor: Actor): void {

@@ -86,7 +86,17 @@ export interface IssueRequest<A> {
 }
 
 export type Redemption =
-  | { readonly status: "redeemed"; readonly attempts: number; readonly record: string }
+  | {
+      readonly status: "redeemed";
+      readonly attempts: number;
+      readonly record: string;
+      /**
+       * Puts the secret back as it was before this redemption (same code, the time and guesses it
+       * had left), for a caller whose work after redeeming failed; unless a new secret took its
+       * place meanwhile. True if it is back.
+       */
+      undo(): Promise<boolean>;
+    }
   | { readonly status: "wrong"; readonly attempts: number; readonly attemptsLeft: number; readonly record: string }
   | { readonly status: "locked"; readonly attempts: number; readonly record: string }
   | { readonly status: "missing" };
@@ -207,8 +217,13 @@ export class OneTimeSecrets {
     switch (result.status) {
       case "missing":
         return result;
-      case "consumed":
-        return { status: "redeemed", attempts: result.attempts, record: this.open(key, result.data) };
+      case "consumed": {
+        const hash = this.hashOf(key, code);
+        // The successful guess is given back with the rest: the secret had one more left before it.
+        const secret = { hash, maxAttempts: result.maxAttempts - result.attempts + 1, data: result.data };
+        const undo = async () => result.ttlMs > 0 && (await this.deps.pending.put(key, secret, result.ttlMs, { ifAbsent: true }));
+        return { status: "redeemed", attempts: result.attempts, record: this.open(key, result.data), undo };
+      }
       case "mismatch":
         return { status: "wrong", attempts: result.attempts, attemptsLeft: result.attemptsLeft, record: this.open(key, result.data) };
       case "locked":

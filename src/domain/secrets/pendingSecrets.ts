@@ -72,7 +72,14 @@ export interface PutOptions {
 
 export type TakeResult =
   | { readonly status: "missing" }
-  | { readonly status: "consumed"; readonly attempts: number; readonly data: string }
+  | {
+      readonly status: "consumed";
+      readonly attempts: number;
+      readonly data: string;
+      /** What putting it back as it was takes (see OneTimeSecrets' undo): its limit and time left. */
+      readonly maxAttempts: number;
+      readonly ttlMs: number;
+    }
   | {
       readonly status: "mismatch";
       readonly attempts: number;

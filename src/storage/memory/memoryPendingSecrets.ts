@@ -90,7 +90,7 @@ export class MemoryPendingSecrets implements PendingSecrets {
     if (attempts > entry.maxAttempts) return { status: "locked", attempts, data };
     if (hashesEqual(entry.hash, hash)) {
       this.#entries.delete(key);
-      return { status: "consumed", attempts, data };
+      return { status: "consumed", attempts, data, maxAttempts: entry.maxAttempts, ttlMs: entry.expiresAt - this.#entries.now() };
     }
     return { status: "mismatch", attempts, attemptsLeft: Math.max(0, entry.maxAttempts - attempts), data };
   }

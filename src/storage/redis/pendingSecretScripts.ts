@@ -91,7 +91,7 @@ return 1
 /**
  * KEYS: the secret, its shard's stream, its shard's live set. ARGV: the guessed hash, consumer
  * group. Returns {"missing"} or {status, attempts, maxAttempts, data} with status "locked",
- * "consumed" or "mismatch".
+ * "consumed" (then also the milliseconds it had left) or "mismatch".
  */
 export const takeSecretScript = `${endMessageLua}
 local key, stream, live = KEYS[1], KEYS[2], KEYS[3]
@@ -115,9 +115,10 @@ for i = 1, #stored do
   diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(guess, i) or 0))
 end
 if diff == 0 then
+  local ttl = redis.call('PTTL', key)
   redis.call('DEL', key)
   endMessage(stream, live, ARGV[2], fields[4], fields[5])
-  return {'consumed', attempts, max, fields[3]}
+  return {'consumed', attempts, max, fields[3], ttl}
 end
 return {'mismatch', attempts, max, fields[3]}
 `;

@@ -16,11 +16,12 @@ export class UnexpectedRedisReply extends Error {
 }
 
 export function decodeTakeResult(reply: unknown): TakeResult {
-  const [status, attempts, maxAttempts, data] = tuple("takeSecret", reply);
+  const [status, attempts, maxAttempts, data, ttlMs] = tuple("takeSecret", reply);
   if (status === "missing") return { status };
   const counted = { attempts: integer("takeSecret", attempts), data: text("takeSecret", data) };
   switch (status) {
     case "consumed":
+      return { status, ...counted, maxAttempts: integer("takeSecret", maxAttempts), ttlMs: integer("takeSecret", ttlMs) };
     case "locked":
       return { status, ...counted };
     case "mismatch": {

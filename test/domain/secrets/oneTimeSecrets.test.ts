@@ -49,6 +49,39 @@ describe("OneTimeSecrets", () => {
     expect(await h.secrets.redeem(key, "482913")).toEqual({ status: "missing" });
   });
 
+  it("puts a redeemed secret back as it was on undo: same code, the guesses and the time it had left", async () => {
+    const key = await h.secrets.issue(request("undo@example.com", "424242"));
+    expect(await h.secrets.redeem(key, "000000")).toMatchObject({ status: "wrong", attemptsLeft: 2 });
+    h.clock.advance(4 * minute);
+    const redeemed = await h.secrets.redeem(key, "424242");
+    if (redeemed.status !== "redeemed") throw new Error("not redeemed");
+    expect(await redeemed.undo()).toBe(true);
+    // One wrong guess was spent before the redemption: two are left, as they were.
+    expect(await h.secrets.redeem(key, "000001")).toMatchObject({ status: "wrong", attemptsLeft: 1 });
+    expect(await h.secrets.redeem(key, "000002")).toMatchObject({ status: "wrong", attemptsLeft: 0 });
+    expect(await h.secrets.redeem(key, "424242")).toMatchObject({ status: "locked" });
+
+    const again = await h.secrets.issue(request("undo2@example.com", "515151"));
+    h.clock.advance(4 * minute);
+    const second = await h.secrets.redeem(again, "515151");
+    if (second.status !== "redeemed") throw new Error("not redeemed");
+    expect(await second.undo()).toBe(true);
+    // Back with the 6 minutes it had left, not a fresh 10.
+    h.clock.advance(6 * minute + 1);
+    expect(await h.secrets.redeem(again, "515151")).toEqual({ status: "missing" });
+  });
+
+  it("does not put a redeemed secret back over a newer one", async () => {
+    const key = await h.secrets.issue(request("newer@example.com", "616161", { key: "test:newer" }));
+    const redeemed = await h.secrets.redeem(key, "616161");
+    if (redeemed.status !== "redeemed") throw new Error("not redeemed");
+    h.clock.advance(2 * minute);
+    await h.secrets.issue(request("newer@example.com", "717171", { key: "test:newer" }));
+    expect(await redeemed.undo()).toBe(false);
+    expect(await h.secrets.redeem(key, "616161")).toMatchObject({ status: "wrong" });
+    expect(await h.secrets.redeem(key, "717171")).toMatchObject({ status: "redeemed" });
+  });
+
   it("counts every wrong code, then locks so that even the right one fails", async () => {
     const key = await h.secrets.issue(request("bob@example.com", "111111"));
     expect(await h.secrets.redeem(key, "000000")).toMatchObject({ status: "wrong", attemptsLeft: 2 });
