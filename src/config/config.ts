@@ -39,6 +39,8 @@ export type ShortLivedStoreConfig =
       readonly urls: readonly string[];
       readonly cluster: boolean;
       readonly keyPrefix: string;
+      /** How many shards (hash tags) pending secrets and their queue are split into. */
+      readonly secretShards: number;
     }
   | { readonly kind: "memory" };
 
@@ -216,7 +218,7 @@ export function loadConfig(env: RawEnvironment): Config {
         ? { kind: "postgres", url: v.DATABASE_URL, schema: v.DATABASE_SCHEMA!, poolMax: v.DATABASE_POOL_MAX! }
         : { kind: "pglite", dataDir: v.DATA_DIR!, schema: v.DATABASE_SCHEMA! },
     shortLivedStore:
-      v.REDIS_URL !== undefined ? { kind: "redis", urls: v.REDIS_URL, cluster: v.REDIS_CLUSTER!, keyPrefix: v.REDIS_KEY_PREFIX! } : { kind: "memory" },
+      v.REDIS_URL !== undefined ? { kind: "redis", urls: v.REDIS_URL, cluster: v.REDIS_CLUSTER!, keyPrefix: v.REDIS_KEY_PREFIX!, secretShards: v.REDIS_SECRET_SHARDS! } : { kind: "memory" },
     auth,
     delivery,
     verification: {

@@ -140,6 +140,11 @@ export const variables = {
     "false",
   ),
   REDIS_KEY_PREFIX: variable(nonEmpty, "prefix of every Redis key onetime writes", "onetime:"),
+  REDIS_SECRET_SHARDS: variable(
+    wholeNumber(1, 4096),
+    "hash tags (Cluster slots) pending codes and their queue are spread over; every instance must use the same, and changing it is a stop (codes in flight are lost)",
+    "16",
+  ),
   AUTH_JWT_SECRET: variable(
     z.string().min(32, "must be at least 32 characters (HS256 needs a 256-bit secret)"),
     "shared HS256 secret that signs callers' bearer JWTs",

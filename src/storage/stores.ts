@@ -20,6 +20,7 @@ import { connectRedis, pendingCommands, type RedisConnection } from "./redis/red
 import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
 import { RedisSendLimits } from "./redis/redisSendLimits.js";
+import { guardShardCount } from "./redis/shardCountGuard.js";
 import type { AccountTokenStore } from "../domain/accountTokens/accountTokenStore.js";
 import type { AuthTokenSignals } from "../domain/accountTokens/authTokenSignals.js";
 import { MemoryAuthTokenSignals } from "./memory/memoryAuthTokenSignals.js";
@@ -115,15 +116,21 @@ function openMemoryStores(options: OpenStoresOptions): ShortLivedStores {
 }
 
 async function openRedisStores(
-  config: RedisConnection & { readonly keyPrefix: string },
+  config: RedisConnection & { readonly keyPrefix: string; readonly secretShards: number },
   logger: Logger,
   options: OpenStoresOptions,
   calls: StoreCalls,
 ): Promise<ShortLivedStores> {
   const redis = await connectRedis(config, logger);
+  try {
+    await guardShardCount(redis, config.keyPrefix, config.secretShards);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   options.metrics?.watchRedisCommands(() => pendingCommands(redis));
   // One client for all three: ioredis pipelines commands on it, and the secrets store closes it.
-  const { keyPrefix } = config;
+  const { keyPrefix, secretShards: shardCount } = config;
   let authTokenSignals: RedisAuthTokenSignals;
   try {
     authTokenSignals = await RedisAuthTokenSignals.open({ redis, keyPrefix, logger, calls });
@@ -133,8 +140,8 @@ async function openRedisStores(
   }
   return {
     authTokenSignals,
-    secrets: new RedisPendingSecrets({ redis, keyPrefix, calls, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
-    secretMessages: new RedisSecretQueue({ redis, keyPrefix, calls }),
+    secrets: new RedisPendingSecrets({ redis, keyPrefix, shardCount, calls, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
+    secretMessages: new RedisSecretQueue({ redis, keyPrefix, shardCount, calls }),
     limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls }),
   };
 }

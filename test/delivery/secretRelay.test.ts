@@ -14,7 +14,7 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { RedisPendingSecrets } from "../../src/storage/redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "../../src/storage/redis/redisSecretQueue.js";
-import { secretShard, secretShardCount } from "../../src/storage/secretShards.js";
+import { defaultSecretShardCount, secretShard } from "../../src/storage/secretShards.js";
 import { capturingLogger } from "../support/capturingLogger.js";
 import { startPrivateRedis, type PrivateRedis } from "../support/privateRedis.js";
 import { RecordingChannel } from "../support/recordingChannel.js";
@@ -289,7 +289,7 @@ describe("the relay under a steady stream of nudges", () => {
       nudgeDelayMs: 5,
     });
     const quiet = "quiet-shard";
-    const busyShard = (secretShard(quiet) + 1) % secretShardCount;
+    const busyShard = (secretShard(quiet) + 1) % defaultSecretShardCount;
     relay.start();
     const nudges = setInterval(() => relay.nudge(busyShard), pollIntervalMs / 3);
     try {

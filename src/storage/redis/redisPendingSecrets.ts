@@ -1,7 +1,7 @@
 import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
-import { secretShard } from "../secretShards.js";
+import { defaultSecretShardCount, secretShard } from "../secretShards.js";
 import { assertKey, assertMessage, assertSecret, assertTtl, longestSecretTtlMs } from "../storeArguments.js";
 import { decodeInteger, decodeSecretState, decodeTakeResult } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
@@ -19,6 +19,8 @@ export interface RedisPendingSecretsOptions {
   readonly redis: RedisClient;
   /** Prepended to every key, so onetime can share a Redis and tests can isolate. No braces. Default "onetime:". */
   readonly keyPrefix?: string;
+  /** How many shards the secrets and their queue are split into (REDIS_SECRET_SHARDS). Default 16. */
+  readonly shardCount?: number;
   /** Whether close() quits the client; false when the client is shared. Default true. */
   readonly ownsClient?: boolean;
   /**
@@ -37,6 +39,7 @@ export class RedisPendingSecrets implements PendingSecrets {
   readonly #redis: RedisClient;
   readonly #scripts: Record<"put" | "take" | "peek" | "revoke", ScriptCommand>;
   readonly #keyPrefix: string;
+  readonly #shardCount: number;
   readonly #ownsClient: boolean;
   readonly #onQueued: ((shard: number) => void) | undefined;
   #closed = false;
@@ -45,6 +48,7 @@ export class RedisPendingSecrets implements PendingSecrets {
     assertNoClientKeyPrefix(options.redis, "RedisPendingSecrets");
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
+    this.#shardCount = options.shardCount ?? defaultSecretShardCount;
     this.#redis = options.redis;
     this.#scripts = defineScriptCommands(options.redis, "onetimeSecrets", { put: putSecretScript, take: takeSecretScript, peek: peekSecretScript, revoke: revokeSecretScript }, options.calls);
     this.#ownsClient = options.ownsClient ?? true;
@@ -56,7 +60,7 @@ export class RedisPendingSecrets implements PendingSecrets {
     assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
-    const shard = secretShard(key);
+    const shard = secretShard(key, this.#shardCount);
     const reply = await this.#scripts.put(
       this.#keys(key),
       secret.hash,
@@ -101,12 +105,12 @@ export class RedisPendingSecrets implements PendingSecrets {
   #key(key: string): string {
     assertKey(key);
     this.#open();
-    return secretKeyName(this.#keyPrefix, key);
+    return secretKeyName(this.#keyPrefix, key, this.#shardCount);
   }
 
   /** The secret and the keys of its shard that a script ending or replacing it touches. */
   #keys(key: string): string[] {
-    const { stream, live } = shardKeys(this.#keyPrefix, secretShard(key));
+    const { stream, live } = shardKeys(this.#keyPrefix, secretShard(key, this.#shardCount));
     return [this.#key(key), stream, live];
   }
 

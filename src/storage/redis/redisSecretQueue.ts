@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
-import { allSecretShards, secretShardCount } from "../secretShards.js";
+import { allSecretShards, defaultSecretShardCount } from "../secretShards.js";
 import { decodeClaims, decodeInteger, decodeTexts, type ShardClaim } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
 import { claimScript, recordScript, tidyScript } from "./secretQueueScripts.js";
@@ -15,6 +15,8 @@ export interface RedisSecretQueueOptions {
   readonly redis: RedisClient;
   /** The pending secrets' keyPrefix: the queue lives beside them. Default "onetime:". */
   readonly keyPrefix?: string;
+  /** The pending secrets' shard count: the queue has as many streams. Default 16. */
+  readonly shardCount?: number;
   /** This relay's name in the consumer group: unique per queue object. Default a random UUID. */
   readonly consumer?: string;
   /** Consumers holding nothing and unseen for this long are forgotten by tidy(). Default 1 hour. */
@@ -32,6 +34,7 @@ export class RedisSecretQueue implements MessageQueue {
   readonly #scripts: Record<"claim" | "record" | "tidy", ScriptCommand>;
   readonly #redis: RedisClient;
   readonly #keyPrefix: string;
+  readonly #shards: readonly number[];
   readonly #consumer: string;
   readonly #forgetAfterMs: number;
   readonly #tidyIntervalMs: number;
@@ -44,6 +47,7 @@ export class RedisSecretQueue implements MessageQueue {
     this.#redis = options.redis;
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     assertKeyPrefix(this.#keyPrefix);
+    this.#shards = allSecretShards(options.shardCount ?? defaultSecretShardCount);
     this.#scripts = defineScriptCommands(options.redis, "onetimeQueue", { claim: claimScript, record: recordScript, tidy: tidyScript }, options.calls);
     this.#consumer = options.consumer ?? randomUUID();
     this.#forgetAfterMs = options.forgetConsumersAfterMs ?? 3_600_000;
@@ -56,7 +60,7 @@ export class RedisSecretQueue implements MessageQueue {
   }
 
   async claim(limit: number, leaseMs: number, partitions?: ReadonlySet<number>): Promise<ClaimedMessage[]> {
-    const shards = partitions === undefined ? this.#sweepOrder() : [...partitions].filter((shard) => shard >= 0 && shard < secretShardCount);
+    const shards = partitions === undefined ? this.#sweepOrder() : [...partitions].filter((shard) => shard >= 0 && shard < this.#shards.length);
     const claimed: ClaimedMessage[] = [];
     // One shard after another, each asked only for what is still missing: a claim holds what
     // it returns, so asking every shard for the whole batch at once would lease more than is sent.
@@ -107,7 +111,7 @@ export class RedisSecretQueue implements MessageQueue {
     if (Date.now() - this.#lastTidy < this.#tidyIntervalMs) return;
     this.#lastTidy = Date.now();
     await Promise.all(
-      allSecretShards.map(async (shard) => {
+      this.#shards.map(async (shard) => {
         const reply = await this.#scripts.tidy([shardKeys(this.#keyPrefix, shard).stream], relayGroup, this.#forgetAfterMs);
         decodeInteger("tidy", reply);
       }),
@@ -120,7 +124,7 @@ export class RedisSecretQueue implements MessageQueue {
    */
   async backlog(): Promise<Backlog> {
     const shards = await Promise.all(
-      allSecretShards.map(async (shard) => {
+      this.#shards.map(async (shard) => {
         const { stream, retries } = shardKeys(this.#keyPrefix, shard);
         const [length, retrying, first] = await Promise.all([
           this.#redis.xlen(stream),
@@ -138,8 +142,8 @@ export class RedisSecretQueue implements MessageQueue {
   /** Every shard once, starting one further along each time. */
   #sweepOrder(): number[] {
     const start = this.#nextShard;
-    this.#nextShard = (start + 1) % secretShardCount;
-    return allSecretShards.map((_, index) => (start + index) % secretShardCount);
+    this.#nextShard = (start + 1) % this.#shards.length;
+    return this.#shards.map((_, index) => (start + index) % this.#shards.length);
   }
 }
 

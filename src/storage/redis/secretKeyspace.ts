@@ -1,10 +1,10 @@
-import { secretShard } from "../secretShards.js";
+import { defaultSecretShardCount, secretShard } from "../secretShards.js";
 
 /**
  * Names of the pending secrets and their queue in Redis. Every name of one shard carries the
  * shard's hash tag `{pending:N}` before anything else, so on Redis Cluster a secret, its shard's
  * stream and its retry set share one slot and one script may touch them all (no CROSSSLOT), while
- * the 16 shards spread over 16 slots. The tag comes first, so braces in a caller's key, which
+ * the shards (16 unless REDIS_SECRET_SHARDS says otherwise) spread over as many slots. The tag comes first, so braces in a caller's key, which
  * would otherwise start a tag of their own, change nothing.
  */
 export interface ShardKeys {
@@ -26,8 +26,8 @@ export function shardTag(shard: number): string {
   return `{pending:${shard}}`;
 }
 
-export function secretKeyName(keyPrefix: string, key: string): string {
-  return `${keyPrefix}${shardTag(secretShard(key))}:secret:${key}`;
+export function secretKeyName(keyPrefix: string, key: string, shardCount = defaultSecretShardCount): string {
+  return `${keyPrefix}${shardTag(secretShard(key, shardCount))}:secret:${key}`;
 }
 
 export function shardKeys(keyPrefix: string, shard: number): ShardKeys {

@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { VerificationMethod } from "../../../gen/onetime/v1/verification_service_pb.js";
+import { StartRefused } from "../../../src/errors/startRefused.js";
+import { connectTestRedis, deleteKeysWithPrefix, uniqueTestPrefix } from "../../support/redis.js";
+import { startTestServer } from "../../support/server.js";
+import { verificationClient } from "../../support/verificationClient.js";
+
+/** REDIS_SECRET_SHARDS: more hash tags for the codes, the same count on every instance. */
+describe("the secret shard count", () => {
+  const keyPrefix = uniqueTestPrefix("shards");
+  afterAll(async () => {
+    const admin = await connectTestRedis();
+    try {
+      await deleteKeysWithPrefix(admin, keyPrefix);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it("spreads codes over as many shards as set, and refuses an instance that counts differently", async () => {
+    const server = await startTestServer("real", "shards", { REDIS_KEY_PREFIX: keyPrefix, REDIS_SECRET_SHARDS: "64" });
+    try {
+      const client = await verificationClient(server.url);
+      for (let i = 0; i < 40; i++) {
+        const { verification } = await client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: `shard${i}@example.com`, policy: { forcedCode: "123456" } });
+        if (i % 2 === 0) await client.validateVerification({ verificationId: verification!.verificationId, code: "123456" });
+      }
+      const admin = await connectTestRedis();
+      try {
+        const names = await admin.keys(`${keyPrefix}{pending:*}:secret:*`);
+        const shards = new Set(names.map((name) => Number(/\{pending:(\d+)\}/.exec(name)![1])));
+        expect(names).toHaveLength(20);
+        // 20 codes over 64 shards: with 16, none could be 16 or above.
+        expect([...shards].some((shard) => shard >= 16)).toBe(true);
+        expect([...shards].every((shard) => shard < 64)).toBe(true);
+        expect(await admin.get(`${keyPrefix}secret-shards`)).toBe("64");
+      } finally {
+        admin.disconnect();
+      }
+
+      const refused = await startTestServer("real", "shards", { REDIS_KEY_PREFIX: keyPrefix }).then(
+        async (other) => {
+          await other.stop();
+          throw new Error("a start with the default 16 shards was not refused");
+        },
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(StartRefused);
+      expect((refused as Error).message).toContain("REDIS_SECRET_SHARDS is 16, but this Redis holds codes named for 64 shards");
+      // The same count starts beside it.
+      const second = await startTestServer("real", "shards", { REDIS_KEY_PREFIX: keyPrefix, REDIS_SECRET_SHARDS: "64" });
+      await second.stop();
+    } finally {
+      await server.stop();
+    }
+  });
+});
