@@ -236,7 +236,7 @@ export const variables = {
   TOKEN_SMS_CODE_LENGTH: variable(wholeNumber(4, 64), "characters of an OTT sent by SMS", "6"),
   TOKEN_SMS_CODE_SYMBOLS: variable(commaList, "sets an OTT by SMS is drawn from: digits, lowercase, uppercase", "digits"),
   TOKEN_PUBLIC_REQUESTS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "registration and password recovery OTTs may be requested and consumed without a bearer token", "false"),
-  TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "OTT requests one client address may make per client window, as a public caller or a user (services are not limited by address)", "20"),
+  TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "OTT requests one public client address, or one user, may make per client window (services are not limited this way)", "20"),
   TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT client window", "600"),
   ACCOUNT_CREATION_REQUEST_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation request token works (CAPTCHA included)", "3600"),
   ACCOUNT_CREATION_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation token works", "86400"),
@@ -244,7 +244,7 @@ export const variables = {
   AUTH_TOKEN_TTL_SECONDS: variable(wholeNumber(1, 86_400), "how long an auth (device pairing) token works; WatchAuthToken ends then", "600"),
   ACCOUNT_TOKEN_DEVICE_LIMIT: variable(wholeNumber(1, 10_000), "account creation (or recovery) tokens one device may be sent per device window", "5"),
   ACCOUNT_TOKEN_DEVICE_WINDOW_SECONDS: variable(wholeNumber(1, 30 * 86_400), "the device window (sliding)", "86400"),
-  ACCOUNT_TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "calls to public AccountTokenService RPCs one client address may make per client window", "60"),
+  ACCOUNT_TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "calls to AccountTokenService RPCs one public client address, or one user, may make per client window", "60"),
   ACCOUNT_TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the client window", "60"),
   CAPTCHA_PROVIDER: variable(
     z.enum(["hcaptcha", "recaptcha", "turnstile"]),

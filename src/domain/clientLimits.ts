@@ -11,11 +11,11 @@ export interface ClientLimit {
 }
 
 /**
- * Per-address limits of the calls anyone can make (AccountTokenService's public RPCs,
+ * Per-caller limits of the calls anyone can make (AccountTokenService's public RPCs,
  * TokenService's OTT requests), kept in the send limits' store (Redis, or process memory
  * embedded): one atomic admit per call, one round trip. Services and admins are named by their
- * credentials and limited elsewhere; public callers and users count by their network address,
- * which the store sees only as a keyed hash.
+ * credentials and limited elsewhere; users count by their id, public callers by their network
+ * address; the store sees either only as a keyed hash.
  */
 export class ClientLimits {
   /**
@@ -35,7 +35,7 @@ export class ClientLimits {
     const decision = await this.limits.admit({
       // The name is in the scope, not only the bucket: the guess budget below is kept per scope,
       // shared by every bucket, and two limiters must not count each other's calls.
-      scope: this.scopeOf(`${this.name}:${actor.clientAddress ?? "unknown"}`),
+      scope: this.scopeOf(`${this.name}:${callerOf(actor)}`),
       bucket: this.name,
       sends: { limit: count, windowMs, firstResendDelayMs: 0, maxResendDelayMs: 0 },
       // The guess budget is the send limits' second counter; here it counts the same calls.
@@ -46,14 +46,23 @@ export class ClientLimits {
   }
 }
 
-/** Too many calls from one client address. */
+/**
+ * Whom a call counts against: a signed-in user by its id, wherever it calls from (behind a NAT or
+ * a proxy many users share one address, and one user may use many); anyone else by address.
+ */
+function callerOf(actor: Actor): string {
+  if (actor.kind === "user" && actor.subject !== undefined) return `user:${actor.subject}`;
+  return `address:${actor.clientAddress ?? "unknown"}`;
+}
+
+/** Too many calls from one client address, or by one user. */
 export class ClientLimitReached extends DomainError {
   readonly kind = "resource_exhausted";
   readonly reason = "CLIENT_LIMIT_REACHED";
   override readonly metadata: Readonly<Record<string, string>>;
   constructor(retryAfterMs: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    super(`too many requests from this address; retry in ${seconds} s`);
+    super(`too many requests from this address or account; retry in ${seconds} s`);
     this.name = "ClientLimitReached";
     this.metadata = { retry_after_seconds: String(seconds) };
   }

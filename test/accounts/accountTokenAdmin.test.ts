@@ -68,7 +68,7 @@ describe.each(backends)("operators and limits on %s backends", (backend) => {
     expect(await failure(operator.revokeAccountToken({ tokenId: "not-a-uuid" }))).toMatchObject({ code: Code.InvalidArgument, fields: ["token_id"] });
   });
 
-  it("limits public callers per client address, and users too; never admins", async () => {
+  it("limits public callers per client address and users per id; never admins", async () => {
     // This file's other calls came from this address as well: use up what is left of its 40.
     const anyone = await accountTokenClient(server.url, publicCaller);
     let refused;
@@ -81,10 +81,17 @@ describe.each(backends)("operators and limits on %s backends", (backend) => {
       anyone.createAccountCreationRequestToken({}),
       anyone.redeemAuthToken({ authToken: "x" }),
       anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "abc" } }),
-      (await accountTokenClient(server.url, user("account-ivy"))).attachAuthToken({ authToken: "x" }),
     ]) {
       expect(await failure(call)).toMatchObject({ code: Code.ResourceExhausted, reason: "CLIENT_LIMIT_REACHED" });
     }
+    // A user counts by its id, not its address (which a NAT shares with others): not refused here,
+    // until it has made its own 40 calls.
+    const ivy = await accountTokenClient(server.url, user("account-ivy"));
+    const answers = [];
+    for (let i = 0; i < 41; i++) answers.push((await failure(ivy.attachAuthToken({ authToken: "x" }))).code);
+    expect(answers.slice(0, 40).every((code) => code === Code.NotFound)).toBe(true);
+    expect(answers[40]).toBe(Code.ResourceExhausted);
+    expect(await failure((await accountTokenClient(server.url, user("account-jo"))).attachAuthToken({ authToken: "x" }))).toMatchObject({ code: Code.NotFound });
     await operator.createAccountCreationToken({});
   });
 });

@@ -5,7 +5,7 @@ import { TokenOperation } from "../../gen/onetime/v1/token_service_pb.js";
 import { accountTokenClient, publicCaller } from "../support/accountTokenClient.js";
 import { backends } from "../support/server.js";
 import { failure } from "../support/verificationClient.js";
-import { createProfile, freshEmail, startTokenServer, tokenClient, type Caller, type TokenServer } from "./tokenTestSupport.js";
+import { createProfile, freshEmail, freshPhone, startTokenServer, tokenClient, type Caller, type TokenServer } from "./tokenTestSupport.js";
 
 const limit = 4;
 
@@ -13,7 +13,7 @@ const limit = 4;
  * Per-destination send limits let one caller have us message many destinations; the per-address
  * limit caps what one client address gets sent, whatever it names, known or not.
  */
-describe.each(backends)("TokenService limits OTT requests per client address (%s backends)", (backend) => {
+describe.each(backends)("TokenService limits OTT requests per client address, and per user (%s backends)", (backend) => {
   let server: TokenServer;
   let addressCounter = 0;
   /** A client at an address no other test used, as `caller`: one proxy hop is trusted. */
@@ -27,6 +27,8 @@ describe.each(backends)("TokenService limits OTT requests per client address (%s
       TOKEN_CLIENT_LIMIT: String(limit),
       TOKEN_CLIENT_WINDOW_SECONDS: "600",
       TRUST_PROXY_HOPS: "1",
+      // Just above TokenService's, so that shared counters would show in "is TokenService's own limit".
+      ACCOUNT_TOKEN_CLIENT_LIMIT: String(limit + 2),
     });
   });
   afterAll(async () => {
@@ -90,16 +92,26 @@ describe.each(backends)("TokenService limits OTT requests per client address (%s
     }
   });
 
-  it("counts users by address too, as AccountTokenService does: a user cannot have OTTs sent to new keys without end", async () => {
+  it("counts a user by its id, wherever it calls from: it cannot have OTTs sent to new keys without end", async () => {
     const service = await tokenClient(server.url, { kind: "service" });
     const userId = await createProfile(service, "limit-user", { phone: "+14155550142" });
-    const asUser = await fromNewAddress({ kind: "user", userId });
     // Each request replaces the last unconsumed one: until one is consumed, any new email may be named.
-    for (let i = 0; i < limit; i++) await asUser.requestKeyAdditionToken({ newKey: emailKey(freshEmail("added")) });
-    expect(await failure(asUser.requestKeyAdditionToken({ newKey: emailKey(freshEmail("added")) }))).toMatchObject({
+    for (let i = 0; i < limit; i++) await (await fromNewAddress({ kind: "user", userId })).requestKeyAdditionToken({ newKey: emailKey(freshEmail("added")) });
+    expect(await failure((await fromNewAddress({ kind: "user", userId })).requestKeyAdditionToken({ newKey: emailKey(freshEmail("added")) }))).toMatchObject({
       code: Code.ResourceExhausted,
       reason: "CLIENT_LIMIT_REACHED",
     });
+  });
+
+  it("does not count users behind one address (a NAT, a proxy) against each other", async () => {
+    const service = await tokenClient(server.url, { kind: "service" });
+    const address = `203.0.113.${++addressCounter}`;
+    for (let user = 0; user < limit + 2; user++) {
+      const userId = await createProfile(service, "limit-shared", { phone: freshPhone() });
+      await (await from(address, { kind: "user", userId })).requestKeyAdditionToken({ newKey: emailKey(freshEmail("shared")) });
+    }
+    // Nor a user's calls against the public callers at that address.
+    await (await from(address, { kind: "public" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("shared-public")) });
   });
 
   it("is TokenService's own limit: AccountTokenService calls from the same address do not use it up, nor it theirs", async () => {
