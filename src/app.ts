@@ -162,21 +162,23 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
-  // One keyed hash for every per-address limit: each limiter names its own windows (see ClientLimits).
-  const clientAddressHash = keyedHash(serverKey, "client-address", 16);
+  // One keyed hash for every per-caller limit (addresses, user ids): each limiter names its own
+  // windows (see ClientLimits).
+  const callerHash = keyedHash(serverKey, "client-limit", 16);
   const profileTokens = new ProfileTokens({
     secrets,
     profiles: profileStore,
     delivery,
     templates,
     rules: config.tokens,
-    clientLimits: new ClientLimits(stores.limits, clientAddressHash, "profile-tokens", config.tokens.client),
+    clientLimits: new ClientLimits(stores.limits, callerHash, "profile-tokens", config.tokens.client),
+    logger,
   });
   const securityProfiles = new SecurityProfiles(profileStore);
   const captcha = config.accountTokens.captcha;
   const accountTokens = new AccountTokens({
     store: stores.accountTokens,
-    clientLimits: new ClientLimits(stores.limits, clientAddressHash, "account-tokens", config.accountTokens.client),
+    clientLimits: new ClientLimits(stores.limits, callerHash, "account-tokens", config.accountTokens.client),
     tokenHash: keyedHash(serverKey, "account-token"),
     deviceHash: keyedHash(serverKey, "push-device"),
     ...(captcha === undefined

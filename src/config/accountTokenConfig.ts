@@ -43,6 +43,9 @@ export function accountTokenConfig(v: Parsed, production: boolean, problems: str
         ...(v.CAPTCHA_ACTION === undefined ? {} : { action: v.CAPTCHA_ACTION }),
         ...(v.CAPTCHA_MIN_SCORE === undefined ? {} : { minScore: v.CAPTCHA_MIN_SCORE }),
       };
+      // A check on a field the provider never sends would refuse every answer: every sign-up.
+      if (expect.action !== undefined && v.CAPTCHA_PROVIDER === "hcaptcha") problems.push("CAPTCHA_ACTION: hCaptcha's answers carry no action; unset it");
+      if (expect.minScore !== undefined && v.CAPTCHA_PROVIDER === "turnstile") problems.push("CAPTCHA_MIN_SCORE: Turnstile's answers carry no score; unset it");
       captcha = { provider: v.CAPTCHA_PROVIDER, secret: v.CAPTCHA_SECRET, verifyUrl: v.CAPTCHA_VERIFY_URL ?? captchaVerifyUrls[v.CAPTCHA_PROVIDER], expect };
     }
   } else {

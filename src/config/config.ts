@@ -145,7 +145,8 @@ export function loadConfig(env: RawEnvironment): Config {
   const accountTokens = accountTokenConfig(v, environment === "production", problems);
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
-  }  if (v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE! > v.OTEL_BSP_MAX_QUEUE_SIZE!) {
+  }
+  if (v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE! > v.OTEL_BSP_MAX_QUEUE_SIZE!) {
     problems.push("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE (a batch is taken from the queue)");
   }
 

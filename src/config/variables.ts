@@ -23,6 +23,13 @@ const port = wholeNumber(0, 65535);
 const nonEmpty = z.string().trim().min(1);
 const url = (protocols: RegExp, hint: string) =>
   z.url({ protocol: protocols, error: `must be a URL (${hint})` });
+/** A number from 0 to 1, written plainly (`0.25`, `1`). */
+const unitInterval = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, `must be ${what} from 0 to 1`)
+    .transform(Number);
 const commaList = z
   .string()
   .transform((raw) =>
@@ -111,7 +118,7 @@ export const variables = {
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: variable(wholeNumber(1, 1_000_000), "spans per export at most (at most OTEL_BSP_MAX_QUEUE_SIZE)", "512"),
   OTEL_BSP_EXPORT_TIMEOUT: variable(wholeNumber(1, 10 * 60 * 1000), "milliseconds an export may take before it is given up", "30000"),
   OTEL_TRACES_SAMPLER_ARG: variable(
-    z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a ratio from 0 to 1").transform(Number),
+    unitInterval("a ratio"),
     "the share of traces *traceidratio samples, from 0 to 1",
     "1",
   ),
@@ -259,7 +266,7 @@ export const variables = {
   ),
   CAPTCHA_ACTION: variable(nonEmpty, "the action the answer must carry (reCAPTCHA v3, Turnstile); unset: any"),
   CAPTCHA_MIN_SCORE: variable(
-    z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a score from 0 to 1").transform(Number),
+    unitInterval("a score"),
     "lowest score accepted (reCAPTCHA v3, hCaptcha Enterprise); set it for reCAPTCHA v3, whose every real token succeeds",
   ),
 } as const;

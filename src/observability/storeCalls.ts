@@ -50,14 +50,16 @@ export function observeStoreCalls(spans: Spans = untraced, metrics?: StoreMetric
 /** Runs `work` as one observed operation. */
 export async function observed<T>(calls: StoreCalls, operation: StoreOperation, work: () => Promise<T>): Promise<T> {
   const end = calls.begin(operation);
+  let result: T;
   try {
-    const result = await work();
-    end();
-    return result;
+    result = await work();
   } catch (error) {
     end(error);
     throw error;
   }
+  // Outside the try: the work is done, and observing it must not turn it into a failure.
+  end();
+  return result;
 }
 
 function spanAttributes(operation: StoreOperation): Record<string, string> {

@@ -27,7 +27,7 @@ interface TarnPool {
 export function createStoreMetrics(registry: Registry): StoreMetrics {
   const duration = new Histogram<OperationLabels>({
     name: "db_client_operation_duration_seconds",
-    help: "Redis commands and Postgres statements, by db.system.name (redis, postgresql), operation, summary (script or table) and error.type (only on failures: SQLSTATE, errno, Redis error prefix, or unavailable); _count is the number of operations.",
+    help: "Redis commands and Postgres statements, by db.system.name (redis, postgresql), operation, summary (script or table) and error.type (only on failures: unavailable when the store could not be reached, else SQLSTATE, Redis error prefix or class); _count is the number of operations.",
     labelNames: ["db_system_name", "db_operation_name", "db_query_summary", "error_type"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
@@ -66,16 +66,17 @@ export function createStoreMetrics(registry: Registry): StoreMetrics {
 }
 
 /**
- * A label with few values, as `error.type` asks: a Postgres SQLSTATE or a socket errno as given,
- * a Redis error reply by its prefix (`NOSCRIPT`, `OOM`, `CLUSTERDOWN`), else the error's class.
+ * A label with few values, as `error.type` asks: `unavailable` for a store that could not be
+ * reached (what calls then answer, whichever store and however it failed), else a Postgres
+ * SQLSTATE as given, a Redis error reply by its prefix (`NOSCRIPT`, `BUSY`), or the error's class.
  */
 function errorType(error: unknown): string {
+  if (asDependencyFailure(error) !== undefined) return "unavailable";
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && /^[A-Z0-9_]{1,24}$/.test(code)) return code;
   if (error instanceof Error && error.name === "ReplyError") {
     const prefix = /^([A-Z]{2,16})\b/.exec(error.message)?.[1];
     if (prefix !== undefined) return prefix;
   }
-  if (asDependencyFailure(error) !== undefined) return "unavailable";
   return error instanceof Error ? error.name : "unknown";
 }

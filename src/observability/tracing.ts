@@ -47,10 +47,11 @@ export async function startTracing(config: TracingConfig, logger: Logger): Promi
   ]);
   // The SDK says what goes wrong (spans dropped from a full queue, exports that fail) only on its
   // diagnostic channel, which is the process's: without a logger there, the losses are silent.
+  // One app per process in production; tests running several share it, the last one's logger.
   diag.setLogger(
     {
-      error: (message, ...args) => logger.error({ args }, `opentelemetry: ${message}`),
-      warn: (message, ...args) => logger.warn({ args }, `opentelemetry: ${message}`),
+      error: (message, ...args) => logger.error(details(args), `opentelemetry: ${message}`),
+      warn: (message, ...args) => logger.warn(details(args), `opentelemetry: ${message}`),
       info: () => undefined,
       debug: () => undefined,
       verbose: () => undefined,
@@ -71,6 +72,14 @@ export async function startTracing(config: TracingConfig, logger: Logger): Promi
     async shutdown() {
       await provider.shutdown();
       spans.close();
+      diag.disable();
     },
   };
+}
+
+/** The SDK's extra arguments as log fields: an Error under `err`, so pino serialises it. */
+function details(args: unknown[]): Record<string, unknown> {
+  const error = args.find((arg): arg is Error => arg instanceof Error);
+  const rest = args.filter((arg) => arg !== error);
+  return { ...(error === undefined ? {} : { err: error }), ...(rest.length === 0 ? {} : { args: rest }) };
 }

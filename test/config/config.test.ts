@@ -172,6 +172,9 @@ describe("configuration", () => {
     expect(loadConfig(provider).accountTokens.captcha).toMatchObject({ expect: { hostnames: [] } });
     expect(problemsOf({ ...provider, CAPTCHA_MIN_SCORE: "2" })[0]).toMatch(/^CAPTCHA_MIN_SCORE:/);
     expect(problemsOf({ ...provider, CAPTCHA_HOSTNAMES: "https://example.com/" })[0]).toMatch(/^CAPTCHA_HOSTNAMES:/);
+    // Checks on fields the provider never sends would refuse every answer.
+    expect(problemsOf({ CAPTCHA_PROVIDER: "hcaptcha", CAPTCHA_SECRET: "s", CAPTCHA_ACTION: "signup" })).toEqual(["CAPTCHA_ACTION: hCaptcha's answers carry no action; unset it"]);
+    expect(problemsOf({ CAPTCHA_PROVIDER: "turnstile", CAPTCHA_SECRET: "s", CAPTCHA_MIN_SCORE: "0.5" })).toEqual(["CAPTCHA_MIN_SCORE: Turnstile's answers carry no score; unset it"]);
     expect(problemsOf({ CAPTCHA_HOSTNAMES: "example.com", CAPTCHA_MIN_SCORE: "0.5" })).toEqual([
       "CAPTCHA_MIN_SCORE: checks a provider's answer; set CAPTCHA_PROVIDER too",
       "CAPTCHA_HOSTNAMES: checks a provider's answer; set CAPTCHA_PROVIDER too",

@@ -53,6 +53,12 @@ describe("OpenTelemetry traces of a verification round trip", () => {
   const traceId = randomBytes(16).toString("hex");
   const callerSpanId = randomBytes(8).toString("hex");
   const streamTraceId = randomBytes(16).toString("hex");
+  const leftTraceId = randomBytes(16).toString("hex");
+  const noWatchActive = async () =>
+    (await (await fetch(`${server.url}/metrics`)).text())
+      .split("\n")
+      .filter((line) => line.startsWith("rpc_server_active_requests{") && line.includes("WatchAuthToken"))
+      .every((line) => line.endsWith(" 0"));
   let attachStartedAt = 0n;
 
   beforeAll(async () => {
@@ -91,6 +97,20 @@ describe("OpenTelemetry traces of a verification round trip", () => {
       await (await accountTokenClient(server.url, user("account-traced"))).attachAuthToken({ authToken: authToken!.token });
     }
     expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
+    // A watcher that leaves before the token changes.
+    const leaving = new AbortController();
+    const { authToken: unattached } = await device.createAuthToken({});
+    const left = await accountTokenClient(server.url, undefined, "grpc", { traceparent: `00-${leftTraceId}-${callerSpanId}-01` });
+    await (async () => {
+      for await (const message of left.watchAuthToken({ authToken: unattached!.token }, { signal: leaving.signal })) {
+        if (message.state === AuthTokenState.PENDING) leaving.abort();
+      }
+    })().catch(() => undefined);
+    // The server ends that stream (and its span) once it notices: when no watch is active any more.
+    for (let waited = 0; !(await noWatchActive()); waited += 20) {
+      if (waited > 5_000) throw new Error("the left watch did not end");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     // Stopping flushes the batch: every span is exported before the server is gone.
     await server.stop();
   });
@@ -150,6 +170,11 @@ describe("OpenTelemetry traces of a verification round trip", () => {
     // signal says what changed, so waking reads nothing).
     const children = collector.spans.filter((span) => span.parentSpanId === watch!.spanId);
     expect(children.map((span) => span.attributes["db.system.name"]).sort()).toEqual(["postgresql", "redis"]);
+  });
+
+  it("ends the span of a stream whose caller left as cancelled, not as a success", () => {
+    const watch = collector.spans.find((span) => span.traceId === leftTraceId && span.name === "onetime.v1.AccountTokenService/WatchAuthToken");
+    expect(watch).toMatchObject({ kind: 2, attributes: { "rpc.grpc.status_code": 1 } });
   });
 });
 

@@ -2,6 +2,7 @@ import type { OutboundMessage } from "../../channels/channel.js";
 import type { TemplateRenderer } from "../../channels/templates/index.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
+import type { Logger } from "../../observability/logger.js";
 import type { Actor } from "../actor.js";
 import type { ClientLimits } from "../clientLimits.js";
 import { generateCode } from "../secrets/codeGenerator.js";
@@ -23,6 +24,7 @@ export interface ProfileTokenDependencies {
   readonly rules: TokenRules;
   /** Per-address limit of OTT requests (rules.client); services pass free. */
   readonly clientLimits: ClientLimits;
+  readonly logger: Logger;
 }
 
 /** Where an OTT went and how long it works: the same shape whether or not anything was sent. */
@@ -79,7 +81,7 @@ export class ProfileTokens {
     } catch (error) {
       // A step 2 that failed (a send limit, a store that did not answer) leaves the step-1 OTT
       // as it was, so the user retries step 2 rather than starting over.
-      await proof.undo().catch(() => false);
+      await proof.undo().catch((undoError: unknown) => this.deps.logger.warn({ err: undoError }, "a failed step 2 could not put its step-1 OTT back"));
       throw error;
     }
   }
@@ -172,7 +174,8 @@ export class ProfileTokens {
     if (input.step1Token === undefined || input.key === undefined) throw new Error("step 2 without its step-1 token or new key");
     const redemption = await this.deps.secrets.redeem(tokenKey(stepOne, subject, input.key.type), input.step1Token);
     const target = redeemed(redemption, "step1_token").target;
-    if (target === undefined || redemption.status !== "redeemed") throw new Error(`${stepOne} token without a target`);
+    if (redemption.status !== "redeemed") throw new Error(`${stepOne} token redeemed without being redeemed`);
+    if (target === undefined) throw new Error(`${stepOne} token without a target`);
     return { target, undo: redemption.undo };
   }
 

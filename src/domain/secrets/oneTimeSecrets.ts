@@ -221,7 +221,12 @@ export class OneTimeSecrets {
         const hash = this.hashOf(key, code);
         // The successful guess is given back with the rest: the secret had one more left before it.
         const secret = { hash, maxAttempts: result.maxAttempts - result.attempts + 1, data: result.data };
-        const undo = async () => result.ttlMs > 0 && (await this.deps.pending.put(key, secret, result.ttlMs, { ifAbsent: true }));
+        // Its end stays where it was: the time the caller spent before undoing is not given back.
+        const endsAt = this.now() + result.ttlMs;
+        const undo = async () => {
+          const ttlMs = endsAt - this.now();
+          return ttlMs > 0 && (await this.deps.pending.put(key, secret, ttlMs, { ifAbsent: true }));
+        };
         return { status: "redeemed", attempts: result.attempts, record: this.open(key, result.data), undo };
       }
       case "mismatch":

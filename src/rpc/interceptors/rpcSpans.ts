@@ -25,7 +25,9 @@ export function rpcSpans(spans: Spans): Interceptor {
     };
     const served = spans.serve(`${request.service.typeName}/${request.method.name}`, attributes, request.header);
     const finish = (error?: unknown) => {
-      recordCode(served.span, grpc, error === undefined ? 0 : ConnectError.from(error).code);
+      // A stream whose caller left ends without an error, but not as the server's success.
+      const code = error !== undefined ? ConnectError.from(error).code : request.signal.aborted ? Code.Canceled : 0;
+      recordCode(served.span, grpc, code);
       served.end();
     };
     let response: Awaited<ReturnType<typeof next>>;

@@ -14,6 +14,13 @@ export function observeQueries(db: Knex, calls: StoreCalls): void {
   const open = new Map<string, (error?: unknown) => void>();
   db.on("query", (query: QueryEvent) => {
     if (query.__knexQueryUid === undefined) return;
+    // knex ends a statement with one of the events below, except when its own processing of a
+    // response throws; the oldest statements still open then are ended here, not kept forever.
+    if (open.size >= maxOpenStatements) {
+      const [oldest, ended] = open.entries().next().value!;
+      open.delete(oldest);
+      ended(new Error("no answer event from knex"));
+    }
     open.set(query.__knexQueryUid, calls.begin(statementOperation(query.sql ?? "")));
   });
   const end = (query: QueryEvent, error?: unknown) => {
@@ -26,6 +33,9 @@ export function observeQueries(db: Knex, calls: StoreCalls): void {
   db.on("query-response", (_response: unknown, query: QueryEvent) => end(query));
   db.on("query-error", (error: unknown, query: QueryEvent) => end(query, error));
 }
+
+// Far above what DATABASE_POOL_MAX connections keep open at once.
+const maxOpenStatements = 10_000;
 
 const name = String.raw`(?:"[^"]+"|[a-z_][a-z0-9_$]*)`;
 const tableName = String.raw`(${name}(?:\.${name})?)`;
