@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Logger } from "./logger.js";
 import { untraced, type Spans } from "./spans.js";
 import { tracedSpans } from "./tracedSpans.js";
@@ -48,10 +49,14 @@ export async function startTracing(config: TracingConfig, logger: Logger): Promi
   // The SDK says what goes wrong (spans dropped from a full queue, exports that fail) only on its
   // diagnostic channel, which is the process's: without a logger there, the losses are silent.
   // One app per process in production; tests running several share it, the last one's logger.
+  // At most a line per level every 10 s: with the collector down under load the SDK fails a batch
+  // many times a second, and the log would bury everything else.
+  const error = atMostEvery(10_000, (fields, message) => logger.error(fields, message));
+  const warn = atMostEvery(10_000, (fields, message) => logger.warn(fields, message));
   diag.setLogger(
     {
-      error: (message, ...args) => logger.error(details(args), `opentelemetry: ${message}`),
-      warn: (message, ...args) => logger.warn(details(args), `opentelemetry: ${message}`),
+      error: (message, ...args) => error(details(args), `opentelemetry: ${message}`),
+      warn: (message, ...args) => warn(details(args), `opentelemetry: ${message}`),
       info: () => undefined,
       debug: () => undefined,
       verbose: () => undefined,
@@ -82,4 +87,22 @@ function details(args: unknown[]): Record<string, unknown> {
   const error = args.find((arg): arg is Error => arg instanceof Error);
   const rest = args.filter((arg) => arg !== error);
   return { ...(error === undefined ? {} : { err: error }), ...(rest.length === 0 ? {} : { args: rest }) };
+}
+
+type LogLine = (fields: Record<string, unknown>, message: string) => void;
+
+/** Writes a line at most every `intervalMs`; the next one written says how many were left out. */
+function atMostEvery(intervalMs: number, write: LogLine): LogLine {
+  let last = -Infinity;
+  let leftOut = 0;
+  return (fields, message) => {
+    const now = performance.now();
+    if (now - last < intervalMs) {
+      leftOut += 1;
+      return;
+    }
+    last = now;
+    write(leftOut === 0 ? fields : { ...fields, leftOut }, message);
+    leftOut = 0;
+  };
 }

@@ -214,7 +214,11 @@ describe("a span batch queue too small for the load", () => {
       } finally {
         await server.stop();
       }
-      expect(captured.records.some((record) => /^opentelemetry: Dropped \d+ spans because maxQueueSize reached/.test(String(record.msg)))).toBe(true);
+      const lines = captured.records.filter((record) => String(record.msg).startsWith("opentelemetry: "));
+      expect(lines[0]?.msg).toMatch(/^opentelemetry: Dropped \d+ spans because maxQueueSize reached/);
+      // A line every few seconds at most, however often the SDK repeats itself: a collector outage
+      // under load would otherwise bury the log.
+      expect(lines).toHaveLength(1);
     } finally {
       await new Promise((resolve) => collector.server.close(resolve));
     }
