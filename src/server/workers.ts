@@ -27,14 +27,14 @@ export function runPrimary(count: number, logger: Logger): void {
     if (code === startRefusedExitCode) {
       // The worker refused to start for a reason every other one shares (a changed key, say):
       // forking it again would only repeat the refusal every second. Stop, with its status.
-      logger.fatal({ pid: worker.process.pid, code }, "a worker refused to start; stopping");
+      logger.fatal({ workerPid: worker.process.pid, code }, "a worker refused to start; stopping");
       stopping = true;
       process.exitCode = startRefusedExitCode;
       for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGTERM");
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(startRefusedExitCode);
       return;
     }
-    logger.error({ pid: worker.process.pid, code, signal }, "worker died; starting another");
+    logger.error({ workerPid: worker.process.pid, code, signal }, "worker died; starting another");
     // A worker that fails at start would otherwise be re-forked in a tight loop.
     setTimeout(fork, 1_000).unref();
   });
