@@ -9,7 +9,7 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-/** OTEL_TRACES_SAMPLER's values (the SDK no longer reads it: since sdk-trace 3 the application builds its sampler). */
+/** OTEL_TRACES_SAMPLER's values, read by config (sdk-trace 3 stopped reading it: the application builds its sampler either way). */
 export type SamplerName = "always_on" | "always_off" | "traceidratio" | "parentbased_always_on" | "parentbased_always_off" | "parentbased_traceidratio";
 
 export interface TracingConfig {
@@ -19,7 +19,7 @@ export interface TracingConfig {
   readonly sampler: { readonly name: SamplerName; readonly ratio: number };
   /** The OTLP/HTTP traces URL; unset: the exporter's default. */
   readonly url?: string;
-  /** The batch span processor's settings, from OTEL_BSP_* (which the SDK no longer reads either). */
+  /** The batch span processor's settings, from OTEL_BSP_* (read by config, as the sampler is). */
   readonly batch: { readonly scheduledDelayMillis: number; readonly maxQueueSize: number; readonly maxExportBatchSize: number; readonly exportTimeoutMillis: number };
 }
 
