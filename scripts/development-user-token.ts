@@ -8,7 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { SignJWT } from "jose";
-import { developmentSecretFile } from "../src/auth/developmentCredentials.js";
+import { developmentSecretFile, developmentTokenLifetime } from "../src/auth/developmentCredentials.js";
 import { secretKey } from "../src/auth/tokenVerifier.js";
 import { loadConfig } from "../src/config/config.js";
 
@@ -29,6 +29,7 @@ const token = await new SignJWT({})
   .setIssuer(config.auth.claims.issuer)
   .setAudience(config.auth.claims.audience)
   .setIssuedAt()
-  .setExpirationTime("1d")
+  // As long as the service and admin tokens, which is what an expired token's refusal says.
+  .setExpirationTime(developmentTokenLifetime)
   .sign(secretKey(secret));
 process.stdout.write(`export USER_TOKEN=${token}\n`);

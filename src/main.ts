@@ -27,7 +27,7 @@ try {
   config = loadConfig(process.env);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`onetime: ${error.message}\nRun with --help for every variable and its default.\n`);
+  process.stderr.write(`onetime: ${error.message}\nRun with --help (\`npm start -- --help\`) for every variable and its default.\n`);
   process.exit(startRefusedExitCode);
 }
 

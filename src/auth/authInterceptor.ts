@@ -31,7 +31,14 @@ async function authenticate(verifier: TokenVerifier, authorization: string | nul
   if (authorization === null) return publicPrincipal;
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization.trim());
   if (match?.[1] === undefined) {
-    throw new Unauthenticated("TOKEN_MALFORMED", 'authorization header must be "Bearer <token>"');
+    // `-H "authorization: Bearer $SERVICE_TOKEN"` with the variable unset sends just this.
+    const empty = /^Bearer\s*$/i.test(authorization.trim());
+    throw new Unauthenticated(
+      "TOKEN_MALFORMED",
+      empty
+        ? 'authorization header is "Bearer" with no token: is the variable holding it set? (`npm start` prints `export SERVICE_TOKEN=…` to paste)'
+        : 'authorization header must be "Bearer <token>"',
+    );
   }
   return (await verifier.verify(match[1])).principal;
 }

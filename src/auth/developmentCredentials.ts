@@ -15,7 +15,7 @@ export interface DevelopmentCredentials {
 
 // Long enough that a token pasted into a shell outlives a working week; this mode is refused in
 // production and next to real stores.
-const lifetime = "30d";
+export const developmentTokenLifetime = "30d";
 
 /**
  * A signing secret, and a service and an admin token signed with it, so a new user can call the
@@ -33,7 +33,7 @@ export async function developmentCredentials(claims: ClaimsConfig, dataDir?: str
       .setIssuer(claims.issuer)
       .setAudience(claims.audience)
       .setIssuedAt()
-      .setExpirationTime(lifetime)
+      .setExpirationTime(developmentTokenLifetime)
       .sign(secretKey(secret));
   return {
     secret,

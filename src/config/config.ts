@@ -243,16 +243,19 @@ export function loadConfig(env: RawEnvironment): Config {
 
 /** The `--help` text: every variable with its default and what it does. */
 export function configHelp(): string {
-  const rows = (Object.keys(variables) as VariableName[]).map((name) => {
+  const entries = (Object.keys(variables) as VariableName[]).map((name) => {
     const spec = variables[name];
-    const fallback = "default" in spec ? JSON.stringify(spec.default) : "unset";
-    return `  ${name.padEnd(20)} ${fallback.padEnd(20)} ${spec.doc}`;
+    return { name, fallback: "default" in spec ? JSON.stringify(spec.default) : "unset", doc: spec.doc };
   });
+  // Columns as wide as their longest entry, so every meaning starts in one column.
+  const nameWidth = Math.max("VARIABLE".length, ...entries.map((entry) => entry.name.length));
+  const fallbackWidth = Math.max("DEFAULT".length, ...entries.map((entry) => entry.fallback.length));
+  const row = (name: string, fallback: string, doc: string) => `  ${name.padEnd(nameWidth)}  ${fallback.padEnd(fallbackWidth)}  ${doc}`;
   return [
     "onetime: one-time secrets over gRPC, gRPC-Web and Connect",
     "",
     "Configured from the environment:",
-    `  ${"VARIABLE".padEnd(20)} ${"DEFAULT".padEnd(20)} MEANING`,
-    ...rows,
+    row("VARIABLE", "DEFAULT", "MEANING"),
+    ...entries.map((entry) => row(entry.name, entry.fallback, entry.doc)),
   ].join("\n");
 }

@@ -42,7 +42,11 @@ function inMessage(desc: DescMessage, json: JsonObject, path: Path): UnreadableF
     // Extensions (`[pkg.ext]`) are left to protobuf-es: onetime declares none.
     if (key.startsWith("[")) continue;
     const field = desc.fields.find((candidate) => candidate.jsonName === key || candidate.name === key);
-    if (field === undefined) return { path, unknownKey: key, ruleId: "known_field", message: "no such field" };
+    if (field === undefined) {
+      // A typo is the usual cause: the names that would have been read say what was meant.
+      const known = desc.fields.map((candidate) => candidate.jsonName).join(", ");
+      return { path, unknownKey: key, ruleId: "known_field", message: `no such field (${desc.typeName} has ${known})` };
+    }
     const readable = (candidate: JsonValue) => canRead(desc, { [key]: candidate });
     if (!readable(value)) return inField(field, value, [...path, field], readable);
   }

@@ -132,6 +132,12 @@ describe("auth interceptor", () => {
     expect(error.rawMessage).toContain("Bearer");
   });
 
+  it("says an empty bearer token is empty, as an unset shell variable sends it", async () => {
+    const error = await failure(clientWith("Bearer ").list());
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(error.rawMessage).toContain("no token: is the variable holding it set?");
+  });
+
   it("refuses an RPC missing from the access table", async () => {
     const transport = createRouterTransport((router) => router.service(Health, { check: () => ({}) }), {
       router: {

@@ -41,4 +41,12 @@ describe("per-RPC metrics", () => {
     expect(active.length).toBeGreaterThan(0);
     for (const line of active) expect(line.endsWith(" 0")).toBe(true);
   });
+
+  it("is served to GET (a query string too) and tells any other method to GET", async () => {
+    expect((await fetch(`${server.url}/metrics?scrape=1`)).status).toBe(200);
+    const posted = await fetch(`${server.url}/metrics`, { method: "POST", body: "{}" });
+    expect(posted.status).toBe(405);
+    expect(posted.headers.get("allow")).toBe("GET, HEAD");
+    expect(await posted.text()).toContain("GET /metrics");
+  });
 });

@@ -225,7 +225,11 @@ describe.each(backends)("malformed requests are refused, naming the field (%s ba
   it("refuses a JSON key that names no field, naming it", async () => {
     const body = Buffer.from(JSON.stringify({ method: "VERIFICATION_METHOD_EMAIL", consumer: "typo@example.com", policy: { maxAttempt: 3 } }));
     const response = await postHttp1(server.url, initiatePath, connectJson(), body);
-    expect(await refusal(connectError(response))).toMatchObject({ code: Code.InvalidArgument, fields: ["policy.maxAttempt"] });
+    const refused = await refusal(connectError(response));
+    expect(refused).toMatchObject({ code: Code.InvalidArgument, fields: ["policy.maxAttempt"] });
+    // It names the fields there are, so the typo shows.
+    expect(refused.message).toContain("no such field (onetime.v1.VerificationPolicy has ");
+    expect(refused.message).toContain("maxAttempts");
   });
 
   it("says a JSON body that is not an object must be one, naming the message", async () => {
