@@ -36,7 +36,7 @@ async function authenticate(verifier: TokenVerifier, authorization: string | nul
     throw new Unauthenticated(
       "TOKEN_MALFORMED",
       empty
-        ? 'authorization header is "Bearer" with no token: is the variable holding it set? (`npm start` prints `export SERVICE_TOKEN=…` to paste)'
+        ? 'authorization header is "Bearer" with no token: is the variable holding it set? (in development, paste the export lines `npm start` printed)'
         : 'authorization header must be "Bearer <token>"',
     );
   }

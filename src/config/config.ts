@@ -249,7 +249,9 @@ export function configHelp(): string {
   });
   // Columns as wide as their longest entry, so every meaning starts in one column.
   const nameWidth = Math.max("VARIABLE".length, ...entries.map((entry) => entry.name.length));
-  const fallbackWidth = Math.max("DEFAULT".length, ...entries.map((entry) => entry.fallback.length));
+  // A few defaults are long URLs: past this width they push their row's meaning along instead
+  // of every row's, so the table still fits a terminal.
+  const fallbackWidth = Math.min(24, Math.max("DEFAULT".length, ...entries.map((entry) => entry.fallback.length)));
   const row = (name: string, fallback: string, doc: string) => `  ${name.padEnd(nameWidth)}  ${fallback.padEnd(fallbackWidth)}  ${doc}`;
   return [
     "onetime: one-time secrets over gRPC, gRPC-Web and Connect",

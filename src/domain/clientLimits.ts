@@ -4,7 +4,7 @@ import type { Actor } from "./actor.js";
 import type { SendLimits } from "./secrets/sendLimits.js";
 
 export interface ClientLimit {
-  /** Calls one client address may make per window; a positive integer. */
+  /** Calls one public client address, or one user, may make per window; a positive integer. */
   readonly count: number;
   /** Fixed window, starting at the first call; a positive integer. */
   readonly windowMs: number;

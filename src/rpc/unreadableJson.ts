@@ -44,7 +44,7 @@ function inMessage(desc: DescMessage, json: JsonObject, path: Path): UnreadableF
     const field = desc.fields.find((candidate) => candidate.jsonName === key || candidate.name === key);
     if (field === undefined) {
       // A typo is the usual cause: the names that would have been read say what was meant.
-      const known = desc.fields.map((candidate) => candidate.jsonName).join(", ");
+      const known = desc.fields.length === 0 ? "no fields" : desc.fields.map((candidate) => candidate.jsonName).join(", ");
       return { path, unknownKey: key, ruleId: "known_field", message: `no such field (${desc.typeName} has ${known})` };
     }
     const readable = (candidate: JsonValue) => canRead(desc, { [key]: candidate });

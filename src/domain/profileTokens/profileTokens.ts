@@ -22,7 +22,7 @@ export interface ProfileTokenDependencies {
   readonly delivery: MessageSealer;
   readonly templates: TemplateRenderer;
   readonly rules: TokenRules;
-  /** Per-address limit of OTT requests (rules.client); services pass free. */
+  /** Per-caller limit of OTT requests (rules.client): public callers by address, users by id; services pass free. */
   readonly clientLimits: ClientLimits;
   readonly logger: Logger;
 }
@@ -81,7 +81,9 @@ export class ProfileTokens {
     } catch (error) {
       // A step 2 that failed (a send limit, a store that did not answer) leaves the step-1 OTT
       // as it was, so the user retries step 2 rather than starting over.
-      await proof.undo().catch((undoError: unknown) => this.deps.logger.warn({ err: undoError }, "a failed step 2 could not put its step-1 OTT back"));
+      await proof
+        .undo()
+        .catch((undoError: unknown) => this.deps.logger.warn({ err: undoError, requestId: actor.requestId, operation }, "a failed step 2 could not put its step-1 OTT back"));
       throw error;
     }
   }

@@ -54,4 +54,31 @@ describe("the secret shard count", () => {
       await server.stop();
     }
   });
+
+  it("refuses another count on a Redis a deployment from before the setting used (16, unrecorded)", async () => {
+    const olderPrefix = uniqueTestPrefix("shards_older");
+    const admin = await connectTestRedis();
+    try {
+      // What a release before the setting leaves: a queue stream of its 16 shards, no record.
+      await admin.xadd(`${olderPrefix}{pending:3}:queue`, "*", "m", "x");
+      const refused = await startTestServer("real", "shards_older", { REDIS_KEY_PREFIX: olderPrefix, REDIS_SECRET_SHARDS: "256" }).then(
+        async (other) => {
+          await other.stop();
+          throw new Error("a start with 256 shards was not refused");
+        },
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(StartRefused);
+      expect((refused as Error).message).toContain("named for 16 (from before the count was recorded) shards");
+      expect((refused as Error).message).toContain("Set REDIS_SECRET_SHARDS=16 as on the other instances");
+      expect(await admin.exists(`${olderPrefix}secret-shards`)).toBe(0);
+      // 16 is what its keys were named with: that starts, and is recorded.
+      const same = await startTestServer("real", "shards_older", { REDIS_KEY_PREFIX: olderPrefix });
+      await same.stop();
+      expect(await admin.get(`${olderPrefix}secret-shards`)).toBe("16");
+    } finally {
+      await deleteKeysWithPrefix(admin, olderPrefix);
+      admin.disconnect();
+    }
+  });
 });
