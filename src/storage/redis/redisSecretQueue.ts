@@ -7,6 +7,7 @@ import { decodeClaims, decodeInteger, decodeTexts, type ShardClaim } from "./red
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
 import { claimScript, recordScript, tidyScript } from "./secretQueueScripts.js";
 import { assertKeyPrefix, relayGroup, shardKeys } from "./secretKeyspace.js";
+import { rerecordShardCount } from "./shardCountGuard.js";
 
 export interface RedisSecretQueueOptions {
   /** Where each script call is observed (span, metrics); unobserved by default. */
@@ -110,12 +111,13 @@ export class RedisSecretQueue implements MessageQueue {
   async tidy(): Promise<void> {
     if (Date.now() - this.#lastTidy < this.#tidyIntervalMs) return;
     this.#lastTidy = Date.now();
-    await Promise.all(
-      this.#shards.map(async (shard) => {
+    await Promise.all([
+      ...this.#shards.map(async (shard) => {
         const reply = await this.#scripts.tidy([shardKeys(this.#keyPrefix, shard).stream], relayGroup, this.#forgetAfterMs);
         decodeInteger("tidy", reply);
       }),
-    );
+      rerecordShardCount(this.#redis, this.#keyPrefix, this.#shards.length),
+    ]);
   }
 
   /**

@@ -11,8 +11,7 @@ import { shardKeys } from "./secretKeyspace.js";
  * but with a queue stream is such a deployment's, and only 16 may start on it.
  */
 export async function guardShardCount(redis: RedisClient, keyPrefix: string, shardCount: number): Promise<void> {
-  // No hash tag needed: one key, read once at start.
-  const key = `${keyPrefix}secret-shards`;
+  const key = shardCountKey(keyPrefix);
   // A second round only if the record vanished between reading it and writing ours.
   for (let round = 0; round < 2; round++) {
     const recorded = await redis.get(key);
@@ -27,6 +26,20 @@ export async function guardShardCount(redis: RedisClient, keyPrefix: string, sha
     if ((await redis.set(key, String(shardCount), "NX")) === "OK") return;
   }
   throw new Error(`the shard count record ${key} keeps disappearing: is something deleting keys under ${keyPrefix}?`);
+}
+
+/**
+ * Records the count again if the record is gone (Redis restarted without persistence, or was
+ * flushed), so that a start after that is still checked against the running instances. A running
+ * queue calls it now and then (RedisSecretQueue.tidy); the start's check is guardShardCount.
+ */
+export async function rerecordShardCount(redis: RedisClient, keyPrefix: string, shardCount: number): Promise<void> {
+  await redis.set(shardCountKey(keyPrefix), String(shardCount), "NX");
+}
+
+/** One key, no hash tag: read at start and written once a minute at most. */
+function shardCountKey(keyPrefix: string): string {
+  return `${keyPrefix}secret-shards`;
 }
 
 /** Whether any of the 16 streams a deployment from before the setting used exists. */

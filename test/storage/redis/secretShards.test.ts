@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../../gen/onetime/v1/verification_service_pb.js";
 import { StartRefused } from "../../../src/errors/startRefused.js";
+import { RedisSecretQueue } from "../../../src/storage/redis/redisSecretQueue.js";
 import { connectTestRedis, deleteKeysWithPrefix, uniqueTestPrefix } from "../../support/redis.js";
 import { startTestServer } from "../../support/server.js";
 import { verificationClient } from "../../support/verificationClient.js";
@@ -78,6 +79,23 @@ describe("the secret shard count", () => {
       expect(await admin.get(`${olderPrefix}secret-shards`)).toBe("16");
     } finally {
       await deleteKeysWithPrefix(admin, olderPrefix);
+      admin.disconnect();
+    }
+  });
+
+  it("is recorded again by a running relay's tidy when Redis lost the record, so a later start is still checked", async () => {
+    const lostPrefix = uniqueTestPrefix("shards_lost");
+    const admin = await connectTestRedis();
+    try {
+      const queue = new RedisSecretQueue({ redis: admin, keyPrefix: lostPrefix, shardCount: 64, tidyIntervalMs: 0 });
+      await queue.tidy();
+      expect(await admin.get(`${lostPrefix}secret-shards`)).toBe("64");
+      // A record that is there is never overwritten: only a start may judge it.
+      await admin.set(`${lostPrefix}secret-shards`, "32");
+      await queue.tidy();
+      expect(await admin.get(`${lostPrefix}secret-shards`)).toBe("32");
+    } finally {
+      await deleteKeysWithPrefix(admin, lostPrefix);
       admin.disconnect();
     }
   });
