@@ -77,6 +77,8 @@ export async function startTracing(config: TracingConfig, logger: Logger): Promi
     async shutdown() {
       await provider.shutdown();
       spans.close();
+      error.flush();
+      warn.flush();
       diag.disable();
     },
   };
@@ -91,12 +93,17 @@ function details(args: unknown[]): Record<string, unknown> {
 
 type LogLine = (fields: Record<string, unknown>, message: string) => void;
 
-/** Writes a line at most every `intervalMs`; the next one written says how many were left out. */
-function atMostEvery(intervalMs: number, write: LogLine): LogLine {
+/**
+ * Writes a line at most every `intervalMs`; the next one written says how many were left out, and
+ * `flush` says it when no next one comes (at shutdown).
+ */
+function atMostEvery(intervalMs: number, write: LogLine): LogLine & { flush(): void } {
   let last = -Infinity;
   let leftOut = 0;
-  return (fields, message) => {
+  let lastMessage = "";
+  const line = (fields: Record<string, unknown>, message: string) => {
     const now = performance.now();
+    lastMessage = message;
     if (now - last < intervalMs) {
       leftOut += 1;
       return;
@@ -105,4 +112,10 @@ function atMostEvery(intervalMs: number, write: LogLine): LogLine {
     write(leftOut === 0 ? fields : { ...fields, leftOut }, message);
     leftOut = 0;
   };
+  return Object.assign(line, {
+    flush() {
+      if (leftOut > 0) write({ leftOut }, `${lastMessage} (the last of ${leftOut} lines left out)`);
+      leftOut = 0;
+    },
+  });
 }

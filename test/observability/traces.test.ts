@@ -217,8 +217,10 @@ describe("a span batch queue too small for the load", () => {
       const lines = captured.records.filter((record) => String(record.msg).startsWith("opentelemetry: "));
       expect(lines[0]?.msg).toMatch(/^opentelemetry: Dropped \d+ spans because maxQueueSize reached/);
       // A line every few seconds at most, however often the SDK repeats itself: a collector outage
-      // under load would otherwise bury the log.
-      expect(lines).toHaveLength(1);
+      // under load would otherwise bury the log. What was left out is said at shutdown.
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatchObject({ leftOut: expect.any(Number) });
+      expect(lines[1]?.msg).toMatch(/\(the last of \d+ lines left out\)$/);
     } finally {
       await new Promise((resolve) => collector.server.close(resolve));
     }
