@@ -2,6 +2,9 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client
 import { createRpcMetrics, type RpcMetrics } from "./rpcMetrics.js";
 import { createStoreMetrics, type StoreMetrics } from "./storeMetrics.js";
 
+/** Where the API port serves the metrics, to GET. */
+export const metricsPath = "/metrics";
+
 /**
  * Prometheus metrics, one registry per app so tests and several apps in one process do not
  * share counters. Served at GET /metrics.

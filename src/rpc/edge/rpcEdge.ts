@@ -8,6 +8,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { universalResponseToNodeResponse, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "../../observability/logger.js";
+import { metricsPath } from "../../observability/metrics.js";
 import type { RpcMetrics } from "../../observability/rpcMetrics.js";
 import { beginCall, callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord } from "../callLog.js";
 import { readAnswer } from "./answeredError.js";
@@ -89,7 +90,9 @@ export function createRpcEdge(options: RpcEdgeOptions) {
       request.method === "OPTIONS"
         ? corsRefusal()
         : new ConnectError(
-            `${path} is not an RPC served here: call /<service>/<method> of ${options.services.join(", ")} (\`npx buf curl --list-services\` lists them)`,
+            path === metricsPath
+              ? `${path} is not an RPC: GET it for the Prometheus metrics`
+              : `${path} is not an RPC served here: call /<service>/<method> of ${options.services.join(", ")} (\`npx buf curl --list-services\` lists them)`,
             Code.Unimplemented,
           );
     log({ record, procedure: "unknown", protocol: protocolOf(contentType), principal: noPrincipal }, error);
