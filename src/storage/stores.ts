@@ -76,7 +76,7 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     if (database.kind === "pglite" && dataDirLock !== undefined && !existsSync(join(database.dataDir, "PG_VERSION"))) {
       logger.info({ dataDir: database.dataDir }, "creating the embedded database (first start in this DATA_DIR; takes a few seconds)");
     }
-    db = await openDatabase(database, keys);
+    db = await openDatabase(database, keys, logger);
     observeQueries(db, calls);
     options.metrics?.watchPostgresPool(db);
   } catch (error) {

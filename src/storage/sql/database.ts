@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import type { DatabaseConfig } from "../../config/config.js";
+import type { Logger } from "../../observability/logger.js";
 import { checkKeyFingerprints, durableKeyFingerprints, type KeyFingerprint } from "./keyGuard.js";
 import { migrationSource, type Migration, type MigrationContext } from "./migrations/index.js";
 
@@ -16,8 +17,9 @@ export const inMemoryDataDir = "memory://";
  * `KeyChangedError` otherwise). Migrations run here, at start, so an instance never serves
  * against a schema older than its code; `context` carries the keys some of them need.
  */
-export async function openDatabase(config: DatabaseConfig, context: MigrationContext): Promise<Database> {
-  const db = config.kind === "postgres" ? openPostgres(config) : await openPglite(config.dataDir, config.schema);
+export async function openDatabase(config: DatabaseConfig, context: MigrationContext, logger?: Logger): Promise<Database> {
+  const log = logger === undefined ? {} : { log: knexLog(logger) };
+  const db = config.kind === "postgres" ? openPostgres(config, log) : await openPglite(config.dataDir, config.schema, log);
   try {
     await migrate(db, config, migrationSource(context), durableKeyFingerprints(context));
     return db;
@@ -70,8 +72,22 @@ async function migrateNow(db: Database, schema: string, migrationSource: Knex.Mi
   await db.migrate.latest(options);
 }
 
-function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Database {
+/**
+ * knex's own messages (a pooled connection that died, a deprecation) as log lines: by default it
+ * writes them to the console, which breaks the one-JSON-object-per-line log.
+ */
+function knexLog(logger: Logger): Knex.Config["log"] {
+  return {
+    warn: (message: unknown) => logger.warn({ detail: String(message) }, "knex"),
+    error: (message: unknown) => logger.error({ detail: String(message) }, "knex"),
+    deprecate: (method: string, alternative: string) => logger.warn({ method, alternative }, "knex: deprecated"),
+    debug: () => undefined,
+  };
+}
+
+function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>, log: Pick<Knex.Config, "log">): Database {
   return knexFactory({
+    ...log,
     client: "pg",
     connection: { connectionString: config.url, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 },
     searchPath: [config.schema],
@@ -80,7 +96,7 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Da
   });
 }
 
-async function openPglite(dataDir: string, schema: string): Promise<Database> {
+async function openPglite(dataDir: string, schema: string, log: Pick<Knex.Config, "log">): Promise<Database> {
   if (dataDir !== inMemoryDataDir) await mkdir(dataDir, { recursive: true });
-  return knexFactory({ client: ClientPgLite, dialect: "postgres", connection: { filename: dataDir }, searchPath: [schema] });
+  return knexFactory({ ...log, client: ClientPgLite, dialect: "postgres", connection: { filename: dataDir }, searchPath: [schema] });
 }
