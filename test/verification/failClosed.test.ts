@@ -14,8 +14,8 @@ describe("when Redis goes away", () => {
   let server: TestServer;
   let client: VerificationClient;
 
-  beforeAll(async () => {
-    port = await freePort();
+  /** Starts (or starts again) the private Redis on `port`, with no persistence: a crash loses all. */
+  async function startRedis(): Promise<void> {
     redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
     for (let tries = 0; ; tries++) {
       const up = await promisify(execFile)("redis-cli", ["-p", String(port), "ping"]).then(() => true, () => false);
@@ -23,6 +23,11 @@ describe("when Redis goes away", () => {
       if (tries > 50) throw new Error("private redis-server did not start");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  beforeAll(async () => {
+    port = await freePort();
+    await startRedis();
     server = await startTestServer("real", "fail_closed", { REDIS_URL: `redis://127.0.0.1:${port}` });
     client = await verificationClient(server.url);
   });
@@ -31,8 +36,11 @@ describe("when Redis goes away", () => {
     await server?.stop();
   });
 
+  let lostVerification = "";
+
   it("answers unavailable, never a success it cannot back", async () => {
     const { verification } = await client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "ada@example.com", policy: { forcedCode: "515151" } });
+    lostVerification = verification!.verificationId;
     redis.kill("SIGKILL");
     await new Promise((resolve) => redis.once("exit", resolve));
     expect(await failure(client.validateVerification({ verificationId: verification!.verificationId, code: "515151" }))).toMatchObject({
@@ -61,4 +69,19 @@ describe("when Redis goes away", () => {
       .find((line) => line.startsWith('db_client_operation_duration_seconds_count{db_system_name="redis",db_operation_name="EVALSHA",db_query_summary="EVALSHA onetimeSecrets_take",error_type='));
     expect(failed).toMatch(/error_type="unavailable"\} [1-9]/);
   });
+
+  it("serves again once Redis is back, with no restart; a code Redis lost is not_found, never accepted", async () => {
+    await startRedis();
+    let started: Awaited<ReturnType<VerificationClient["initiateVerification"]>> | undefined;
+    for (let attempt = 0; started === undefined; attempt++) {
+      started = await client.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "carol@example.com", policy: { forcedCode: "626262" } }).catch((error: unknown) => {
+        if (attempt >= 40) throw error;
+        return undefined;
+      });
+      if (started === undefined) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const validated = await client.validateVerification({ verificationId: started.verification!.verificationId, code: "626262" });
+    expect(validated.verification?.verificationId).toBe(started.verification!.verificationId);
+    expect(await failure(client.validateVerification({ verificationId: lostVerification, code: "515151" }))).toMatchObject({ code: Code.NotFound });
+  }, 20_000);
 });
