@@ -23,6 +23,7 @@ const port = wholeNumber(0, 65535);
 const nonEmpty = z.string().trim().min(1);
 const url = (protocols: RegExp, hint: string) =>
   z.url({ protocol: protocols, error: `must be a URL (${hint})` });
+const trueOrFalse = z.enum(["true", "false"]).transform((value) => value === "true");
 /** A number from 0 to 1, written plainly (`0.25`, `1`). */
 const unitInterval = (what: string) =>
   z
@@ -106,7 +107,7 @@ export const variables = {
   ),
   OTEL_EXPORTER_OTLP_ENDPOINT: variable(url(/^https?$/, "http(s)://collector:4318"), "OTLP/HTTP collector base URL; setting it turns traces on"),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable(url(/^https?$/, "http(s)://collector:4318/v1/traces"), "OTLP/HTTP traces URL, when not the endpoint's /v1/traces; setting it turns traces on"),
-  OTEL_SDK_DISABLED: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "true turns OpenTelemetry off whatever else is set", "false"),
+  OTEL_SDK_DISABLED: variable(trueOrFalse, "true turns OpenTelemetry off whatever else is set", "false"),
   OTEL_SERVICE_NAME: variable(nonEmpty, "service.name of the spans", "onetime"),
   OTEL_TRACES_SAMPLER: variable(
     z.enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]),
@@ -142,7 +143,7 @@ export const variables = {
     "Redis for short-lived codes, attempts and rate limits; unset keeps them in process memory. With REDIS_CLUSTER=true: one or more nodes of the cluster, comma-separated",
   ),
   REDIS_CLUSTER: variable(
-    z.enum(["true", "false"]).transform((value) => value === "true"),
+    trueOrFalse,
     "REDIS_URL names a Redis Cluster (its nodes are found from the ones listed)",
     "false",
   ),
@@ -180,7 +181,7 @@ export const variables = {
   TEMPLATES_DIR: variable(nonEmpty, "directory of template overrides: <locale>/<kind>/<part>.mustache"),
   SMTP_URL: variable(url(/^smtps?$/, "smtp://user:pass@host:587 or smtps://…:465"), "SMTP server for email; unset: email goes to the console (development) or is unavailable (production)"),
   SMTP_FROM: variable(nonEmpty, 'sender of every email, e.g. "Acme <no-reply@acme.example>" (required with SMTP_URL)'),
-  SMTP_REQUIRE_TLS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "refuse to send over smtp:// unless the server offers STARTTLS", "false"),
+  SMTP_REQUIRE_TLS: variable(trueOrFalse, "refuse to send over smtp:// unless the server offers STARTTLS", "false"),
   SMS_PROVIDER: variable(z.enum(["twilio", "webhook"]), "SMS provider; unset: SMS goes to the console (development) or is unavailable (production)"),
   TWILIO_BASE_URL: variable(url(/^https?$/, "https://api.twilio.com"), "Messages API base URL (Twilio or a compatible provider)", "https://api.twilio.com"),
   TWILIO_ACCOUNT_SID: variable(nonEmpty, "account SID (SMS_PROVIDER=twilio)"),
@@ -232,7 +233,7 @@ export const variables = {
   TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long a profile OTT (TokenService) works", "1800"),
   TOKEN_TTL_OVERRIDES: variable(commaList, "per operation, e.g. login=300,password_recovery=900 (operations as in TOKEN_DISABLED_OPERATIONS)"),
   TOKEN_DISABLED_OPERATIONS: variable(commaList, "switchable TokenService operations turned off: login, key_recovery (both steps), anti_phishing_code, mfa_disable"),
-  TOKEN_MASK_DESTINATIONS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "answers show where an OTT went masked (j***@example.com, +1******6789)", "true"),
+  TOKEN_MASK_DESTINATIONS: variable(trueOrFalse, "answers show where an OTT went masked (j***@example.com, +1******6789)", "true"),
   TOKEN_MAX_ATTEMPTS: variable(wholeNumber(1, 10), "wrong tokens allowed per OTT", "5"),
   TOKEN_SEND_LIMIT: variable(wholeNumber(1, 1000), "OTTs of one operation sent to one destination per send window", "5"),
   TOKEN_SEND_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT send window", "1800"),
@@ -242,7 +243,7 @@ export const variables = {
   TOKEN_EMAIL_CODE_SYMBOLS: variable(commaList, "sets an emailed OTT is drawn from: digits, lowercase, uppercase", "digits"),
   TOKEN_SMS_CODE_LENGTH: variable(wholeNumber(4, 64), "characters of an OTT sent by SMS", "6"),
   TOKEN_SMS_CODE_SYMBOLS: variable(commaList, "sets an OTT by SMS is drawn from: digits, lowercase, uppercase", "digits"),
-  TOKEN_PUBLIC_REQUESTS: variable(z.enum(["true", "false"]).transform((value) => value === "true"), "registration and password recovery OTTs may be requested and consumed without a bearer token", "false"),
+  TOKEN_PUBLIC_REQUESTS: variable(trueOrFalse, "registration and password recovery OTTs may be requested and consumed without a bearer token", "false"),
   TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "OTT requests one public client address, or one user, may make per client window (services are not limited this way)", "20"),
   TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT client window", "600"),
   ACCOUNT_CREATION_REQUEST_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation request token works (CAPTCHA included)", "3600"),

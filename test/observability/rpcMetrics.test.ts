@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { sampleValue } from "../support/metricsText.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient } from "../support/verificationClient.js";
 
@@ -24,7 +25,7 @@ describe("per-RPC metrics", () => {
 
   const count = (system: string, method: string, code: string) => {
     const labels = `rpc_system="${system}",rpc_service="onetime.v1.VerificationService",rpc_method="${method}",rpc_response_status_code="${code}"`;
-    return Number(metrics.split("\n").find((line) => line.startsWith(`rpc_server_call_duration_seconds_count{${labels}}`))?.split(" ").at(-1) ?? 0);
+    return sampleValue(metrics, "rpc_server_call_duration_seconds_count", labels);
   };
 
   it("counts each call by system, method and status code, with its duration", () => {

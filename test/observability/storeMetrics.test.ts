@@ -5,14 +5,11 @@ import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb
 import { observeStoreCalls } from "../../src/observability/storeCalls.js";
 import { createStoreMetrics } from "../../src/observability/storeMetrics.js";
 import { observeQueries, statementOperation } from "../../src/storage/sql/observeQueries.js";
+import { sampleValue } from "../support/metricsText.js";
 import { testDatabaseUrl } from "../support/postgres.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient } from "../support/verificationClient.js";
 
-/** The value of one sample line of a Prometheus exposition, 0 when absent. */
-function sample(metrics: string, name: string, labels: string): number {
-  return Number(metrics.split("\n").find((line) => line.startsWith(`${name}{${labels}}`))?.split(" ").at(-1) ?? 0);
-}
 
 describe("a statement's operation and summary", () => {
   it.each([
@@ -43,8 +40,8 @@ describe("Postgres statements at /metrics", () => {
       await db.raw("select 1 from pg_namespace limit 1");
       await expect(db.raw("select * from no_such_table_here")).rejects.toThrow(/no_such_table_here/);
       const text = await registry.metrics();
-      expect(sample(text, "db_client_operation_duration_seconds_count", `db_system_name="postgresql",db_operation_name="SELECT",db_query_summary="SELECT pg_namespace"`)).toBe(2);
-      expect(sample(text, "db_client_operation_duration_seconds_count", `db_system_name="postgresql",db_operation_name="SELECT",db_query_summary="SELECT no_such_table_here",error_type="42P01"`)).toBe(1);
+      expect(sampleValue(text, "db_client_operation_duration_seconds_count", `db_system_name="postgresql",db_operation_name="SELECT",db_query_summary="SELECT pg_namespace"`)).toBe(2);
+      expect(sampleValue(text, "db_client_operation_duration_seconds_count", `db_system_name="postgresql",db_operation_name="SELECT",db_query_summary="SELECT no_such_table_here",error_type="42P01"`)).toBe(1);
       expect(text).toMatch(/onetime_postgres_pool_connections\{state="waiting"\} 0/);
     } finally {
       await db.destroy();
@@ -70,7 +67,7 @@ describe("store operations of a server at /metrics", () => {
   });
 
   it("counts every Redis script call by script, never by key", () => {
-    const script = (name: string) => sample(metrics, "db_client_operation_duration_seconds_count", `db_system_name="redis",db_operation_name="EVALSHA",db_query_summary="EVALSHA ${name}"`);
+    const script = (name: string) => sampleValue(metrics, "db_client_operation_duration_seconds_count", `db_system_name="redis",db_operation_name="EVALSHA",db_query_summary="EVALSHA ${name}"`);
     // The email and the TOTP initiation each admit and put; the two validations take.
     expect(script("onetimeLimits_admit")).toBe(2);
     expect(script("onetimeSecrets_put")).toBe(2);
@@ -81,7 +78,7 @@ describe("store operations of a server at /metrics", () => {
   });
 
   it("counts the Postgres statements of a call under their table", () => {
-    expect(sample(metrics, "db_client_operation_duration_seconds_count", `db_system_name="postgresql",db_operation_name="INSERT",db_query_summary="INSERT totp_secrets"`)).toBe(1);
+    expect(sampleValue(metrics, "db_client_operation_duration_seconds_count", `db_system_name="postgresql",db_operation_name="INSERT",db_query_summary="INSERT totp_secrets"`)).toBe(1);
   });
 
   it("reports the commands awaiting Redis' reply and the Postgres pool", () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import { capturingLogger } from "../support/capturingLogger.js";
+import { sampleValue } from "../support/metricsText.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
 
@@ -42,8 +43,7 @@ describe.each(backends)("every refusal is an answer in the caller's protocol (%s
     const [service, method] = procedure === "unknown" ? ["unknown", "unknown"] : procedure.split("/");
     const text = await (await fetch(`${server.url}/metrics`)).text();
     const labels = `rpc_system="${system}",rpc_service="${service}",rpc_method="${method}",rpc_response_status_code="${code}"`;
-    const line = text.split("\n").find((each) => each.startsWith(`rpc_server_call_duration_seconds_count{${labels}}`));
-    return line === undefined ? 0 : Number(line.split(" ").at(-1));
+    return sampleValue(text, "rpc_server_call_duration_seconds_count", labels);
   }
 
   it("answers an unknown RPC over Connect with a JSON error naming the services served, logged and counted", async () => {
