@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
  * count (stores.ts records it in Redis and refuses a start that differs).
  */
 export const defaultSecretShardCount = 16;
-export const maxSecretShardCount = 4096;
 
 /**
  * The shard of a caller's key: the first bytes of its SHA-1, which no library or runtime version
