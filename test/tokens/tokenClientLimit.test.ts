@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenOperation } from "../../gen/onetime/v1/token_service_pb.js";
+import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_pb.js";
 import { accountTokenClient, publicCaller } from "../support/accountTokenClient.js";
 import { backends } from "../support/server.js";
 import { failure } from "../support/verificationClient.js";
@@ -106,12 +106,15 @@ describe.each(backends)("TokenService limits OTT requests per client address, an
   it("does not count users behind one address (a NAT, a proxy) against each other", async () => {
     const service = await tokenClient(server.url, { kind: "service" });
     const address = `203.0.113.${++addressCounter}`;
+    const answers = [];
     for (let user = 0; user < limit + 2; user++) {
       const userId = await createProfile(service, "limit-shared", { phone: freshPhone() });
-      await (await from(address, { kind: "user", userId })).requestKeyAdditionToken({ newKey: emailKey(freshEmail("shared")) });
+      answers.push(await (await from(address, { kind: "user", userId })).requestKeyAdditionToken({ newKey: emailKey(freshEmail("shared")) }));
     }
+    expect(answers.every((answer) => answer.token?.destinationType === UserKeyType.EMAIL)).toBe(true);
     // Nor a user's calls against the public callers at that address.
-    await (await from(address, { kind: "public" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("shared-public")) });
+    const publicAnswer = await (await from(address, { kind: "public" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("shared-public")) });
+    expect(publicAnswer.token?.destinationType).toBe(UserKeyType.EMAIL);
   });
 
   it("is TokenService's own limit: AccountTokenService calls from the same address do not use it up, nor it theirs", async () => {
