@@ -30,7 +30,9 @@ describe("the key guard", () => {
     const schema = uniqueSchema("key_guard_same");
     schemas.push(schema);
     const context = contextFor(randomBytes(32));
+    // A refused start rejects: all three must open.
     const opened = await Promise.all([postgres(context, schema), postgres(context, schema), postgres(context, schema)]);
+    expect(opened).toHaveLength(3);
     await Promise.all(opened.map((db) => db.destroy()));
   });
 
