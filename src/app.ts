@@ -231,7 +231,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
     fallback: edge.unknownPath,
     writeMaxBytes: config.limits.maxResponseBytes,
-    contextValues: clientContextValues(config.trustProxyHops),
+    contextValues: clientContextValues(config.clientAddress),
     shutdownSignal: shutdown.signal,
   });
 

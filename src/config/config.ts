@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { VerificationRules } from "../domain/verification/verificationService.js";
 import type { TokenRules } from "../domain/profileTokens/tokenRules.js";
 import type { TracingConfig } from "../observability/tracing.js";
+import type { ClientAddressRules } from "../rpc/clientAddress.js";
 import { accountTokenConfig, type AccountTokenConfig } from "./accountTokenConfig.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { tokenConfig } from "./tokenConfig.js";
@@ -54,7 +55,8 @@ export interface Config {
     readonly idleTimeoutMs: number;
     readonly maxConcurrentStreams: number;
   };
-  readonly trustProxyHops: number;
+  /** Who the caller is: which peers' X-Forwarded-For is believed, and how IPv6 callers are counted. */
+  readonly clientAddress: ClientAddressRules;
   readonly shutdownDrainDelayMs: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly corsOrigins: readonly string[];
@@ -112,6 +114,11 @@ export function loadConfig(env: RawEnvironment): Config {
   const v = parseVariables(env, problems);
   const environment = v.NODE_ENV ?? "development";
 
+  if (env.TRUST_PROXY_HOPS !== undefined && env.TRUST_PROXY_HOPS !== "") {
+    // Refused, not ignored: hop counting believed whatever a caller that reached the port directly
+    // wrote, and a deployment that still sets it has proxies that now need naming.
+    problems.push("TRUST_PROXY_HOPS: removed; unset it and list your proxies' addresses or subnets in TRUSTED_PROXIES instead (e.g. TRUSTED_PROXIES=10.0.0.0/8)");
+  }
   if ((v.TLS_CERT_FILE === undefined) !== (v.TLS_KEY_FILE === undefined)) {
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
   }
@@ -183,7 +190,7 @@ export function loadConfig(env: RawEnvironment): Config {
       idleTimeoutMs: v.IDLE_TIMEOUT_MS!,
       maxConcurrentStreams: v.MAX_CONCURRENT_STREAMS!,
     },
-    trustProxyHops: v.TRUST_PROXY_HOPS!,
+    clientAddress: { trustedProxies: v.TRUSTED_PROXIES ?? [], ipv6PrefixLength: v.CLIENT_IPV6_PREFIX_LENGTH! },
     shutdownDrainDelayMs: v.SHUTDOWN_DRAIN_DELAY_MS!,
     ...(v.TLS_CERT_FILE !== undefined && v.TLS_KEY_FILE !== undefined
       ? { tls: { certFile: v.TLS_CERT_FILE, keyFile: v.TLS_KEY_FILE } }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseSubnet, type Subnet } from "../net/ipAddress.js";
 
 /**
  * Every environment variable onetime reads, in one table: the parser, the default and the line
@@ -81,10 +82,23 @@ export const variables = {
     "60000",
   ),
   MAX_CONCURRENT_STREAMS: variable(wholeNumber(1, 10_000), "HTTP/2 streams one connection may have open at once", "100"),
-  TRUST_PROXY_HOPS: variable(
-    wholeNumber(0, 10),
-    "reverse proxies in front of onetime whose X-Forwarded-For is trusted for the client address",
-    "0",
+  TRUSTED_PROXIES: variable(
+    commaList.transform((entries, context) => {
+      const subnets: Subnet[] = [];
+      for (const entry of entries) {
+        const subnet = parseSubnet(entry);
+        if (typeof subnet === "string") context.addIssue({ code: "custom", message: subnet });
+        else subnets.push(subnet);
+      }
+      return subnets;
+    }),
+    "comma-separated addresses or subnets (10.0.0.0/8, 2001:db8::/32) of the proxies whose X-Forwarded-For is believed; empty: the client is the socket peer",
+    "",
+  ),
+  CLIENT_IPV6_PREFIX_LENGTH: variable(
+    wholeNumber(32, 128),
+    "IPv6 clients count against per-client limits per network of this many bits (one customer usually holds a /64); IPv4 per address",
+    "64",
   ),
   SHUTDOWN_DRAIN_DELAY_MS: variable(
     wholeNumber(0, 5 * 60 * 1000),

@@ -10,6 +10,11 @@ export interface Actor {
   readonly subject?: string;
   /** The call's `x-request-id`. */
   readonly requestId?: string;
-  /** The caller's network address (see rpc/clientAddress.ts): public callers have no other name. */
+  /** The caller's network address (see rpc/clientAddress.ts): what is audited and shown to a CAPTCHA provider. */
   readonly clientAddress?: string;
+  /**
+   * The addresses counted as one caller with `clientAddress`: public callers have no other name.
+   * The address itself for IPv4; for IPv6 the network one customer holds (`2001:db8:1:2::/64`).
+   */
+  readonly clientNetwork?: string;
 }

@@ -48,11 +48,12 @@ export class ClientLimits {
 
 /**
  * Whom a call counts against: a signed-in user by its id, wherever it calls from (behind a NAT or
- * a proxy many users share one address, and one user may use many); anyone else by address.
+ * a proxy many users share one address, and one user may use many); anyone else by its client
+ * network, so that one customer's many IPv6 addresses are one caller.
  */
 function callerOf(actor: Actor): string {
   if (actor.kind === "user" && actor.subject !== undefined) return `user:${actor.subject}`;
-  return `address:${actor.clientAddress ?? "unknown"}`;
+  return `address:${actor.clientNetwork ?? "unknown"}`;
 }
 
 /** Too many calls from one client address, or by one user. */

@@ -8,11 +8,13 @@ import { requestIdKey } from "./interceptors/requestLog.js";
 export function actorOf(context: HandlerContext): Actor {
   const principal = context.values.get(principalKey);
   const requestId = context.values.get(requestIdKey);
+  const client = context.values.get(clientAddressKey);
   return {
     kind: principal.kind,
     ...(principal.kind === "public" ? {} : { subject: principal.subject }),
     ...(requestId === undefined ? {} : { requestId }),
-    // The audit column holds 64 characters; an address is at most 45 (IPv6 with IPv4 tail).
-    clientAddress: context.values.get(clientAddressKey).slice(0, 64),
+    // Canonical, so at most 39 characters: the audit column holds 64.
+    clientAddress: client.address,
+    clientNetwork: client.network,
   };
 }

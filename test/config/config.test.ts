@@ -36,6 +36,43 @@ describe("configuration", () => {
     expect(problemsOf({ ...traced, OTEL_BSP_EXPORT_TIMEOUT: "soon" })[0]).toMatch(/^OTEL_BSP_EXPORT_TIMEOUT:/);
   });
 
+  it("reads TRUSTED_PROXIES as subnets, a bare address as a /32 or /128, an IPv4-mapped one as IPv4; none by default", () => {
+    expect(loadConfig({}).clientAddress).toEqual({ trustedProxies: [], ipv6PrefixLength: 64 });
+    expect(loadConfig({ TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.7,2001:DB8::/32, ::1, ::ffff:172.16.0.0/108" }).clientAddress.trustedProxies).toEqual([
+      { address: "10.0.0.0", prefix: 8, family: "ipv4" },
+      { address: "192.0.2.7", prefix: 32, family: "ipv4" },
+      { address: "2001:db8::", prefix: 32, family: "ipv6" },
+      { address: "::1", prefix: 128, family: "ipv6" },
+      { address: "172.16.0.0", prefix: 12, family: "ipv4" },
+    ]);
+  });
+
+  it("names each bad TRUSTED_PROXIES entry", () => {
+    const problems = problemsOf({ TRUSTED_PROXIES: "10.0.0.0/8, 10.0.0.0/33, proxy.internal, 2001:db8::/129, ::ffff:10.0.0.0/64" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^TRUSTED_PROXIES: /);
+    expect(problems[0]).toContain('"10.0.0.0/33": the prefix must be a whole number from 0 to 32');
+    expect(problems[0]).toContain('"proxy.internal" is not an IPv4 or IPv6 address or subnet');
+    expect(problems[0]).toContain('"2001:db8::/129": the prefix must be a whole number from 0 to 128');
+    expect(problems[0]).toContain('"::ffff:10.0.0.0/64": an IPv4-mapped subnet needs a prefix of 96 or more');
+    expect(problems[0]).not.toContain('"10.0.0.0/8"');
+  });
+
+  it("refuses TRUST_PROXY_HOPS, which believed any caller's X-Forwarded-For, and points at TRUSTED_PROXIES", () => {
+    for (const hops of ["1", "0"]) {
+      expect(problemsOf({ TRUST_PROXY_HOPS: hops })).toEqual([
+        "TRUST_PROXY_HOPS: removed; unset it and list your proxies' addresses or subnets in TRUSTED_PROXIES instead (e.g. TRUSTED_PROXIES=10.0.0.0/8)",
+      ]);
+    }
+    expect(Object.keys(variables)).not.toContain("TRUST_PROXY_HOPS");
+  });
+
+  it("reads CLIENT_IPV6_PREFIX_LENGTH from 32 to 128", () => {
+    expect(loadConfig({ CLIENT_IPV6_PREFIX_LENGTH: "56" }).clientAddress.ipv6PrefixLength).toBe(56);
+    expect(loadConfig({ CLIENT_IPV6_PREFIX_LENGTH: "128" }).clientAddress.ipv6PrefixLength).toBe(128);
+    for (const length of ["31", "129", "/64"]) expect(problemsOf({ CLIENT_IPV6_PREFIX_LENGTH: length })[0]).toMatch(/^CLIENT_IPV6_PREFIX_LENGTH:/);
+  });
+
   it("runs one worker per core on real stores, and one on the embedded ones", () => {
     const real = { DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
     expect(loadConfig(real).workers).toBe(availableParallelism());

@@ -16,7 +16,7 @@ const limit = 4;
 describe.each(backends)("TokenService limits OTT requests per client address, and per user (%s backends)", (backend) => {
   let server: TokenServer;
   let addressCounter = 0;
-  /** A client at an address no other test used, as `caller`: one proxy hop is trusted. */
+  /** A client at an address no other test used, as `caller`, behind the trusted loopback proxy. */
   const fromNewAddress = (caller: Caller) => from(`203.0.113.${++addressCounter}`, caller);
   const from = (address: string, caller: Caller) => tokenClient(server.url, caller, "grpc", { "x-forwarded-for": address });
   const emailKey = (value: string) => ({ key: { case: "email" as const, value } });
@@ -26,7 +26,8 @@ describe.each(backends)("TokenService limits OTT requests per client address, an
       TOKEN_PUBLIC_REQUESTS: "true",
       TOKEN_CLIENT_LIMIT: String(limit),
       TOKEN_CLIENT_WINDOW_SECONDS: "600",
-      TRUST_PROXY_HOPS: "1",
+      // The test calls from loopback, as the proxy that appends the X-Forwarded-For it sends.
+      TRUSTED_PROXIES: "127.0.0.1",
       // Just above TokenService's, so that shared counters would show in "is TokenService's own limit".
       ACCOUNT_TOKEN_CLIENT_LIMIT: String(limit + 2),
     });

@@ -11,7 +11,7 @@ export type TokenClient = Client<typeof TokenService>;
 /** Who calls: a backend, a user (its `sub`), an admin, or nobody. */
 export type Caller = { readonly kind: "service" } | { readonly kind: "admin" } | { readonly kind: "user"; readonly userId: string } | { readonly kind: "public" };
 
-/** `headers` e.g. an X-Forwarded-For, to call from another client address behind TRUST_PROXY_HOPS. */
+/** `headers` e.g. an X-Forwarded-For, to call from another client address when loopback is in TRUSTED_PROXIES. */
 export async function tokenClient(baseUrl: string, caller: Caller, protocol: Protocol = "grpc", headers: Record<string, string> = {}): Promise<TokenClient> {
   const token =
     caller.kind === "public"
