@@ -5,7 +5,7 @@ import { TokenOperation, UserKeyType } from "../../gen/onetime/v1/token_service_
 import { accountTokenClient, publicCaller } from "../support/accountTokenClient.js";
 import { backends } from "../support/server.js";
 import { failure } from "../support/verificationClient.js";
-import { createProfile, freshEmail, freshPhone, startTokenServer, tokenClient, type Caller, type TokenServer } from "./tokenTestSupport.js";
+import { createProfile, freshEmail, freshPhone, startTokenServer, tokenClient, type Caller, type TokenClient, type TokenServer } from "./tokenTestSupport.js";
 
 const limit = 4;
 
@@ -63,6 +63,27 @@ describe.each(backends)("TokenService limits OTT requests per client address, an
     await server.codeSentTo(refusedTo);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(server.sentTo(refusedTo)).toHaveLength(1);
+  });
+
+  it("counts different X-Forwarded-For values apart when the loopback peer is a trusted proxy: 30 clients, one request each, none refused", async () => {
+    const answers = [];
+    for (let client = 0; client < 30; client++) {
+      answers.push(await (await fromNewAddress({ kind: "public" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("apart")) }));
+    }
+    expect(answers.map((answer) => answer.token?.destinationType)).toEqual(Array(30).fill(UserKeyType.EMAIL));
+  });
+
+  it("counts IPv6 clients per /64: two addresses in one /64 share one limit, another /64 has its own", async () => {
+    const first = await from("2001:db8:1:1::1", { kind: "public" });
+    const sameNetwork = await from("2001:db8:1:1:ffff:ffff:ffff:2", { kind: "public" });
+    const register = (client: TokenClient) => client.requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("v6")) });
+    for (let i = 0; i < limit / 2; i++) {
+      await register(first);
+      await register(sameNetwork);
+    }
+    expect(await failure(register(sameNetwork))).toMatchObject({ code: Code.ResourceExhausted, reason: "CLIENT_LIMIT_REACHED" });
+    expect(await failure(register(first))).toMatchObject({ code: Code.ResourceExhausted, reason: "CLIENT_LIMIT_REACHED" });
+    expect((await register(await from("2001:db8:1:2::1", { kind: "public" }))).token?.destinationType).toBe(UserKeyType.EMAIL);
   });
 
   it("charges the same whether the address asked for is known or not: requests for unknown and taken addresses use up the limit alike", async () => {
@@ -128,5 +149,45 @@ describe.each(backends)("TokenService limits OTT requests per client address, an
       reason: "CLIENT_LIMIT_REACHED",
     });
     await accounts.createAuthToken({});
+  });
+});
+
+/**
+ * The invariant behind the limit: a caller that reaches the port directly cannot name itself
+ * anew on each call by writing an X-Forwarded-For of its choosing.
+ */
+describe.each(backends)("TokenService counts an untrusted peer by its own address, whatever X-Forwarded-For it sends (%s backends)", (backend) => {
+  let server: TokenServer;
+  const forgedLimit = 20;
+
+  beforeAll(async () => {
+    // TRUSTED_PROXIES unset: no peer is a proxy, the loopback test client included.
+    server = await startTokenServer(backend, "token_forged_forwarded_for", {
+      TOKEN_PUBLIC_REQUESTS: "true",
+      TOKEN_CLIENT_LIMIT: String(forgedLimit),
+      TOKEN_CLIENT_WINDOW_SECONDS: "600",
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("30 requests, each with a different X-Forwarded-For, all count against the one loopback peer: TOKEN_CLIENT_LIMIT pass, the rest get CLIENT_LIMIT_REACHED", async () => {
+    expect(server.config.clientAddress.trustedProxies).toEqual([]);
+    const anonymous = { grpc: await tokenClient(server.url, { kind: "public" }, "grpc"), "connect-json": await tokenClient(server.url, { kind: "public" }, "connect-json") };
+    const outcomes: string[] = [];
+    for (let index = 0; index < 30; index++) {
+      // Every protocol, and every way a forged header might be written.
+      const forged = [`198.51.100.${index}`, `198.51.100.${index}, 203.0.113.${index}`, `[2001:db8::${index}]:443`][index % 3]!;
+      const client = anonymous[index % 2 === 0 ? "grpc" : "connect-json"];
+      const call = client.requestRegistrationToken({ processingId: randomUUID(), key: { key: { case: "email", value: freshEmail("forged") } } }, { headers: { "x-forwarded-for": forged } });
+      outcomes.push(await call.then(() => "sent", async () => (await failure(call)).reason ?? "refused otherwise"));
+    }
+    expect(outcomes).toEqual([...Array<string>(forgedLimit).fill("sent"), ...Array<string>(30 - forgedLimit).fill("CLIENT_LIMIT_REACHED")]);
+    // The count is the peer's: without any header it is refused as well.
+    expect(await failure(anonymous.grpc.requestRegistrationToken({ processingId: randomUUID(), key: { key: { case: "email", value: freshEmail("forged") } } }))).toMatchObject({
+      code: Code.ResourceExhausted,
+      reason: "CLIENT_LIMIT_REACHED",
+    });
   });
 });
