@@ -54,6 +54,9 @@ import { startTracing } from "./observability/tracing.js";
 import { verificationEventLog } from "./observability/verificationEventLog.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
 import { withMetrics } from "./server/metricsEndpoint.js";
+import { refusalMetrics } from "./observability/refusalMetrics.js";
+import { TrafficPolicy } from "./domain/traffic/trafficPolicy.js";
+import { describePhoneNumber } from "./channels/sms/numberFacts.js";
 import { sqlOutbox } from "./storage/sql/sqlOutbox.js";
 import { openStores, type Stores } from "./storage/stores.js";
 
@@ -139,6 +142,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const relays = [relay, secretRelay];
   registerQueueMetrics(metrics.registry, { outbox, secrets: stores.secretMessages }, logger);
   const delivery = createDelivery({ outbox, relay, sender, box, maxAttempts: config.delivery.outbox.maxAttempts });
+  const refusals = refusalMetrics(metrics.registry, logger);
   const secrets = new OneTimeSecrets({
     pending: stores.secrets,
     limits: stores.limits,
@@ -147,6 +151,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     recipientScope: keyedHash(serverKey, "consumer-scope", 16),
     requestHash: keyedHash(serverKey, "idempotent-request"),
     delivery,
+    traffic: new TrafficPolicy(config.traffic, describePhoneNumber, keyedHash(serverKey, "number-prefix", 16)),
+    refusals,
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
@@ -171,14 +177,14 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     delivery,
     templates,
     rules: config.tokens,
-    clientLimits: new ClientLimits(stores.limits, callerHash, "profile-tokens", config.tokens.client),
+    clientLimits: new ClientLimits(stores.limits, callerHash, "profile-tokens", config.tokens.client, refusals),
     logger,
   });
   const securityProfiles = new SecurityProfiles(profileStore);
   const captcha = config.accountTokens.captcha;
   const accountTokens = new AccountTokens({
     store: stores.accountTokens,
-    clientLimits: new ClientLimits(stores.limits, callerHash, "account-tokens", config.accountTokens.client),
+    clientLimits: new ClientLimits(stores.limits, callerHash, "account-tokens", config.accountTokens.client, refusals),
     tokenHash: keyedHash(serverKey, "account-token"),
     deviceHash: keyedHash(serverKey, "push-device"),
     ...(captcha === undefined

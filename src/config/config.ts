@@ -7,6 +7,8 @@ import type { ClientAddressRules } from "../rpc/clientAddress.js";
 import { accountTokenConfig, type AccountTokenConfig } from "./accountTokenConfig.js";
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { tokenConfig } from "./tokenConfig.js";
+import { guessPools, trafficConfig } from "./trafficConfig.js";
+import type { TrafficRules } from "../domain/traffic/trafficRules.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
 /** How callers' bearer JWTs are checked. */
@@ -72,6 +74,8 @@ export interface Config {
   readonly verification: VerificationRules;
   readonly tokens: TokenRules;
   readonly accountTokens: AccountTokenConfig;
+  /** What may be sent where: the SMS destination policy, traffic caps, spend and conversion. */
+  readonly traffic: TrafficRules;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -157,9 +161,10 @@ export function loadConfig(env: RawEnvironment): Config {
     problems.push("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE (a batch is taken from the queue)");
   }
 
-  // Wrong guesses are budgeted per destination across verifications and OTTs alike.
-  const guesses = { limit: v.VERIFICATION_GUESS_LIMIT!, windowMs: v.VERIFICATION_GUESS_WINDOW_SECONDS! * 1000 };
+  // Wrong guesses are budgeted per destination and pool, across verifications and OTTs alike.
+  const guesses = guessPools(v);
   const tokens = tokenConfig(v, guesses, problems);
+  const traffic = trafficConfig(v, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below was parsed or defaulted above; the assertions only restate that.
@@ -239,12 +244,13 @@ export function loadConfig(env: RawEnvironment): Config {
         firstResendDelayMs: v.VERIFICATION_RESEND_DELAY_SECONDS! * 1000,
         maxResendDelayMs: v.VERIFICATION_MAX_RESEND_DELAY_SECONDS! * 1000,
       },
-      guesses,
+      guesses: guesses.account,
       maxPayloadBytes: 4096,
       defaultIssuer: v.TOTP_ISSUER ?? v.PRODUCT_NAME!,
     },
     tokens,
     accountTokens,
+    traffic,
   };
 }
 

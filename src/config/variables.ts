@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isNumberType, NUMBER_TYPES } from "../domain/traffic/numberFacts.js";
 import { parseSubnet, type Subnet } from "../net/ipAddress.js";
 
 /**
@@ -40,6 +41,16 @@ const commaList = z
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+const isoCountries = commaList.pipe(
+  z.array(z.string().regex(/^[A-Za-z]{2}$/, "each must be a two-letter ISO 3166 country code (GB, US)").transform((code) => code.toUpperCase())),
+);
+const numberTypes = commaList.pipe(z.array(z.string().refine(isNumberType, `each must be one of ${NUMBER_TYPES.join(", ")}`)));
+/** A plain decimal amount (money or messages): `25`, `12.5`. */
+const amount = z
+  .string()
+  .trim()
+  .regex(/^\d{1,12}(\.\d{1,6})?$/, "must be an amount such as 250 or 12.5")
+  .transform(Number);
 const origin = z.string().refine((value) => {
   try {
     const parsed = new URL(value);
@@ -243,6 +254,31 @@ export const variables = {
   VERIFICATION_MAX_RESEND_DELAY_SECONDS: variable(wholeNumber(0, 86_400), "longest wait between two codes", "300"),
   VERIFICATION_GUESS_LIMIT: variable(wholeNumber(1, 10_000), "code attempts one consumer may have across all its verifications per guess window", "50"),
   VERIFICATION_GUESS_WINDOW_SECONDS: variable(wholeNumber(1, 7 * 86_400), "the guess window", "3600"),
+  VERIFICATION_GUESS_DAILY_LIMIT: variable(wholeNumber(1, 100_000), "code attempts one consumer may have per day in the account pool (verifications, login and other OTTs to a user's own keys)", "200"),
+  PUBLIC_GUESS_LIMIT: variable(wholeNumber(1, 10_000), "attempts one address may have per public guess window at OTTs anyone can have sent to an address they name (registration, recovery, a new key)", "20"),
+  PUBLIC_GUESS_WINDOW_SECONDS: variable(wholeNumber(1, 7 * 86_400), "the public guess window", "3600"),
+  PUBLIC_GUESS_DAILY_LIMIT: variable(wholeNumber(1, 100_000), "attempts one address may have per day at public OTTs", "50"),
+  PUBLIC_GUESS_STREAK_LIMIT: variable(wholeNumber(1, 100), "wrong public OTTs in a row after which an address gets no more until the streak window passes (NIST SP 800-63B: at most 100)", "100"),
+  PUBLIC_GUESS_STREAK_WINDOW_SECONDS: variable(wholeNumber(60, 90 * 86_400), "how long a run of wrong public OTTs is remembered after its last failure", "604800"),
+  SMS_ALLOWED_COUNTRIES: variable(isoCountries, "comma-separated ISO country codes SMS may go to (empty: every country not denied)", ""),
+  SMS_DENIED_COUNTRIES: variable(isoCountries, "comma-separated ISO country codes SMS never goes to", ""),
+  SMS_DENIED_NUMBER_TYPES: variable(
+    numberTypes,
+    `number types SMS never goes to, of: ${NUMBER_TYPES.join(", ")}`,
+    "premium_rate,shared_cost,international_network,unknown",
+  ),
+  SMS_PREFIX_DIGITS: variable(wholeNumber(1, 8), "national digits after the country code that make a number's prefix (+44 7911 with 4)", "4"),
+  SMS_PREFIX_HOURLY_LIMIT: variable(wholeNumber(0, 1_000_000), "SMS per number prefix per hour, every number together (0: no limit)", "20"),
+  SMS_COUNTRY_HOURLY_LIMIT: variable(wholeNumber(0, 10_000_000), "SMS per country per hour (0: no limit)", "500"),
+  SMS_PER_MINUTE_LIMIT: variable(wholeNumber(0, 10_000_000), "SMS per minute, every destination together (0: no limit)", "300"),
+  EMAIL_PER_MINUTE_LIMIT: variable(wholeNumber(0, 10_000_000), "emails per minute, every address together (0: no limit)", "3000"),
+  SMS_PRICES: variable(commaList, "what one SMS costs per country, e.g. US=0.0079,GB=0.035,*=0.05 (* for every other country; required when set); unset: SMS budgets count messages"),
+  SMS_COUNTRY_HOURLY_BUDGET: variable(amount, "SMS spend per country per hour, in SMS_PRICES' currency or in messages (unset or 0: none)"),
+  SMS_COUNTRY_DAILY_BUDGET: variable(amount, "SMS spend per country per day, in SMS_PRICES' currency or in messages (0: none)", "5000"),
+  SMS_CONVERSION_MIN_RATIO: variable(unitInterval("a ratio"), "share of SMS codes that must be used, per prefix and per country, once enough were sent (0: not checked)", "0.2"),
+  SMS_CONVERSION_WINDOW_SECONDS: variable(wholeNumber(60, 7 * 86_400), "the window sends and used codes are counted over", "3600"),
+  SMS_CONVERSION_PREFIX_MIN_SENDS: variable(wholeNumber(1, 1_000_000), "SMS to one prefix in the window before its conversion is judged", "20"),
+  SMS_CONVERSION_COUNTRY_MIN_SENDS: variable(wholeNumber(1, 10_000_000), "SMS to one country in the window before its conversion is judged", "200"),
   TOTP_ISSUER: variable(nonEmpty, "issuer shown in authenticator apps when the caller gives none (default PRODUCT_NAME)"),
   TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long a profile OTT (TokenService) works", "1800"),
   TOKEN_TTL_OVERRIDES: variable(commaList, "per operation, e.g. login=300,password_recovery=900 (operations as in TOKEN_DISABLED_OPERATIONS)"),

@@ -2,6 +2,7 @@ import type { KeyedHash } from "../crypto/keyedHash.js";
 import { DomainError } from "../errors/domainError.js";
 import type { Actor } from "./actor.js";
 import type { SendLimits } from "./secrets/sendLimits.js";
+import { unobservedRefusals, type SendRefusals } from "./secrets/sendRefusals.js";
 
 export interface ClientLimit {
   /** Calls one public client address, or one user, may make per window; a positive integer. */
@@ -27,6 +28,7 @@ export class ClientLimits {
     private readonly scopeOf: KeyedHash,
     private readonly name: string,
     private readonly limit: ClientLimit,
+    private readonly refusals: SendRefusals = unobservedRefusals,
   ) {}
 
   async admit(actor: Actor): Promise<void> {
@@ -42,7 +44,9 @@ export class ClientLimits {
       guesses: { limit: count, windowMs, reserve: 1 },
     });
     if (decision.status === "admitted") return;
-    throw new ClientLimitReached("retryAfterMs" in decision ? decision.retryAfterMs : windowMs);
+    const retryAfterMs = "retryAfterMs" in decision ? decision.retryAfterMs : windowMs;
+    this.refusals.refused({ rule: "client_limit", channel: this.name, retryAfterMs });
+    throw new ClientLimitReached(retryAfterMs);
   }
 }
 

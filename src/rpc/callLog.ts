@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
-import { ShuttingDown } from "../errors/domainError.js";
+import { DomainError, ShuttingDown } from "../errors/domainError.js";
 import type { Logger } from "../observability/logger.js";
 import type { RpcMetrics } from "../observability/rpcMetrics.js";
 
@@ -80,7 +80,10 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
     if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown)) {
       logger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
     } else {
-      logger.warn({ ...fields, outcome, reason: connectError.rawMessage }, "rpc refused");
+      // An abuse control names its rule, so an operator can tell which one fires from the log alone.
+      const cause: unknown = connectError.cause;
+      const rule = cause instanceof DomainError ? cause.metadata?.["rule"] : undefined;
+      logger.warn({ ...fields, outcome, reason: connectError.rawMessage, ...(rule === undefined ? {} : { rule }) }, "rpc refused");
     }
   };
 }

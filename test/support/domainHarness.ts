@@ -15,6 +15,11 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { MemorySendLimits } from "../../src/storage/memory/memorySendLimits.js";
 import { RecordingChannel } from "./recordingChannel.js";
+import { describePhoneNumber } from "../../src/channels/sms/numberFacts.js";
+import { loadConfig } from "../../src/config/config.js";
+import type { Refusal } from "../../src/domain/secrets/sendRefusals.js";
+import { TrafficPolicy } from "../../src/domain/traffic/trafficPolicy.js";
+import type { TrafficRules } from "../../src/domain/traffic/trafficRules.js";
 
 /** Time that moves only when a test says so. */
 export class TestClock {
@@ -30,7 +35,7 @@ export const defaultRules: VerificationRules = {
   maxTtlMs: 86_400_000,
   defaultMaxAttempts: 5,
   sends: { limit: 5, windowMs: 600_000, firstResendDelayMs: 30_000, maxResendDelayMs: 300_000 },
-  guesses: { limit: 50, windowMs: 3_600_000 },
+  guesses: { limit: 50, windowMs: 3_600_000, long: { limit: 200, windowMs: 86_400_000 } },
   maxPayloadBytes: 4_096,
   defaultIssuer: "onetime",
 };
@@ -46,6 +51,8 @@ export interface DomainHarness {
   readonly sms: RecordingChannel<"sms">;
   /** Verification events recorded, in order. */
   readonly events: Array<{ event: VerificationEvent } & VerificationEventFacts>;
+  /** What the abuse controls refused, in order. */
+  readonly refusals: Refusal[];
   /** Verifications over these stores; `totpSecrets` only if the harness was given one. */
   verifications(rules?: Partial<VerificationRules>): Verifications;
   /** Runs the relay once over the queue beside the secrets; returns how many messages it took. */
@@ -63,6 +70,8 @@ export async function domainHarness(
     totpSecrets?: TotpSecretStore;
     /** Wraps the store OneTimeSecrets uses (e.g. to inject failures); `pending` stays the bare store. */
     wrapPending?: (pending: MemoryPendingSecrets) => PendingSecrets;
+    /** The destination policy and traffic rules; default the server's defaults. */
+    traffic?: TrafficRules;
   } = {},
 ): Promise<DomainHarness> {
   const clock = new TestClock();
@@ -77,6 +86,7 @@ export async function domainHarness(
   const sealer = createMessageSealer({ sender, box, maxAttempts: 3 });
   const relay = new OutboxRelay(pending.messages, box, sender, logger, { retry: { baseDelayMs: 10, maxDelayMs: 10 } });
   const events: DomainHarness["events"] = [];
+  const refusals: Refusal[] = [];
   const templates = await createTemplateRenderer({ productName: "onetime", fallbackLocale: "en" });
   const secrets = new OneTimeSecrets({
     pending: options.wrapPending?.(pending) ?? pending,
@@ -86,6 +96,8 @@ export async function domainHarness(
     recipientScope: keyedHash(serverKey, "consumer-scope", 16),
     requestHash: keyedHash(serverKey, "idempotent-request"),
     delivery: sealer,
+    traffic: new TrafficPolicy(options.traffic ?? loadConfig({}).traffic, describePhoneNumber, keyedHash(serverKey, "number-prefix", 16)),
+    refusals: { refused: (refusal) => refusals.push(refusal) },
     logger,
     now: clock.now,
   });
@@ -99,6 +111,7 @@ export async function domainHarness(
     email,
     sms,
     events,
+    refusals,
     verifications(rules = {}) {
       const totpSecrets = options.totpSecrets ?? unavailableTotpSecrets;
       return new Verifications({ secrets, totpSecrets, box, delivery: sealer, templates, rules: { ...defaultRules, ...rules }, events: { record: (event, facts) => events.push({ event, ...facts }) }, logger, now: clock.now });

@@ -1,4 +1,5 @@
 import type { PrincipalKind } from "../../auth/principal.js";
+import type { GuessPool } from "../secrets/oneTimeSecrets.js";
 import type { MessageTemplateKind } from "../../channels/templates/index.js";
 import { EmailOnly, KeyAlreadyPresent, KeyNotFound, LastKey, MfaEnabled, MfaNotEnabled, NoOtherKey, ProfileChanged, ProfileNotFound } from "./profileTokenErrors.js";
 import { keyOf, otherKeyType, type ProfileChange, type SecurityProfile, type UserKey, type UserKeyType } from "./securityProfile.js";
@@ -91,6 +92,11 @@ export interface OperationSpec {
   readonly stepOne?: true;
   /** Whether the OTT key names the key type (step 1 of a two-step operation, so step 2 finds it). */
   readonly keyTyped?: true;
+  /**
+   * Whose guesses the OTT spends: "public" when the caller names where it goes (anyone could
+   * have it sent to anyone's address), "account" when it goes to a key the profile already has.
+   */
+  readonly guessPool: GuessPool;
   /** What the request reads: the user's profile, the owner of `input.key`, or both. */
   readonly reads: { readonly user: boolean; readonly key: boolean };
   plan(context: PlanContext): Plan;
@@ -146,6 +152,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: false,
     callers: serviceOrPublic,
     reads: { user: false, key: true },
+    guessPool: "public",
     plan: (context) => ({ destination: requireKey(context.input), send: context.keyOwner === null, template: "token.registration" }),
     effect: { kind: "verified_key" },
   },
@@ -154,6 +161,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: true,
     callers: service,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const key = existingKey(profileOf(context), context.input.keyType);
       if (!key.mfaEnabled) throw new MfaNotEnabled();
@@ -166,6 +174,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: false,
     callers: serviceOrPublic,
     reads: { user: false, key: true },
+    guessPool: "public",
     plan: (context) => {
       const typed = requireKey(context.input);
       const profile = context.profile;
@@ -183,6 +192,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     stepOne: true,
     keyTyped: true,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const profile = profileOf(context);
       const lost = existingKey(profile, context.input.keyType);
@@ -203,6 +213,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     callers: service,
     proves: "key_recovery",
     reads: { user: true, key: true },
+    guessPool: "public",
     plan: (context) => {
       const profile = profileOf(context);
       const step1 = requireStep1(context);
@@ -222,6 +233,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: false,
     callers: userOrService,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const profile = profileOf(context);
       // Seed 000: email by default, the phone number if there is no email.
@@ -235,6 +247,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: false,
     callers: userOrService,
     reads: { user: true, key: true },
+    guessPool: "public",
     plan: (context) => {
       const profile = profileOf(context);
       const key = requireKey(context.input);
@@ -250,6 +263,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     stepOne: true,
     keyTyped: true,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const key = existingKey(profileOf(context), context.input.keyType);
       if (key.mfaEnabled) throw new MfaEnabled();
@@ -262,6 +276,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     callers: userOrService,
     proves: "key_change",
     reads: { user: true, key: true },
+    guessPool: "public",
     plan: (context) => {
       const profile = profileOf(context);
       const step1 = requireStep1(context);
@@ -278,6 +293,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: false,
     callers: userOrService,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const profile = profileOf(context);
       const key = existingKey(profile, context.input.keyType);
@@ -298,6 +314,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: true,
     callers: userOrService,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const profile = profileOf(context);
       if (context.input.destinationType === "phone" || profile.email === undefined) throw new EmailOnly();
@@ -320,6 +337,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     switchable: true,
     callers: userOrService,
     reads: { user: true, key: false },
+    guessPool: "account",
     plan: (context) => {
       const key = existingKey(profileOf(context), context.input.keyType);
       if (!key.mfaEnabled) throw new MfaNotEnabled();

@@ -69,6 +69,9 @@ export class ProfileTokens {
   async request(operation: TokenOperation, input: RequestInput, actor: Actor): Promise<IssuedToken> {
     const spec = operations[operation];
     this.admit(operation, spec, actor);
+    // A number the policy refuses is refused before anything is charged or looked up, so the
+    // answer is the same whoever owns it.
+    if (input.key?.type === "phone") this.deps.secrets.checkDestination("sms", input.key.value);
     // Charged before anything is looked up, so an address pays the same whether the destination
     // is known or not (no enumeration), and before the per-destination limits, which one
     // address could otherwise get around by naming a new destination each time.
@@ -123,10 +126,12 @@ export class ProfileTokens {
       // Resend waits per operation: a password reset does not hold up a key change to the same
       // address. The guess budget is the destination's across every operation (and verification).
       channel: `token:${operation}`,
+      medium: channel,
+      pool: spec.guessPool,
       ttlMs,
       maxAttempts: rules.maxAttempts,
       sends: rules.sends,
-      guesses: rules.guesses,
+      guesses: rules.guesses[spec.guessPool],
       whenTaken: "replace",
       // Nothing to send: no code either, so no guess can ever match this OTT.
       ...(plan.send ? { code: bound(operation, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),

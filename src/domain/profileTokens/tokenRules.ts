@@ -1,5 +1,6 @@
 import type { ClientLimit } from "../clientLimits.js";
 import type { CodeSpec } from "../secrets/codeGenerator.js";
+import type { GuessPool } from "../secrets/oneTimeSecrets.js";
 import type { GuessBudget, SendLimit } from "../secrets/sendLimits.js";
 import type { TokenOperation } from "./operations.js";
 
@@ -15,8 +16,11 @@ export interface TokenRules {
   readonly maxAttempts: number;
   /** Sends per destination and operation, with growing waits between resends. */
   readonly sends: SendLimit;
-  /** Wrong guesses per destination across all its OTTs (shared with verifications). */
-  readonly guesses: Omit<GuessBudget, "reserve">;
+  /**
+   * Guesses per destination in each pool (see GuessPool): the account pool's is shared with
+   * verifications; the public pool's is the only one anonymous callers can spend.
+   */
+  readonly guesses: Readonly<Record<GuessPool, Omit<GuessBudget, "reserve">>>;
   /** OTT shape per channel. */
   readonly codes: { readonly email: CodeSpec; readonly sms: CodeSpec };
   /** Registration and password recovery may be requested (and consumed) without credentials. */

@@ -4,9 +4,12 @@ import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import type { Logger } from "../../observability/logger.js";
+import { DestinationNotAllowed, TrafficRefused } from "../traffic/trafficErrors.js";
+import type { Medium, TrafficPolicy } from "../traffic/trafficPolicy.js";
 import type { PendingSecrets } from "./pendingSecrets.js";
 import { IdempotencyKeyReused, IdempotentRequestInProgress, SendRefused } from "./secretErrors.js";
-import type { GuessBudget, SendLimit, SendLimits } from "./sendLimits.js";
+import type { GuessBudget, SendDecision, SendLimit, SendLimits, TrafficRequest } from "./sendLimits.js";
+import { unobservedRefusals, type SendRefusals } from "./sendRefusals.js";
 
 export interface OneTimeSecretsDependencies {
   readonly pending: PendingSecrets;
@@ -23,9 +26,22 @@ export interface OneTimeSecretsDependencies {
    */
   readonly requestHash: KeyedHash;
   readonly delivery: MessageSealer;
+  /** The destination policy and the traffic each send is charged to (SMS pumping, spend). */
+  readonly traffic: TrafficPolicy;
+  /** Where refusals are reported for operators; unobserved by default. */
+  readonly refusals?: SendRefusals;
   readonly logger: Logger;
   readonly now?: () => number;
 }
+
+/**
+ * Whose guesses a secret spends. "public": a code anyone may have sent to an address they name
+ * (registration, password recovery, a new key); "account": the codes a backend asks for on a
+ * user's behalf (login MFA, a verification it starts, changes to a user's own keys). Each pool
+ * has its own send windows and guess budget per recipient, so nobody who can only reach the
+ * first can use up the second.
+ */
+export type GuessPool = "public" | "account";
 
 /** What the send limits granted an issued secret. */
 export interface Grant {
@@ -55,6 +71,10 @@ export interface IssueRequest<A> {
   readonly recipient: string;
   /** Which send limit applies (a channel or an operation); the guess budget is shared by all. */
   readonly channel: string;
+  /** How the code travels, for the destination policy and traffic rules; absent when nothing is sent (TOTP). */
+  readonly medium?: Medium;
+  /** Whose guesses it spends. */
+  readonly pool: GuessPool;
   readonly ttlMs: number;
   /** Guesses asked for; the guess budget may grant fewer. */
   readonly maxAttempts: number;
@@ -122,14 +142,33 @@ export class OneTimeSecrets {
     this.now = deps.now ?? Date.now;
   }
 
-  /** The scope a recipient's limits are kept under: a keyed hash, so the store never holds the address. */
-  scopeOf(recipient: string): string {
-    return this.deps.recipientScope(recipient);
+  /**
+   * The scope a recipient's limits are kept under in one pool: a keyed hash, so the store never
+   * holds the address. The account pool keeps the plain recipient's scope.
+   */
+  scopeOf(recipient: string, pool: GuessPool = "account"): string {
+    return this.deps.recipientScope(pool === "account" ? recipient : `${pool}:${recipient}`);
+  }
+
+  /** Throws DestinationNotAllowed for a destination the policy refuses; nothing is charged or looked up. */
+  checkDestination(medium: Medium, address: string): void {
+    try {
+      this.deps.traffic.checkDestination(medium, address);
+    } catch (error) {
+      if (error instanceof DestinationNotAllowed) this.report({ rule: `destination_${error.rule}`, channel: medium, country: error.facts.country });
+      throw error;
+    }
   }
 
   async issue<A>(request: IssueRequest<A>): Promise<A> {
     const { limits, box, pending } = this.deps;
-    const scope = this.scopeOf(request.recipient);
+    const scope = this.scopeOf(request.recipient, request.pool);
+    const medium = request.medium;
+    let traffic: TrafficRequest | undefined;
+    if (medium !== undefined) {
+      this.checkDestination(medium, request.recipient);
+      traffic = this.deps.traffic.trafficOf(medium, request.recipient, request.pool);
+    }
     // A lease: long enough for a client's retries, short enough that a crash between charging and
     // answering does not block the key for the secret's whole life.
     const idempotency =
@@ -142,23 +181,10 @@ export class OneTimeSecrets {
       ...(idempotency === undefined ? {} : { idempotency }),
       sends: request.sends,
       guesses: { ...request.guesses, reserve: request.maxAttempts },
+      ...(traffic === undefined ? {} : { traffic }),
     });
-    switch (decision.status) {
-      case "replay":
-        return request.replay.decode(box.open(decision.answer, answerContext(scope, idempotency!.key)));
-      case "in_progress":
-        throw new IdempotentRequestInProgress();
-      case "conflict":
-        throw new IdempotencyKeyReused();
-      case "send_limit":
-        throw new SendRefused("SEND_LIMIT_REACHED", decision.retryAfterMs);
-      case "too_soon":
-        throw new SendRefused("RESEND_TOO_SOON", decision.retryAfterMs);
-      case "guess_budget":
-        throw new SendRefused("GUESS_BUDGET_EXHAUSTED", decision.retryAfterMs);
-      case "admitted":
-        break;
-    }
+    if (decision.status === "replay") return request.replay.decode(box.open(decision.answer, answerContext(scope, idempotency!.key)));
+    if (decision.status !== "admitted") throw this.refusal(decision, medium ?? request.channel, traffic);
 
     const now = this.now();
     const grant: Grant = {
@@ -179,7 +205,13 @@ export class OneTimeSecrets {
         secretMessage === undefined
           ? undefined
           : this.deps.delivery.seal(secretMessage.message, { template: secretMessage.template, reference: secretMessage.reference });
-      const data = box.seal(request.record(grant), recordContext(request.key));
+      const envelope: Envelope = {
+        r: request.record(grant),
+        s: scope,
+        ...(request.guesses.streak === undefined ? {} : { g: request.guesses.streak.windowMs }),
+        ...(traffic?.area?.conversion === undefined ? {} : { t: traffic }),
+      };
+      const data = box.seal(JSON.stringify(envelope), recordContext(request.key));
       attempted = data;
       const stored = await pending.put(
         request.key,
@@ -205,18 +237,26 @@ export class OneTimeSecrets {
       // with the same idempotency key may run again.
       // If the undo itself fails the code may still be out, so its send stays charged.
       const undone = attempted === undefined || (await pending.revoke(request.key, { data: attempted }).then(() => true, () => false));
-      await limits.refund(scope, request.channel, { guesses: grant.maxAttempts, ...(undone ? { sendNumber: grant.sendNumber } : {}) }).catch(() => undefined);
+      // A message that may be out stays charged to its traffic too.
+      const refund = { guesses: grant.maxAttempts, ...(undone ? { sendNumber: grant.sendNumber, ...(traffic === undefined ? {} : { traffic }) } : {}) };
+      await limits.refund(scope, request.channel, refund).catch(() => undefined);
       if (idempotency !== undefined) await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
       throw error;
     }
   }
 
-  /** Checks a code: one atomic step that counts the attempt, compares and consumes. */
+  /**
+   * Checks a code: one atomic step that counts the attempt, compares and consumes. Then, for a
+   * public-pool secret, the guess ends or extends its recipient's run of wrong guesses, and a
+   * used SMS code counts towards its area's conversion (one more round trip each, only then).
+   */
   async redeem(key: string, code: string): Promise<Redemption> {
     const result = await this.deps.pending.take(key, this.hashOf(key, code));
+    if (result.status === "missing") return result;
+    const envelope = this.open(key, result.data);
+    await this.recordOutcome(envelope, result.status);
+    const record = envelope.r;
     switch (result.status) {
-      case "missing":
-        return result;
       case "consumed": {
         const hash = this.hashOf(key, code);
         // The successful guess is given back with the rest: the secret had one more left before it.
@@ -227,12 +267,12 @@ export class OneTimeSecrets {
           const ttlMs = endsAt - this.now();
           return ttlMs > 0 && (await this.deps.pending.put(key, secret, ttlMs, { ifAbsent: true }));
         };
-        return { status: "redeemed", attempts: result.attempts, record: this.open(key, result.data), undo };
+        return { status: "redeemed", attempts: result.attempts, record, undo };
       }
       case "mismatch":
-        return { status: "wrong", attempts: result.attempts, attemptsLeft: result.attemptsLeft, record: this.open(key, result.data) };
+        return { status: "wrong", attempts: result.attempts, attemptsLeft: result.attemptsLeft, record };
       case "locked":
-        return { status: "locked", attempts: result.attempts, record: this.open(key, result.data) };
+        return { status: "locked", attempts: result.attempts, record };
     }
   }
 
@@ -243,7 +283,7 @@ export class OneTimeSecrets {
     return {
       attempts: state.attempts,
       maxAttempts: state.maxAttempts,
-      record: this.open(key, state.data),
+      record: this.open(key, state.data).r,
       expireAt: new Date(this.now() + state.ttlMs),
     };
   }
@@ -257,8 +297,57 @@ export class OneTimeSecrets {
     return this.deps.codeHash(`${key}:${code}`);
   }
 
-  private open(key: string, data: string): string {
-    return this.deps.box.open(data, recordContext(key));
+  private open(key: string, data: string): Envelope {
+    const opened = this.deps.box.open(data, recordContext(key));
+    try {
+      const parsed = JSON.parse(opened) as Partial<Envelope>;
+      if (typeof parsed.r === "string" && typeof parsed.s === "string") return parsed as Envelope;
+    } catch {
+      // a record sealed before envelopes: its own JSON, or not JSON at all
+    }
+    return { r: opened, s: "" };
+  }
+
+  /** A failure to count is logged, not answered: the guess itself was counted and compared. */
+  private async recordOutcome(envelope: Envelope, status: "consumed" | "mismatch" | "locked"): Promise<void> {
+    const { limits, logger } = this.deps;
+    const work: Promise<void>[] = [];
+    // A locked secret compared nothing: not a guess.
+    if (envelope.g !== undefined && status !== "locked") work.push(limits.recordGuess(envelope.s, status === "consumed" ? "right" : "wrong", envelope.g));
+    if (envelope.t !== undefined && status === "consumed") work.push(limits.recordConversion(envelope.t));
+    if (work.length === 0) return;
+    await Promise.all(work).catch((error: unknown) => logger.warn({ err: error }, "could not count a guess's outcome"));
+  }
+
+  /** The error a refused admission answers, reported for operators first. */
+  private refusal(decision: Exclude<SendDecision, { status: "admitted" | "replay" }>, channel: string, traffic: TrafficRequest | undefined): Error {
+    const country = traffic?.area?.country;
+    const report = (rule: string, retryAfterMs: number) => this.report({ rule, channel, ...(country === undefined ? {} : { country }), retryAfterMs });
+    switch (decision.status) {
+      case "in_progress":
+        return new IdempotentRequestInProgress();
+      case "conflict":
+        return new IdempotencyKeyReused();
+      case "send_limit":
+        report("send_limit", decision.retryAfterMs);
+        return new SendRefused("SEND_LIMIT_REACHED", decision.retryAfterMs);
+      case "too_soon":
+        report("resend_too_soon", decision.retryAfterMs);
+        return new SendRefused("RESEND_TOO_SOON", decision.retryAfterMs);
+      case "guess_budget":
+        report("guess_budget", decision.retryAfterMs);
+        return new SendRefused("GUESS_BUDGET_EXHAUSTED", decision.retryAfterMs);
+      case "guess_streak":
+        report("guess_streak", decision.retryAfterMs);
+        return new SendRefused("TOO_MANY_FAILED_GUESSES", decision.retryAfterMs);
+      case "traffic":
+        report(decision.rule, decision.retryAfterMs);
+        return new TrafficRefused(decision.rule, channel, country, decision.retryAfterMs);
+    }
+  }
+
+  private report(refusal: Parameters<SendRefusals["refused"]>[0]): void {
+    (this.deps.refusals ?? unobservedRefusals).refused(refusal);
   }
 
   private async rememberAnswer(scope: string, idempotency: { key: string; fingerprint: string; ttlMs: number }, answer: string): Promise<void> {
@@ -274,6 +363,22 @@ export class OneTimeSecrets {
 }
 
 const idempotencyTtlMs = 5 * 60_000;
+
+/**
+ * What is sealed beside a code: the caller's record and what redeeming must report to the send
+ * limits (the scope, and for a public-pool secret its run's window, for an SMS its traffic), so
+ * no lookup is needed to count a guess. Short names: it is stored with every pending secret.
+ */
+interface Envelope {
+  /** The caller's record. */
+  readonly r: string;
+  /** The recipient's scope in its pool. */
+  readonly s: string;
+  /** The window of the scope's run of wrong guesses, when the pool has a ceiling on it. */
+  readonly g?: number;
+  /** The traffic the send was charged to, when its conversion is watched. */
+  readonly t?: TrafficRequest;
+}
 
 function answerContext(scope: string, idempotencyKey: string): string {
   return `idempotency:${scope}:${idempotencyKey}`;

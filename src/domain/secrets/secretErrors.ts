@@ -1,11 +1,12 @@
 import { DomainError, InvalidArgument } from "../../errors/domainError.js";
 
-export type SendRefusal = "SEND_LIMIT_REACHED" | "RESEND_TOO_SOON" | "GUESS_BUDGET_EXHAUSTED";
+export type SendRefusal = "SEND_LIMIT_REACHED" | "RESEND_TOO_SOON" | "GUESS_BUDGET_EXHAUSTED" | "TOO_MANY_FAILED_GUESSES";
 
 const refusalMessages: Record<SendRefusal, string> = {
   SEND_LIMIT_REACHED: "too many codes sent to this recipient by this channel",
   RESEND_TOO_SOON: "a code was sent to this recipient moments ago",
   GUESS_BUDGET_EXHAUSTED: "this recipient has used up its code attempts for now",
+  TOO_MANY_FAILED_GUESSES: "too many wrong codes in a row for this recipient",
 };
 
 /** Send limits are the server's to enforce: the answer says when to come back. */

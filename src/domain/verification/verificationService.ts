@@ -9,7 +9,7 @@ import type { Actor } from "../actor.js";
 import { generateCode, type CodeSpec } from "../secrets/codeGenerator.js";
 import type { Grant, OneTimeSecrets } from "../secrets/oneTimeSecrets.js";
 import { requestFingerprint } from "../secrets/requestFingerprint.js";
-import type { SendLimit } from "../secrets/sendLimits.js";
+import type { GuessBudget, SendLimit } from "../secrets/sendLimits.js";
 import { checkTotp, newTotpSecret, totpUri } from "../totp/totp.js";
 import type { TotpSecretStore } from "../totp/totpSecretStore.js";
 import { limitsKeyOf, normaliseConsumer } from "./consumer.js";
@@ -24,7 +24,8 @@ export interface VerificationRules {
   readonly maxTtlMs: number;
   readonly defaultMaxAttempts: number;
   readonly sends: SendLimit;
-  readonly guesses: { readonly limit: number; readonly windowMs: number };
+  /** The account pool's guesses per consumer (shared with TokenService's account OTTs). */
+  readonly guesses: Omit<GuessBudget, "reserve">;
   /** Largest payload, as JSON bytes. */
   readonly maxPayloadBytes: number;
   /** Issuer shown in authenticator apps when the caller gives none. */
@@ -99,6 +100,8 @@ export class Verifications {
     }
     if (method !== "totp") checkCallerTemplate(input.template, method);
     const consumer = normaliseConsumer(method, input.consumer);
+    // The destination policy first: a refused number costs nothing and is refused for everyone.
+    if (method === "phone") this.deps.secrets.checkDestination("sms", consumer);
     // Checked before anything is charged, so a refused request costs the consumer nothing.
     const code = method === "totp" ? undefined : (input.forcedCode ?? generateCode(input.code));
     if (method !== "totp") this.deps.delivery.requireChannel(method === "email" ? "email" : "sms");
@@ -121,6 +124,9 @@ export class Verifications {
       key: verificationKey(id),
       recipient: limitsKeyOf(method, consumer),
       channel: method,
+      ...(method === "totp" ? {} : { medium: method === "email" ? ("email" as const) : ("sms" as const) }),
+      // A backend starts every verification on a consumer's behalf.
+      pool: "account",
       ttlMs,
       maxAttempts: input.maxAttempts ?? rules.defaultMaxAttempts,
       // TOTP sends nothing, so it has no resend wait; its starts still count against the limit.

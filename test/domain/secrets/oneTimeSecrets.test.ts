@@ -25,6 +25,7 @@ describe("OneTimeSecrets", () => {
       key,
       recipient: to,
       channel: "email",
+      pool: "account",
       ttlMs: 10 * minute,
       maxAttempts: 3,
       sends: { limit: 3, windowMs: 60 * minute, firstResendDelayMs: minute, maxResendDelayMs: 4 * minute },
