@@ -55,6 +55,19 @@ export interface SendLimits {
    */
   refund(scope: string, bucket: string, refund: SendRefund): Promise<void>;
 
+  /**
+   * Counts how a guess at a secret of this scope ended, for the ceiling on consecutive failures
+   * (GuessBudget.streak): a wrong guess adds one to the scope's run of failures (which then lasts
+   * `streakWindowMs` from this failure), a right one ends the run. One round trip.
+   */
+  recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number): Promise<void>;
+
+  /**
+   * Counts a code that was validated against the sends to its area (TrafficArea.conversion), in
+   * the windows those sends opened; a window that has ended is left alone. One round trip.
+   */
+  recordConversion(traffic: TrafficRequest): Promise<void>;
+
   /** Releases the backend (and its client when owned); further calls reject. Calling it twice is harmless. */
   close(): Promise<void>;
 }
@@ -67,6 +80,8 @@ export interface SendRefund {
    * charged (its secret may be out after all) and only the guesses come back.
    */
   readonly sendNumber?: number;
+  /** The traffic the send was charged to (its request's `traffic`): every counter goes down by what admit added. */
+  readonly traffic?: TrafficRequest;
 }
 
 export interface SendRequest {
@@ -83,7 +98,69 @@ export interface SendRequest {
   readonly sends: SendLimit;
   /** Guess budget per scope, shared by all buckets. */
   readonly guesses: GuessBudget;
+  /**
+   * Limits on what reaches a whole channel, country or number prefix, whoever the destination
+   * (SMS pumping spreads over many numbers, each under its own limits). Checked after the scope's
+   * own limits pass and charged together with them: a refusal by either charges nothing.
+   */
+  readonly traffic?: TrafficRequest;
 }
+
+/** A count per window; the window is fixed, starting at the first charge. */
+export interface WindowLimit {
+  /** A positive integer. */
+  readonly limit: number;
+  /** A positive integer. */
+  readonly windowMs: number;
+}
+
+export interface TrafficRequest {
+  /** The channel: "sms", "email". */
+  readonly channel: string;
+  /** Sends through the channel per window, every destination together; absent: none. */
+  readonly global?: WindowLimit;
+  /** The destination's country and number prefix (SMS); absent for channels without them. */
+  readonly area?: TrafficArea;
+}
+
+export interface TrafficArea {
+  /** ISO 3166 code, or "international" for non-geographic networks. Names keys, so no braces. */
+  readonly country: string;
+  /** The number's prefix (country code and first digits) as a keyed hash, naming its counters. */
+  readonly prefix: string;
+  /** Sends per prefix per window; absent: none. */
+  readonly prefixLimit?: WindowLimit;
+  /** Sends per country per window; absent: none. */
+  readonly countryLimit?: WindowLimit;
+  /**
+   * Spend per country: what this message costs and the budgets it must fit (one unit, e.g.
+   * micro-dollars, or 1 per message without a price table). Hourly and daily windows are fixed,
+   * starting at the first charge. Absent budgets: none.
+   */
+  readonly spend?: { readonly cost: number; readonly hourly?: number; readonly daily?: number };
+  /**
+   * The pumping signature: once a prefix (or the country) has `prefixMinSends` (`countryMinSends`)
+   * sends in the window and fewer than `minRatio` of them were validated (recordConversion), new
+   * sends there are refused until the ratio recovers or the window ends. Absent: not checked.
+   */
+  readonly conversion?: {
+    readonly windowMs: number;
+    /** From 0 to 1. */
+    readonly minRatio: number;
+    readonly prefixMinSends: number;
+    readonly countryMinSends: number;
+  };
+}
+
+/** Which traffic rule refused a send. */
+export type TrafficRule =
+  | "channel_rate"
+  | "prefix_rate"
+  | "country_rate"
+  | "hourly_budget"
+  | "daily_budget"
+  | "prefix_conversion"
+  | "country_conversion";
 
 export interface IdempotencyRequest {
   /** The client's key, at most 128 characters (it becomes part of a Redis key). */
@@ -112,6 +189,13 @@ export interface GuessBudget {
   readonly windowMs: number;
   /** Guesses each admitted send reserves (fewer when fewer remain); a positive integer. */
   readonly reserve: number;
+  /** A second, longer window the same reservations count against (a day); absent: none. */
+  readonly long?: WindowLimit;
+  /**
+   * Ceiling on consecutive wrong guesses (recordGuess): at `limit` failures in a row, no send is
+   * admitted until a right guess ends the run or `windowMs` passes after the last failure. Absent: none.
+   */
+  readonly streak?: WindowLimit;
 }
 
 export type SendDecision =
@@ -137,8 +221,12 @@ export type SendDecision =
   | { readonly status: "send_limit"; readonly retryAfterMs: number }
   /** The resend wait is not over. */
   | { readonly status: "too_soon"; readonly retryAfterMs: number }
-  /** No guess left in the budget's window. */
-  | { readonly status: "guess_budget"; readonly retryAfterMs: number };
+  /** No guess left in the budget's window (or its long window). */
+  | { readonly status: "guess_budget"; readonly retryAfterMs: number }
+  /** The run of consecutive wrong guesses reached its ceiling. */
+  | { readonly status: "guess_streak"; readonly retryAfterMs: number }
+  /** A traffic rule refused: the scope's own limits passed, but the channel, country or prefix is full. */
+  | { readonly status: "traffic"; readonly rule: TrafficRule; readonly retryAfterMs: number };
 
 /**
  * The wait the n-th send of a window (n >= 2) must leave after the previous one:
