@@ -155,7 +155,10 @@ export class OneTimeSecrets {
       case "too_soon":
         throw new SendRefused("RESEND_TOO_SOON", decision.retryAfterMs);
       case "guess_budget":
+      case "guess_streak":
         throw new SendRefused("GUESS_BUDGET_EXHAUSTED", decision.retryAfterMs);
+      case "traffic":
+        throw new SendRefused("SEND_LIMIT_REACHED", decision.retryAfterMs);
       case "admitted":
         break;
     }
