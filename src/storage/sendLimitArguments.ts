@@ -1,4 +1,4 @@
-import type { SendRefund, SendRequest } from "../domain/secrets/sendLimits.js";
+import type { SendRefund, SendRequest, TrafficRequest, WindowLimit } from "../domain/secrets/sendLimits.js";
 import { assertNonNegativeInteger, assertPositiveInteger } from "./storeArguments.js";
 
 /*
@@ -6,7 +6,7 @@ import { assertNonNegativeInteger, assertPositiveInteger } from "./storeArgument
  * either backend (a RangeError) rather than as a Redis error in production only.
  */
 
-/** Longest scope, bucket or idempotency key: each becomes part of a Redis key. */
+/** Longest scope, bucket, idempotency key, channel, country or prefix: each becomes part of a Redis key. */
 export const maxKeyPartLength = 128;
 
 export function assertAdmissionRequest(request: SendRequest): void {
@@ -25,6 +25,54 @@ export function assertAdmissionRequest(request: SendRequest): void {
   assertPositiveInteger("guesses.limit", guesses.limit);
   assertPositiveInteger("guesses.windowMs", guesses.windowMs);
   assertPositiveInteger("guesses.reserve", guesses.reserve);
+  if (guesses.long !== undefined) assertWindowLimit("guesses.long", guesses.long);
+  if (guesses.streak !== undefined) assertWindowLimit("guesses.streak", guesses.streak);
+  if (request.traffic !== undefined) assertTraffic(request.traffic);
+}
+
+/**
+ * The channel and the country are hash tags of the traffic keys (sendLimitKeyspace.ts): a brace
+ * would end the tag early, and a ':' in the channel would let "sms" + "GB:x" and "sms:GB" + "x"
+ * name the same area. The prefix comes after the tag, so it only has to fit in a key.
+ */
+export function assertTraffic(traffic: TrafficRequest): void {
+  assertTagPart("traffic.channel", traffic.channel);
+  if (traffic.channel.includes(":")) throw new RangeError("traffic.channel must not contain ':'");
+  if (traffic.global !== undefined) assertWindowLimit("traffic.global", traffic.global);
+  const area = traffic.area;
+  if (area === undefined) return;
+  assertTagPart("traffic.area.country", area.country);
+  assertKeyPart("traffic.area.prefix", area.prefix);
+  if (area.prefixLimit !== undefined) assertWindowLimit("traffic.area.prefixLimit", area.prefixLimit);
+  if (area.countryLimit !== undefined) assertWindowLimit("traffic.area.countryLimit", area.countryLimit);
+  if (area.spend !== undefined) {
+    assertPositiveInteger("traffic.area.spend.cost", area.spend.cost);
+    if (area.spend.hourly !== undefined) assertPositiveInteger("traffic.area.spend.hourly", area.spend.hourly);
+    if (area.spend.daily !== undefined) assertPositiveInteger("traffic.area.spend.daily", area.spend.daily);
+  }
+  if (area.conversion !== undefined) {
+    const { windowMs, minRatio, prefixMinSends, countryMinSends } = area.conversion;
+    assertPositiveInteger("traffic.area.conversion.windowMs", windowMs);
+    if (!(minRatio >= 0 && minRatio <= 1)) throw new RangeError(`traffic.area.conversion.minRatio must be from 0 to 1, got ${minRatio}`);
+    assertPositiveInteger("traffic.area.conversion.prefixMinSends", prefixMinSends);
+    assertPositiveInteger("traffic.area.conversion.countryMinSends", countryMinSends);
+  }
+}
+
+export function assertGuessOutcome(scope: string, outcome: string, streakWindowMs: number): void {
+  assertScope(scope);
+  if (outcome !== "wrong" && outcome !== "right") throw new RangeError(`guess outcome must be "wrong" or "right", got ${outcome}`);
+  assertPositiveInteger("streakWindowMs", streakWindowMs);
+}
+
+function assertWindowLimit(name: string, limit: WindowLimit): void {
+  assertPositiveInteger(`${name}.limit`, limit.limit);
+  assertPositiveInteger(`${name}.windowMs`, limit.windowMs);
+}
+
+function assertTagPart(name: string, value: string): void {
+  assertKeyPart(name, value);
+  if (/[{}]/.test(value)) throw new RangeError(`${name} must not contain braces`);
 }
 
 /**
@@ -32,8 +80,7 @@ export function assertAdmissionRequest(request: SendRequest): void {
  * the keys would no longer be tagged with the whole scope.
  */
 export function assertScope(scope: string): void {
-  assertKeyPart("scope", scope);
-  if (/[{}]/.test(scope)) throw new RangeError("scope must not contain braces");
+  assertTagPart("scope", scope);
 }
 
 export function assertRefund(scope: string, bucket: string, refund: SendRefund): void {
@@ -41,6 +88,7 @@ export function assertRefund(scope: string, bucket: string, refund: SendRefund):
   assertBucket(bucket);
   assertNonNegativeInteger("refund.guesses", refund.guesses);
   if (refund.sendNumber !== undefined) assertPositiveInteger("refund.sendNumber", refund.sendNumber);
+  if (refund.traffic !== undefined) assertTraffic(refund.traffic);
 }
 
 export function assertBucket(bucket: string): void {

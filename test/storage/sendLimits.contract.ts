@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { SendRequest, SendDecision, SendLimits } from "../../src/domain/secrets/sendLimits.js";
+import type { SendLimits } from "../../src/domain/secrets/sendLimits.js";
+import { at, countStatuses, expectRetry, noWait, request, retryAfter, sms, type Overrides } from "./sendLimitRequests.js";
+import { describeTrafficContract } from "./sendLimitsTraffic.contract.js";
 
 /** What a backend's test file hands the contract. */
 export interface SendLimitsFixture {
@@ -15,27 +17,6 @@ export interface SendLimitsFixture {
   /** Releases everything the fixture opened; called after each test. */
   close(): Promise<void>;
 }
-
-type Overrides = {
-  readonly scope?: string;
-  readonly bucket?: string;
-  readonly idempotency?: SendRequest["idempotency"];
-  readonly sends?: Partial<SendRequest["sends"]>;
-  readonly guesses?: Partial<SendRequest["guesses"]>;
-};
-
-/** Roomy limits and a 100 ms first resend wait; each test narrows what it is about. */
-function request(overrides: Overrides = {}): SendRequest {
-  return {
-    scope: overrides.scope ?? "scope-a",
-    bucket: overrides.bucket ?? "email",
-    ...(overrides.idempotency === undefined ? {} : { idempotency: overrides.idempotency }),
-    sends: { limit: 3, windowMs: 60_000, firstResendDelayMs: 100, maxResendDelayMs: 1_000, ...overrides.sends },
-    guesses: { limit: 100, windowMs: 60_000, reserve: 5, ...overrides.guesses },
-  };
-}
-
-const noWait = { firstResendDelayMs: 0, maxResendDelayMs: 0 };
 
 /**
  * The behaviour every send admission must show, run against each implementation so the embedded
@@ -195,6 +176,53 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         expect(await admission.admit(fresh("email"))).toMatchObject({ reservedGuesses: 6 });
         expect(await admission.admit(fresh("phone"))).toMatchObject({ reservedGuesses: 4 });
       });
+
+      it("counts the same reservations against a long window, which refuses after the short one has ended", async () => {
+        const both = (bucket: string) =>
+          request({ bucket, sends: noWait, guesses: { limit: 10, windowMs: 100, reserve: 4, long: { limit: 6, windowMs: 60_000 } } });
+        expect(await admission.admit(both("email"))).toMatchObject({ status: "admitted", reservedGuesses: 4 });
+        // The short window has six left, the long one two: the fewer is what the send may use.
+        expect(await admission.admit(both("phone"))).toMatchObject({ status: "admitted", reservedGuesses: 2 });
+        expectRetry(await admission.admit(both("totp")), "guess_budget", 59_000, 60_000);
+        await fixture.elapse(150);
+        expectRetry(await admission.admit(both("totp")), "guess_budget", 58_000, 60_000);
+        // A refund gives back to the long window too (the short one it was charged in has ended).
+        await refundGuesses("scope-a", 2);
+        expect(await admission.admit(both("totp"))).toMatchObject({ status: "admitted", reservedGuesses: 2 });
+      });
+    });
+
+    describe("consecutive wrong guesses", () => {
+      const streak = { limit: 3, windowMs: 300 };
+      const send = (scope = "scope-a") => request({ scope, sends: { limit: 10, ...noWait }, guesses: { streak } });
+      const wrong = async (times: number, scope = "scope-a") => {
+        for (let i = 0; i < times; i += 1) await admission.recordGuess(scope, "wrong", streak.windowMs);
+      };
+
+      it("refuses at the ceiling of wrong guesses in a row, charging nothing, until a right guess ends the run", async () => {
+        await wrong(2);
+        expect(await admission.admit(send())).toMatchObject({ status: "admitted", sendNumber: 1 });
+        await wrong(1);
+        expectRetry(await admission.admit(send()), "guess_streak", 200, 300);
+        // Another destination's run is its own.
+        expect(await admission.admit(send("scope-b"))).toMatchObject({ status: "admitted", sendNumber: 1 });
+        await admission.recordGuess("scope-a", "right", streak.windowMs);
+        // The refused send was not counted: this is the second.
+        expect(await admission.admit(send())).toMatchObject({ status: "admitted", sendNumber: 2 });
+        await wrong(2);
+        expect((await admission.admit(send())).status).toBe("admitted");
+      });
+
+      it("ends a run when the window after its last failure passes", async () => {
+        await wrong(2);
+        await fixture.elapse(200);
+        // The third failure restarts the window: 300 ms from now, not from the first.
+        await wrong(1);
+        await fixture.elapse(150);
+        expectRetry(await admission.admit(send()), "guess_streak", 50, 150);
+        await fixture.elapse(200);
+        expect(await admission.admit(send())).toMatchObject({ status: "admitted", sendNumber: 1 });
+      });
     });
 
     describe("idempotency", () => {
@@ -318,6 +346,8 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         await expect(admission.completeIdempotency("scope-a", "k", "fp", "answer", 60_000)).rejects.toThrow(/closed/);
         await expect(admission.releaseIdempotency("scope-a", "k", "fp")).rejects.toThrow(/closed/);
         await expect(refundGuesses("scope-a", 1)).rejects.toThrow(/closed/);
+        await expect(admission.recordGuess("scope-a", "wrong", 60_000)).rejects.toThrow(/closed/);
+        await expect(admission.recordConversion(sms({ area: { conversion } }))).rejects.toThrow(/closed/);
       });
 
       it("rejects arguments that cannot be stored the same way on every backend", async () => {
@@ -337,6 +367,9 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
           request({ sends: { firstResendDelayMs: -1 } }),
           request({ guesses: { reserve: 0 } }),
           request({ guesses: { limit: Number.NaN } }),
+          request({ guesses: { long: { limit: 0, windowMs: 60_000 } } }),
+          request({ guesses: { streak: { limit: 3, windowMs: 0.5 } } }),
+          ...badTraffic.map((traffic) => request({ traffic })),
         ]) {
           await expect(admission.admit(bad)).rejects.toThrow(RangeError);
         }
@@ -346,6 +379,13 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         await expect(admission.refund("a{b", "email", { guesses: 1, sendNumber: 1 })).rejects.toThrow(RangeError);
         await expect(admission.completeIdempotency("scope-a", "k", "fp", "answer", 0)).rejects.toThrow(RangeError);
         await expect(admission.releaseIdempotency("scope-a", "k".repeat(129), "fp")).rejects.toThrow(RangeError);
+        for (const traffic of badTraffic) {
+          await expect(admission.refund("scope-a", "email", { guesses: 1, traffic })).rejects.toThrow(RangeError);
+          await expect(admission.recordConversion(traffic)).rejects.toThrow(RangeError);
+        }
+        await expect(admission.recordGuess("a{b", "wrong", 60_000)).rejects.toThrow(RangeError);
+        await expect(admission.recordGuess("scope-a", "maybe" as "wrong", 60_000)).rejects.toThrow(RangeError);
+        await expect(admission.recordGuess("scope-a", "wrong", 0)).rejects.toThrow(RangeError);
         // Nothing was charged by the rejected calls; the longest allowed key works.
         expect(await admission.admit(request({ idempotency: idempotency("k".repeat(128)) }))).toMatchObject({
           status: "admitted",
@@ -354,28 +394,30 @@ export function describeSendLimitsContract(name: string, makeFixture: () => Prom
         });
       });
     });
+
+    describeTrafficContract(() => ({ fixture, admission }));
   });
 }
 
-function expectRetry(result: SendDecision, status: "send_limit" | "too_soon" | "guess_budget", above: number, atMost: number): void {
-  expect(result.status).toBe(status);
-  expect(retryAfter(result)).toBeGreaterThan(above);
-  expect(retryAfter(result)).toBeLessThanOrEqual(atMost);
-}
+const conversion = { windowMs: 60_000, minRatio: 0.5, prefixMinSends: 3, countryMinSends: 10 };
 
-function retryAfter(result: SendDecision): number {
-  if (!("retryAfterMs" in result)) throw new Error(`expected a refusal with retryAfterMs, got ${JSON.stringify(result)}`);
-  return result.retryAfterMs;
-}
-
-function at<T>(list: readonly T[], index: number): T {
-  const item = list[index % list.length];
-  if (item === undefined) throw new Error("empty list");
-  return item;
-}
-
-function countStatuses(results: readonly SendDecision[]): Partial<Record<SendDecision["status"], number>> {
-  const counts: Partial<Record<SendDecision["status"], number>> = {};
-  for (const { status } of results) counts[status] = (counts[status] ?? 0) + 1;
-  return counts;
-}
+/** Traffic no backend may take: each breaks one rule of sendLimitArguments.ts. */
+const badTraffic = [
+  { channel: "" },
+  { channel: "s{ms" },
+  { channel: "sms:GB" },
+  { channel: "c".repeat(129) },
+  sms({ global: { limit: 0, windowMs: 1_000 } }),
+  sms({ area: { country: "" } }),
+  sms({ area: { country: "G}B" } }),
+  sms({ area: { prefix: "" } }),
+  sms({ area: { prefixLimit: { limit: 1, windowMs: -1 } } }),
+  sms({ area: { countryLimit: { limit: 1.5, windowMs: 1_000 } } }),
+  sms({ area: { spend: { cost: 0, hourly: 10 } } }),
+  sms({ area: { spend: { cost: 1, daily: Number.NaN } } }),
+  sms({ area: { conversion: { ...conversion, minRatio: 1.5 } } }),
+  sms({ area: { conversion: { ...conversion, minRatio: -0.1 } } }),
+  sms({ area: { conversion: { ...conversion, minRatio: Number.NaN } } }),
+  sms({ area: { conversion: { ...conversion, prefixMinSends: 0 } } }),
+  sms({ area: { conversion: { ...conversion, windowMs: 0 } } }),
+];

@@ -1,8 +1,17 @@
-import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
+import { admissionKeys, idempotencyKey, streakKey } from "../sendLimitKeyspace.js";
 import { ExpiringEntries } from "./expiringEntries.js";
-import { resendDelayMs, type SendRefund, type SendRequest, type SendDecision, type SendLimits } from "../../domain/secrets/sendLimits.js";
-import { assertAdmissionRequest, assertIdempotency, assertRefund, assertScope } from "../sendLimitArguments.js";
-import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
+import { MemoryTraffic } from "./memoryTraffic.js";
+import {
+  resendDelayMs,
+  type SendRefund,
+  type SendRequest,
+  type SendDecision,
+  type SendLimits,
+  type TrafficRequest,
+} from "../../domain/secrets/sendLimits.js";
+import { assertAdmissionRequest, assertGuessOutcome, assertIdempotency, assertRefund, assertScope, assertTraffic } from "../sendLimitArguments.js";
+import { assertPositiveInteger } from "../storeArguments.js";
+import { allChecks, trafficPlan } from "../trafficPlan.js";
 
 export interface MemorySendLimitsOptions {
   /** Current time in epoch milliseconds; tests inject a fake clock. Default `Date.now()`. */
@@ -21,10 +30,18 @@ interface SendWindow {
   readonly expiresAt: number;
 }
 
+/** The guess budget's window, or its long window (under its own name). */
 interface GuessWindow {
   readonly kind: "guess";
   /** Guesses reserved in this window, net of refunds. */
   used: number;
+  readonly expiresAt: number;
+}
+
+/** A run of consecutive wrong guesses; it lasts the streak window from its last failure. */
+interface GuessStreak {
+  readonly kind: "streak";
+  readonly failures: number;
   readonly expiresAt: number;
 }
 
@@ -36,29 +53,34 @@ interface IdempotencyEntry {
   readonly expiresAt: number;
 }
 
-type Entry = SendWindow | GuessWindow | IdempotencyEntry;
+type Entry = SendWindow | GuessWindow | GuessStreak | IdempotencyEntry;
 
 /**
- * Send limits for the embedded default (no REDIS_URL): one process, one map, with the same
- * names and boundaries as the Redis scripts (an entry lives while now < expiresAt). Each operation
- * runs to completion without awaiting, so JavaScript's single thread makes it atomic; the state is
- * this instance's alone, so it is only for a single instance.
+ * Send limits for the embedded default (no REDIS_URL): one process, two maps (the destinations'
+ * entries here, the traffic counters in MemoryTraffic), with the same names, order of checks and
+ * boundaries as the Redis scripts (an entry lives while now < expiresAt). Each operation runs to
+ * completion without awaiting, so JavaScript's single thread makes it atomic, traffic included:
+ * what a Redis Cluster does in up to three steps with undo is one step here. The state is this
+ * instance's alone, so it is only for a single instance.
  */
 export class MemorySendLimits implements SendLimits {
   readonly #entries: ExpiringEntries<Entry>;
+  /** The traffic counters: every destination's, kept apart from the destinations' own entries. */
+  readonly #traffic: MemoryTraffic;
 
   constructor(options: MemorySendLimitsOptions = {}) {
     this.#entries = new ExpiringEntries(options);
+    this.#traffic = new MemoryTraffic(options);
   }
 
   /** Entries held, expired ones included until swept or read; for tests and metrics. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.size + this.#traffic.size;
   }
 
   /** Drops every expired entry; returns how many. */
   sweep(): number {
-    return this.#entries.sweep();
+    return this.#entries.sweep() + this.#traffic.sweep();
   }
 
   async admit(request: SendRequest): Promise<SendDecision> {
@@ -86,13 +108,30 @@ export class MemorySendLimits implements SendLimits {
     }
 
     const guess = this.#live(names.guess, "guess", now);
-    const remaining = guesses.limit - (guess?.used ?? 0);
+    let remaining = guesses.limit - (guess?.used ?? 0);
     if (guess !== undefined && remaining <= 0) {
       return { status: "guess_budget", retryAfterMs: Math.max(guess.expiresAt - now, 1) };
     }
+    const guessLong = guesses.long === undefined ? undefined : this.#live(names.guessLong, "guess", now);
+    if (guesses.long !== undefined) {
+      const longRemaining = guesses.long.limit - (guessLong?.used ?? 0);
+      if (guessLong !== undefined && longRemaining <= 0) {
+        return { status: "guess_budget", retryAfterMs: Math.max(guessLong.expiresAt - now, 1) };
+      }
+      remaining = Math.min(remaining, longRemaining);
+    }
+    const streak = guesses.streak === undefined ? undefined : this.#live(names.streak, "streak", now);
+    if (guesses.streak !== undefined && streak !== undefined && streak.failures >= guesses.streak.limit) {
+      return { status: "guess_streak", retryAfterMs: Math.max(streak.expiresAt - now, 1) };
+    }
     const reservedGuesses = Math.min(guesses.reserve, remaining);
 
+    const traffic = allChecks(trafficPlan(request.traffic));
+    const refusal = this.#traffic.check(traffic, now);
+    if (refusal !== undefined) return refusal;
+
     // Everything passed: charge it all.
+    this.#traffic.charge(traffic, now);
     const window: SendWindow = send ?? { kind: "send", count: 0, last: now, previous: undefined, expiresAt: now + sends.windowMs };
     window.previous = send === undefined ? undefined : window.last;
     window.count += 1;
@@ -101,6 +140,11 @@ export class MemorySendLimits implements SendLimits {
     const budget = guess ?? { kind: "guess", used: 0, expiresAt: now + guesses.windowMs };
     budget.used += reservedGuesses;
     this.#entries.set(names.guess, budget);
+    if (guesses.long !== undefined) {
+      const long = guessLong ?? { kind: "guess", used: 0, expiresAt: now + guesses.long.windowMs };
+      long.used += reservedGuesses;
+      this.#entries.set(names.guessLong, long);
+    }
     if (idempotency !== undefined && idemName !== undefined) {
       const { fingerprint, ttlMs } = idempotency;
       this.#entries.set(idemName, { kind: "idempotency", fingerprint, answer: undefined, expiresAt: now + ttlMs });
@@ -140,8 +184,11 @@ export class MemorySendLimits implements SendLimits {
     this.#assertOpen();
     const now = this.#entries.now();
     const names = admissionKeys(scope, bucket);
-    const budget = this.#live(names.guess, "guess", now);
-    if (budget !== undefined) budget.used = Math.max(0, budget.used - refund.guesses);
+    this.#traffic.refund(allChecks(trafficPlan(refund.traffic)), now);
+    for (const name of [names.guess, names.guessLong]) {
+      const budget = this.#live(name, "guess", now);
+      if (budget !== undefined) budget.used = Math.max(0, budget.used - refund.guesses);
+    }
     const send = this.#live(names.send, "send", now);
     // Only while no later send was admitted: its charge and its wait stand.
     if (send === undefined || send.count !== refund.sendNumber) return;
@@ -153,9 +200,29 @@ export class MemorySendLimits implements SendLimits {
     send.last = send.previous ?? send.last;
   }
 
-  /** Stops the sweep and forgets everything; further calls reject. Calling it twice is harmless. */
+  async recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number): Promise<void> {
+    assertGuessOutcome(scope, outcome, streakWindowMs);
+    this.#assertOpen();
+    const now = this.#entries.now();
+    const name = streakKey(scope);
+    if (outcome === "right") {
+      this.#entries.delete(name);
+      return;
+    }
+    const failures = (this.#live(name, "streak", now)?.failures ?? 0) + 1;
+    this.#entries.set(name, { kind: "streak", failures, expiresAt: now + streakWindowMs });
+  }
+
+  async recordConversion(traffic: TrafficRequest): Promise<void> {
+    assertTraffic(traffic);
+    this.#assertOpen();
+    this.#traffic.recordConversion(trafficPlan(traffic).area, this.#entries.now());
+  }
+
+  /** Stops the sweeps and forgets everything; further calls reject. Calling it twice is harmless. */
   async close(): Promise<void> {
     this.#entries.close();
+    this.#traffic.close();
   }
 
   #assertOpen(): void {

@@ -1,4 +1,4 @@
-import type { SendDecision } from "../../domain/secrets/sendLimits.js";
+import type { SendDecision, TrafficRule } from "../../domain/secrets/sendLimits.js";
 import type { SecretState, TakeResult } from "../../domain/secrets/pendingSecrets.js";
 import type { MessageKind } from "../../channels/channel.js";
 
@@ -62,10 +62,21 @@ export function decodeAdmissionResult(reply: unknown): SendDecision {
     case "send_limit":
     case "too_soon":
     case "guess_budget":
+    case "guess_streak":
       return { status, retryAfterMs: integer("admit", first) };
+    case "traffic":
+      return { status, rule: trafficRule("admit", first), retryAfterMs: integer("admit", second) };
     default:
       throw new UnexpectedRedisReply("admit", reply);
   }
+}
+
+/** A traffic step on its own (Cluster): undefined when admitted and charged, else its refusal. */
+export function decodeTrafficResult(reply: unknown): Extract<SendDecision, { status: "traffic" }> | undefined {
+  const [status, rule, retryAfterMs] = tuple("admitTraffic", reply);
+  if (status === "admitted") return undefined;
+  if (status !== "traffic") throw new UnexpectedRedisReply("admitTraffic", reply);
+  return { status, rule: trafficRule("admitTraffic", rule), retryAfterMs: integer("admitTraffic", retryAfterMs) };
 }
 
 export function decodeInteger(what: string, reply: unknown): number {
@@ -112,6 +123,22 @@ export function decodeClaims(reply: unknown): ShardClaim[] {
 
 export function decodeTexts(what: string, reply: unknown): string[] {
   return tuple(what, reply).map((value) => text(what, value));
+}
+
+const trafficRules: ReadonlySet<string> = new Set<TrafficRule>([
+  "channel_rate",
+  "prefix_rate",
+  "country_rate",
+  "hourly_budget",
+  "daily_budget",
+  "prefix_conversion",
+  "country_conversion",
+]);
+
+function trafficRule(what: string, value: unknown): TrafficRule {
+  const rule = text(what, value);
+  if (!trafficRules.has(rule)) throw new UnexpectedRedisReply(what, value);
+  return rule as TrafficRule;
 }
 
 function tuple(what: string, reply: unknown): unknown[] {

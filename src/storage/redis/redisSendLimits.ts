@@ -1,12 +1,25 @@
+import { Cluster } from "ioredis";
 import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
-import { admissionKeys, idempotencyKey } from "../sendLimitKeyspace.js";
+import { idempotencyKey, streakKey } from "../sendLimitKeyspace.js";
 import { decodeAdmissionResult, decodeInteger } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
-import { admitScript, completeIdempotencyScript, refundScript, releaseIdempotencyScript } from "./sendLimitScripts.js";
-import type { SendRefund, SendRequest, SendDecision, SendLimits } from "../../domain/secrets/sendLimits.js";
-import { assertAdmissionRequest, assertIdempotency, assertRefund, assertScope } from "../sendLimitArguments.js";
-import { assertNonNegativeInteger, assertPositiveInteger } from "../storeArguments.js";
+import {
+  admitScript,
+  admitTrafficScript,
+  completeIdempotencyScript,
+  recordConversionScript,
+  recordGuessScript,
+  refundScript,
+  refundTrafficScript,
+  releaseIdempotencyScript,
+} from "./sendLimitScripts.js";
+import type { SendRefund, SendRequest, SendDecision, SendLimits, TrafficRequest } from "../../domain/secrets/sendLimits.js";
+import { assertAdmissionRequest, assertGuessOutcome, assertIdempotency, assertRefund, assertScope, assertTraffic } from "../sendLimitArguments.js";
+import { assertPositiveInteger } from "../storeArguments.js";
+import { allChecks, trafficPlan } from "../trafficPlan.js";
+import { destinationCall, joinCalls, refundCall, trafficCall, type ScriptCall } from "./sendLimitCalls.js";
+import { admitSlotBySlot, refundSlotBySlot, type SlotScripts } from "./clusterAdmission.js";
 
 export interface RedisSendLimitsOptions {
   /** Where each script call is observed (span, metrics); unobserved by default. */
@@ -22,23 +35,41 @@ export interface RedisSendLimitsOptions {
   readonly ownsClient?: boolean;
 }
 
-/** Send limits on Redis: every operation is one script over one scope's keys, so one round trip. */
+type ScriptName = keyof SlotScripts | "recordGuess" | "recordConversion" | "completeIdempotency" | "releaseIdempotency";
+type RunScript = (call: ScriptCall) => Promise<unknown>;
+
+/**
+ * Send limits on Redis. Round trips, which is what this class is about:
+ * - single Redis: every operation is ONE script, one round trip, admit and refund with traffic
+ *   included (a script may touch keys of any slot when the server is not a Cluster);
+ * - Redis Cluster: a script's keys must share a slot, and traffic keys are not the destination's
+ *   (they count every destination together), so admit runs up to three scripts, one per slot,
+ *   and undoes the earlier ones on a later refusal (clusterAdmission.ts); refund runs one per slot.
+ * recordGuess and recordConversion are one script on either (each over one slot's keys).
+ */
 export class RedisSendLimits implements SendLimits {
   readonly #redis: RedisClient;
-  readonly #scripts: Record<"admit" | "completeIdempotency" | "releaseIdempotency" | "refund", ScriptCommand>;
+  readonly #scripts: Record<ScriptName, RunScript>;
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
+  readonly #cluster: boolean;
   #closed = false;
 
   constructor(options: RedisSendLimitsOptions) {
     assertNoClientKeyPrefix(options.redis, "RedisSendLimits");
     this.#redis = options.redis;
-    this.#scripts = defineScriptCommands(options.redis, "onetimeLimits", {
+    this.#cluster = options.redis instanceof Cluster;
+    const commands = defineScriptCommands(options.redis, "onetimeLimits", {
       admit: admitScript,
+      admitTraffic: admitTrafficScript,
+      refund: refundScript,
+      refundTraffic: refundTrafficScript,
+      recordGuess: recordGuessScript,
+      recordConversion: recordConversionScript,
       completeIdempotency: completeIdempotencyScript,
       releaseIdempotency: releaseIdempotencyScript,
-      refund: refundScript,
     }, options.calls);
+    this.#scripts = mapValues(commands, (command: ScriptCommand): RunScript => (call) => command(call.keys, ...call.args));
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
   }
@@ -46,45 +77,49 @@ export class RedisSendLimits implements SendLimits {
   async admit(request: SendRequest): Promise<SendDecision> {
     assertAdmissionRequest(request);
     this.#open();
-    const { scope, bucket, idempotency, sends, guesses } = request;
-    const names = admissionKeys(scope, bucket);
-    const keys = [names.send, names.guess].map((name) => this.#keyPrefix + name);
-    const args: (string | number)[] = [
-      sends.limit,
-      sends.windowMs,
-      sends.firstResendDelayMs,
-      sends.maxResendDelayMs,
-      guesses.limit,
-      guesses.windowMs,
-      guesses.reserve,
-    ];
-    if (idempotency !== undefined) {
-      keys.push(this.#keyPrefix + idempotencyKey(scope, idempotency.key));
-      args.push(idempotency.fingerprint, idempotency.ttlMs);
-    }
-    return decodeAdmissionResult(await this.#scripts.admit(keys, ...args));
+    const plan = trafficPlan(request.traffic);
+    if (this.#cluster) return admitSlotBySlot(this.#scripts, this.#keyPrefix, request, plan);
+    // One script for the destination and every traffic rule: one round trip, all or nothing.
+    const call = joinCalls(destinationCall(this.#keyPrefix, request), trafficCall(this.#keyPrefix, allChecks(plan)));
+    return decodeAdmissionResult(await this.#scripts.admit(call));
   }
 
   async completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void> {
     assertScope(scope);
     assertIdempotency(key, fingerprint);
     assertPositiveInteger("ttlMs", ttlMs);
-    const reply = await this.#scripts.completeIdempotency([this.#idempotencyKey(scope, key)], fingerprint, answer, ttlMs);
+    const reply = await this.#scripts.completeIdempotency({ keys: [this.#idempotencyKey(scope, key)], args: [fingerprint, answer, ttlMs] });
     decodeInteger("completeIdempotency", reply);
   }
 
   async releaseIdempotency(scope: string, key: string, fingerprint: string): Promise<void> {
     assertScope(scope);
     assertIdempotency(key, fingerprint);
-    decodeInteger("releaseIdempotency", await this.#scripts.releaseIdempotency([this.#idempotencyKey(scope, key)], fingerprint));
+    decodeInteger("releaseIdempotency", await this.#scripts.releaseIdempotency({ keys: [this.#idempotencyKey(scope, key)], args: [fingerprint] }));
   }
 
   async refund(scope: string, bucket: string, refund: SendRefund): Promise<void> {
     assertRefund(scope, bucket, refund);
     this.#open();
-    const names = admissionKeys(scope, bucket);
-    const keys = [names.send, names.guess].map((name) => this.#keyPrefix + name);
-    decodeInteger("refund", await this.#scripts.refund(keys, refund.guesses, refund.sendNumber ?? 0));
+    const plan = trafficPlan(refund.traffic);
+    if (this.#cluster) return refundSlotBySlot(this.#scripts, this.#keyPrefix, { scope, bucket, refund }, plan);
+    const call = joinCalls(refundCall(this.#keyPrefix, scope, bucket, refund), trafficCall(this.#keyPrefix, allChecks(plan)));
+    decodeInteger("refund", await this.#scripts.refund(call));
+  }
+
+  async recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number): Promise<void> {
+    assertGuessOutcome(scope, outcome, streakWindowMs);
+    this.#open();
+    decodeInteger("recordGuess", await this.#scripts.recordGuess({ keys: [this.#keyPrefix + streakKey(scope)], args: [outcome, streakWindowMs] }));
+  }
+
+  async recordConversion(traffic: TrafficRequest): Promise<void> {
+    assertTraffic(traffic);
+    this.#open();
+    // The area's conversion hashes only, all in its slot; without a conversion guard, nothing to count.
+    const { conversions } = trafficPlan(traffic).area;
+    if (conversions.length === 0) return;
+    decodeInteger("recordConversion", await this.#scripts.recordConversion(trafficCall(this.#keyPrefix, { counters: [], conversions })));
   }
 
   /** Quits the client if these limits own it; further calls reject. Calling it twice is harmless. */
@@ -103,4 +138,8 @@ export class RedisSendLimits implements SendLimits {
   #open(): void {
     if (this.#closed) throw new Error("send limits are closed");
   }
+}
+
+function mapValues<K extends string, A, B>(record: Record<K, A>, map: (value: A) => B): Record<K, B> {
+  return Object.fromEntries(Object.entries<A>(record).map(([key, value]) => [key, map(value)])) as Record<K, B>;
 }

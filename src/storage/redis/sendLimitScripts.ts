@@ -1,99 +1,120 @@
+import { destinationFunctions, refundFunctions } from "./destinationScripts.js";
+import { trafficFunctions } from "./trafficScripts.js";
+
 /*
  * Lua scripts behind RedisSendLimits (see domain/secrets/sendLimits.ts). As in pendingSecretScripts.ts, a
  * script runs atomically and is one round trip, time comes from the server (TIME, PTTL, PEXPIRE),
  * and every key a script writes gets an expiry.
  *
- * The scripts take several keys, all of one scope and so all tagged `{scope}` (storage/sendLimitKeyspace.ts):
- * one slot, which is what lets them run on Redis Cluster without CROSSSLOT. A script touches only
- * the keys it is given.
+ * The scripts are composed from parts (Lua functions): the destination's (destinationScripts.ts:
+ * keys tagged `{scope}`) and the traffic's (trafficScripts.ts: keys tagged by channel, or by channel and
+ * country). Why composed: on a single Redis a script may touch keys of any slot, so one admit
+ * with traffic stays ONE script, one round trip, atomic as a whole. On Redis Cluster a script's keys
+ * must share a slot, so there the same parts run as one script per slot (RedisSendLimits).
+ *
+ * Arguments are read in order by take* (the prelude below), each part taking its own keys and
+ * arguments in turn; sendLimitCalls.ts lays them out in the same order. A script touches only the
+ * keys it is given.
  *
  * admit reads everything before it writes anything, so a refusal, or an error such as WRONGTYPE
  * on a foreign value, leaves no partial charge behind.
  */
 
-/**
- * KEYS: send window, guess budget, and the idempotency key when the request has one.
- * ARGV: sendLimit, sendWindowMs, firstResendDelayMs, maxResendDelayMs, guessLimit, guessWindowMs,
- * guessReserve, then fingerprint and idempotencyTtlMs when there is an idempotency key.
- * Returns {"admitted", sendNumber, nextSendInMs, reservedGuesses}, {"replay", answer},
- * {"in_progress"}, {"conflict"}, or {status, retryAfterMs} for send_limit, too_soon, guess_budget.
- */
-export const admitScript = `
-local sendKey, guessKey, idemKey = KEYS[1], KEYS[2], KEYS[3]
-local sendLimit, sendWindow = tonumber(ARGV[1]), tonumber(ARGV[2])
-local firstDelay, maxDelay = tonumber(ARGV[3]), tonumber(ARGV[4])
-local guessLimit, guessWindow, reserve = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+/** Shared by every composed script: the argument reader and the window helpers the parts use. */
+const prelude = `
+local keyAt, argAt = 0, 0
+local function takeKey() keyAt = keyAt + 1; return KEYS[keyAt] end
+local function takeArg() argAt = argAt + 1; return ARGV[argAt] end
+local function takeNumber() return tonumber(takeArg()) end
 
--- The wait the n-th send must leave after the previous one (as resendDelayMs in sendLimits.ts).
-local function resendDelay(n)
-  if n < 2 then return 0 end
-  return math.min(maxDelay, firstDelay * 2 ^ math.min(n - 2, 60))
+local function serverNow()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
--- Milliseconds left on a key that exists; one without an expiry (foreign, or damaged) gets one,
--- since a window that never ends would refuse forever.
+-- A counter's value (0 when absent); a foreign value fails the script here, in the reads, before
+-- anything is written.
+local function counted(value)
+  if not value then return 0 end
+  return tonumber(value) or error('onetime: a send limit key holds a value that is not a count')
+end
+
+-- Milliseconds left on a key that exists, or the whole window for one that does not; one without an
+-- expiry (foreign, or damaged) gets one, since a window that never ends would refuse forever.
 local function windowLeft(key, windowMs)
   local left = redis.call('PTTL', key)
-  if left < 0 then
+  if left == -1 then
     redis.call('PEXPIRE', key, windowMs)
     return windowMs
   end
+  if left < 0 then return windowMs end
   return left
 end
 
-if idemKey then
-  local idem = redis.call('HMGET', idemKey, 'fingerprint', 'answer')
-  if idem[1] then
-    if idem[1] ~= ARGV[8] then return {'conflict'} end
-    if idem[2] then return {'replay', idem[2]} end
-    return {'in_progress'}
-  end
+-- A window is fixed, starting at its first charge: only a key without an expiry gets one.
+local function startWindow(key, windowMs)
+  if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, windowMs) end
 end
+`;
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+/**
+ * The destination's checks, then the traffic's, then every charge: readDestination's arguments
+ * followed by readTraffic's. On a single Redis the traffic holds every rule of the request, so
+ * one admit is this one script; on Cluster it holds none, and the area and the channel follow as
+ * admitTrafficScript, each in its own slot.
+ */
+export const admitScript = `${prelude}${destinationFunctions}${trafficFunctions}
+local d = readDestination()
+local t = readTraffic()
+local now = serverNow()
+local refused = checkDestination(d, now) or checkTraffic(t)
+if refused then return refused end
+chargeTraffic(t)
+return chargeDestination(d, now)
+`;
 
-local send = redis.call('HMGET', sendKey, 'count', 'last')
-local count = tonumber(send[1]) or 0
-local sendLeft = sendWindow
-if count > 0 then
-  sendLeft = windowLeft(sendKey, sendWindow)
-  if count >= sendLimit then return {'send_limit', math.max(sendLeft, 1)} end
-  local delay = resendDelay(count + 1)
-  local due = (tonumber(send[2]) or 0) + delay
-  if now < due then
-    -- A new window has no wait, so the wait ends with the window at the latest; the cap by delay
-    -- covers a server clock that stepped back since the last send.
-    return {'too_soon', math.max(math.min(due - now, delay, sendLeft), 1)}
-  end
+/** readTraffic's arguments, all of one slot. Returns {"admitted"} or {"traffic", rule, retryAfterMs}. */
+export const admitTrafficScript = `${prelude}${trafficFunctions}
+local t = readTraffic()
+local refused = checkTraffic(t)
+if refused then return refused end
+chargeTraffic(t)
+return {'admitted'}
+`;
+
+/** readRefund's arguments followed by readTraffic's (none on Cluster). Returns refundDestination's answer. */
+export const refundScript = `${prelude}${refundFunctions}${trafficFunctions}
+local r = readRefund()
+refundTraffic(readTraffic())
+return refundDestination(r)
+`;
+
+/** readTraffic's arguments, all of one slot. Returns 1. */
+export const refundTrafficScript = `${prelude}${trafficFunctions}
+refundTraffic(readTraffic())
+return 1
+`;
+
+/** readTraffic's arguments (the area's conversion guards). Returns 1. */
+export const recordConversionScript = `${prelude}${trafficFunctions}
+recordConversion(readTraffic())
+return 1
+`;
+
+/**
+ * KEYS: the scope's streak counter. ARGV: "wrong" or "right", streakWindowMs. A wrong guess
+ * counts and restarts the run's window (it lasts streakWindowMs from the last failure); a right
+ * one ends the run. Returns the failures in a row.
+ */
+export const recordGuessScript = `
+local key = KEYS[1]
+if ARGV[1] == 'right' then
+  redis.call('DEL', key)
+  return 0
 end
-
-local used = tonumber(redis.call('GET', guessKey) or '0')
-local remaining = guessLimit - used
-if remaining <= 0 then
-  return {'guess_budget', math.max(windowLeft(guessKey, guessWindow), 1)}
-end
-local reserved = math.min(reserve, remaining)
-
--- Everything passed: charge it all.
-count = redis.call('HINCRBY', sendKey, 'count', 1)
--- The send before this one is kept beside it, so a refund of this send can put it back.
-if send[2] then
-  redis.call('HSET', sendKey, 'prev', send[2], 'last', now)
-else
-  redis.call('HSET', sendKey, 'last', now)
-end
-if count == 1 then redis.call('PEXPIRE', sendKey, sendWindow) end
-redis.call('INCRBY', guessKey, reserved)
-if redis.call('PTTL', guessKey) < 0 then redis.call('PEXPIRE', guessKey, guessWindow) end
-if idemKey then
-  redis.call('HSET', idemKey, 'fingerprint', ARGV[8])
-  redis.call('PEXPIRE', idemKey, ARGV[9])
-end
-
-local nextSend = sendLeft
-if count < sendLimit then nextSend = math.min(resendDelay(count + 1), sendLeft) end
-return {'admitted', count, nextSend, reserved}
+local failures = redis.call('INCR', key)
+redis.call('PEXPIRE', key, ARGV[2])
+return failures
 `;
 
 /**
@@ -123,36 +144,4 @@ if fields[1] == ARGV[1] and not fields[2] then
   return 1
 end
 return 0
-`;
-
-/**
- * KEYS: the send window, the guess budget. ARGV: guesses, sendNumber. Gives back up to `guesses`
- * (never more than charged), and the send if the count still equals sendNumber: the count goes
- * down and `last` goes back to `prev`; a refunded first send ends the window. Returns 1 if the
- * send was refunded, else 0.
- */
-export const refundScript = `
-local sendKey, guessKey = KEYS[1], KEYS[2]
-local used = tonumber(redis.call('GET', guessKey) or '0')
-local refunded = math.min(used, tonumber(ARGV[1]))
-if refunded > 0 then
-  -- DECRBY keeps the key's expiry, so a refund never stretches the window.
-  redis.call('DECRBY', guessKey, refunded)
-end
-local send = redis.call('HMGET', sendKey, 'count', 'prev')
-local count = tonumber(send[1])
-if count == nil or count ~= tonumber(ARGV[2]) then
-  -- A later send was admitted (its charge and wait stand), the window is gone, or the caller
-  -- keeps the send charged (ARGV[2] is 0).
-  return 0
-end
-if count <= 1 then
-  redis.call('DEL', sendKey)
-elseif send[2] then
-  redis.call('HSET', sendKey, 'count', count - 1, 'last', send[2])
-else
-  -- No earlier time kept (written before prev existed): keep the later one, the safe side.
-  redis.call('HSET', sendKey, 'count', count - 1)
-end
-return 1
 `;

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisSendLimits } from "../../../src/storage/redis/redisSendLimits.js";
-import type { SendRequest } from "../../../src/domain/secrets/sendLimits.js";
+import type { SendRequest, TrafficRequest } from "../../../src/domain/secrets/sendLimits.js";
+import type { StoreCalls } from "../../../src/observability/storeCalls.js";
 import { startPrivateRedis } from "../../support/privateRedis.js";
 import { connectTestRedis, deleteKeysWithPrefix, escapeGlob, scanKeys, uniqueTestPrefix } from "../../support/redis.js";
 import { describeSendLimitsContract } from "../sendLimits.contract.js";
@@ -90,10 +91,100 @@ describe("RedisSendLimits in Redis", () => {
     expect(await admin.get(`${keyPrefix}adm:{c0ffee}:guess`)).toBe("2");
   });
 
+  it("keeps traffic keys tagged by channel, or by channel and country, never by the destination, each with an expiry", async () => {
+    const traffic: TrafficRequest = {
+      channel: "sms",
+      global: { limit: 10, windowMs: 40_000 },
+      area: {
+        country: "GB",
+        prefix: "p447700",
+        prefixLimit: { limit: 10, windowMs: 30_000 },
+        countryLimit: { limit: 10, windowMs: 20_000 },
+        spend: { cost: 3, hourly: 100, daily: 1_000 },
+        conversion: { windowMs: 10_000, minRatio: 0.1, prefixMinSends: 5, countryMinSends: 5 },
+      },
+    };
+    const guesses = { ...request.guesses, long: { limit: 100, windowMs: 70_000 }, streak: { limit: 5, windowMs: 5_000 } };
+    expect((await admission.admit({ ...request, guesses, traffic })).status).toBe("admitted");
+    await admission.recordConversion(traffic);
+    await admission.recordGuess("c0ffee", "wrong", 5_000);
+
+    const keys = await scanKeys(admin, `${escapeGlob(keyPrefix)}*`);
+    const ttls = Object.fromEntries(await Promise.all(keys.map(async (key) => [key.slice(keyPrefix.length), await admin.pttl(key)] as const)));
+    const expiries = {
+      "adm:{c0ffee}:send:email": 60_000,
+      "adm:{c0ffee}:guess": 50_000,
+      "adm:{c0ffee}:guess:long": 70_000,
+      "adm:{c0ffee}:idem:retry-1": 30_000,
+      "adm:{c0ffee}:streak": 5_000,
+      "traffic:{sms}:global": 40_000,
+      "traffic:{sms:GB}:prefix:p447700": 30_000,
+      "traffic:{sms:GB}:country": 20_000,
+      "traffic:{sms:GB}:spend:hour": 3_600_000,
+      "traffic:{sms:GB}:spend:day": 86_400_000,
+      "traffic:{sms:GB}:conv:prefix:p447700": 10_000,
+      "traffic:{sms:GB}:conv:country": 10_000,
+    };
+    expect(Object.keys(ttls).sort()).toEqual(Object.keys(expiries).sort());
+    for (const [name, windowMs] of Object.entries(expiries)) {
+      expect(ttls[name], name).toBeGreaterThan(windowMs - 1_000);
+      expect(ttls[name], name).toBeLessThanOrEqual(windowMs);
+    }
+    expect(await admin.get(`${keyPrefix}traffic:{sms:GB}:spend:day`)).toBe("3");
+    expect(await admin.hgetall(`${keyPrefix}traffic:{sms:GB}:conv:country`)).toEqual({ sends: "1", validated: "1" });
+  });
+
+  it("opens no window when it counts a validation outside one", async () => {
+    await admission.recordConversion({
+      channel: "sms",
+      area: { country: "GB", prefix: "p447700", conversion: { windowMs: 10_000, minRatio: 0.1, prefixMinSends: 5, countryMinSends: 5 } },
+    });
+    expect(await scanKeys(admin, `${escapeGlob(keyPrefix)}*`)).toEqual([]);
+  });
+
+  it("admits and refunds with every traffic rule in one script call: one round trip each", async () => {
+    const scripts: string[] = [];
+    const calls: StoreCalls = { begin: (operation) => (scripts.push(operation.summary), () => {}) };
+    const counted = new RedisSendLimits({ redis: await connectTestRedis(), keyPrefix, calls });
+    const traffic: TrafficRequest = {
+      channel: "sms",
+      global: { limit: 1, windowMs: 60_000 },
+      area: {
+        country: "GB",
+        prefix: "p447700",
+        prefixLimit: { limit: 5, windowMs: 60_000 },
+        countryLimit: { limit: 5, windowMs: 60_000 },
+        spend: { cost: 1, hourly: 5, daily: 5 },
+        conversion: { windowMs: 60_000, minRatio: 0.1, prefixMinSends: 5, countryMinSends: 5 },
+      },
+    };
+    try {
+      expect((await counted.admit({ ...request, traffic })).status).toBe("admitted");
+      expect(scripts.splice(0)).toEqual(["EVALSHA onetimeLimits_admit"]);
+      expect(await counted.admit({ ...request, scope: "c0ffee2", traffic })).toMatchObject({ status: "traffic", rule: "channel_rate" });
+      expect(scripts.splice(0)).toEqual(["EVALSHA onetimeLimits_admit"]);
+      await counted.refund("c0ffee", "email", { guesses: 3, sendNumber: 1, traffic });
+      expect(scripts.splice(0)).toEqual(["EVALSHA onetimeLimits_refund"]);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it("charges nothing when a key holds a foreign value (reads come before writes)", async () => {
     await admin.set(`${keyPrefix}adm:{c0ffee}:guess`, "not a number", "PX", 60_000);
     await expect(admission.admit(request)).rejects.toThrow();
     expect(await scanKeys(admin, `${escapeGlob(keyPrefix)}*`)).toEqual([`${keyPrefix}adm:{c0ffee}:guess`]);
+  });
+
+  it("charges nothing when a traffic key holds a foreign value", async () => {
+    await admin.set(`${keyPrefix}traffic:{sms:GB}:conv:country`, "not a hash", "PX", 60_000);
+    const traffic: TrafficRequest = {
+      channel: "sms",
+      global: { limit: 5, windowMs: 60_000 },
+      area: { country: "GB", prefix: "p1", conversion: { windowMs: 60_000, minRatio: 0.1, prefixMinSends: 5, countryMinSends: 5 } },
+    };
+    await expect(admission.admit({ ...request, traffic })).rejects.toThrow();
+    expect(await scanKeys(admin, `${escapeGlob(keyPrefix)}*`)).toEqual([`${keyPrefix}traffic:{sms:GB}:conv:country`]);
   });
 
   it("recovers when Redis has forgotten its scripts (EVALSHA falls back on NOSCRIPT)", async () => {
