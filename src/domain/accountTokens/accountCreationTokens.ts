@@ -1,6 +1,7 @@
 import type { Actor } from "../actor.js";
+import { CaptchaFailed, CaptchaNotConfigured } from "../captcha.js";
 import { generateAccountToken, type AccountTokenRecord, type IssuedToken } from "./accountToken.js";
-import { AccountTokenNotFound, CaptchaFailed, CaptchaNotConfigured, RequestTokenNotValidated } from "./accountTokenErrors.js";
+import { AccountTokenNotFound, RequestTokenNotValidated } from "./accountTokenErrors.js";
 import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
 
 /**
