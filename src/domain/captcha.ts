@@ -1,4 +1,4 @@
-import { DomainError, PermissionDenied } from "../errors/domainError.js";
+import { DomainError, InvalidArgument, PermissionDenied } from "../errors/domainError.js";
 
 /**
  * Checks a CAPTCHA answer with its provider. Resolves false for an answer the provider refused;
@@ -7,6 +7,15 @@ import { DomainError, PermissionDenied } from "../errors/domainError.js";
  */
 export interface CaptchaVerifier {
   verify(response: string, clientAddress: string | undefined): Promise<boolean>;
+}
+
+/** A caller who must solve a CAPTCHA sent no answer: names the field the answer goes in. */
+export class CaptchaRequired extends InvalidArgument {
+  override readonly reason = "CAPTCHA_REQUIRED";
+  constructor(field: string) {
+    super([{ field, rule: "required", message: "is required: this server asks public callers for a CAPTCHA answer" }]);
+    this.name = "CaptchaRequired";
+  }
 }
 
 export class CaptchaFailed extends PermissionDenied {
