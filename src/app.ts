@@ -168,6 +168,14 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
+  // One CAPTCHA for both services that ask public callers for an answer.
+  const captchaConfig = config.accountTokens.captcha;
+  const captcha =
+    captchaConfig === undefined
+      ? undefined
+      : captchaConfig.provider === "development"
+        ? developmentCaptcha
+        : siteverifyCaptcha({ ...captchaConfig, timeoutMs: config.delivery.sendTimeoutMs, logger });
   // One keyed hash for every per-caller limit (addresses, user ids): each limiter names its own
   // windows (see ClientLimits).
   const callerHash = keyedHash(serverKey, "client-limit", 16);
@@ -176,20 +184,18 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     profiles: profileStore,
     delivery,
     templates,
+    ...(captcha === undefined ? {} : { captcha }),
     rules: config.tokens,
     clientLimits: new ClientLimits(stores.limits, callerHash, "profile-tokens", config.tokens.client, refusals),
     logger,
   });
   const securityProfiles = new SecurityProfiles(profileStore);
-  const captcha = config.accountTokens.captcha;
   const accountTokens = new AccountTokens({
     store: stores.accountTokens,
     clientLimits: new ClientLimits(stores.limits, callerHash, "account-tokens", config.accountTokens.client, refusals),
     tokenHash: keyedHash(serverKey, "account-token"),
     deviceHash: keyedHash(serverKey, "push-device"),
-    ...(captcha === undefined
-      ? {}
-      : { captcha: captcha.provider === "development" ? developmentCaptcha : siteverifyCaptcha({ ...captcha, timeoutMs: config.delivery.sendTimeoutMs, logger }) }),
+    ...(captcha === undefined ? {} : { captcha }),
     delivery,
     templates,
     signals: stores.authTokenSignals,

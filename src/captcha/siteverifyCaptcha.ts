@@ -1,5 +1,4 @@
-import { CaptchaUnavailable } from "../domain/accountTokens/accountTokenErrors.js";
-import type { CaptchaVerifier } from "../domain/accountTokens/captcha.js";
+import { CaptchaUnavailable, type CaptchaVerifier } from "../domain/captcha.js";
 import type { CaptchaExpectations } from "../config/accountTokenConfig.js";
 import type { Logger } from "../observability/logger.js";
 

@@ -154,6 +154,11 @@ export function loadConfig(env: RawEnvironment): Config {
   }
   const delivery = deliveryConfig(v, environment === "production", embedded, problems);
   const accountTokens = accountTokenConfig(v, environment === "production", problems);
+  // The same CAPTCHA as AccountTokenService's. A provider named without its secret is reported
+  // as that already.
+  if (v.TOKEN_PUBLIC_CAPTCHA === true && accountTokens.captcha === undefined && v.CAPTCHA_PROVIDER === undefined) {
+    problems.push("TOKEN_PUBLIC_CAPTCHA: needs CAPTCHA_PROVIDER and CAPTCHA_SECRET (only development accepts dev-captcha-ok without them)");
+  }
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
   }

@@ -37,6 +37,7 @@ export function tokenConfig(v: Parsed, guesses: TokenRules["guesses"], problems:
       sms: codeSpec("TOKEN_SMS", v.TOKEN_SMS_CODE_LENGTH!, v.TOKEN_SMS_CODE_SYMBOLS!, problems),
     },
     publicRequests: v.TOKEN_PUBLIC_REQUESTS!,
+    publicCaptcha: v.TOKEN_PUBLIC_CAPTCHA!,
     client: { count: v.TOKEN_CLIENT_LIMIT!, windowMs: v.TOKEN_CLIENT_WINDOW_SECONDS! * 1000 },
   };
 }

@@ -294,6 +294,11 @@ export const variables = {
   TOKEN_SMS_CODE_LENGTH: variable(wholeNumber(4, 64), "characters of an OTT sent by SMS", "6"),
   TOKEN_SMS_CODE_SYMBOLS: variable(commaList, "sets an OTT by SMS is drawn from: digits, lowercase, uppercase", "digits"),
   TOKEN_PUBLIC_REQUESTS: variable(trueOrFalse, "registration and password recovery OTTs may be requested and consumed without a bearer token", "false"),
+  TOKEN_PUBLIC_CAPTCHA: variable(
+    trueOrFalse,
+    "public registration and password recovery requests must carry a CAPTCHA answer (captcha_response) that CAPTCHA_PROVIDER accepts; services are never asked",
+    "false",
+  ),
   TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "OTT requests one public client address, or one user, may make per client window (services are not limited this way)", "20"),
   TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT client window", "600"),
   ACCOUNT_CREATION_REQUEST_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation request token works (CAPTCHA included)", "3600"),
@@ -306,7 +311,7 @@ export const variables = {
   ACCOUNT_TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the client window", "60"),
   CAPTCHA_PROVIDER: variable(
     z.enum(["hcaptcha", "recaptcha", "turnstile"]),
-    "CAPTCHA that validates account creation request tokens; unset: the answer dev-captcha-ok passes (development) or validation is refused (production)",
+    "CAPTCHA that validates account creation request tokens (and public OTT requests, TOKEN_PUBLIC_CAPTCHA); unset: the answer dev-captcha-ok passes (development) or validation is refused (production)",
   ),
   CAPTCHA_SECRET: variable(nonEmpty, "the CAPTCHA provider's secret key"),
   CAPTCHA_VERIFY_URL: variable(url(/^https?$/, "https://api.hcaptcha.com/siteverify"), "siteverify endpoint; default the provider's"),

@@ -105,6 +105,38 @@ describe.each(backends)("account creation tokens on %s backends", (backend) => {
     ]);
   });
 
+  it("an unknown, expired, already validated or spent request token is NOT_FOUND before the CAPTCHA provider is asked: zero provider calls", async () => {
+    const refusedUnasked = async (token: string) => {
+      const asked = standIns.captchaRequests.length;
+      expect(await failure(anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: token, captchaResponse: "pass" }))).toMatchObject({
+        code: Code.NotFound,
+        reason: "ACCOUNT_TOKEN_NOT_FOUND",
+      });
+      expect(standIns.captchaRequests.length - asked).toBe(0);
+    };
+    await refusedUnasked("A".repeat(43));
+
+    const validated = await validatedRequestToken();
+    await refusedUnasked(validated);
+    await anyone.createAccountCreationTokenFromRequestToken({ accountCreationRequestToken: validated });
+    await refusedUnasked(validated);
+
+    // Expired: moved past its time in the database, as the clock would; marked expired on the way.
+    const { accountCreationRequestToken } = await anyone.createAccountCreationRequestToken({});
+    const operator = await accountTokenClient(server.url, admin);
+    const { tokens: [late] } = await operator.listAccountTokens({ pageSize: 1 });
+    await server.server.app.stores.db("account_tokens").where({ id: late!.tokenId }).update({ expires_at: new Date(Date.now() - 1000) });
+    await refusedUnasked(accountCreationRequestToken!.token);
+    const audit = await server.server.app.stores.db("audit_events").where({ subject: late!.tokenId }).orderBy("id").pluck("action");
+    expect(audit).toEqual(["account_token.created", "account_token.expired_on_use"]);
+
+    // A live one is still asked about, once per try.
+    const { accountCreationRequestToken: live } = await anyone.createAccountCreationRequestToken({});
+    const asked = standIns.captchaRequests.length;
+    await anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: live!.token, captchaResponse: "pass" });
+    expect(standIns.captchaRequests.length - asked).toBe(1);
+  });
+
   it("of 50 accounts consuming one token at once, exactly one wins and used_at is written once", async () => {
     const requestToken = await validatedRequestToken();
     const { accountCreationToken } = await anyone.createAccountCreationTokenFromRequestToken({ accountCreationRequestToken: requestToken });

@@ -1,10 +1,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportPKCS8, generateKeyPair } from "jose";
 import { ApnsStandIn } from "../channels/push/apnsStandIn.js";
+import { CaptchaStandIn } from "../support/captchaStandIn.js";
 
 /** One push the APNs stand-in accepted, as the device would get it. */
 export interface ReceivedPush {
@@ -16,16 +15,20 @@ export interface ReceivedPush {
 /**
  * APNs (sandbox and production alike) and a CAPTCHA `siteverify` endpoint on local ports, and the
  * environment that points a server at them. The CAPTCHA passes the answer `pass`, refuses every
- * other, and answers 500 to `broken`.
+ * other, and answers 500 to `broken` (see CaptchaStandIn).
  */
 export class AccountStandIns {
   private constructor(
     readonly apns: ApnsStandIn,
-    private readonly captcha: Server,
+    private readonly captcha: CaptchaStandIn,
     private readonly dir: string,
     readonly env: Record<string, string>,
-    readonly captchaRequests: URLSearchParams[],
   ) {}
+
+  /** Forms the CAPTCHA endpoint was posted, oldest first. */
+  get captchaRequests(): URLSearchParams[] {
+    return this.captcha.requests;
+  }
 
   static async start(): Promise<AccountStandIns> {
     const pair = await generateKeyPair("ES256", { extractable: true });
@@ -33,20 +36,7 @@ export class AccountStandIns {
     const keyFile = join(dir, "apns.p8");
     await writeFile(keyFile, await exportPKCS8(pair.privateKey));
     const apns = await ApnsStandIn.start({ publicKey: pair.publicKey, keyId: "KEY1234567", teamId: "TEAM123456", now: Date.now });
-    const captchaRequests: URLSearchParams[] = [];
-    const captcha = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-      request.on("end", () => {
-        const form = new URLSearchParams(body);
-        captchaRequests.push(form);
-        const answer = form.get("response");
-        if (answer === "broken") return void response.writeHead(500).end();
-        const success = form.get("secret") === "captcha-secret" && answer === "pass";
-        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ success, "error-codes": success ? [] : ["invalid-input-response"] }));
-      });
-    });
-    await new Promise<void>((resolve) => captcha.listen(0, "127.0.0.1", resolve));
+    const captcha = await CaptchaStandIn.start();
     const env = {
       APNS_KEY_FILE: keyFile,
       APNS_KEY_ID: "KEY1234567",
@@ -54,11 +44,9 @@ export class AccountStandIns {
       APNS_TOPIC: "org.example.app",
       APNS_SANDBOX_URL: apns.url,
       APNS_PRODUCTION_URL: apns.url,
-      CAPTCHA_PROVIDER: "hcaptcha",
-      CAPTCHA_SECRET: "captcha-secret",
-      CAPTCHA_VERIFY_URL: `http://127.0.0.1:${(captcha.address() as AddressInfo).port}/siteverify`,
+      ...captcha.env,
     };
-    return new AccountStandIns(apns, captcha, dir, env, captchaRequests);
+    return new AccountStandIns(apns, captcha, dir, env);
   }
 
   /** Pushes APNs accepted, oldest first. */
@@ -78,7 +66,7 @@ export class AccountStandIns {
 
   async stop(): Promise<void> {
     await this.apns.close();
-    await new Promise<void>((resolve) => this.captcha.close(() => resolve()));
+    await this.captcha.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
 }

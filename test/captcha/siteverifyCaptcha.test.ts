@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { siteverifyCaptcha } from "../../src/captcha/siteverifyCaptcha.js";
-import { CaptchaUnavailable } from "../../src/domain/accountTokens/accountTokenErrors.js";
+import { CaptchaUnavailable } from "../../src/domain/captcha.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { capturingLogger } from "../support/capturingLogger.js";
 

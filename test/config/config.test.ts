@@ -218,6 +218,26 @@ describe("configuration", () => {
     ]);
   });
 
+  it("asks public TokenService callers for a CAPTCHA only with TOKEN_PUBLIC_CAPTCHA=true, and refuses it without a CAPTCHA to ask", () => {
+    expect(loadConfig({}).tokens.publicCaptcha).toBe(false);
+    // On the embedded defaults, development's CAPTCHA (dev-captcha-ok) is the one asked.
+    expect(loadConfig({ TOKEN_PUBLIC_CAPTCHA: "true" })).toMatchObject({ tokens: { publicCaptcha: true }, accountTokens: { captcha: { provider: "development" } } });
+    const production = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://db/x",
+      REDIS_URL: "redis://cache",
+      AUTH_JWT_SECRET: "s".repeat(32),
+      ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
+      HMAC_KEY: Buffer.alloc(32, 1).toString("base64"),
+      TOKEN_PUBLIC_CAPTCHA: "true",
+    };
+    expect(problemsOf(production)).toEqual([expect.stringMatching(/^TOKEN_PUBLIC_CAPTCHA: needs CAPTCHA_PROVIDER/)]);
+    expect(loadConfig({ ...production, CAPTCHA_PROVIDER: "turnstile", CAPTCHA_SECRET: "s" }).tokens.publicCaptcha).toBe(true);
+    // A provider without its secret is named once, as that.
+    expect(problemsOf({ ...production, CAPTCHA_PROVIDER: "turnstile" })).toEqual(["CAPTCHA_SECRET: required with CAPTCHA_PROVIDER"]);
+    expect(problemsOf({ TOKEN_PUBLIC_CAPTCHA: "yes" })[0]).toMatch(/^TOKEN_PUBLIC_CAPTCHA:/);
+  });
+
   it("lists every variable with its default in --help", () => {
     const help = configHelp();
     for (const name of Object.keys(variables)) expect(help).toContain(name);

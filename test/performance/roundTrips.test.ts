@@ -172,12 +172,14 @@ describe("round-trip budget per RPC", () => {
 
   // Account tokens: the client address limit is one Redis script; each change of a token, with
   // its audit row, one Postgres statement.
-  it("account creation: request token, CAPTCHA, creation token, consume: one Redis and one Postgres round trip each", async () => {
+  it("account creation: request token, CAPTCHA, creation token, consume: one Redis and one Postgres round trip each, but two Postgres for the CAPTCHA step", async () => {
     const anyone = await accountTokenClient(server.url);
     const alice = await accountTokenClient(server.url, user("account-rt"));
     let request = "";
     expect(await count(async () => (request = (await anyone.createAccountCreationRequestToken({})).accountCreationRequestToken!.token))).toEqual({ redis: 1, postgres: 1 });
-    expect(await count(() => anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: request, captchaResponse: "dev-captcha-ok" }))).toEqual({ redis: 1, postgres: 1 });
+    // The token is looked up before the CAPTCHA provider is asked (a made-up one costs it nothing),
+    // and marked validated after: a provider call cannot sit inside one statement.
+    expect(await count(() => anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: request, captchaResponse: "dev-captcha-ok" }))).toEqual({ redis: 1, postgres: 2 });
     let creation = "";
     expect(await count(async () => (creation = (await anyone.createAccountCreationTokenFromRequestToken({ accountCreationRequestToken: request })).accountCreationToken!.token))).toEqual({
       redis: 1,

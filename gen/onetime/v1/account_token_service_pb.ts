@@ -885,7 +885,8 @@ export const AccountTokenService: GenService<{
   },
   /**
    * Validates a request token with the answer of a CAPTCHA (hCaptcha, reCAPTCHA or Turnstile,
-   * checked against the provider's siteverify endpoint).
+   * checked against the provider's siteverify endpoint). The token is looked up first: one that
+   * cannot be validated is NOT_FOUND without the provider being asked.
    *
    * Callers: public.
    * Errors: INVALID_ARGUMENT (a field), PERMISSION_DENIED (CAPTCHA_FAILED), NOT_FOUND

@@ -1,6 +1,7 @@
 import type { Actor } from "../actor.js";
+import { CaptchaFailed, CaptchaNotConfigured } from "../captcha.js";
 import { generateAccountToken, type AccountTokenRecord, type IssuedToken } from "./accountToken.js";
-import { AccountTokenNotFound, CaptchaFailed, CaptchaNotConfigured, RequestTokenNotValidated } from "./accountTokenErrors.js";
+import { AccountTokenNotFound, RequestTokenNotValidated } from "./accountTokenErrors.js";
 import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
 
 /**
@@ -16,13 +17,19 @@ export class AccountCreationTokens {
     return this.issue("account_creation_request", actor);
   }
 
-  /** Asks the CAPTCHA provider first: a token is only ever marked by a passed CAPTCHA. */
+  /**
+   * Looks the token up before the CAPTCHA provider is asked, so a made-up token burns none of its
+   * quota; the mark itself is one statement after the CAPTCHA passed, so a token is validated
+   * once however many callers race (the losers find it validated: not found).
+   */
   async validateRequestToken(token: string, captchaResponse: string, actor: Actor): Promise<AccountTokenRecord> {
     const { captcha, clientLimits, store, tokenHash } = this.deps;
     await clientLimits.admit(actor);
     if (captcha === undefined) throw new CaptchaNotConfigured();
+    const hash = tokenHash(token);
+    if (!(await store.awaitsValidation(hash, actor))) throw new AccountTokenNotFound();
     if (!(await captcha.verify(captchaResponse, actor.clientAddress))) throw new CaptchaFailed();
-    const record = await store.validateRequest(tokenHash(token), actor);
+    const record = await store.validateRequest(hash, actor);
     if (record === null) throw new AccountTokenNotFound();
     return record;
   }

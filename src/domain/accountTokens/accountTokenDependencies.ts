@@ -5,7 +5,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { AccountTokenKind } from "./accountToken.js";
 import type { AccountTokenStore, DeviceLimit } from "./accountTokenStore.js";
 import type { AuthTokenSignals } from "./authTokenSignals.js";
-import type { CaptchaVerifier } from "./captcha.js";
+import type { CaptchaVerifier } from "../captcha.js";
 import type { ClientLimits } from "../clientLimits.js";
 
 export interface AccountTokenRules {

@@ -44,28 +44,3 @@ export class PushFailed extends DomainError {
     this.name = "PushFailed";
   }
 }
-
-export class CaptchaFailed extends PermissionDenied {
-  constructor() {
-    super("CAPTCHA_FAILED", "the CAPTCHA answer was not accepted");
-    this.name = "CaptchaFailed";
-  }
-}
-
-export class CaptchaNotConfigured extends DomainError {
-  readonly kind = "failed_precondition";
-  readonly reason = "CAPTCHA_NOT_CONFIGURED";
-  constructor() {
-    super("no CAPTCHA provider is configured on this server");
-    this.name = "CaptchaNotConfigured";
-  }
-}
-
-export class CaptchaUnavailable extends DomainError {
-  readonly kind = "unavailable";
-  readonly reason = "CAPTCHA_UNAVAILABLE";
-  constructor(options?: { cause?: unknown }) {
-    super("the CAPTCHA provider could not be reached; retry later", options);
-    this.name = "CaptchaUnavailable";
-  }
-}

@@ -26,6 +26,13 @@ export interface AccountTokenStore {
   /** Revokes a token whose push failed (audited `revoked`, reason `push_failed`). */
   cancelSend(id: string, actor: Actor): Promise<void>;
 
+  /**
+   * Whether an active, unvalidated request token has this hash, without changing it (one found
+   * past its expiry is marked expired, as on every use): the check made before a CAPTCHA
+   * provider is asked, so a made-up token costs no provider call.
+   */
+  awaitsValidation(tokenHash: string, actor: Actor): Promise<boolean>;
+
   /** Marks an active, unvalidated request token validated (its CAPTCHA passed). */
   validateRequest(tokenHash: string, actor: Actor): Promise<AccountTokenRecord | null>;
 

@@ -36,6 +36,8 @@ export interface RequestInput {
   /** Step 2: the OTT of step 1. */
   readonly step1Token?: string;
   readonly locale?: string;
+  /** Registration, password recovery: the CAPTCHA answer a public caller sends (TOKEN_PUBLIC_CAPTCHA). */
+  readonly captchaResponse?: string;
 }
 
 /** The key an effect acts on: its type, its value when requested, and the value it gets. */

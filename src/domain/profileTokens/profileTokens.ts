@@ -4,6 +4,7 @@ import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Actor } from "../actor.js";
+import { CaptchaFailed, CaptchaNotConfigured, CaptchaRequired, type CaptchaVerifier } from "../captcha.js";
 import type { ClientLimits } from "../clientLimits.js";
 import { generateCode } from "../secrets/codeGenerator.js";
 import type { Grant, OneTimeSecrets, Redemption } from "../secrets/oneTimeSecrets.js";
@@ -24,6 +25,8 @@ export interface ProfileTokenDependencies {
   readonly rules: TokenRules;
   /** Per-caller limit of OTT requests (rules.client): public callers by address, users by id; services pass free. */
   readonly clientLimits: ClientLimits;
+  /** Asks public callers for a CAPTCHA answer when rules.publicCaptcha is on. */
+  readonly captcha?: CaptchaVerifier;
   readonly logger: Logger;
 }
 
@@ -77,6 +80,9 @@ export class ProfileTokens {
     // address could otherwise get around by naming a new destination each time.
     await this.deps.clientLimits.admit(actor);
     const subject = this.subjectOf(spec, input, actor);
+    // After the cheap checks, so a caller over its limit cannot spend the provider's quota, and
+    // before anything is looked up, so the answer is the same whether the destination is known.
+    await this.passCaptcha(input.captchaResponse, actor);
     if (spec.proves === undefined) return this.issue(operation, spec, subject, input);
     const proof = await this.prove(spec.proves, subject, input);
     try {
@@ -194,6 +200,14 @@ export class ProfileTokens {
     // Step 2 goes with its step 1: switching key recovery off switches off both.
     const { disabled } = this.deps.rules;
     if (disabled.has(operation) || (spec.proves !== undefined && disabled.has(spec.proves))) throw new OperationDisabled();
+  }
+
+  /** A public caller's CAPTCHA answer, when the rules ask for one; services and users are never asked. */
+  private async passCaptcha(response: string | undefined, actor: Actor): Promise<void> {
+    if (!this.deps.rules.publicCaptcha || actor.kind !== "public") return;
+    if (response === undefined || response === "") throw new CaptchaRequired("captcha_response");
+    if (this.deps.captcha === undefined) throw new CaptchaNotConfigured();
+    if (!(await this.deps.captcha.verify(response, actor.clientAddress))) throw new CaptchaFailed();
   }
 
   private subjectOf(spec: OperationSpec, input: { readonly userId?: string; readonly processingId?: string }, actor: Actor): Subject {

@@ -25,6 +25,8 @@ export interface TokenRules {
   readonly codes: { readonly email: CodeSpec; readonly sms: CodeSpec };
   /** Registration and password recovery may be requested (and consumed) without credentials. */
   readonly publicRequests: boolean;
+  /** Public requests must carry a CAPTCHA answer the provider accepts; services are never asked. */
+  readonly publicCaptcha: boolean;
   /**
    * OTT requests one client address may make per window, public callers and users alike: the
    * send limits are per destination, and would let one address have us message many.

@@ -16,10 +16,11 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
     ...(given(request.locale) === undefined ? {} : { locale: request.locale }),
   });
   const processing = (id: string) => (given(id) === undefined ? {} : { processingId: id.toLowerCase() });
+  const captcha = (response: string) => (given(response) === undefined ? {} : { captchaResponse: response });
 
   router.service(TokenService, {
     async requestRegistrationToken(request, context) {
-      const input = { ...common(request), ...processing(request.processingId), key: userKeyOf(request.key, "key") };
+      const input = { ...common(request), ...processing(request.processingId), ...captcha(request.captchaResponse), key: userKeyOf(request.key, "key") };
       return { ...(await issue("registration", input, context)), processingId: request.processingId.toLowerCase() };
     },
     async requestLoginToken(request, context) {
@@ -27,7 +28,7 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
       return { ...(await issue("login", input, context)), processingId: request.processingId.toLowerCase() };
     },
     async requestPasswordRecoveryToken(request, context) {
-      const input = { ...common(request), ...processing(request.processingId), key: userKeyOf(request.key, "key") };
+      const input = { ...common(request), ...processing(request.processingId), ...captcha(request.captchaResponse), key: userKeyOf(request.key, "key") };
       return { ...(await issue("password_recovery", input, context)), processingId: request.processingId.toLowerCase() };
     },
     requestKeyRecoveryToken: (request, context) => issue("key_recovery", { ...common(request), keyType: keyTypeOf(request.lostKeyType, "lost_key_type") }, context),

@@ -123,6 +123,20 @@ export function sqlAccountTokens(db: Database): AccountTokenStore {
       );
     },
 
+    async awaitsValidation(tokenHash, actor) {
+      const result = await db.raw<{ rows: unknown[] }>(
+        `with expired as (
+           update ${table} set state = 'expired'
+            where token_hash = ? and kind = 'account_creation_request' and state = 'active' and expires_at <= now()
+        returning id, kind
+         ), audited_expired as (?)
+         select 1 from ${table}
+          where token_hash = ? and kind = 'account_creation_request' and state = 'active' and expires_at > now() and validated_at is null`,
+        [tokenHash, audit(actor, "account_token.expired_on_use", "expired"), tokenHash],
+      );
+      return result.rows.length === 1;
+    },
+
     validateRequest(tokenHash, actor) {
       return spent(spend("account_creation_request", tokenHash, { set: "validated_at = now()", where: "validated_at is null" }, "account_token.validated", actor));
     },
