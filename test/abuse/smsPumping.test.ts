@@ -7,7 +7,7 @@ import { describePhoneNumber } from "../../src/channels/sms/numberFacts.js";
 import { backends } from "../support/server.js";
 import { startSmsWebhook, type SmsWebhook } from "../support/smsWebhook.js";
 import { signToken } from "../support/tokens.js";
-import { failure } from "../support/verificationClient.js";
+import { failure, outcome } from "../support/verificationClient.js";
 import { freshEmail, freshUserId, startTokenServer, tokenClient, type TokenClient, type TokenServer } from "../tokens/tokenTestSupport.js";
 
 /** Numbers whose texts pay the attacker per message: never sent, whatever else happens. */
@@ -64,12 +64,12 @@ describe.each(backends)("an SMS pumping run (%s)", (backend) => {
       await service.createSecurityProfile({ userId, email: { value: freshEmail(`bot${n}`), verified: true } });
       const number = n % 5 === 0 ? premiumNumbers[n % premiumNumbers.length]! : pumpedNumber(n);
       const headers = { authorization: `Bearer ${await signToken({ subject: userId })}` };
-      record(number, (await failure(service.requestKeyAdditionToken({ newKey: { key: { case: "phoneNumber", value: number } } }, { headers }))).reason ?? "OK");
+      record(number, (await outcome(anyone.requestKeyAdditionToken({ newKey: { key: { case: "phoneNumber", value: number } } }, { headers }))));
     };
     const botAddress = async (n: number) => {
       const number = n % 5 === 0 ? premiumNumbers[n % premiumNumbers.length]! : pumpedNumber(1_000 + n);
       const headers = { "x-forwarded-for": `203.0.${n >> 8}.${n & 255}` };
-      record(number, (await failure(anyone.requestRegistrationToken({ processingId: randomUUID(), key: { key: { case: "phoneNumber", value: number } } }, { headers }))).reason ?? "OK");
+      record(number, (await outcome(anyone.requestRegistrationToken({ processingId: randomUUID(), key: { key: { case: "phoneNumber", value: number } } }, { headers }))));
     };
     const realUser = async (n: number) => {
       const userId = freshUserId(`real${n}`);
@@ -103,7 +103,7 @@ describe.each(backends)("an SMS pumping run (%s)", (backend) => {
         { processingId: randomUUID(), key: { key: { case: "phoneNumber", value: `+3361${String(2_345_600 + n)}` } } },
         { headers: { "x-forwarded-for": `192.0.2.${n}` } },
       );
-      forged.push((await failure(call)).reason ?? "OK");
+      forged.push((await outcome(call)));
     }
     expect(forged.filter((reason) => reason === "OK")).toHaveLength(20);
     expect(forged.slice(20)).toEqual(Array(10).fill("CLIENT_LIMIT_REACHED"));

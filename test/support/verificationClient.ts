@@ -62,3 +62,14 @@ export async function failure(call: Promise<unknown>): Promise<Failure> {
   }
   throw new Error("the call succeeded but was expected to fail");
 }
+
+/** A call's outcome in one word: "OK", or the ErrorInfo reason it ended with (the code's name without one). */
+export async function outcome(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return "OK";
+  } catch {
+    const refused = await failure(call);
+    return refused.reason ?? Code[refused.code];
+  }
+}

@@ -44,19 +44,20 @@ export class MemoryTraffic {
     this.#entries.close();
   }
 
-  /** The first rule that refuses, in the list's order; undefined when the send may go. Charges nothing. */
+  /** The first rule that refuses (conversion guards, then counters, each in the list's order); undefined when the send may go. Charges nothing. */
   check(checks: TrafficChecks, now: number): TrafficRefusal | undefined {
+    // Conversion first: when a prefix is both full and never validated, the pumping signature is the rule to name.
+    for (const guard of checks.conversions) {
+      const entry = this.#conversion(guard.name, now);
+      if (entry !== undefined && entry.sends >= guard.minSends && entry.validated < guard.minRatio * entry.sends) {
+        return refusal(guard.rule, entry.expiresAt - now);
+      }
+    }
     for (const counter of checks.counters) {
       const entry = this.#counter(counter.name, now);
       if ((entry?.used ?? 0) + counter.amount > counter.cap) {
         // A cost beyond the whole budget refuses too; with nothing charged yet, for a whole window.
         return refusal(counter.rule, entry === undefined ? counter.windowMs : entry.expiresAt - now);
-      }
-    }
-    for (const guard of checks.conversions) {
-      const entry = this.#conversion(guard.name, now);
-      if (entry !== undefined && entry.sends >= guard.minSends && entry.validated < guard.minRatio * entry.sends) {
-        return refusal(guard.rule, entry.expiresAt - now);
       }
     }
     return undefined;

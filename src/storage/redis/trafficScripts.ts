@@ -44,16 +44,17 @@ local function readTraffic()
 end
 
 local function checkTraffic(t)
-  for _, c in ipairs(t.counters) do
-    -- A cost beyond the whole budget refuses too; with nothing charged yet, for a whole window.
-    if counted(redis.call('GET', c.key)) + c.amount > c.cap then
-      return {'traffic', c.rule, math.max(windowLeft(c.key, c.window), 1)}
-    end
-  end
+  -- Conversion first: when a prefix is both full and never validated, the pumping signature is the rule to name.
   for _, c in ipairs(t.conversions) do
     local fields = redis.call('HMGET', c.key, 'sends', 'validated')
     local sends = counted(fields[1])
     if sends >= c.minSends and counted(fields[2]) < c.minRatio * sends then
+      return {'traffic', c.rule, math.max(windowLeft(c.key, c.window), 1)}
+    end
+  end
+  for _, c in ipairs(t.counters) do
+    -- A cost beyond the whole budget refuses too; with nothing charged yet, for a whole window.
+    if counted(redis.call('GET', c.key)) + c.amount > c.cap then
       return {'traffic', c.rule, math.max(windowLeft(c.key, c.window), 1)}
     end
   end

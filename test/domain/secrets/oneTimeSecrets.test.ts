@@ -3,6 +3,7 @@ import type { EmailMessage } from "../../../src/channels/channel.js";
 import type { IssueRequest } from "../../../src/domain/secrets/oneTimeSecrets.js";
 import { IdempotencyKeyReused, SendRefused } from "../../../src/domain/secrets/secretErrors.js";
 import type { PendingSecrets } from "../../../src/domain/secrets/pendingSecrets.js";
+import { loadConfig } from "../../../src/config/config.js";
 import { domainHarness, type DomainHarness } from "../../support/domainHarness.js";
 
 /**
@@ -167,6 +168,58 @@ describe("OneTimeSecrets", () => {
     await h.secrets.issue(request(to, "200003", { ...track, channel: "push" }));
     expect(granted).toEqual([3, 3, 1]);
     await expect(h.secrets.issue(request(to, "200004", { channel: "other" }))).rejects.toMatchObject({ reason: "GUESS_BUDGET_EXHAUSTED" });
+  });
+
+  it("keeps the public pool's guesses apart from the account pool's: public codes never spend a login's", async () => {
+    const to = "pool@example.com";
+    // The public pool runs dry (7 guesses, 3 a code)…
+    await h.secrets.issue(request(to, "210001", { pool: "public" }));
+    await h.secrets.issue(request(to, "210002", { pool: "public", channel: "sms" }));
+    await h.secrets.issue(request(to, "210003", { pool: "public", channel: "push" }));
+    await expect(h.secrets.issue(request(to, "210004", { pool: "public", channel: "other" }))).rejects.toMatchObject({ reason: "GUESS_BUDGET_EXHAUSTED" });
+    // …and the account pool still grants a whole code's worth.
+    let granted = 0;
+    await h.secrets.issue(request(to, "210005", { record: (grant) => String((granted = grant.maxAttempts)) }));
+    expect(granted).toBe(3);
+  });
+
+  it("stops issuing public codes after a run of wrong guesses, until a right one or the run's window passes", async () => {
+    const to = "streak@example.com";
+    const publicRequest = (code: string) => request(to, code, { pool: "public", guesses: { limit: 100, windowMs: 60 * minute, streak: { limit: 4, windowMs: 30 * minute } }, sends: { limit: 100, windowMs: minute, firstResendDelayMs: 0, maxResendDelayMs: 0 } });
+    const first = await h.secrets.issue(publicRequest("220001"));
+    for (const guess of ["000001", "000002", "000003"]) expect(await h.secrets.redeem(first, guess)).toMatchObject({ status: "wrong" });
+    // Locked answers compare nothing: they do not run on.
+    expect(await h.secrets.redeem(first, "000004")).toMatchObject({ status: "locked" });
+    const second = await h.secrets.issue(publicRequest("220002"));
+    expect(await h.secrets.redeem(second, "000005")).toMatchObject({ status: "wrong" });
+    await expect(h.secrets.issue(publicRequest("220003"))).rejects.toMatchObject({ reason: "TOO_MANY_FAILED_GUESSES" });
+    expect(h.refusals.at(-1)).toMatchObject({ rule: "guess_streak", channel: "email" });
+    // A right guess at a code issued before the ceiling ends the run.
+    expect(await h.secrets.redeem(second, "220002")).toMatchObject({ status: "redeemed" });
+    await expect(h.secrets.issue(publicRequest("220004"))).resolves.toBeDefined();
+  });
+
+  it("refuses a premium-rate number before anything is charged, and says so to operators", async () => {
+    await expect(h.secrets.issue(request("+449098790000", "230001", { medium: "sms", channel: "sms" }))).rejects.toMatchObject({
+      reason: "DESTINATION_NOT_ALLOWED",
+      metadata: { country: "GB", number_type: "premium_rate" },
+    });
+    expect(h.refusals.at(-1)).toEqual({ rule: "destination_number_type", channel: "sms", country: "GB" });
+    expect(h.limits.size).toBe(0);
+  });
+
+  it("refuses SMS to a prefix whose codes are never used, and lets it through again once they are", async () => {
+    const traffic = loadConfig({ SMS_CONVERSION_PREFIX_MIN_SENDS: "3", SMS_CONVERSION_MIN_RATIO: "0.5", SMS_PREFIX_HOURLY_LIMIT: "0" }).traffic;
+    const guarded = await domainHarness({ traffic });
+    const sms = (n: number, code: string) =>
+      request(`+4474001000${String(n).padStart(2, "0")}`, code, { medium: "sms", channel: "sms", pool: "public", message: undefined });
+    const keys = [await guarded.secrets.issue(sms(1, "240001")), await guarded.secrets.issue(sms(2, "240002")), await guarded.secrets.issue(sms(3, "240003"))];
+    await expect(guarded.secrets.issue(sms(4, "240004"))).rejects.toMatchObject({ reason: "CONVERSION_TOO_LOW", metadata: { rule: "prefix_conversion", country: "GB" } });
+    expect(guarded.refusals.at(-1)).toMatchObject({ rule: "prefix_conversion", channel: "sms", country: "GB" });
+    // Two of three used: two thirds is above a half.
+    expect(await guarded.secrets.redeem(keys[0]!, "240001")).toMatchObject({ status: "redeemed" });
+    expect(await guarded.secrets.redeem(keys[1]!, "240002")).toMatchObject({ status: "redeemed" });
+    await expect(guarded.secrets.issue(sms(5, "240005"))).resolves.toBeDefined();
   });
 
   it("answers a retry with the same idempotency key from the first answer and sends once", async () => {
