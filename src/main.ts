@@ -4,6 +4,7 @@ import { ConfigError, configHelp, loadConfig, type Config } from "./config/confi
 import { createLogger, type Logger } from "./observability/logger.js";
 import { startServer } from "./server/server.js";
 import { runPrimary } from "./server/workers.js";
+import { logWhereMetricsAre } from "./server/metricsServer.js";
 import { forcedExitCode, handleStopSignals } from "./server/stopSignals.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import { StartRefused, startRefusedExitCode } from "./errors/startRefused.js";
@@ -50,6 +51,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     logger.fatal({ err: error }, "could not start");
     process.exit(1);
   });
+  logWhereMetricsAre(logger, server.metrics);
   logger.info(
     {
       url: server.http.url,
