@@ -53,7 +53,6 @@ import { registerQueueMetrics } from "./observability/queueMetrics.js";
 import { startTracing } from "./observability/tracing.js";
 import { verificationEventLog } from "./observability/verificationEventLog.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
-import { withMetrics } from "./server/metricsEndpoint.js";
 import { refusalMetrics } from "./observability/refusalMetrics.js";
 import { TrafficPolicy } from "./domain/traffic/trafficPolicy.js";
 import { describePhoneNumber } from "./channels/sms/numberFacts.js";
@@ -248,7 +247,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   });
 
   return {
-    handler: withMetrics(metrics.registry, withCors(config.corsOrigins, handler)),
+    // No /metrics here: the API port is public, and metrics are served on their own (see server.ts).
+    handler: withCors(config.corsOrigins, handler),
     health,
     calls,
     stores,

@@ -4,6 +4,8 @@ import { ConfigError, configHelp, loadConfig, type Config } from "./config/confi
 import { createLogger, type Logger } from "./observability/logger.js";
 import { startServer } from "./server/server.js";
 import { runPrimary } from "./server/workers.js";
+import { logWhereMetricsAre } from "./server/metricsServer.js";
+import { answerPrimaryForMetrics } from "./observability/clusterMetrics.js";
 import { forcedExitCode, handleStopSignals } from "./server/stopSignals.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import { StartRefused, startRefusedExitCode } from "./errors/startRefused.js";
@@ -33,23 +35,19 @@ try {
 
 const logger = createLogger(config.logLevel);
 if (config.workers > 1 && cluster.isPrimary) {
-  runPrimary(config.workers, logger);
+  await runPrimary(config.workers, config.metrics, logger).catch((error: unknown) => failedToStart(error, logger));
 } else {
   await serve(config, logger);
 }
 
 /** One serving process: the only one, or a worker of the primary above. */
 async function serve(config: Config, logger: Logger): Promise<void> {
-  const server = await startServer(config, logger).catch((error: unknown) => {
-    if (error instanceof StartRefused) {
-      // Something for the operator to fix, said in words: no stack trace to bury it under.
-      logger.fatal({ reason: error.message }, "refused to start");
-      process.stderr.write(`onetime: refused to start: ${error.message}\n`);
-      process.exit(startRefusedExitCode);
-    }
-    logger.fatal({ err: error }, "could not start");
-    process.exit(1);
-  });
+  // A worker's metrics are served by its primary, which asks for them at each scrape: answer
+  // from the start, with nothing until the app is built.
+  const shareMetrics = cluster.isWorker ? answerPrimaryForMetrics() : undefined;
+  const server = await startServer(config, logger, { servesMetrics: shareMetrics === undefined }).catch((error: unknown) => failedToStart(error, logger));
+  shareMetrics?.(server.app.metrics.registry);
+  if (shareMetrics === undefined) logWhereMetricsAre(logger, server.metrics);
   logger.info(
     {
       url: server.http.url,
@@ -74,6 +72,17 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       ),
     forceExit: () => process.exit(forcedExitCode),
   });
+}
+
+function failedToStart(error: unknown, logger: Logger): never {
+  if (error instanceof StartRefused) {
+    // Something for the operator to fix, said in words: no stack trace to bury it under.
+    logger.fatal({ reason: error.message }, "refused to start");
+    process.stderr.write(`onetime: refused to start: ${error.message}\n`);
+    process.exit(startRefusedExitCode);
+  }
+  logger.fatal({ err: error }, "could not start");
+  process.exit(1);
 }
 
 function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials): void {

@@ -169,6 +169,8 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     NODE_ENV: "development",
     PORT: String(port),
     HOST: "127.0.0.1",
+    // The bench reads no metrics, and several instances share the machine: a free port each.
+    METRICS_PORT: "0",
     LOG_LEVEL: "warn",
     WORKERS: String(workers),
     AUTH_JWT_SECRET: options.auth.secret,

@@ -59,6 +59,12 @@ export interface Config {
   };
   /** Who the caller is: which peers' X-Forwarded-For is believed, and how IPv6 callers are counted. */
   readonly clientAddress: ClientAddressRules;
+  /**
+   * Where Prometheus metrics are served: a listener of their own, never the API port, since a
+   * metric that moves for a known address and not for an unknown one tells them apart. Absent
+   * with METRICS_PORT=off. With several workers the primary serves every worker's, summed.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
   readonly shutdownDrainDelayMs: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly corsOrigins: readonly string[];
@@ -162,6 +168,9 @@ export function loadConfig(env: RawEnvironment): Config {
   if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
     problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
   }
+  if (typeof v.METRICS_PORT === "number" && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT) {
+    problems.push("METRICS_PORT: must differ from PORT (the API port never serves metrics)");
+  }
   if (v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE! > v.OTEL_BSP_MAX_QUEUE_SIZE!) {
     problems.push("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE (a batch is taken from the queue)");
   }
@@ -201,6 +210,7 @@ export function loadConfig(env: RawEnvironment): Config {
       maxConcurrentStreams: v.MAX_CONCURRENT_STREAMS!,
     },
     clientAddress: { trustedProxies: v.TRUSTED_PROXIES ?? [], ipv6PrefixLength: v.CLIENT_IPV6_PREFIX_LENGTH! },
+    ...(v.METRICS_PORT === "off" ? {} : { metrics: { host: v.METRICS_HOST!, port: v.METRICS_PORT! } }),
     shutdownDrainDelayMs: v.SHUTDOWN_DRAIN_DELAY_MS!,
     ...(v.TLS_CERT_FILE !== undefined && v.TLS_KEY_FILE !== undefined
       ? { tls: { certFile: v.TLS_CERT_FILE, keyFile: v.TLS_KEY_FILE } }

@@ -78,6 +78,17 @@ export const variables = {
   ),
   PORT: variable(port, "TCP port for gRPC, gRPC-Web and Connect (0 picks a free port)", "8080"),
   HOST: variable(nonEmpty, "address to listen on", "0.0.0.0"),
+  METRICS_PORT: variable(
+    // One check with one message, as WORKERS: a port or the word that turns metrics off.
+    z
+      .string()
+      .trim()
+      .refine((value) => value === "off" || (/^\d+$/.test(value) && Number(value) <= 65535), 'must be "off" or a port from 0 to 65535')
+      .transform((value): "off" | number => (value === "off" ? "off" : Number(value))),
+    "TCP port serving Prometheus metrics at GET /metrics, never the API port (0 picks a free port; off serves none)",
+    "9464",
+  ),
+  METRICS_HOST: variable(nonEmpty, "address the metrics port listens on; loopback lets only this machine scrape (0.0.0.0 only on a private network)", "127.0.0.1"),
   TLS_CERT_FILE: variable(nonEmpty, "PEM certificate chain; with TLS_KEY_FILE turns on TLS (h2 and HTTP/1.1)"),
   TLS_KEY_FILE: variable(nonEmpty, "PEM private key for TLS_CERT_FILE"),
   CORS_ORIGINS: variable(

@@ -2,12 +2,12 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client
 import { createRpcMetrics, type RpcMetrics } from "./rpcMetrics.js";
 import { createStoreMetrics, type StoreMetrics } from "./storeMetrics.js";
 
-/** Where the API port serves the metrics, to GET. */
+/** Where the metrics port serves the metrics, to GET; never on the API port (see server/metricsServer.ts). */
 export const metricsPath = "/metrics";
 
 /**
  * Prometheus metrics, one registry per app so tests and several apps in one process do not
- * share counters. Served at GET /metrics.
+ * share counters. Served at GET /metrics on the metrics port (METRICS_PORT).
  */
 export interface Metrics {
   readonly registry: Registry;

@@ -9,6 +9,7 @@ const readShareMs = 1_000;
  * Each message queue's backlog, read when /metrics is scraped: a depth that keeps growing or an
  * oldest message that keeps ageing means delivery is stuck (a provider down, no relay running).
  * A queue that cannot be read (its store down) keeps its last figures, and says so in the log.
+ * Every worker reads the same shared queues: across workers their figures are one, not a sum.
  */
 export function registerQueueMetrics(registry: Registry, queues: Readonly<Record<string, MessageQueue>>, logger: Logger): void {
   let last: { at: number; read: Promise<Map<string, Backlog>> } | undefined;
@@ -34,6 +35,7 @@ export function registerQueueMetrics(registry: Registry, queues: Readonly<Record
     help: "Messages not yet sent nor given up (waiting, leased to a relay, or due for a retry), by queue (outbox: Postgres; secrets: beside the codes).",
     labelNames: ["queue"],
     registers: [registry],
+    aggregator: "max",
     async collect() {
       for (const [queue, backlog] of await backlogs()) this.set({ queue }, backlog.waiting);
     },
@@ -43,6 +45,7 @@ export function registerQueueMetrics(registry: Registry, queues: Readonly<Record
     help: "Age of the oldest message not yet sent nor given up, by queue; 0 when none waits.",
     labelNames: ["queue"],
     registers: [registry],
+    aggregator: "max",
     async collect() {
       for (const [queue, backlog] of await backlogs()) {
         this.set({ queue }, backlog.oldestQueuedAt === null ? 0 : Math.max(0, (Date.now() - backlog.oldestQueuedAt.getTime()) / 1000));

@@ -26,6 +26,8 @@ export function refusalMetrics(registry: Registry, logger: Logger, now: () => nu
     help: "1 while a country's hourly or daily SMS budget is spent (as this process last heard from the store).",
     labelNames: ["country", "window"],
     registers: [registry],
+    // Every worker hears of the same spent budget: one, not one per worker.
+    aggregator: "max",
     collect() {
       this.reset();
       const at = now();

@@ -3,23 +3,40 @@ import { buildApp, type App, type AppOptions } from "../app.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import { listen, type HttpServer } from "./httpServer.js";
+import { listenForMetrics, type MetricsServer } from "./metricsServer.js";
 
 export interface RunningServer {
   readonly app: App;
   readonly http: HttpServer;
+  /** The metrics port, when this process serves it (see {@link ServerOptions.servesMetrics}). */
+  readonly metrics?: MetricsServer;
   /** Drains and stops; safe to call more than once. */
   shutdown(): Promise<void>;
 }
 
-/** Builds the app, listens, and only then reports SERVING. */
-export async function startServer(config: Config, logger: Logger, options: AppOptions = {}): Promise<RunningServer> {
+export interface ServerOptions extends AppOptions {
+  /**
+   * Whether this process serves `config.metrics` itself. Default true; false in a worker of
+   * several, whose primary serves every worker's metrics on the one metrics port.
+   */
+  readonly servesMetrics?: boolean;
+}
+
+/** Builds the app, listens (the API port, and the metrics port apart), and only then reports SERVING. */
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const app = await buildApp(config, logger, options);
-  let http: HttpServer;
-  try {
-    http = await listen(app.handler, { ...config.listen, ...(config.tls === undefined ? {} : { tls: config.tls }) });
-  } catch (error) {
+  const http = await listen(app.handler, { ...config.listen, ...(config.tls === undefined ? {} : { tls: config.tls }) }).catch(async (error: unknown) => {
     await app.close();
     throw error;
+  });
+  let metrics: MetricsServer | undefined;
+  if (config.metrics !== undefined && options.servesMetrics !== false) {
+    const registry = app.metrics.registry;
+    metrics = await listenForMetrics({ contentType: registry.contentType, read: () => registry.metrics() }, config.metrics, logger).catch(async (error: unknown) => {
+      http.stopAccepting();
+      await app.close();
+      throw error;
+    });
   }
   app.health.setAll("serving");
   app.start();
@@ -28,7 +45,8 @@ export async function startServer(config: Config, logger: Logger, options: AppOp
   return {
     app,
     http,
-    shutdown: () => (stopping ??= drain(app, http, config, logger)),
+    ...(metrics === undefined ? {} : { metrics }),
+    shutdown: () => (stopping ??= drain(app, http, metrics, config, logger)),
   };
 }
 
@@ -37,7 +55,7 @@ export async function startServer(config: Config, logger: Logger, options: AppOp
  * while they notice; then refuse new calls, end Watch streams, stop accepting connections and give
  * in-flight calls a bounded time. Past it, abort the handlers, cut connections, close the stores.
  */
-async function drain(app: App, http: HttpServer, config: Config, logger: Logger): Promise<void> {
+async function drain(app: App, http: HttpServer, metrics: MetricsServer | undefined, config: Config, logger: Logger): Promise<void> {
   logger.info({ inFlight: app.calls.active, drainDelayMs: config.shutdownDrainDelayMs }, "shutting down");
   app.health.setAll("not_serving");
   if (config.shutdownDrainDelayMs > 0) await sleep(config.shutdownDrainDelayMs);
@@ -54,5 +72,7 @@ async function drain(app: App, http: HttpServer, config: Config, logger: Logger)
     await app.calls.idle(1_000);
   }
   await app.close();
+  // Last: a scrape during the drain still sees the calls finishing.
+  await metrics?.close();
   logger.info("stopped");
 }

@@ -1,15 +1,22 @@
 import cluster, { type Worker } from "node:cluster";
+import type { Config } from "../config/config.js";
 import { startRefusedExitCode } from "../errors/startRefused.js";
+import { workersMetrics } from "../observability/clusterMetrics.js";
 import type { Logger } from "../observability/logger.js";
+import { listenForMetrics, logWhereMetricsAre } from "./metricsServer.js";
 import { forcedExitCode, handleStopSignals } from "./stopSignals.js";
 
 /**
- * The primary of a multi-process server: forks `count` workers that share the listening port
- * (the cluster module hands connections out round-robin), replaces one that dies, and on SIGTERM
- * or SIGINT passes the signal on and waits for every worker's own graceful drain (see
- * stopSignals.ts for repeated signals).
+ * The primary of a multi-process server: serves the metrics port (every worker's metrics,
+ * combined), forks `count` workers that share the listening port (the cluster module hands
+ * connections out round-robin), replaces one that dies, and on SIGTERM or SIGINT passes the
+ * signal on and waits for every worker's own graceful drain (see stopSignals.ts for repeated
+ * signals). Rejects, before forking any worker, if the metrics port cannot be listened on.
  */
-export function runPrimary(count: number, logger: Logger): void {
+export async function runPrimary(count: number, metrics: Config["metrics"], logger: Logger): Promise<void> {
+  // Served until the primary exits, after its last worker: a scrape meanwhile reads those still up.
+  const metricsServer = metrics === undefined ? undefined : await listenForMetrics(workersMetrics(), metrics, logger);
+  logWhereMetricsAre(logger, metricsServer);
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < count; i++) fork();

@@ -17,6 +17,17 @@ describe("configuration", () => {
     expect(config.auth.mode).toBe("development");
   });
 
+  it("serves metrics on 127.0.0.1:9464 by default, apart from the API port; METRICS_PORT=off serves none", () => {
+    expect(loadConfig({}).metrics).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(loadConfig({ HOST: "0.0.0.0", METRICS_HOST: "10.0.0.5", METRICS_PORT: "9100" }).metrics).toEqual({ host: "10.0.0.5", port: 9100 });
+    expect(loadConfig({ METRICS_PORT: "off" }).metrics).toBeUndefined();
+    expect(problemsOf({ METRICS_PORT: "none" })[0]).toMatch(/^METRICS_PORT: must be "off" or a port from 0 to 65535/);
+    expect(problemsOf({ METRICS_PORT: "70000" })[0]).toMatch(/^METRICS_PORT:/);
+    expect(problemsOf({ PORT: "9000", METRICS_PORT: "9000" })).toEqual(["METRICS_PORT: must differ from PORT (the API port never serves metrics)"]);
+    // Two free ports, picked apart.
+    expect(loadConfig({ PORT: "0", METRICS_PORT: "0" }).metrics).toEqual({ host: "127.0.0.1", port: 0 });
+  });
+
   it("reads the trace sampler and its ratio, and refuses a ratio outside 0 to 1", () => {
     const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
     expect(loadConfig(traced).tracing.sampler).toEqual({ name: "parentbased_always_on", ratio: 1 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSmtpServer, type TestSmtpServer } from "../channels/email/smtpTestServer.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { scrapeMetrics } from "../support/metricsText.js";
 
 /**
  * The app as configured from the environment: SMTP from SMTP_URL, the outbox relay started with
@@ -40,7 +41,7 @@ describe("delivery wired from config", () => {
     expect(mail?.mail.html).toContain("BLUE-FOX");
     expect(mail?.mail.subject).not.toContain("482913");
 
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await scrapeMetrics(server.metricsUrl);
     expect(metrics).toMatch(/onetime_delivery_attempts_total\{kind="email",provider="smtp",outcome="accepted"\} 1/);
     // Sent: neither queue holds anything; the pool's figures are there.
     expect(metrics).toMatch(/onetime_queue_messages\{queue="outbox"\} 0/);
@@ -54,15 +55,15 @@ describe("delivery wired from config", () => {
     try {
       await queueCode("777000");
       await expect
-        .poll(async () => /onetime_queue_messages\{queue="outbox"\} 1/.test(await (await fetch(`${server.url}/metrics`)).text()), { timeout: 5_000 })
+        .poll(async () => /onetime_queue_messages\{queue="outbox"\} 1/.test(await scrapeMetrics(server.metricsUrl)), { timeout: 5_000 })
         .toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await scrapeMetrics(server.metricsUrl);
       expect(Number(/onetime_queue_oldest_age_seconds\{queue="outbox"\} ([\d.]+)/.exec(metrics)?.[1])).toBeGreaterThan(1);
     } finally {
       smtp.refusal = undefined;
     }
-    await expect.poll(async () => /onetime_queue_messages\{queue="outbox"\} 0/.test(await (await fetch(`${server.url}/metrics`)).text()), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => /onetime_queue_messages\{queue="outbox"\} 0/.test(await scrapeMetrics(server.metricsUrl)), { timeout: 10_000 }).toBe(true);
   });
 
   it("retries after an SMTP 4xx and delivers once the server takes mail again", async () => {

@@ -5,7 +5,7 @@ import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb
 import { observeStoreCalls } from "../../src/observability/storeCalls.js";
 import { createStoreMetrics } from "../../src/observability/storeMetrics.js";
 import { observeQueries, statementOperation } from "../../src/storage/sql/observeQueries.js";
-import { sampleValue } from "../support/metricsText.js";
+import { sampleValue, scrapeMetrics } from "../support/metricsText.js";
 import { testDatabaseUrl } from "../support/postgres.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient } from "../support/verificationClient.js";
@@ -60,7 +60,7 @@ describe("store operations of a server at /metrics", () => {
     await failure(client.validateVerification({ verificationId: verification!.verificationId, code: "000000" }));
     await client.validateVerification({ verificationId: verification!.verificationId, code: "161803" });
     await client.initiateVerification({ method: VerificationMethod.TOTP, consumer: "stored-totp" });
-    metrics = await (await fetch(`${server.url}/metrics`)).text();
+    metrics = await scrapeMetrics(server.metricsUrl);
   });
   afterAll(async () => {
     await server?.stop();

@@ -8,6 +8,7 @@ import { accountTokenClient, user } from "../support/accountTokenClient.js";
 import { capturingLogger } from "../support/capturingLogger.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
+import { scrapeMetrics } from "../support/metricsText.js";
 
 interface ReceivedSpan {
   readonly traceId: string;
@@ -55,7 +56,7 @@ describe("OpenTelemetry traces of a verification round trip", () => {
   const streamTraceId = randomBytes(16).toString("hex");
   const leftTraceId = randomBytes(16).toString("hex");
   const noWatchActive = async () =>
-    (await (await fetch(`${server.url}/metrics`)).text())
+    (await scrapeMetrics(server.metricsUrl))
       .split("\n")
       .filter((line) => line.startsWith("rpc_server_active_requests{") && line.includes("WatchAuthToken"))
       .every((line) => line.endsWith(" 0"));

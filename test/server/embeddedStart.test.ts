@@ -21,7 +21,7 @@ describe("npm start on embedded defaults", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "onetime-start-"));
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HOST: "127.0.0.1", DATA_DIR: join(dataDir, "pgdata"), NODE_ENV: "development" };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HOST: "127.0.0.1", METRICS_PORT: "0", DATA_DIR: join(dataDir, "pgdata"), NODE_ENV: "development" };
     for (const name of ["DATABASE_URL", "REDIS_URL", "AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE", "ENCRYPTION_KEYS"]) delete env[name];
     // Its own process group, so cleanup can reach the service behind npm even if a test fails.
     child = spawn("npm", ["start", "--silent"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });

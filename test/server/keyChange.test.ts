@@ -189,7 +189,7 @@ describe("npm start on a changed key", () => {
 
   /** main.ts as `npm start` runs it; resolves with the exit status and stderr. */
   async function main(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", AUTH_JWT_SECRET: testJwtSecret, ...env };
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", METRICS_PORT: "0", AUTH_JWT_SECRET: testJwtSecret, ...env };
     for (const name of ["DATABASE_URL", "REDIS_URL", "HMAC_KEY", "ENCRYPTION_KEYS"]) if (!(name in env)) delete childEnv[name];
     return run(process.execPath, ["--import", "tsx", "src/main.ts"], { env: childEnv, timeout: 30_000 }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import { capturingLogger } from "../support/capturingLogger.js";
-import { sampleValue } from "../support/metricsText.js";
+import { sampleValue, scrapeMetrics } from "../support/metricsText.js";
 import { backends, startTestServer, type TestServer } from "../support/server.js";
 import { verificationClient } from "../support/verificationClient.js";
 
@@ -41,7 +41,7 @@ describe.each(backends)("every refusal is an answer in the caller's protocol (%s
   /** Calls of `procedure` ended with `code`, as rpc_server_call_duration_seconds counts them. */
   async function counted(procedure: string, system: string, code: string): Promise<number> {
     const [service, method] = procedure === "unknown" ? ["unknown", "unknown"] : procedure.split("/");
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await scrapeMetrics(server.metricsUrl);
     const labels = `rpc_system="${system}",rpc_service="${service}",rpc_method="${method}",rpc_response_status_code="${code}"`;
     return sampleValue(text, "rpc_server_call_duration_seconds_count", labels);
   }

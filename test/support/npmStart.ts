@@ -35,6 +35,7 @@ export function npmStart(label: string, env: Record<string, string> = {}, servin
       ...process.env,
       PORT: "0",
       HOST: "127.0.0.1",
+      METRICS_PORT: "0",
       DATABASE_URL: testDatabaseUrl(),
       DATABASE_SCHEMA: schema,
       REDIS_URL: testRedisUrl(),

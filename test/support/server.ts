@@ -16,6 +16,8 @@ export const backends: readonly Backend[] = ["real", "embedded"];
 export interface TestServer {
   readonly server: RunningServer;
   readonly url: string;
+  /** Where the metrics port serves them (METRICS_PORT=0: a free port of 127.0.0.1); never on `url`. */
+  readonly metricsUrl: string;
   readonly config: Config;
   stop(): Promise<void>;
 }
@@ -43,6 +45,8 @@ export async function startTestServer(
     NODE_ENV: "test",
     HOST: "127.0.0.1",
     PORT: "0",
+    // METRICS_HOST stays at its default: the tests check the default binds to loopback.
+    METRICS_PORT: "0",
     AUTH_JWT_SECRET: testJwtSecret,
     ENCRYPTION_KEYS: testEncryptionKeys,
     AUTH_ISSUER: testClaims.issuer,
@@ -56,6 +60,8 @@ export async function startTestServer(
   return {
     server,
     url: server.http.url,
+    // A plain value (token servers spread this object); with METRICS_PORT=off, one that fetch refuses, saying why.
+    metricsUrl: server.metrics?.url ?? "no metrics port: this test server has METRICS_PORT=off",
     config,
     async stop() {
       await server.shutdown();

@@ -6,6 +6,7 @@ import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb
 import { freePort } from "../support/privateRedis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
+import { scrapeMetrics } from "../support/metricsText.js";
 
 /** A Redis of this test's own, so it can be stopped under a running onetime. */
 describe("when Redis goes away", () => {
@@ -63,7 +64,7 @@ describe("when Redis goes away", () => {
   });
 
   it("counts the failed commands at /metrics, for an alert to see what the load balancer does not", async () => {
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await scrapeMetrics(server.metricsUrl);
     const failed = metrics
       .split("\n")
       .find((line) => line.startsWith('db_client_operation_duration_seconds_count{db_system_name="redis",db_operation_name="EVALSHA",db_query_summary="EVALSHA onetimeSecrets_take",error_type='));

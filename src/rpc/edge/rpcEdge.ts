@@ -90,8 +90,10 @@ export function createRpcEdge(options: RpcEdgeOptions) {
       request.method === "OPTIONS"
         ? corsRefusal()
         : new ConnectError(
+            // Whatever the method: the API port is public, so it never serves metrics (a metric
+            // that moves for a known address and not for an unknown one tells them apart).
             path === metricsPath
-              ? `${path} is not an RPC: GET it for the Prometheus metrics`
+              ? `${path} is not served on this port: Prometheus metrics are served on the metrics port (METRICS_PORT), not the API port`
               : `${path} is not an RPC served here: call /<service>/<method> of ${options.services.join(", ")} (\`npx buf curl --list-services\` lists them)`,
             Code.Unimplemented,
           );
