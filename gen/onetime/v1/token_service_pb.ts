@@ -1122,10 +1122,13 @@ export const TokenOperationSchema: GenEnum<TokenOperation> = /*@__PURE__*/
  * service principal acts for the user it names. Errors carry a google.rpc.ErrorInfo detail
  * (domain "onetime.v1") whose `reason` clients branch on; bad fields also carry a
  * buf.validate.Violations detail naming the field. Every Request…Token RPC may also answer
- * RESOURCE_EXHAUSTED (SEND_LIMIT_REACHED, RESEND_TOO_SOON, GUESS_BUDGET_EXHAUSTED; for public
- * and user callers also CLIENT_LIMIT_REACHED, too many requests from one client address;
- * metadata retry_after_seconds), FAILED_PRECONDITION (OPERATION_DISABLED for a switched-off operation;
- * CHANNEL_NOT_CONFIGURED), PERMISSION_DENIED (NOT_YOUR_PROFILE) and UNAVAILABLE.
+ * RESOURCE_EXHAUSTED (SEND_LIMIT_REACHED, RESEND_TOO_SOON, GUESS_BUDGET_EXHAUSTED,
+ * TOO_MANY_FAILED_GUESSES; TRAFFIC_LIMIT_REACHED, SMS_BUDGET_EXHAUSTED, CONVERSION_TOO_LOW with
+ * metadata rule and country; for public and user callers also CLIENT_LIMIT_REACHED, too many
+ * requests from one client address; metadata retry_after_seconds), FAILED_PRECONDITION
+ * (OPERATION_DISABLED for a switched-off operation; CHANNEL_NOT_CONFIGURED), PERMISSION_DENIED
+ * (NOT_YOUR_PROFILE; DESTINATION_NOT_ALLOWED for an SMS number the destination policy refuses,
+ * metadata country and number_type) and UNAVAILABLE.
  *
  * @generated from service onetime.v1.TokenService
  */

@@ -488,8 +488,11 @@ export const VerificationService: GenService<{
    *
    * Errors: INVALID_ARGUMENT (a field; IDEMPOTENCY_KEY_REUSED), ALREADY_EXISTS
    * (VERIFICATION_ID_TAKEN), RESOURCE_EXHAUSTED (SEND_LIMIT_REACHED, RESEND_TOO_SOON,
-   * GUESS_BUDGET_EXHAUSTED; metadata retry_after_seconds), ABORTED (IDEMPOTENT_REQUEST_IN_PROGRESS),
-   * FAILED_PRECONDITION (CHANNEL_NOT_CONFIGURED), UNAVAILABLE (a store or the delivery queue).
+   * GUESS_BUDGET_EXHAUSTED, TRAFFIC_LIMIT_REACHED, SMS_BUDGET_EXHAUSTED; metadata
+   * retry_after_seconds), PERMISSION_DENIED (DESTINATION_NOT_ALLOWED: an SMS number the
+   * destination policy refuses, metadata country and number_type), ABORTED
+   * (IDEMPOTENT_REQUEST_IN_PROGRESS), FAILED_PRECONDITION (CHANNEL_NOT_CONFIGURED), UNAVAILABLE
+   * (a store or the delivery queue).
    *
    * @generated from rpc onetime.v1.VerificationService.InitiateVerification
    */
