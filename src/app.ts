@@ -55,7 +55,7 @@ import { verificationEventLog } from "./observability/verificationEventLog.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
 import { refusalMetrics } from "./observability/refusalMetrics.js";
 import { TrafficPolicy } from "./domain/traffic/trafficPolicy.js";
-import { describePhoneNumber } from "./channels/sms/numberFacts.js";
+import { describePhoneNumber } from "./channels/sms/describePhoneNumber.js";
 import { sqlOutbox } from "./storage/sql/sqlOutbox.js";
 import { openStores, type Stores } from "./storage/stores.js";
 

@@ -1,11 +1,9 @@
 import type { GuessPool } from "../domain/secrets/oneTimeSecrets.js";
-import type { GuessBudget, WindowLimit } from "../domain/secrets/sendLimits.js";
+import { dayMs, hourMs, type GuessBudget, type WindowLimit } from "../domain/secrets/sendLimits.js";
 import type { NumberType } from "../domain/traffic/numberFacts.js";
 import type { TrafficRules } from "../domain/traffic/trafficRules.js";
 import type { Parsed } from "./config.js";
 
-const hourMs = 3_600_000;
-const dayMs = 86_400_000;
 /** Prices and money budgets are kept in millionths, so the store counts whole numbers. */
 const microUnits = 1_000_000;
 
@@ -89,6 +87,11 @@ function smsPrices(entries: readonly string[] | undefined, problems: string[]): 
       continue;
     }
     const price = Math.round(Number(match[2]) * microUnits);
+    if (price <= 0) {
+      // A free SMS would charge nothing to the budget, and the store refuses a cost of 0.
+      problems.push(`SMS_PRICES: "${entry}" must cost at least 0.000001`);
+      continue;
+    }
     if (match[1] === "*") otherwise = price;
     else byCountry.set(match[1]!.toUpperCase(), price);
   }

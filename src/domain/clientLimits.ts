@@ -1,5 +1,5 @@
 import type { KeyedHash } from "../crypto/keyedHash.js";
-import { DomainError } from "../errors/domainError.js";
+import { DomainError, retryAfterSeconds } from "../errors/domainError.js";
 import type { Actor } from "./actor.js";
 import type { SendLimits } from "./secrets/sendLimits.js";
 import { unobservedRefusals, type SendRefusals } from "./secrets/sendRefusals.js";
@@ -66,9 +66,9 @@ export class ClientLimitReached extends DomainError {
   readonly reason = "CLIENT_LIMIT_REACHED";
   override readonly metadata: Readonly<Record<string, string>>;
   constructor(retryAfterMs: number) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const seconds = retryAfterSeconds(retryAfterMs);
     super(`too many requests from this address or account; retry in ${seconds} s`);
     this.name = "ClientLimitReached";
-    this.metadata = { retry_after_seconds: String(seconds) };
+    this.metadata = { retry_after_seconds: String(seconds), rule: "client_limit" };
   }
 }

@@ -29,6 +29,11 @@ export abstract class DomainError extends Error {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
+/** Whole seconds to wait, at least 1: what `retry_after_seconds` and refusal messages say. */
+export function retryAfterSeconds(retryAfterMs: number): number {
+  return Math.max(1, Math.ceil(retryAfterMs / 1000));
+}
+
 export class InvalidArgument extends DomainError {
   readonly kind = "invalid_argument";
   readonly reason: string = "INVALID_ARGUMENT";

@@ -38,6 +38,7 @@ export function assertAdmissionRequest(request: SendRequest): void {
 export function assertTraffic(traffic: TrafficRequest): void {
   assertTagPart("traffic.channel", traffic.channel);
   if (traffic.channel.includes(":")) throw new RangeError("traffic.channel must not contain ':'");
+  if (traffic.pool !== undefined && !/^[a-z]{1,32}$/.test(traffic.pool)) throw new RangeError("traffic.pool must be 1 to 32 lowercase letters");
   if (traffic.global !== undefined) assertWindowLimit("traffic.global", traffic.global);
   const area = traffic.area;
   if (area === undefined) return;

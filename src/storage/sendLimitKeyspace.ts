@@ -35,9 +35,17 @@ export function idempotencyKey(scope: string, key: string): string {
  * so `{channel:country}` names one area only.
  */
 
+/*
+ * A pool's counters are its own (TrafficRequest.pool): named after the tag, so they share their
+ * slot with the other pools' and a script touches them the same way.
+ */
+function pooled(pool: string | undefined): string {
+  return pool === undefined ? "" : `${pool}:`;
+}
+
 /** Sends through a channel in its window, every destination together: a counter. */
-export function channelTrafficKey(channel: string): string {
-  return `traffic:{${channel}}:global`;
+export function channelTrafficKey(channel: string, pool?: string): string {
+  return `traffic:{${channel}}:${pooled(pool)}global`;
 }
 
 export interface AreaTrafficKeys {
@@ -53,8 +61,9 @@ export interface AreaTrafficKeys {
   readonly conversionCountry: string;
 }
 
-export function areaTrafficKeys(channel: string, country: string, prefix: string): AreaTrafficKeys {
-  const area = `traffic:{${channel}:${country}}`;
+export function areaTrafficKeys(channel: string, country: string, prefix: string, pool?: string): AreaTrafficKeys {
+  const tag = `traffic:{${channel}:${country}}`;
+  const area = pool === undefined ? tag : `${tag}:${pool}`;
   return {
     prefix: `${area}:prefix:${prefix}`,
     country: `${area}:country`,

@@ -1,4 +1,4 @@
-import type { TrafficRequest, TrafficRule } from "../domain/secrets/sendLimits.js";
+import { dayMs, hourMs, type TrafficRequest, type TrafficRule } from "../domain/secrets/sendLimits.js";
 import { areaTrafficKeys, channelTrafficKey } from "./sendLimitKeyspace.js";
 
 /*
@@ -7,9 +7,6 @@ import { areaTrafficKeys, channelTrafficKey } from "./sendLimitKeyspace.js";
  * A counter is kept only where a limit reads it: an absent limit neither checks nor charges.
  */
 
-/** Spend budgets are per hour and per day, fixed windows from the first charge. */
-export const hourMs = 3_600_000;
-export const dayMs = 86_400_000;
 
 /** A counter in a fixed window: refuses when used + amount > cap; an admit adds amount. */
 export interface TrafficCounter {
@@ -48,11 +45,11 @@ export function trafficPlan(traffic: TrafficRequest | undefined): TrafficPlan {
   const channel: TrafficChecks =
     traffic.global === undefined
       ? none
-      : { counters: [{ name: channelTrafficKey(traffic.channel), rule: "channel_rate", amount: 1, cap: traffic.global.limit, windowMs: traffic.global.windowMs }], conversions: [] };
+      : { counters: [{ name: channelTrafficKey(traffic.channel, traffic.pool), rule: "channel_rate", amount: 1, cap: traffic.global.limit, windowMs: traffic.global.windowMs }], conversions: [] };
   const area = traffic.area;
   if (area === undefined) return { channel, area: none };
 
-  const keys = areaTrafficKeys(traffic.channel, area.country, area.prefix);
+  const keys = areaTrafficKeys(traffic.channel, area.country, area.prefix, traffic.pool);
   const counters: TrafficCounter[] = [];
   if (area.prefixLimit !== undefined) {
     counters.push({ name: keys.prefix, rule: "prefix_rate", amount: 1, cap: area.prefixLimit.limit, windowMs: area.prefixLimit.windowMs });

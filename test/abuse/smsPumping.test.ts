@@ -3,7 +3,7 @@ import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenOperation, TokenService } from "../../gen/onetime/v1/token_service_pb.js";
-import { describePhoneNumber } from "../../src/channels/sms/numberFacts.js";
+import { describePhoneNumber } from "../../src/channels/sms/describePhoneNumber.js";
 import { backends } from "../support/server.js";
 import { startSmsWebhook, type SmsWebhook } from "../support/smsWebhook.js";
 import { signToken } from "../support/tokens.js";

@@ -15,7 +15,7 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { MemorySendLimits } from "../../src/storage/memory/memorySendLimits.js";
 import { RecordingChannel } from "./recordingChannel.js";
-import { describePhoneNumber } from "../../src/channels/sms/numberFacts.js";
+import { describePhoneNumber } from "../../src/channels/sms/describePhoneNumber.js";
 import { loadConfig } from "../../src/config/config.js";
 import type { Refusal } from "../../src/domain/secrets/sendRefusals.js";
 import { TrafficPolicy } from "../../src/domain/traffic/trafficPolicy.js";

@@ -7,7 +7,7 @@ import type { Actor } from "../actor.js";
 import { CaptchaFailed, CaptchaNotConfigured, CaptchaRequired, type CaptchaVerifier } from "../captcha.js";
 import type { ClientLimits } from "../clientLimits.js";
 import { generateCode } from "../secrets/codeGenerator.js";
-import type { Grant, OneTimeSecrets, Redemption } from "../secrets/oneTimeSecrets.js";
+import type { Grant, GuessPool, OneTimeSecrets, Redemption } from "../secrets/oneTimeSecrets.js";
 import { limitsKeyOf } from "../verification/consumer.js";
 import { actingUser } from "./actingUser.js";
 import { maskDestination } from "./masking.js";
@@ -110,6 +110,7 @@ export class ProfileTokens {
     const ttlMs = rules.ttlMs[operation];
     const ott = generateCode(rules.codes[channel]);
     const userId = plan.userId ?? subject.userId;
+    const pool = poolOf(spec, plan, found.profile);
     const record: TokenRecord = {
       operation,
       ...(userId === undefined ? {} : { userId }),
@@ -130,14 +131,14 @@ export class ProfileTokens {
       key: tokenKey(operation, subject, spec.keyTyped === true ? plan.target?.type : undefined),
       recipient: limitsKeyOf(plan.destination.type, plan.destination.value),
       // Resend waits per operation: a password reset does not hold up a key change to the same
-      // address. The guess budget is the destination's across every operation (and verification).
+      // address. The guess budget is the destination's per pool, across operations (and verifications).
       channel: `token:${operation}`,
       medium: channel,
-      pool: spec.guessPool,
+      pool,
       ttlMs,
       maxAttempts: rules.maxAttempts,
       sends: rules.sends,
-      guesses: rules.guesses[spec.guessPool],
+      guesses: rules.guesses[pool],
       whenTaken: "replace",
       // Nothing to send: no code either, so no guess can ever match this OTT.
       ...(plan.send ? { code: bound(operation, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),
@@ -240,6 +241,17 @@ export class StepOneOperation extends InvalidArgument {
     super([{ field: "operation", rule: "step_one", message: "a step-1 token is proven by its step-2 request (Request…NewKeyToken), not consumed" }]);
     this.name = "StepOneOperation";
   }
+}
+
+/**
+ * Whose guesses an OTT spends: the operation's pool, but a key the profile holds unverified may be
+ * anyone's address (a profile a backend made from what a visitor typed), so its OTTs spend the
+ * public pool, never the account pool of whoever really owns the address.
+ */
+function poolOf(spec: OperationSpec, plan: Plan, profile: SecurityProfile | null): GuessPool {
+  if (spec.guessPool === "public" || profile === null) return "public";
+  const key = keyOf(profile, plan.destination.type);
+  return key?.verified === true && key.value === plan.destination.value ? "account" : "public";
 }
 
 /** A login OTT may be bound to a processing id: its hash covers both, so another id is a wrong token. */

@@ -7,7 +7,7 @@ import type { Logger } from "../../observability/logger.js";
 import { DestinationNotAllowed, TrafficRefused } from "../traffic/trafficErrors.js";
 import type { Medium, TrafficPolicy } from "../traffic/trafficPolicy.js";
 import type { PendingSecrets } from "./pendingSecrets.js";
-import { IdempotencyKeyReused, IdempotentRequestInProgress, SendRefused } from "./secretErrors.js";
+import { IdempotencyKeyReused, IdempotentRequestInProgress, refusalRules, SendRefused } from "./secretErrors.js";
 import type { GuessBudget, SendDecision, SendLimit, SendLimits, TrafficRequest } from "./sendLimits.js";
 import { unobservedRefusals, type SendRefusals } from "./sendRefusals.js";
 
@@ -146,7 +146,7 @@ export class OneTimeSecrets {
    * The scope a recipient's limits are kept under in one pool: a keyed hash, so the store never
    * holds the address. The account pool keeps the plain recipient's scope.
    */
-  scopeOf(recipient: string, pool: GuessPool = "account"): string {
+  private scopeOf(recipient: string, pool: GuessPool): string {
     return this.deps.recipientScope(pool === "account" ? recipient : `${pool}:${recipient}`);
   }
 
@@ -329,17 +329,13 @@ export class OneTimeSecrets {
       case "conflict":
         return new IdempotencyKeyReused();
       case "send_limit":
-        report("send_limit", decision.retryAfterMs);
-        return new SendRefused("SEND_LIMIT_REACHED", decision.retryAfterMs);
       case "too_soon":
-        report("resend_too_soon", decision.retryAfterMs);
-        return new SendRefused("RESEND_TOO_SOON", decision.retryAfterMs);
       case "guess_budget":
-        report("guess_budget", decision.retryAfterMs);
-        return new SendRefused("GUESS_BUDGET_EXHAUSTED", decision.retryAfterMs);
-      case "guess_streak":
-        report("guess_streak", decision.retryAfterMs);
-        return new SendRefused("TOO_MANY_FAILED_GUESSES", decision.retryAfterMs);
+      case "guess_streak": {
+        const refused = new SendRefused(sendRefusals[decision.status], decision.retryAfterMs);
+        report(refusalRules[refused.reason], decision.retryAfterMs);
+        return refused;
+      }
       case "traffic":
         report(decision.rule, decision.retryAfterMs);
         return new TrafficRefused(decision.rule, channel, country, decision.retryAfterMs);
@@ -363,6 +359,13 @@ export class OneTimeSecrets {
 }
 
 const idempotencyTtlMs = 5 * 60_000;
+
+const sendRefusals = {
+  send_limit: "SEND_LIMIT_REACHED",
+  too_soon: "RESEND_TOO_SOON",
+  guess_budget: "GUESS_BUDGET_EXHAUSTED",
+  guess_streak: "TOO_MANY_FAILED_GUESSES",
+} as const;
 
 /**
  * What is sealed beside a code: the caller's record and what redeeming must report to the send

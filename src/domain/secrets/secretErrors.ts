@@ -1,4 +1,4 @@
-import { DomainError, InvalidArgument } from "../../errors/domainError.js";
+import { DomainError, InvalidArgument, retryAfterSeconds } from "../../errors/domainError.js";
 
 export type SendRefusal = "SEND_LIMIT_REACHED" | "RESEND_TOO_SOON" | "GUESS_BUDGET_EXHAUSTED" | "TOO_MANY_FAILED_GUESSES";
 
@@ -9,15 +9,23 @@ const refusalMessages: Record<SendRefusal, string> = {
   TOO_MANY_FAILED_GUESSES: "too many wrong codes in a row for this recipient",
 };
 
+/** The rule each refusal is counted and logged under (see SendRefusals). */
+export const refusalRules: Readonly<Record<SendRefusal, string>> = {
+  SEND_LIMIT_REACHED: "send_limit",
+  RESEND_TOO_SOON: "resend_too_soon",
+  GUESS_BUDGET_EXHAUSTED: "guess_budget",
+  TOO_MANY_FAILED_GUESSES: "guess_streak",
+};
+
 /** Send limits are the server's to enforce: the answer says when to come back. */
 export class SendRefused extends DomainError {
   readonly kind = "resource_exhausted";
   override readonly metadata: Readonly<Record<string, string>>;
   constructor(readonly reason: SendRefusal, readonly retryAfterMs: number) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const seconds = retryAfterSeconds(retryAfterMs);
     super(`${refusalMessages[reason]}; retry in ${seconds} s`);
     this.name = "SendRefused";
-    this.metadata = { retry_after_seconds: String(seconds) };
+    this.metadata = { retry_after_seconds: String(seconds), rule: refusalRules[reason] };
   }
 }
 

@@ -20,8 +20,9 @@
 export interface SendLimits {
   /**
    * Checks, in order, idempotency (a replay, in_progress or conflict answer charges nothing), the
-   * send window and resend wait, then the guess budget; if all pass, counts the send, reserves the
-   * guesses and marks the idempotency key pending, together.
+   * send window and resend wait, the guess budget (its window, its long window, the run of wrong
+   * guesses), then the traffic; if all pass, counts the send, reserves the guesses, charges the
+   * traffic and marks the idempotency key pending, together.
    */
   admit(request: SendRequest): Promise<SendDecision>;
 
@@ -106,6 +107,9 @@ export interface SendRequest {
   readonly traffic?: TrafficRequest;
 }
 
+export const hourMs = 3_600_000;
+export const dayMs = 86_400_000;
+
 /** A count per window; the window is fixed, starting at the first charge. */
 export interface WindowLimit {
   /** A positive integer. */
@@ -117,6 +121,11 @@ export interface WindowLimit {
 export interface TrafficRequest {
   /** The channel: "sms", "email". */
   readonly channel: string;
+  /**
+   * Whose counters these are (lowercase letters): each pool's are its own, so sends of one pool
+   * never use up another's caps. Absent: the channel's unpooled counters.
+   */
+  readonly pool?: string;
   /** Sends through the channel per window, every destination together; absent: none. */
   readonly global?: WindowLimit;
   /** The destination's country and number prefix (SMS); absent for channels without them. */
@@ -134,7 +143,7 @@ export interface TrafficArea {
   readonly countryLimit?: WindowLimit;
   /**
    * Spend per country: what this message costs and the budgets it must fit (one unit, e.g.
-   * micro-dollars, or 1 per message without a price table). Hourly and daily windows are fixed,
+   * micro-dollars, or 1 per message without a price table). Hourly and daily (hourMs, dayMs) windows are fixed,
    * starting at the first charge. Absent budgets: none.
    */
   readonly spend?: { readonly cost: number; readonly hourly?: number; readonly daily?: number };
@@ -193,7 +202,8 @@ export interface GuessBudget {
   readonly long?: WindowLimit;
   /**
    * Ceiling on consecutive wrong guesses (recordGuess): at `limit` failures in a row, no send is
-   * admitted until a right guess ends the run or `windowMs` passes after the last failure. Absent: none.
+   * admitted until a right guess ends the run or `windowMs` passes after the last failure, and a
+   * send near it reserves no more than the failures left before it. Absent: none.
    */
   readonly streak?: WindowLimit;
 }

@@ -1,4 +1,4 @@
-import { DomainError } from "../../errors/domainError.js";
+import { DomainError, retryAfterSeconds } from "../../errors/domainError.js";
 import type { TrafficRule } from "../secrets/sendLimits.js";
 import type { NumberFacts } from "./numberFacts.js";
 
@@ -54,7 +54,7 @@ export class TrafficRefused extends DomainError {
     readonly country: string | undefined,
     readonly retryAfterMs: number,
   ) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const seconds = retryAfterSeconds(retryAfterMs);
     super(`${messages[rule]}; retry in ${seconds} s`);
     this.name = "TrafficRefused";
     this.reason = reasons[rule];

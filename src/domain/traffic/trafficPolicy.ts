@@ -31,32 +31,35 @@ export class TrafficPolicy {
   }
 
   /**
-   * The traffic a send to `address` is charged to; the number must pass the policy. The
-   * channel's global cap and the country's budget are the operator's ceilings on every send. The
-   * prefix and country rates and the conversion guard judge only what anyone can have sent (the
-   * public pool): a pumping bot fills them, and a login code to a user's own number must still go.
+   * The traffic a send to `address` is charged to; the number must pass the policy. Each pool
+   * counts on counters of its own, so what anyone can have sent (the public pool) never uses up
+   * the caps, budget or conversion of the codes backends ask for on a user's behalf. The prefix
+   * and country rates judge the public pool only: a login code to a user's own number must go
+   * however many users of its prefix log in this hour; the conversion guard, the caps and the
+   * budget judge both (pumping through a backend's verifications shows as low conversion too).
    */
   trafficOf(medium: Medium, address: string, pool: GuessPool): TrafficRequest {
     if (medium === "email") {
       const { global } = this.rules.email;
-      return { channel: "email", ...(global === undefined ? {} : { global }) };
+      return { channel: "email", pool, ...(global === undefined ? {} : { global }) };
     }
     const facts = this.allowedNumber(address);
     const sms = this.rules.sms;
     const prefix = `+${facts.callingCode}${facts.nationalNumber.slice(0, sms.prefixDigits)}`;
     const cost = sms.prices === undefined ? 1 : (sms.prices.byCountry.get(facts.country) ?? sms.prices.otherwise);
     const budgeted = sms.budget.hourly !== undefined || sms.budget.daily !== undefined;
-    const judged = pool === "public";
+    const rated = pool === "public";
     return {
       channel: "sms",
+      pool,
       ...(sms.global === undefined ? {} : { global: sms.global }),
       area: {
         country: facts.country,
         prefix: this.prefixHash(prefix),
-        ...(!judged || sms.prefixLimit === undefined ? {} : { prefixLimit: sms.prefixLimit }),
-        ...(!judged || sms.countryLimit === undefined ? {} : { countryLimit: sms.countryLimit }),
+        ...(!rated || sms.prefixLimit === undefined ? {} : { prefixLimit: sms.prefixLimit }),
+        ...(!rated || sms.countryLimit === undefined ? {} : { countryLimit: sms.countryLimit }),
         ...(budgeted ? { spend: { cost, ...sms.budget } } : {}),
-        ...(!judged || sms.conversion === undefined ? {} : { conversion: sms.conversion }),
+        ...(sms.conversion === undefined ? {} : { conversion: sms.conversion }),
       },
     };
   }

@@ -124,6 +124,8 @@ export class MemorySendLimits implements SendLimits {
     if (guesses.streak !== undefined && streak !== undefined && streak.failures >= guesses.streak.limit) {
       return { status: "guess_streak", retryAfterMs: Math.max(streak.expiresAt - now, 1) };
     }
+    // A code near the ceiling gets only the guesses left before it.
+    if (guesses.streak !== undefined) remaining = Math.min(remaining, guesses.streak.limit - (streak?.failures ?? 0));
     const reservedGuesses = Math.min(guesses.reserve, remaining);
 
     const traffic = allChecks(trafficPlan(request.traffic));

@@ -82,8 +82,13 @@ local function checkDestination(d, now)
     if longRemaining <= 0 then return {'guess_budget', math.max(windowLeft(d.guessLong, d.longWindow), 1)} end
     remaining = math.min(remaining, longRemaining)
   end
-  if d.streakLimit > 0 and counted(redis.call('GET', d.streak)) >= d.streakLimit then
-    return {'guess_streak', math.max(windowLeft(d.streak, d.streakWindow), 1)}
+  if d.streakLimit > 0 then
+    local failures = counted(redis.call('GET', d.streak))
+    if failures >= d.streakLimit then
+      return {'guess_streak', math.max(windowLeft(d.streak, d.streakWindow), 1)}
+    end
+    -- A code near the ceiling gets only the guesses left before it.
+    remaining = math.min(remaining, d.streakLimit - failures)
   end
   d.reserved = math.min(d.reserve, remaining)
   return nil

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describePhoneNumber } from "../../../src/channels/sms/numberFacts.js";
+import { describePhoneNumber } from "../../../src/channels/sms/describePhoneNumber.js";
 import { loadConfig } from "../../../src/config/config.js";
 import { DestinationNotAllowed } from "../../../src/domain/traffic/trafficErrors.js";
 import { TrafficPolicy } from "../../../src/domain/traffic/trafficPolicy.js";
