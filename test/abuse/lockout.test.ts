@@ -90,6 +90,29 @@ describe.each(backends)("a lockout attempt against a known user (%s)", (backend)
     expect(validated.verification?.verificationId).toBe(verification!.verificationId);
   });
 
+  it("public requests that fill the channel's per-minute cap leave the account pool's sends alone", async () => {
+    const capped = await startTokenServer(backend, "capped", { TOKEN_PUBLIC_REQUESTS: "true", TRUSTED_PROXIES: "127.0.0.1/32", EMAIL_PER_MINUTE_LIMIT: "30" });
+    try {
+      const backendClient = await tokenClient(capped.url, { kind: "service" });
+      const victim = freshEmail("capped");
+      const userId = await createProfile(backendClient, "capped", { email: victim, emailMfa: true });
+      const bots = createClient(TokenService, createGrpcTransport({ baseUrl: capped.url }));
+      const answers: string[] = [];
+      for (let n = 0; n < 40; n++) {
+        const request = { processingId: randomUUID(), key: { key: { case: "email" as const, value: freshEmail(`bot${n}`) } } };
+        answers.push(await outcome(bots.requestRegistrationToken(request, { headers: { "x-forwarded-for": `2001:db8:${n}::1` } })));
+      }
+      expect(answers.filter((answer) => answer === "OK")).toHaveLength(30);
+      expect(answers.slice(30)).toEqual(Array(10).fill("TRAFFIC_LIMIT_REACHED"));
+      // The public pool's minute is spent; the victim's login and a backend's verification are not.
+      await backendClient.requestLoginToken({ userId, keyType: UserKeyType.EMAIL, processingId: randomUUID() });
+      const verifications = await verificationClient(capped.url);
+      await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: victim });
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it("a run of wrong public guesses stops new public OTTs to that address, and only those", async () => {
     const target = freshEmail("streak");
     const userId = freshUserId("streak");
@@ -106,13 +129,16 @@ describe.each(backends)("a lockout attempt against a known user (%s)", (backend)
       const wrongGuesses = async () => {
         const processingId = randomUUID();
         await anonymous.requestPasswordRecoveryToken({ processingId, key: { key: { case: "email", value: target } } });
+        const answers: string[] = [];
         for (let guess = 0; guess < 5; guess++) {
-          expect(await outcome(anonymous.consumeToken({ operation: TokenOperation.PASSWORD_RECOVERY, processingId, token: String(200_000 + guess) }))).toBe("WRONG_TOKEN");
+          answers.push(await outcome(anonymous.consumeToken({ operation: TokenOperation.PASSWORD_RECOVERY, processingId, token: String(200_000 + guess) })));
         }
+        return answers;
       };
-      await wrongGuesses();
-      await wrongGuesses();
-      // Ten wrong in a row, ceiling seven: no more public OTTs to the address…
+      expect(await wrongGuesses()).toEqual(Array(5).fill("WRONG_TOKEN"));
+      // Two failures short of the ceiling, the next OTT allows only those two.
+      expect(await wrongGuesses()).toEqual(["WRONG_TOKEN", "WRONG_TOKEN", "TOKEN_LOCKED", "TOKEN_LOCKED", "TOKEN_LOCKED"]);
+      // Seven wrong in a row, the ceiling: no more public OTTs to the address…
       const refused = await failure(anonymous.requestPasswordRecoveryToken({ processingId: randomUUID(), key: { key: { case: "email", value: target } } }));
       expect(refused).toMatchObject({ code: Code.ResourceExhausted, reason: "TOO_MANY_FAILED_GUESSES" });
       expect(Number(refused.metadata["retry_after_seconds"])).toBeGreaterThan(600_000);

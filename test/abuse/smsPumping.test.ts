@@ -15,16 +15,17 @@ const premiumNumbers = ["+449098790000", "+37190123456", "+33899123456", "+19005
 
 /** Ordinary UK mobiles in ten prefixes (+447400… to +447409…) that the bot has texted and never validates. */
 const pumpedNumber = (n: number) => `+44740${n % 10}${String(100_000 + Math.floor(n / 10) * 7).padStart(6, "0")}`;
-/** German mobile prefixes the real users' numbers are in. */
+/** Mobile prefixes the real users' numbers are in: German ones, and British ones the bot does not pump. */
 const realPrefixes = ["1511", "1512", "1515", "1516", "1517", "1520", "1522", "1570"];
+const ukPrefixes = ["7410", "7411", "7412", "7413", "7414", "7415", "7500", "7501", "7800", "7801"];
 const prefixOf = (number: string) => number.slice(0, 7);
 
 /**
  * SMS pumping on loopback, with the server's default abuse controls: a bot with 1,000 throwaway
  * accounts (key additions) and 1,000 client addresses behind the load balancer (public
  * registrations), plus forged X-Forwarded-For from a peer that is no proxy, texting premium
- * numbers and ordinary mobiles that never validate; real users in the same run add and verify
- * their numbers. Bound: premium numbers get nothing; the pumped country gets at most
+ * numbers and ordinary mobiles that never validate; real users in the same run, in the pumped
+ * country and another, add and verify their numbers. Bound: premium numbers get nothing; the pumped country gets at most
  * SMS_CONVERSION_COUNTRY_MIN_SENDS (200) texts, no prefix more than SMS_PREFIX_HOURLY_LIMIT (20).
  */
 describe.each(backends)("an SMS pumping run (%s)", (backend) => {
@@ -74,8 +75,8 @@ describe.each(backends)("an SMS pumping run (%s)", (backend) => {
     const realUser = async (n: number) => {
       const userId = freshUserId(`real${n}`);
       await service.createSecurityProfile({ userId, email: { value: freshEmail(`real${n}`), verified: true } });
-      // Spread over eight prefixes, as real users are.
-      const phone = `+49${realPrefixes[n % realPrefixes.length]}${String(2_340_000 + n)}`;
+      // Half in another country, half in the pumped one (in prefixes the bot does not use), spread as real users are.
+      const phone = n % 2 === 0 ? `+49${realPrefixes[(n / 2) % realPrefixes.length]}${String(2_340_000 + n)}` : `+44${ukPrefixes[(n - 1) / 2 % ukPrefixes.length]}${String(230_000 + n)}`;
       const asUser = await tokenClient(server.url, { kind: "user", userId });
       await asUser.requestKeyAdditionToken({ newKey: { key: { case: "phoneNumber", value: phone } } });
       const consumed = await asUser.consumeToken({ operation: TokenOperation.KEY_ADDITION, token: await codeTextedTo(webhook, phone) });

@@ -183,20 +183,39 @@ describe("OneTimeSecrets", () => {
     expect(granted).toBe(3);
   });
 
-  it("stops issuing public codes after a run of wrong guesses, until a right one or the run's window passes", async () => {
+  it("stops issuing public codes after a run of wrong guesses, giving a code near the ceiling only the guesses left", async () => {
+    const granted: number[] = [];
+    const publicRequest = (to: string, code: string) =>
+      request(to, code, {
+        pool: "public",
+        guesses: { limit: 100, windowMs: 60 * minute, streak: { limit: 4, windowMs: 30 * minute } },
+        sends: { limit: 100, windowMs: minute, firstResendDelayMs: 0, maxResendDelayMs: 0 },
+        record: (grant) => String(granted.push(grant.maxAttempts)),
+      });
     const to = "streak@example.com";
-    const publicRequest = (code: string) => request(to, code, { pool: "public", guesses: { limit: 100, windowMs: 60 * minute, streak: { limit: 4, windowMs: 30 * minute } }, sends: { limit: 100, windowMs: minute, firstResendDelayMs: 0, maxResendDelayMs: 0 } });
-    const first = await h.secrets.issue(publicRequest("220001"));
+    const first = await h.secrets.issue(publicRequest(to, "220001"));
     for (const guess of ["000001", "000002", "000003"]) expect(await h.secrets.redeem(first, guess)).toMatchObject({ status: "wrong" });
     // Locked answers compare nothing: they do not run on.
     expect(await h.secrets.redeem(first, "000004")).toMatchObject({ status: "locked" });
-    const second = await h.secrets.issue(publicRequest("220002"));
-    expect(await h.secrets.redeem(second, "000005")).toMatchObject({ status: "wrong" });
-    await expect(h.secrets.issue(publicRequest("220003"))).rejects.toMatchObject({ reason: "TOO_MANY_FAILED_GUESSES" });
+    const second = await h.secrets.issue(publicRequest(to, "220002"));
+    expect(granted).toEqual([3, 1]);
+    expect(await h.secrets.redeem(second, "000005")).toMatchObject({ status: "wrong", attemptsLeft: 0 });
+    await expect(h.secrets.issue(publicRequest(to, "220003"))).rejects.toMatchObject({ reason: "TOO_MANY_FAILED_GUESSES", metadata: { rule: "guess_streak" } });
     expect(h.refusals.at(-1)).toMatchObject({ rule: "guess_streak", channel: "email" });
-    // A right guess at a code issued before the ceiling ends the run.
-    expect(await h.secrets.redeem(second, "220002")).toMatchObject({ status: "redeemed" });
-    await expect(h.secrets.issue(publicRequest("220004"))).resolves.toBeDefined();
+    h.clock.advance(30 * minute);
+    await expect(h.secrets.issue(publicRequest(to, "220004"))).resolves.toBeDefined();
+  });
+
+  it("ends a run of wrong guesses with a right one", async () => {
+    const to = "right@example.com";
+    const publicRequest = (code: string) => request(to, code, { pool: "public", guesses: { limit: 100, windowMs: 60 * minute, streak: { limit: 4, windowMs: 30 * minute } }, sends: { limit: 100, windowMs: minute, firstResendDelayMs: 0, maxResendDelayMs: 0 } });
+    const first = await h.secrets.issue(publicRequest("230001"));
+    for (const guess of ["000001", "000002"]) expect(await h.secrets.redeem(first, guess)).toMatchObject({ status: "wrong" });
+    expect(await h.secrets.redeem(first, "230001")).toMatchObject({ status: "redeemed" });
+    const second = await h.secrets.issue(publicRequest("230002"));
+    for (const guess of ["000003", "000004"]) expect(await h.secrets.redeem(second, guess)).toMatchObject({ status: "wrong" });
+    // Two and two, with a right one between: never four in a row.
+    await expect(h.secrets.issue(publicRequest("230003"))).resolves.toBeDefined();
   });
 
   it("refuses a premium-rate number before anything is charged, and says so to operators", async () => {

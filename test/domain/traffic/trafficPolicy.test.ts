@@ -66,6 +66,7 @@ describe("SMS destination policy (settings)", () => {
     expect(() => loadConfig({ SMS_ALLOWED_COUNTRIES: "GB", SMS_DENIED_COUNTRIES: "gb" })).toThrow(/GB in both/);
     expect(() => loadConfig({ SMS_DENIED_NUMBER_TYPES: "premium" })).toThrow(/SMS_DENIED_NUMBER_TYPES: each must be one of/);
     expect(() => loadConfig({ SMS_PRICES: "GB=0.04" })).toThrow(/SMS_PRICES: needs a \*=price entry/);
+    expect(() => loadConfig({ SMS_PRICES: "GB=0,*=0.05" })).toThrow(/SMS_PRICES: "GB=0" must cost at least 0.000001/);
   });
 });
 
@@ -77,15 +78,15 @@ describe("the traffic a send is charged to", () => {
     expect(JSON.stringify(traffic)).not.toContain("123456");
   });
 
-  it("judges rates and conversion only for the public pool; the global cap and the budget hold for every send", () => {
+  it("counts each pool on its own counters, and judges prefix and country rates for the public pool only", () => {
     const rules = policy({ SMS_COUNTRY_HOURLY_BUDGET: "100" });
     const open = rules.trafficOf("sms", "+447400123456", "public");
-    expect(open.global).toEqual({ limit: 300, windowMs: 60_000 });
+    expect(open).toMatchObject({ channel: "sms", pool: "public", global: { limit: 300, windowMs: 60_000 } });
     expect(open.area).toMatchObject({ prefixLimit: { limit: 20 }, countryLimit: { limit: 500 }, spend: { cost: 1, hourly: 100, daily: 5000 } });
     expect(open.area?.conversion).toMatchObject({ minRatio: 0.2, prefixMinSends: 20, countryMinSends: 200 });
     const account = rules.trafficOf("sms", "+447400123456", "account");
-    expect(account.global).toEqual(open.global);
-    expect(account.area).toEqual({ country: "GB", prefix: "hash(+447400)", spend: { cost: 1, hourly: 100, daily: 5000 } });
+    expect(account).toMatchObject({ pool: "account", global: open.global });
+    expect(account.area).toEqual({ country: "GB", prefix: "hash(+447400)", spend: { cost: 1, hourly: 100, daily: 5000 }, conversion: open.area?.conversion });
   });
 
   it("costs an SMS what SMS_PRICES says for its country (else *), in millionths, against budgets in the same currency", () => {
@@ -95,7 +96,7 @@ describe("the traffic a send is charged to", () => {
   });
 
   it("caps emails by the channel's global limit alone, and 0 turns a cap off", () => {
-    expect(policy().trafficOf("email", "ada@example.com", "public")).toEqual({ channel: "email", global: { limit: 3000, windowMs: 60_000 } });
-    expect(policy({ EMAIL_PER_MINUTE_LIMIT: "0" }).trafficOf("email", "ada@example.com", "public")).toEqual({ channel: "email" });
+    expect(policy().trafficOf("email", "ada@example.com", "public")).toEqual({ channel: "email", pool: "public", global: { limit: 3000, windowMs: 60_000 } });
+    expect(policy({ EMAIL_PER_MINUTE_LIMIT: "0" }).trafficOf("email", "ada@example.com", "account")).toEqual({ channel: "email", pool: "account" });
   });
 });
