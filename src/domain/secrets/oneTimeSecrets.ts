@@ -152,8 +152,13 @@ export class OneTimeSecrets {
 
   /** Throws DestinationNotAllowed for a destination the policy refuses; nothing is charged or looked up. */
   checkDestination(medium: Medium, address: string): void {
+    this.reportingRefusal(medium, () => this.deps.traffic.checkDestination(medium, address));
+  }
+
+  /** Runs a policy decision, reporting a refused destination for operators. */
+  private reportingRefusal<T>(medium: Medium, decide: () => T): T {
     try {
-      this.deps.traffic.checkDestination(medium, address);
+      return decide();
     } catch (error) {
       if (error instanceof DestinationNotAllowed) this.report({ rule: `destination_${error.rule}`, channel: medium, country: error.facts.country });
       throw error;
@@ -164,11 +169,9 @@ export class OneTimeSecrets {
     const { limits, box, pending } = this.deps;
     const scope = this.scopeOf(request.recipient, request.pool);
     const medium = request.medium;
-    let traffic: TrafficRequest | undefined;
-    if (medium !== undefined) {
-      this.checkDestination(medium, request.recipient);
-      traffic = this.deps.traffic.trafficOf(medium, request.recipient, request.pool);
-    }
+    // The destination policy decides first (trafficOf refuses what it refuses), before anything is charged.
+    const traffic: TrafficRequest | undefined =
+      medium === undefined ? undefined : this.reportingRefusal(medium, () => this.deps.traffic.trafficOf(medium, request.recipient, request.pool));
     // A lease: long enough for a client's retries, short enough that a crash between charging and
     // answering does not block the key for the secret's whole life.
     const idempotency =
