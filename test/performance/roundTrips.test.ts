@@ -44,7 +44,13 @@ describe("round-trip budget per RPC", () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer("real", "round_trips", { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000", TOKEN_CLIENT_LIMIT: "100000" }, { consoleOutput: (text) => sent.push(text) });
+    // The abuse controls' defaults, conversion guard included: what a production send and redeem cost.
+    server = await startTestServer(
+      "real",
+      "round_trips",
+      { OUTBOX_POLL_INTERVAL_MS: "60000", ACCOUNT_TOKEN_CLIENT_LIMIT: "100000", TOKEN_CLIENT_LIMIT: "100000", SMS_CONVERSION_MIN_RATIO: "0.2", SMS_PREFIX_HOURLY_LIMIT: "20" },
+      { consoleOutput: (text) => sent.push(text) },
+    );
     client = await verificationClient(server.url);
     const prefix = server.config.shortLivedStore.kind === "redis" ? server.config.shortLivedStore.keyPrefix : "";
     monitor = await monitorRedis((line) => {
@@ -152,7 +158,7 @@ describe("round-trip budget per RPC", () => {
     expect(await count(() => recover(`rt-nobody-${consumerNumber++}@example.com`))).toEqual({ redis: 2, postgres: 1 });
   });
 
-  it("TokenService consume: one Redis script, plus one Postgres statement (change and audit) when the profile changes", async () => {
+  it("TokenService consume: one Redis script, plus one Postgres statement (change and audit) when the profile changes, plus one script for a used SMS code's conversion", async () => {
     const service = await tokenClient(server.url, { kind: "service" });
     const userId = `rt-user-${consumerNumber++}`;
     const email = `rt-${consumerNumber++}@example.com`;
@@ -164,10 +170,21 @@ describe("round-trip budget per RPC", () => {
       postgres: 0,
     });
     const code = await codeSentTo("+14155550178");
-    expect(await count(() => user.consumeToken({ operation: TokenOperation.KEY_REMOVAL, token: code }))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => user.consumeToken({ operation: TokenOperation.KEY_REMOVAL, token: code }))).toEqual({ redis: 2, postgres: 1 });
     await user.requestPasswordChangeToken({});
     const confirm = await codeSentTo(email);
     expect(await count(() => user.consumeToken({ operation: TokenOperation.PASSWORD_CHANGE, token: confirm }))).toEqual({ redis: 1, postgres: 0 });
+  });
+
+  it("TokenService consume of a public-pool OTT: the take, and one script for its run of wrong guesses, wrong or right", async () => {
+    const service = await tokenClient(server.url, { kind: "service" });
+    const processingId = randomUUID();
+    const address = `rt-reg-${consumerNumber++}@example.com`;
+    await service.requestRegistrationToken({ processingId, key: { key: { case: "email", value: address } } });
+    const consume = (token: string) => service.consumeToken({ operation: TokenOperation.REGISTRATION, processingId, token });
+    expect(await count(() => consume("000000").catch(() => undefined))).toEqual({ redis: 2, postgres: 0 });
+    const code = await codeSentTo(address);
+    expect(await count(() => consume(code))).toEqual({ redis: 2, postgres: 0 });
   });
 
   // Account tokens: the client address limit is one Redis script; each change of a token, with

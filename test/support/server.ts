@@ -47,6 +47,10 @@ export async function startTestServer(
     PORT: "0",
     // METRICS_HOST stays at its default: the tests check the default binds to loopback.
     METRICS_PORT: "0",
+    // Test numbers share a prefix (+1415555…) and are seldom validated, which the conversion
+    // guard and the prefix rate would take for pumping: the suites that test them set them.
+    SMS_CONVERSION_MIN_RATIO: "0",
+    SMS_PREFIX_HOURLY_LIMIT: "0",
     AUTH_JWT_SECRET: testJwtSecret,
     ENCRYPTION_KEYS: testEncryptionKeys,
     AUTH_ISSUER: testClaims.issuer,

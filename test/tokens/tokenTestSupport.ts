@@ -43,9 +43,7 @@ export async function startTokenServer(backend: Backend, label: string, env: Rec
     label,
     // Every test calls from 127.0.0.1: the per-address limit is checked on every call, and
     // reached only where a test sets it (tokenClientLimit.test.ts).
-    // Fresh numbers share one prefix (+1415555…): the prefix and conversion guards, which would
-    // take them for pumping, are tested where a test sets them (test/abuse/).
-    { TOKEN_RESEND_DELAY_SECONDS: "0", OUTBOX_POLL_INTERVAL_MS: "50", TOKEN_CLIENT_LIMIT: "1000000", SMS_PREFIX_HOURLY_LIMIT: "0", SMS_CONVERSION_MIN_RATIO: "0", ...env },
+    { TOKEN_RESEND_DELAY_SECONDS: "0", OUTBOX_POLL_INTERVAL_MS: "50", TOKEN_CLIENT_LIMIT: "1000000", ...env },
     {
       consoleOutput: (text) => {
         const to = /^to:\s+(.+)$/m.exec(text)?.[1]?.trim();
