@@ -1,0 +1,50 @@
+import { Redis } from "ioredis";
+import type { RealStores } from "./backends.js";
+
+/**
+ * The traffic counters a real-backend server keeps in Redis (src/storage/sendLimitKeyspace.ts:
+ * `traffic:{channel}:global`, `traffic:{channel:country}:…`), by key without the server's prefix:
+ * a counter's value, or a conversion hash's fields (`sends`, `validated`). What shows that a run
+ * was charged to the rules it claims to run, and how far the conversion guard's counts got.
+ */
+export type TrafficCounters = Readonly<Record<string, number | Readonly<Record<string, number>>>>;
+
+/** Reads every traffic key under the server's prefix (SCAN, never KEYS); a Cluster's are not read (empty). */
+export async function readTrafficCounters(stores: RealStores): Promise<TrafficCounters> {
+  if (stores.redisCluster) return {};
+  const client = new Redis(stores.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  const counters: Record<string, number | Record<string, number>> = {};
+  try {
+    const pattern = `${stores.keyPrefix.replace(/[*?[\]\\]/g, "\\$&")}traffic:*`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 5000);
+      for (const key of keys) {
+        const name = key.slice(stores.keyPrefix.length);
+        if ((await client.type(key)) === "hash") {
+          const fields = await client.hgetall(key);
+          counters[name] = Object.fromEntries(Object.entries(fields).map(([field, value]) => [field, Number(value)]));
+        } else {
+          counters[name] = Number(await client.get(key));
+        }
+      }
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    client.disconnect();
+  }
+  return counters;
+}
+
+/** One line of what was charged: e.g. `email 9800` or `sms 5400, prefix conv 5400 sent/5368 used`. */
+export function describeTrafficCounters(counters: TrafficCounters): string {
+  const said: string[] = [];
+  for (const [key, value] of Object.entries(counters).sort(([a], [b]) => a.localeCompare(b))) {
+    const global = /^traffic:\{(\w+)\}:global$/.exec(key);
+    if (global !== null && typeof value === "number") said.push(`${global[1]} ${value}`);
+    const conversion = /:conv:(prefix|country)/.exec(key);
+    if (conversion !== null && typeof value === "object") said.push(`${conversion[1]} conv ${value.sends ?? 0}/${value.validated ?? 0} used`);
+  }
+  return said.length === 0 ? "none" : said.join(", ");
+}
