@@ -19,6 +19,8 @@ export interface BenchSettings {
   readonly protocols: readonly Protocol[];
   /** Protocols of the rules part (abuse controls on against off): grpc and connect-json-h1, one with --quick, or --protocol. */
   readonly rulesProtocols: readonly Protocol[];
+  /** Measured windows per mode in the rules part, alternating off/on then on/off (default 2, 1 with --quick). */
+  readonly rulesWindows: number;
   /** Scenarios of the matrix; bare is always among them (it is every scenario's ceiling). */
   readonly scenarios: readonly ScenarioName[];
   readonly parts: ReadonlySet<Part>;
@@ -74,6 +76,8 @@ export const usage = `npm run bench -- [options]
   --workers <n>        WORKERS of each instance with --instances (default 1)
   --redis-cluster      with --instances: the deployment's Redis is a Cluster the bench starts on loopback
                        (3 primaries, no replicas; redis-server and redis-cli on the PATH), not REDIS_URL
+  --rules-windows <n>  measured windows per mode in the rules part, alternating off/on, on/off, ... (default 2,
+                       1 with --quick): more average out a machine whose speed drifts
   --backend <name>     ${allBackends.join(" or ")}
   --protocol <name>    ${allProtocols.join(", ")}
   --no-growth          skip the growth part
@@ -98,6 +102,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       instances: { type: "string" },
       workers: { type: "string" },
       "redis-cluster": { type: "boolean", default: false },
+      "rules-windows": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -169,6 +174,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     backends,
     protocols,
     rulesProtocols,
+    rulesWindows: values["rules-windows"] === undefined ? (quick ? 1 : 2) : wholeNumber("--rules-windows", values["rules-windows"], 1, 20),
     scenarios,
     parts,
     combos,

@@ -1,6 +1,7 @@
 import type { Protocol } from "./clients/types.js";
+import type { LoadResult } from "./loadGenerator.js";
 import type { PartContext } from "./partContext.js";
-import { ratioToOff, type RatioToOff } from "./report/ratioToOff.js";
+import { ratioToOff, type ComparedFigures, type RatioToOff } from "./report/ratioToOff.js";
 import { rulesTable } from "./report/rulesTable.js";
 import type { ScenarioRow } from "./report/types.js";
 import { runScenario } from "./runScenario.js";
@@ -8,9 +9,25 @@ import { scenarios } from "./scenarios/index.js";
 import type { ScenarioName } from "./scenarios/scenario.js";
 import { TotpConsumers } from "./scenarios/totpConsumers.js";
 import { abuseControlsOff, abuseControlsOn } from "./server/abuseControls.js";
+import type { RunningServer } from "./server/serverProcess.js";
 import { readTrafficCounters, type TrafficCounters } from "./server/trafficCounters.js";
 
 export type RulesMode = "off" | "on";
+
+/** One mode's windows of one scenario on one protocol, taken together. */
+export interface RulesSummary extends ComparedFigures {
+  readonly rounds: number;
+  readonly measuredSeconds: number;
+  /** The windows' mean. */
+  readonly p50: number;
+  readonly maxMs: number;
+  /** Every window's CPU over every window's rounds, µs per round; null when a window has none. */
+  readonly cpuPerRoundUs: { readonly server: number; readonly redis: number | null; readonly total: number } | null;
+  /** The windows' mean, % of one core. */
+  readonly serverCpuPercent: number;
+  /** Failures summed over the windows, as LoadResult counts them. */
+  readonly failures: Pick<LoadResult, "errors" | "warmupErrors" | "abandoned" | "dropped">;
+}
 
 /** One scenario on one protocol with the abuse controls one way, and how it compares with them off. */
 export interface RulesRun {
@@ -19,11 +36,13 @@ export interface RulesRun {
   readonly protocol: Protocol;
   /** The traffic variables the server ran with, on top of the bench's (server/abuseControls.ts). */
   readonly env: Readonly<Record<string, string>>;
-  readonly row: ScenarioRow;
-  /** The traffic counters in Redis when the run ended (warm-up and window): what the rules were charged. */
+  /** Each measured window on this mode's server, in the order they ran. */
+  readonly windows: readonly ScenarioRow[];
+  readonly summary: RulesSummary;
+  /** The traffic counters in Redis after the last window (every warm-up and window): what the rules were charged. */
   readonly trafficCounters: TrafficCounters;
-  /** This run over the "off" run of the same scenario and protocol. */
-  readonly ratioToOff: RatioToOff | null;
+  /** This mode over "off" on the same scenario and protocol. */
+  readonly ratioToOff: RatioToOff;
 }
 
 /**
@@ -35,59 +54,117 @@ export interface RulesRun {
  */
 export const rulesScenarios: readonly ScenarioName[] = ["verification-roundtrip", "token-request-consume"];
 
-/** In the order they run: off first, the reference. */
-const modes: readonly { readonly mode: RulesMode; readonly env: Readonly<Record<string, string>> }[] = [
-  { mode: "off", env: abuseControlsOff },
-  { mode: "on", env: abuseControlsOn },
-];
+/** Warm-up before a server's later windows: its JIT has settled in its first; this only lets the connections and the relay get going. */
+const laterWarmupMs = 2_000;
+
+interface Side {
+  readonly mode: RulesMode;
+  readonly env: Readonly<Record<string, string>>;
+  readonly server: RunningServer;
+  readonly windows: ScenarioRow[];
+}
 
 /**
  * `--only rules`: what the abuse controls cost a send, measured (issue 18: at most 10 % more
- * server CPU per round trip). Each scenario on the real backend, one worker pinned like the
- * matrix's, against a fresh server per mode (the rules are read at start): the controls off as
- * far as config allows, then every one on at limits the run never reaches.
+ * server CPU per round trip). Per scenario and protocol, two fresh servers on the real backend
+ * (the rules are read at start), both pinned to the server's CPU like the matrix's, one with the
+ * controls off as far as config allows, one with every control on at limits the run never
+ * reaches. Only one is loaded at a time, in windows alternating off, on, on, off, ..., so that a
+ * machine whose speed drifts over the minutes (other work on it, a noisy host) weighs on both
+ * alike; each mode's figures are its windows' together.
  */
 export async function runRules(context: PartContext): Promise<RulesRun[]> {
-  const { settings, progress } = context;
   const runs: RulesRun[] = [];
-  for (const protocol of settings.rulesProtocols) {
-    for (const name of rulesScenarios) {
-      let off: ScenarioRow | undefined;
-      for (const { mode, env } of modes) {
-        const measured = await context.withServer("real", 1, "rules", async (server) => {
-          progress(`rules/${protocol}: ${name} with the abuse controls ${mode}`);
-          const pool = context.pool(protocol, server.url);
+  for (const protocol of context.settings.rulesProtocols) {
+    for (const name of rulesScenarios) runs.push(...(await compare(context, protocol, name)));
+  }
+  context.print(rulesTable(runs));
+  return runs;
+}
+
+async function compare(context: PartContext, protocol: Protocol, name: ScenarioName): Promise<RulesRun[]> {
+  const { settings, progress } = context;
+  return context.withServer("real", 1, "rules", (offServer) =>
+    context.withServer("real", 1, "rules", async (onServer) => {
+      const off: Side = { mode: "off", env: abuseControlsOff, server: offServer, windows: [] };
+      const on: Side = { mode: "on", env: abuseControlsOn, server: onServer, windows: [] };
+      for (let pair = 0; pair < settings.rulesWindows; pair++) {
+        for (const side of pair % 2 === 0 ? [off, on] : [on, off]) {
+          const window = side.windows.length + 1;
+          progress(`rules/${protocol}: ${name} with the abuse controls ${side.mode}, window ${window} of ${settings.rulesWindows}`);
+          const pool = context.pool(protocol, side.server.url);
+          let row: ScenarioRow;
           try {
-            const row = await runScenario({
+            row = await runScenario({
               section: "rules",
-              server,
+              server: side.server,
               pool,
               scenario: scenarios[name],
               concurrency: settings.concurrency,
-              warmupMs: settings.warmupMs,
+              warmupMs: window === 1 ? settings.warmupMs : Math.min(settings.warmupMs, laterWarmupMs),
               durationMs: settings.durationMs,
               mode: { kind: "closed" },
               expectedRoundsPerSecond: undefined,
               totpConsumers: new TotpConsumers(),
             });
-            // Read before the server stops: its stop removes the keys.
-            return { row, trafficCounters: server.stores === undefined ? {} : await readTrafficCounters(server.stores) };
           } finally {
             await pool.close();
           }
-        }, { env });
-        const noted: ScenarioRow = { ...measured.row, notes: { ...measured.row.notes, rules: mode } };
-        context.rows.push(noted);
-        if (mode === "off") off = noted;
-        runs.push({ mode, scenario: name, protocol, env, row: noted, trafficCounters: measured.trafficCounters, ratioToOff: off === undefined ? null : ratioToOff(noted, off) });
-        const { load } = noted;
-        progress(
-          `  ${load.roundsPerSecond} rounds/s, p99 ${load.latencyMs.p99} ms, server ${noted.cpuPerRoundUs?.server ?? "-"} us/round, errors ${load.errors}` +
-            (load.errorSamples.length > 0 ? ` (${load.errorSamples[0]})` : ""),
-        );
+          const noted: ScenarioRow = { ...row, notes: { ...row.notes, rules: side.mode, window } };
+          side.windows.push(noted);
+          context.rows.push(noted);
+          const { load } = noted;
+          progress(
+            `  ${load.roundsPerSecond} rounds/s, p99 ${load.latencyMs.p99} ms, server ${noted.cpuPerRoundUs?.server ?? "-"} us/round, errors ${load.errors}` +
+              (load.errorSamples.length > 0 ? ` (${load.errorSamples[0]})` : ""),
+          );
+        }
       }
+      // Read before the servers stop: a stop removes the keys.
+      const offSummary = summarize(off.windows);
+      const done: RulesRun[] = [];
+      for (const side of [off, on]) {
+        const summary = side === off ? offSummary : summarize(side.windows);
+        const trafficCounters = side.server.stores === undefined ? {} : await readTrafficCounters(side.server.stores);
+        done.push({ mode: side.mode, scenario: name, protocol, env: side.env, windows: side.windows, summary, trafficCounters, ratioToOff: ratioToOff(summary, offSummary) });
+      }
+      return done;
+    }, { env: abuseControlsOn }), { env: abuseControlsOff });
+}
+
+function summarize(windows: readonly ScenarioRow[]): RulesSummary {
+  const round1 = (value: number) => Math.round(value * 10) / 10;
+  const mean = (values: readonly number[]) => (values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length);
+  const rounds = windows.reduce((sum, row) => sum + row.load.rounds, 0);
+  const measuredSeconds = windows.reduce((sum, row) => sum + row.load.measuredSeconds, 0);
+  // CPU per round over every window: each window's CPU (µs per round x its rounds) over all rounds.
+  const perRound = (pick: (row: ScenarioRow) => number | null | undefined): number | null => {
+    let cpu = 0;
+    for (const row of windows) {
+      const value = pick(row);
+      if (value === null || value === undefined) return null;
+      cpu += value * row.load.rounds;
     }
-  }
-  context.print(rulesTable(runs));
-  return runs;
+    return rounds === 0 ? null : Math.round(cpu / rounds);
+  };
+  const server = perRound((row) => row.cpuPerRoundUs?.server);
+  const total = perRound((row) => row.cpuPerRoundUs?.total);
+  const sum = (pick: (load: LoadResult) => number) => windows.reduce((count, row) => count + pick(row.load), 0);
+  return {
+    rounds,
+    measuredSeconds,
+    roundsPerSecond: measuredSeconds === 0 ? 0 : round1(rounds / measuredSeconds),
+    p50: round1(mean(windows.map((row) => row.load.latencyMs.p50))),
+    p99: round1(mean(windows.map((row) => row.load.latencyMs.p99))),
+    maxMs: Math.max(0, ...windows.map((row) => row.load.latencyMs.max)),
+    serverCpuPerRound: server,
+    cpuPerRoundUs: server === null || total === null ? null : { server, redis: perRound((row) => row.cpuPerRoundUs?.redis), total },
+    serverCpuPercent: round1(mean(windows.map((row) => row.server.cpuPercent))),
+    failures: {
+      errors: sum((load) => load.errors),
+      warmupErrors: sum((load) => load.warmupErrors),
+      abandoned: sum((load) => load.abandoned),
+      dropped: sum((load) => load.dropped),
+    },
+  };
 }

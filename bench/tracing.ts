@@ -1,6 +1,6 @@
 import type { Protocol } from "./clients/types.js";
 import type { PartContext } from "./partContext.js";
-import { ratioToOff, type RatioToOff } from "./report/ratioToOff.js";
+import { figuresOf, ratioToOff, type RatioToOff } from "./report/ratioToOff.js";
 import { tracingTable } from "./report/tracingTable.js";
 import type { ScenarioRow } from "./report/types.js";
 import { runScenario } from "./runScenario.js";
@@ -70,7 +70,7 @@ export async function runTracing(context: PartContext): Promise<TracingRun[]> {
         context.rows.push(noted);
         if (mode === "off") off = noted;
         const spansExported = sink.spans() - spansBefore;
-        runs.push({ mode, protocol, env: serverEnv, row: noted, spansExported, ratioToOff: off === undefined ? null : ratioToOff(noted, off) });
+        runs.push({ mode, protocol, env: serverEnv, row: noted, spansExported, ratioToOff: off === undefined ? null : ratioToOff(figuresOf(noted), figuresOf(off)) });
         progress(`  ${row.load.roundsPerSecond} rounds/s, p99 ${row.load.latencyMs.p99} ms, server ${row.cpuPerRoundUs?.server ?? "-"} us/round, ${spansExported} spans exported, errors ${row.load.errors}`);
       }
     }
