@@ -25,7 +25,7 @@ export interface RulesSummary extends ComparedFigures {
   readonly cpuPerRoundUs: { readonly server: number; readonly redis: number | null; readonly total: number } | null;
   /** The windows' mean, % of one core. */
   readonly serverCpuPercent: number;
-  /** Failures summed over the windows, as LoadResult counts them. */
+  /** Failures summed over the windows (those with both servers loaded included), as LoadResult counts them. */
   readonly failures: Pick<LoadResult, "errors" | "warmupErrors" | "abandoned" | "dropped">;
 }
 
@@ -43,6 +43,19 @@ export interface RulesRun {
   readonly trafficCounters: TrafficCounters;
   /** This mode over "off" on the same scenario and protocol. */
   readonly ratioToOff: RatioToOff;
+  /**
+   * The windows in which both servers were loaded at once (each by clients of its own), sharing
+   * the core and whatever the machine's speed was then: this mode's server CPU over all their
+   * rounds, and its ratio to off's in the same windows. Their bench, Postgres and Redis CPU are
+   * the machine's, shared by both servers' rounds: not per mode, so not kept.
+   */
+  readonly together: Together;
+}
+
+export interface Together {
+  readonly windows: readonly { readonly load: LoadResult; readonly serverCpuPercent: number; readonly serverCpuPerRoundUs: number | null }[];
+  readonly serverCpuPerRound: number | null;
+  readonly serverCpuPerRoundRatioToOff: number | null;
 }
 
 /**
@@ -62,6 +75,7 @@ interface Side {
   readonly env: Readonly<Record<string, string>>;
   readonly server: RunningServer;
   readonly windows: ScenarioRow[];
+  readonly together: ScenarioRow[];
 }
 
 /**
@@ -71,7 +85,8 @@ interface Side {
  * controls off as far as config allows, one with every control on at limits the run never
  * reaches. Only one is loaded at a time, in windows alternating off, on, on, off, ..., so that a
  * machine whose speed drifts over the minutes (other work on it, a noisy host) weighs on both
- * alike; each mode's figures are its windows' together.
+ * alike; each mode's figures are its windows' together. Then as many windows with both loaded at
+ * once: the same instant's machine for both, so their CPU per round compares without the drift.
  */
 export async function runRules(context: PartContext): Promise<RulesRun[]> {
   const runs: RulesRun[] = [];
@@ -86,30 +101,13 @@ async function compare(context: PartContext, protocol: Protocol, name: ScenarioN
   const { settings, progress } = context;
   return context.withServer("real", 1, "rules", (offServer) =>
     context.withServer("real", 1, "rules", async (onServer) => {
-      const off: Side = { mode: "off", env: abuseControlsOff, server: offServer, windows: [] };
-      const on: Side = { mode: "on", env: abuseControlsOn, server: onServer, windows: [] };
+      const off: Side = { mode: "off", env: abuseControlsOff, server: offServer, windows: [], together: [] };
+      const on: Side = { mode: "on", env: abuseControlsOn, server: onServer, windows: [], together: [] };
       for (let pair = 0; pair < settings.rulesWindows; pair++) {
         for (const side of pair % 2 === 0 ? [off, on] : [on, off]) {
           const window = side.windows.length + 1;
           progress(`rules/${protocol}: ${name} with the abuse controls ${side.mode}, window ${window} of ${settings.rulesWindows}`);
-          const pool = context.pool(protocol, side.server.url);
-          let row: ScenarioRow;
-          try {
-            row = await runScenario({
-              section: "rules",
-              server: side.server,
-              pool,
-              scenario: scenarios[name],
-              concurrency: settings.concurrency,
-              warmupMs: window === 1 ? settings.warmupMs : Math.min(settings.warmupMs, laterWarmupMs),
-              durationMs: settings.durationMs,
-              mode: { kind: "closed" },
-              expectedRoundsPerSecond: undefined,
-              totpConsumers: new TotpConsumers(),
-            });
-          } finally {
-            await pool.close();
-          }
+          const row = await measure(context, side.server, protocol, name, window === 1 ? settings.warmupMs : Math.min(settings.warmupMs, laterWarmupMs));
           const noted: ScenarioRow = { ...row, notes: { ...row.notes, rules: side.mode, window } };
           side.windows.push(noted);
           context.rows.push(noted);
@@ -120,36 +118,84 @@ async function compare(context: PartContext, protocol: Protocol, name: ScenarioN
           );
         }
       }
+      for (let window = 1; window <= settings.rulesWindows; window++) {
+        progress(`rules/${protocol}: ${name} on both servers at once, window ${window} of ${settings.rulesWindows}`);
+        const warmupMs = Math.min(settings.warmupMs, laterWarmupMs);
+        const [offRow, onRow] = await Promise.all([off, on].map((side) => measure(context, side.server, protocol, name, warmupMs)));
+        off.together.push(offRow!);
+        on.together.push(onRow!);
+        progress(`  server us/round: off ${offRow!.cpuPerRoundUs?.server ?? "-"}, on ${onRow!.cpuPerRoundUs?.server ?? "-"}; errors ${offRow!.load.errors + onRow!.load.errors}`);
+      }
       // Read before the servers stop: a stop removes the keys.
-      const offSummary = summarize(off.windows);
+      const offSummary = summarize(off.windows, off.together);
+      const offTogether = serverCpuPerRound(off.together);
       const done: RulesRun[] = [];
       for (const side of [off, on]) {
-        const summary = side === off ? offSummary : summarize(side.windows);
+        const summary = side === off ? offSummary : summarize(side.windows, side.together);
         const trafficCounters = side.server.stores === undefined ? {} : await readTrafficCounters(side.server.stores);
-        done.push({ mode: side.mode, scenario: name, protocol, env: side.env, windows: side.windows, summary, trafficCounters, ratioToOff: ratioToOff(summary, offSummary) });
+        const togetherCpu = side === off ? offTogether : serverCpuPerRound(side.together);
+        const together: Together = {
+          windows: side.together.map((row) => ({ load: row.load, serverCpuPercent: row.server.cpuPercent, serverCpuPerRoundUs: row.cpuPerRoundUs?.server ?? null })),
+          serverCpuPerRound: togetherCpu,
+          serverCpuPerRoundRatioToOff: togetherCpu === null || offTogether === null || offTogether === 0 ? null : Math.round((togetherCpu / offTogether) * 100) / 100,
+        };
+        done.push({ mode: side.mode, scenario: name, protocol, env: side.env, windows: side.windows, summary, trafficCounters, ratioToOff: ratioToOff(summary, offSummary), together });
       }
       return done;
     }, { env: abuseControlsOn }), { env: abuseControlsOff });
 }
 
-function summarize(windows: readonly ScenarioRow[]): RulesSummary {
+/** One closed-loop window of the scenario on `server`, with a client pool of its own. */
+async function measure(context: PartContext, server: RunningServer, protocol: Protocol, name: ScenarioName, warmupMs: number): Promise<ScenarioRow> {
+  const pool = context.pool(protocol, server.url);
+  try {
+    return await runScenario({
+      section: "rules",
+      server,
+      pool,
+      scenario: scenarios[name],
+      concurrency: context.settings.concurrency,
+      warmupMs,
+      durationMs: context.settings.durationMs,
+      mode: { kind: "closed" },
+      expectedRoundsPerSecond: undefined,
+      totpConsumers: new TotpConsumers(),
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * CPU per round over every window: each window's CPU (µs per round x its rounds) over all rounds;
+ * null when a window has none.
+ */
+function cpuPerRoundOver(windows: readonly ScenarioRow[], pick: (row: ScenarioRow) => number | null | undefined): number | null {
+  let cpu = 0;
+  let rounds = 0;
+  for (const row of windows) {
+    const value = pick(row);
+    if (value === null || value === undefined) return null;
+    cpu += value * row.load.rounds;
+    rounds += row.load.rounds;
+  }
+  return rounds === 0 ? null : Math.round(cpu / rounds);
+}
+
+function serverCpuPerRound(windows: readonly ScenarioRow[]): number | null {
+  return cpuPerRoundOver(windows, (row) => row.cpuPerRoundUs?.server);
+}
+
+/** The alternating windows' figures; failures also count those of the windows shared with the other server. */
+function summarize(windows: readonly ScenarioRow[], together: readonly ScenarioRow[]): RulesSummary {
   const round1 = (value: number) => Math.round(value * 10) / 10;
   const mean = (values: readonly number[]) => (values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length);
   const rounds = windows.reduce((sum, row) => sum + row.load.rounds, 0);
   const measuredSeconds = windows.reduce((sum, row) => sum + row.load.measuredSeconds, 0);
-  // CPU per round over every window: each window's CPU (µs per round x its rounds) over all rounds.
-  const perRound = (pick: (row: ScenarioRow) => number | null | undefined): number | null => {
-    let cpu = 0;
-    for (const row of windows) {
-      const value = pick(row);
-      if (value === null || value === undefined) return null;
-      cpu += value * row.load.rounds;
-    }
-    return rounds === 0 ? null : Math.round(cpu / rounds);
-  };
+  const perRound = (pick: (row: ScenarioRow) => number | null | undefined) => cpuPerRoundOver(windows, pick);
   const server = perRound((row) => row.cpuPerRoundUs?.server);
   const total = perRound((row) => row.cpuPerRoundUs?.total);
-  const sum = (pick: (load: LoadResult) => number) => windows.reduce((count, row) => count + pick(row.load), 0);
+  const sum = (pick: (load: LoadResult) => number) => [...windows, ...together].reduce((count, row) => count + pick(row.load), 0);
   return {
     rounds,
     measuredSeconds,
