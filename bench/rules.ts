@@ -10,7 +10,7 @@ import type { ScenarioName } from "./scenarios/scenario.js";
 import { TotpConsumers } from "./scenarios/totpConsumers.js";
 import { abuseControlsOff, abuseControlsOn } from "./server/abuseControls.js";
 import type { RunningServer } from "./server/serverProcess.js";
-import { readTrafficCounters, type TrafficCounters } from "./server/trafficCounters.js";
+import { highestCounters, readTrafficCounters, type TrafficCounters } from "./server/trafficCounters.js";
 
 export type RulesMode = "off" | "on";
 
@@ -39,7 +39,7 @@ export interface RulesRun {
   /** Each measured window on this mode's server, in the order they ran. */
   readonly windows: readonly ScenarioRow[];
   readonly summary: RulesSummary;
-  /** The traffic counters in Redis after the last window (every warm-up and window): what the rules were charged. */
+  /** The traffic counters in Redis, each at its highest over readings after every window: what the rules were charged. */
   readonly trafficCounters: TrafficCounters;
   /** This mode over "off" on the same scenario and protocol. */
   readonly ratioToOff: RatioToOff;
@@ -76,6 +76,7 @@ interface Side {
   readonly server: RunningServer;
   readonly windows: ScenarioRow[];
   readonly together: ScenarioRow[];
+  counters: TrafficCounters;
 }
 
 /**
@@ -101,8 +102,12 @@ async function compare(context: PartContext, protocol: Protocol, name: ScenarioN
   const { settings, progress } = context;
   return context.withServer("real", 1, "rules", (offServer) =>
     context.withServer("real", 1, "rules", async (onServer) => {
-      const off: Side = { mode: "off", env: abuseControlsOff, server: offServer, windows: [], together: [] };
-      const on: Side = { mode: "on", env: abuseControlsOn, server: onServer, windows: [], together: [] };
+      const off: Side = { mode: "off", env: abuseControlsOff, server: offServer, windows: [], together: [], counters: {} };
+      const on: Side = { mode: "on", env: abuseControlsOn, server: onServer, windows: [], together: [], counters: {} };
+      // Read before the servers stop (a stop removes the keys), after every window (a per-minute key may be gone by the next).
+      const readCounters = async (side: Side) => {
+        if (side.server.stores !== undefined) side.counters = highestCounters(side.counters, await readTrafficCounters(side.server.stores));
+      };
       for (let pair = 0; pair < settings.rulesWindows; pair++) {
         for (const side of pair % 2 === 0 ? [off, on] : [on, off]) {
           const window = side.windows.length + 1;
@@ -111,6 +116,7 @@ async function compare(context: PartContext, protocol: Protocol, name: ScenarioN
           const noted: ScenarioRow = { ...row, notes: { ...row.notes, rules: side.mode, window } };
           side.windows.push(noted);
           context.rows.push(noted);
+          await readCounters(side);
           const { load } = noted;
           progress(
             `  ${load.roundsPerSecond} rounds/s, p99 ${load.latencyMs.p99} ms, server ${noted.cpuPerRoundUs?.server ?? "-"} us/round, errors ${load.errors}` +
@@ -124,22 +130,21 @@ async function compare(context: PartContext, protocol: Protocol, name: ScenarioN
         const [offRow, onRow] = await Promise.all([off, on].map((side) => measure(context, side.server, protocol, name, warmupMs)));
         off.together.push(offRow!);
         on.together.push(onRow!);
+        await Promise.all([readCounters(off), readCounters(on)]);
         progress(`  server us/round: off ${offRow!.cpuPerRoundUs?.server ?? "-"}, on ${onRow!.cpuPerRoundUs?.server ?? "-"}; errors ${offRow!.load.errors + onRow!.load.errors}`);
       }
-      // Read before the servers stop: a stop removes the keys.
       const offSummary = summarize(off.windows, off.together);
       const offTogether = serverCpuPerRound(off.together);
       const done: RulesRun[] = [];
       for (const side of [off, on]) {
         const summary = side === off ? offSummary : summarize(side.windows, side.together);
-        const trafficCounters = side.server.stores === undefined ? {} : await readTrafficCounters(side.server.stores);
         const togetherCpu = side === off ? offTogether : serverCpuPerRound(side.together);
         const together: Together = {
           windows: side.together.map((row) => ({ load: row.load, serverCpuPercent: row.server.cpuPercent, serverCpuPerRoundUs: row.cpuPerRoundUs?.server ?? null })),
           serverCpuPerRound: togetherCpu,
           serverCpuPerRoundRatioToOff: togetherCpu === null || offTogether === null || offTogether === 0 ? null : Math.round((togetherCpu / offTogether) * 100) / 100,
         };
-        done.push({ mode: side.mode, scenario: name, protocol, env: side.env, windows: side.windows, summary, trafficCounters, ratioToOff: ratioToOff(summary, offSummary), together });
+        done.push({ mode: side.mode, scenario: name, protocol, env: side.env, windows: side.windows, summary, trafficCounters: side.counters, ratioToOff: ratioToOff(summary, offSummary), together });
       }
       return done;
     }, { env: abuseControlsOn }), { env: abuseControlsOff });

@@ -78,8 +78,8 @@ export function rulesTable(runs: readonly RulesRun[]): string {
     "and count in both. on: every rule at limits no run reaches, a budget in money (SMS_PRICES), the conversion guard at 0.2 from 500 sends " +
     "per prefix and 1,000 per country (bench/server/abuseControls.ts). verification-roundtrip sends email (the per-minute cap only); " +
     "token-request-consume registers by SMS, the public pool whoever asks: every rule, and on consume the conversion count (one more Redis " +
-    "round trip). traffic counted: the counters in Redis after the last window (global: sends in the current minute; conv: sent/used in " +
-    "the hour). Two fresh servers per scenario and protocol, both on the server's CPU, loaded one at a time in windows off, on, on, off, " +
+    "round trip). traffic counted: the counters in Redis, each at its highest over readings after every window (global: sends in a minute; " +
+    "conv: sent/used in the hour). Two fresh servers per scenario and protocol, both on the server's CPU, loaded one at a time in windows off, on, on, off, " +
     "... (the first of each after the full warm-up, later ones after 2 s); a mode's figures are its windows' together: rounds/s and CPU " +
     "per round over all of them, p50/p99 their mean, per window each one's srv us/rnd (their spread is the machine's drift). Then as many " +
     "windows with both servers loaded at once, each by 32 clients of its own, sharing the core (both: srv us/rnd over those windows): the " +

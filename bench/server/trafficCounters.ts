@@ -37,6 +37,25 @@ export async function readTrafficCounters(stores: RealStores): Promise<TrafficCo
   return counters;
 }
 
+/**
+ * Each key's highest value in either reading (a conversion hash field by field). Read after each
+ * window: a per-minute counter's window may have ended, and its key gone, by the time a later
+ * reading comes.
+ */
+export function highestCounters(earlier: TrafficCounters, later: TrafficCounters): TrafficCounters {
+  const merged: Record<string, number | Readonly<Record<string, number>>> = { ...earlier };
+  for (const [key, value] of Object.entries(later)) {
+    const before = merged[key];
+    if (typeof value === "number") merged[key] = typeof before === "number" ? Math.max(before, value) : value;
+    else if (typeof before === "object") {
+      const fields: Record<string, number> = { ...before };
+      for (const [field, count] of Object.entries(value)) fields[field] = Math.max(fields[field] ?? 0, count);
+      merged[key] = fields;
+    } else merged[key] = value;
+  }
+  return merged;
+}
+
 /** One line of what was charged: e.g. `email 9800` or `sms 5400, prefix conv 5400 sent/5368 used`. */
 export function describeTrafficCounters(counters: TrafficCounters): string {
   const said: string[] = [];
