@@ -57,9 +57,9 @@ export const usage = `npm run bench -- [options]
   (no option)          the standard set: every backend x protocol x scenario at 32 clients, 8 s each
                        after ${standardWarmupSeconds} s of warm-up (WORKERS=1); 1 worker vs all cores; p99 at half load;
                        Redis and Postgres ceilings; growth at 10k and 100k; the abuse controls on
-                       against off (~15 minutes on 2 cores)
+                       against off (~18 minutes on 2 cores)
   --quick              smoke test: 2 s runs after ${quickWarmupSeconds} s warm-up, the embedded backend on Connect JSON only,
-                       small ceilings, growth at 10k only (~3 minutes)
+                       small ceilings, growth at 10k only, the rules part on one protocol (~3.5 minutes)
   --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)
   --full               also the 1M step of growth (Redis and Postgres)
   --only <name>        one scenario (${allScenarioNames.join(", ")}; bare runs with it as its ceiling),
