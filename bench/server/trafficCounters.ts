@@ -3,7 +3,7 @@ import type { RealStores } from "./backends.js";
 
 /**
  * The traffic counters a real-backend server keeps in Redis (src/storage/sendLimitKeyspace.ts:
- * `traffic:{channel}:global`, `traffic:{channel:country}:…`), by key without the server's prefix:
+ * `traffic:{channel}:<pool>:global`, `traffic:{channel:country}:<pool>:…`), by key without the server's prefix:
  * a counter's value, or a conversion hash's fields (`sends`, `validated`). What shows that a run
  * was charged to the rules it claims to run, and how far the conversion guard's counts got.
  */
@@ -56,14 +56,19 @@ export function highestCounters(earlier: TrafficCounters, later: TrafficCounters
   return merged;
 }
 
-/** One line of what was charged: e.g. `email 9800` or `sms 5400, prefix conv 5400 sent/5368 used`. */
+/**
+ * One line of what was charged, each counter named with its pool when it has one: e.g.
+ * `email account 9800` or `public country conv 5400/5368 used, public prefix conv 5400/5368 used, sms public 5400`.
+ */
 export function describeTrafficCounters(counters: TrafficCounters): string {
   const said: string[] = [];
   for (const [key, value] of Object.entries(counters).sort(([a], [b]) => a.localeCompare(b))) {
-    const global = /^traffic:\{(\w+)\}:global$/.exec(key);
-    if (global !== null && typeof value === "number") said.push(`${global[1]} ${value}`);
-    const conversion = /:conv:(prefix|country)/.exec(key);
-    if (conversion !== null && typeof value === "object") said.push(`${conversion[1]} conv ${value.sends ?? 0}/${value.validated ?? 0} used`);
+    const global = /^traffic:\{(\w+)\}:(?:(\w+):)?global$/.exec(key);
+    if (global !== null && typeof value === "number") said.push(`${global[1]}${global[2] === undefined ? "" : ` ${global[2]}`} ${value}`);
+    const conversion = /^traffic:\{[\w:]+\}:(?:(\w+):)?conv:(prefix|country)/.exec(key);
+    if (conversion !== null && typeof value === "object") {
+      said.push(`${conversion[1] === undefined ? "" : `${conversion[1]} `}${conversion[2]} conv ${value.sends ?? 0}/${value.validated ?? 0} used`);
+    }
   }
   return said.length === 0 ? "none" : said.join(", ");
 }
