@@ -5,7 +5,7 @@ import type { GrowthOptions } from "./growth.js";
 import { allScenarioNames, type ScenarioName } from "./scenarios/scenario.js";
 import { allBackends, type Backend } from "./server/backends.js";
 
-export type Part = "matrix" | "cores" | "stores" | "growth" | "instances" | "tracing";
+export type Part = "matrix" | "cores" | "stores" | "growth" | "instances" | "tracing" | "rules";
 
 export interface BenchSettings {
   readonly quick: boolean;
@@ -17,6 +17,10 @@ export interface BenchSettings {
   readonly http2Connections: number;
   readonly backends: readonly Backend[];
   readonly protocols: readonly Protocol[];
+  /** Protocols of the rules part (abuse controls on against off): grpc and connect-json-h1, one with --quick, or --protocol. */
+  readonly rulesProtocols: readonly Protocol[];
+  /** Measured windows per mode in the rules part, alternating off/on then on/off (default 2, 1 with --quick). */
+  readonly rulesWindows: number;
   /** Scenarios of the matrix; bare is always among them (it is every scenario's ceiling). */
   readonly scenarios: readonly ScenarioName[];
   readonly parts: ReadonlySet<Part>;
@@ -41,6 +45,8 @@ export interface BenchSettings {
 const tracingDefaultProtocol: Protocol = "connect-json-h1";
 /** The instances part's default protocols: one HTTP/2 multiplexed, one HTTP/1.1 keep-alive. */
 const instancesDefaultProtocols: readonly Protocol[] = ["grpc", "connect-json-h1"];
+/** The rules part's: the same pair (--quick: Connect JSON, the issue's reference setting, alone). */
+const rulesDefaultProtocols: readonly Protocol[] = ["grpc", "connect-json-h1"];
 
 /** Warm-up of each run: V8 reaches steady state on the server after ~8-10 s of load (measured). */
 const standardWarmupSeconds = 10;
@@ -50,15 +56,18 @@ export const usage = `npm run bench -- [options]
 
   (no option)          the standard set: every backend x protocol x scenario at 32 clients, 8 s each
                        after ${standardWarmupSeconds} s of warm-up (WORKERS=1); 1 worker vs all cores; p99 at half load;
-                       Redis and Postgres ceilings; growth at 10k and 100k (~12 minutes on 2 cores)
+                       Redis and Postgres ceilings; growth at 10k and 100k; the abuse controls on
+                       against off (~18 minutes on 2 cores)
   --quick              smoke test: 2 s runs after ${quickWarmupSeconds} s warm-up, the embedded backend on Connect JSON only,
-                       small ceilings, growth at 10k only (~3 minutes)
+                       small ceilings, growth at 10k only, the rules part on one protocol (~3.5 minutes)
   --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)
   --full               also the 1M step of growth (Redis and Postgres)
   --only <name>        one scenario (${allScenarioNames.join(", ")}; bare runs with it as its ceiling),
                        or one part: cores (1 worker vs all + half load), stores, growth,
                        tracing (the verification round trip with traces off, sampled out, and exported
-                       to a local OTLP sink; ${tracingDefaultProtocol} unless --protocol)
+                       to a local OTLP sink; ${tracingDefaultProtocol} unless --protocol),
+                       rules (the verification round trip and token-request-consume with the abuse
+                       controls off and on, a fresh server each; ${rulesDefaultProtocols.join(" and ")} unless --protocol)
   --instances <n>      instead of the standard set: n servers of one deployment (real backend: one schema,
                        key prefix and ENCRYPTION_KEYS), each on its own port with its own 32 clients;
                        per scenario, instance 1 alone, then all n at once: per instance and aggregate,
@@ -67,6 +76,8 @@ export const usage = `npm run bench -- [options]
   --workers <n>        WORKERS of each instance with --instances (default 1)
   --redis-cluster      with --instances: the deployment's Redis is a Cluster the bench starts on loopback
                        (3 primaries, no replicas; redis-server and redis-cli on the PATH), not REDIS_URL
+  --rules-windows <n>  measured windows per mode in the rules part, alternating off/on, on/off, ... (default 2,
+                       1 with --quick): more average out a machine whose speed drifts
   --backend <name>     ${allBackends.join(" or ")}
   --protocol <name>    ${allProtocols.join(", ")}
   --no-growth          skip the growth part
@@ -91,6 +102,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       instances: { type: "string" },
       workers: { type: "string" },
       "redis-cluster": { type: "boolean", default: false },
+      "rules-windows": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -113,21 +125,27 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
   const backends = pick("--backend", values.backend, allBackends);
   let protocols = pick("--protocol", values.protocol, allProtocols);
   let scenarios: readonly ScenarioName[] = allScenarioNames;
-  let parts = new Set<Part>(["matrix", "cores", "stores", "growth"]);
+  let parts = new Set<Part>(["matrix", "cores", "stores", "growth", "rules"]);
   if (values.only !== undefined) {
     const only = values.only;
     if ((allScenarioNames as readonly string[]).includes(only)) {
       scenarios = only === "bare" ? ["bare"] : ["bare", only as ScenarioName];
       parts = new Set<Part>(only === "verification-roundtrip" ? ["matrix", "cores"] : ["matrix"]);
-    } else if (only === "cores" || only === "stores" || only === "growth" || only === "tracing") {
+    } else if (only === "cores" || only === "stores" || only === "growth" || only === "tracing" || only === "rules") {
       scenarios = ["bare", "verification-roundtrip"];
       parts = new Set<Part>([only]);
     } else {
-      throw new Error(`--only: expected one of ${[...allScenarioNames, "cores", "stores", "growth", "tracing"].join(", ")}, got ${only}`);
+      throw new Error(`--only: expected one of ${[...allScenarioNames, "cores", "stores", "growth", "tracing", "rules"].join(", ")}, got ${only}`);
     }
   }
   if (values["no-growth"] === true) parts.delete("growth");
   if (parts.has("tracing") && values.protocol === undefined) protocols = [tracingDefaultProtocol];
+  // The rules compare runs on the real backend (Redis counts the traffic); an embedded-only set has none.
+  if (!backends.includes("real")) {
+    if (values.only === "rules") throw new Error("--only rules: runs on the real backend (Redis counts the traffic); --backend real or none");
+    parts.delete("rules");
+  }
+  const rulesProtocols = values.protocol !== undefined ? protocols : quick ? [tracingDefaultProtocol] : rulesDefaultProtocols;
   if (instances > 0) {
     if (values.only !== undefined && !(allScenarioNames as readonly string[]).includes(values.only)) {
       throw new Error(`--instances: runs scenarios; --only ${values.only} is a part of its own`);
@@ -155,6 +173,8 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     http2Connections: 4,
     backends,
     protocols,
+    rulesProtocols,
+    rulesWindows: values["rules-windows"] === undefined ? (quick ? 1 : 2) : wholeNumber("--rules-windows", values["rules-windows"], 1, 20),
     scenarios,
     parts,
     combos,

@@ -21,6 +21,7 @@ import { pinBench, planCpuPinning, unpinBench, type CpuPinning } from "./server/
 import { startServer, type RunningServer } from "./server/serverProcess.js";
 import { postgresCeilings, type PostgresCeiling } from "./stores/postgresCeiling.js";
 import { redisCeilings, type RedisCeiling } from "./stores/redisBenchmark.js";
+import { runRules, type RulesRun } from "./rules.js";
 import { runTracing, type TracingRun } from "./tracing.js";
 
 /**
@@ -76,6 +77,8 @@ async function main(): Promise<number> {
   if (settings.parts.has("instances")) await part("instances", async () => (instances = await runInstances(context)));
   let tracing: TracingRun[] = [];
   if (settings.parts.has("tracing")) await part("tracing", async () => (tracing = await runTracing(context)));
+  let rules: RulesRun[] = [];
+  if (settings.parts.has("rules")) await part("rules", async () => (rules = await runRules(context)));
   let stores: BenchResults["stores"] = null;
   if (settings.parts.has("stores")) await part("stores", async () => (stores = await storeCeilings(settings as BenchSettings)));
   let growth: GrowthResult | null = null;
@@ -86,7 +89,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const targets = checkTargets(rows, growth, servers, instances);
+  const targets = checkTargets(rows, growth, servers, instances, rules);
   print(targetsTable(targets));
 
   const finishedAt = new Date();
@@ -113,6 +116,7 @@ async function main(): Promise<number> {
     growth,
     instances,
     tracing,
+    rules,
     targets,
     notes: [
       "The load generator runs on the same machine as the server: its CPU (bench CPU %) is taken from the same cores.",

@@ -1,5 +1,6 @@
 import type { Protocol } from "./clients/types.js";
 import type { PartContext } from "./partContext.js";
+import { figuresOf, ratioToOff, type RatioToOff } from "./report/ratioToOff.js";
 import { tracingTable } from "./report/tracingTable.js";
 import type { ScenarioRow } from "./report/types.js";
 import { runScenario } from "./runScenario.js";
@@ -19,7 +20,7 @@ export interface TracingRun {
   /** Spans the sink received from this server, from its start to its stop (SIGTERM flushes the last batch). */
   readonly spansExported: number;
   /** This run over the "off" run on the same protocol: rounds/s, RPC p99, server CPU per round. */
-  readonly ratioToOff: { readonly roundsPerSecond: number; readonly p99: number; readonly serverCpuPerRound: number | null } | null;
+  readonly ratioToOff: RatioToOff | null;
 }
 
 /** The three ways, in the order they run: the SDK not loaded; loaded, sampling nothing; exporting every span. */
@@ -69,7 +70,7 @@ export async function runTracing(context: PartContext): Promise<TracingRun[]> {
         context.rows.push(noted);
         if (mode === "off") off = noted;
         const spansExported = sink.spans() - spansBefore;
-        runs.push({ mode, protocol, env: serverEnv, row: noted, spansExported, ratioToOff: off === undefined ? null : ratios(noted, off) });
+        runs.push({ mode, protocol, env: serverEnv, row: noted, spansExported, ratioToOff: off === undefined ? null : ratioToOff(figuresOf(noted), figuresOf(off)) });
         progress(`  ${row.load.roundsPerSecond} rounds/s, p99 ${row.load.latencyMs.p99} ms, server ${row.cpuPerRoundUs?.server ?? "-"} us/round, ${spansExported} spans exported, errors ${row.load.errors}`);
       }
     }
@@ -79,15 +80,4 @@ export async function runTracing(context: PartContext): Promise<TracingRun[]> {
   if (sink.unreadable() > 0) progress(`tracing: ${sink.unreadable()} export requests were not OTLP JSON (their spans are not counted)`);
   context.print(tracingTable(runs));
   return runs;
-}
-
-function ratios(row: ScenarioRow, off: ScenarioRow): TracingRun["ratioToOff"] {
-  const ratio = (value: number, reference: number) => (reference > 0 ? Math.round((value / reference) * 100) / 100 : 0);
-  const server = row.cpuPerRoundUs?.server;
-  const offServer = off.cpuPerRoundUs?.server;
-  return {
-    roundsPerSecond: ratio(row.load.roundsPerSecond, off.load.roundsPerSecond),
-    p99: ratio(row.load.latencyMs.p99, off.load.latencyMs.p99),
-    serverCpuPerRound: server === undefined || offServer === undefined ? null : ratio(server, offServer),
-  };
 }

@@ -1,6 +1,8 @@
 import type { GrowthResult } from "../growth.js";
 import type { InstancesRun } from "../instances.js";
+import type { RulesRun } from "../rules.js";
 import { bareRatioTarget } from "./format.js";
+import { rulesCpuTarget, rulesVerdict } from "./rulesTable.js";
 import type { ScenarioRow, ServerRecord, TargetCheck, Verdict } from "./types.js";
 
 const roundTripTarget = 3_300;
@@ -15,6 +17,7 @@ export function checkTargets(
   growth: GrowthResult | null,
   servers: readonly ServerRecord[],
   instances: readonly InstancesRun[] = [],
+  rules: readonly RulesRun[] = [],
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
 
@@ -33,8 +36,14 @@ export function checkTargets(
   });
 
   const roundTrips = rows.filter(
-    // Tracing's runs are the same round trip with traces on: a cost to compare, not the service's rate.
-    (row) => row.scenario === "verification-roundtrip" && row.protocol === "connect-json-h1" && row.backend === "real" && row.load.mode === "closed" && row.section !== "tracing",
+    // Tracing's and the rules' runs are the same round trip with a feature switched: a cost to compare, not the service's rate.
+    (row) =>
+      row.scenario === "verification-roundtrip" &&
+      row.protocol === "connect-json-h1" &&
+      row.backend === "real" &&
+      row.load.mode === "closed" &&
+      row.section !== "tracing" &&
+      row.section !== "rules",
   );
   const best = roundTrips.reduce<ScenarioRow | undefined>((top, row) => (top === undefined || row.load.roundsPerSecond > top.load.roundsPerSecond ? row : top), undefined);
   checks.push({
@@ -75,8 +84,25 @@ export function checkTargets(
     verdict: sizes.length === 0 ? "n/a" : verdict(worst < bytesPerVerificationTarget),
   });
 
+  const rulesOn = rules.filter((run) => rulesVerdict(run) !== undefined);
+  checks.push({
+    target: `abuse controls on: <= ${Math.round((rulesCpuTarget - 1) * 100)}% more server CPU per round trip than off (issue 18; both servers loaded at once)`,
+    measured:
+      rulesOn.length === 0
+        ? "not measured"
+        : rulesOn
+            .map(
+              (run) =>
+                `${run.scenario}/${run.protocol} ${run.together.serverCpuPerRoundRatioToOff!.toFixed(2)}x (${run.together.serverCpuPerRound} us; ` +
+                `alternating ${run.ratioToOff.serverCpuPerRound?.toFixed(2) ?? "-"}x)`,
+            )
+            .join(", "),
+    verdict: rulesOn.length === 0 ? "n/a" : verdict(rulesOn.every((run) => rulesVerdict(run) === "PASS")),
+  });
+
   // The instances' runs together are not rows (their lone runs are): their failures count here too.
-  const together = instances.map((run) => run.aggregate);
+  // Nor are the rules part's windows with both servers loaded at once.
+  const together = [...instances.map((run) => run.aggregate), ...rules.flatMap((run) => run.together.windows.map((window) => window.load))];
   const unexpected = [...rows.map((row) => row.load), ...together].reduce((sum, load) => sum + load.errors + load.warmupErrors + load.abandoned, 0);
   const runs = rows.length + together.length;
   const growthErrors = sizes.reduce((sum, step) => sum + step.validateErrors, 0);

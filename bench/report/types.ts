@@ -8,9 +8,10 @@ import type { ServerCost } from "../server/procStats.js";
 import type { ServerLogSummary } from "../server/serverProcess.js";
 import type { PostgresCeiling } from "../stores/postgresCeiling.js";
 import type { RedisCeiling } from "../stores/redisBenchmark.js";
+import type { RulesRun } from "../rules.js";
 import type { TracingRun } from "../tracing.js";
 
-export type Section = "matrix" | "cores" | "half-load" | "instances" | "tracing";
+export type Section = "matrix" | "cores" | "half-load" | "instances" | "tracing" | "rules";
 
 /** One measured run of one scenario: a line of the terminal table, an entry of the JSON. */
 export interface ScenarioRow {
@@ -87,6 +88,8 @@ export interface BenchResults {
   readonly instances: readonly InstancesRun[];
   /** --only tracing: the round trip with traces off, sampled out and exported. */
   readonly tracing: readonly TracingRun[];
+  /** The rules part: each scenario with the abuse controls off and on, and on's ratios to off. */
+  readonly rules: readonly RulesRun[];
   readonly targets: readonly TargetCheck[];
   readonly notes: readonly string[];
 }

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { smsSink } from "./smsSink.js";
+import { abuseControlsOn, guessBudgetsRaised } from "./abuseControls.js";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
@@ -189,6 +190,10 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     TOKEN_MAX_RESEND_DELAY_SECONDS: "0",
     // The bench calls from one address: the per-address limit is checked on every call, never reached.
     ACCOUNT_TOKEN_CLIENT_LIMIT: "1000000",
+    // Every abuse control checked and charged on every send, never refusing (the defaults would
+    // refuse within seconds: 3,000 emails a minute, 20 SMS per prefix an hour, the conversion guard).
+    ...abuseControlsOn,
+    ...guessBudgetsRaised,
   };
   if (stores === undefined) return { ...common, DATA_DIR: "memory://" };
   return {
