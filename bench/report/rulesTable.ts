@@ -73,7 +73,7 @@ export function rulesTable(runs: readonly RulesRun[]): string {
   );
   const footnote =
     "off: EMAIL_PER_MINUTE_LIMIT, SMS_PER_MINUTE_LIMIT, SMS_PREFIX_HOURLY_LIMIT, SMS_COUNTRY_HOURLY_LIMIT, SMS_COUNTRY_*_BUDGET and " +
-    "SMS_CONVERSION_MIN_RATIO 0, no SMS_PRICES, SMS_DENIED_NUMBER_TYPES a list of none (the policy still parses every number: there is no " +
+    "SMS_CONVERSION_MIN_RATIO 0, no SMS_PRICES, SMS_DENIED_NUMBER_TYPES none (the policy still parses every number: there is no " +
     "switch for it, and config reads an empty value as the default list); the guess pools and the run of wrong public guesses have no off " +
     "and count in both. on: every rule at limits no run reaches, a budget in money (SMS_PRICES), the conversion guard at 0.2 from 500 sends " +
     "per prefix and 1,000 per country (bench/server/abuseControls.ts). verification-roundtrip sends email (the per-minute cap only); " +

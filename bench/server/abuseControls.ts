@@ -28,8 +28,7 @@ export const abuseControlsOn: Readonly<Record<string, string>> = {
 
 /**
  * The abuse controls off as far as config allows. The destination policy still parses every
- * number (there is no switch for it); it refuses no type: `,` is a list of none, since config reads
- * an empty SMS_DENIED_NUMBER_TYPES as unset, which is the default list. The guess pools and the
+ * number (there is no switch for it); it refuses no type (`none`). The guess pools and the
  * ceiling on consecutive wrong guesses have no off either: both modes count them alike.
  */
 export const abuseControlsOff: Readonly<Record<string, string>> = {
@@ -42,7 +41,7 @@ export const abuseControlsOff: Readonly<Record<string, string>> = {
   // Empty is unset: budgets (none here) would count messages.
   SMS_PRICES: "",
   SMS_CONVERSION_MIN_RATIO: "0",
-  SMS_DENIED_NUMBER_TYPES: ",",
+  SMS_DENIED_NUMBER_TYPES: "none",
 };
 
 /**

@@ -162,6 +162,10 @@ export function loadConfig(env: RawEnvironment): Config {
   const accountTokens = accountTokenConfig(v, environment === "production", problems);
   // The same CAPTCHA as AccountTokenService's. A provider named without its secret is reported
   // as that already.
+  if (v.TOKEN_PUBLIC_CAPTCHA === true && v.TOKEN_PUBLIC_REQUESTS !== true) {
+    // Only public callers are asked for an answer: without public requests it would do nothing.
+    problems.push("TOKEN_PUBLIC_CAPTCHA: asks public callers for a CAPTCHA, and there are none unless TOKEN_PUBLIC_REQUESTS=true");
+  }
   if (v.TOKEN_PUBLIC_CAPTCHA === true && accountTokens.captcha === undefined && v.CAPTCHA_PROVIDER === undefined) {
     problems.push("TOKEN_PUBLIC_CAPTCHA: needs CAPTCHA_PROVIDER and CAPTCHA_SECRET (only development accepts dev-captcha-ok without them)");
   }

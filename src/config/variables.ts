@@ -44,7 +44,15 @@ const commaList = z
 const isoCountries = commaList.pipe(
   z.array(z.string().regex(/^[A-Za-z]{2}$/, "each must be a two-letter ISO 3166 country code (GB, US)").transform((code) => code.toUpperCase())),
 );
-const numberTypes = commaList.pipe(z.array(z.string().refine(isNumberType, `each must be one of ${NUMBER_TYPES.join(", ")}`)));
+/** Number types, or `none` (an empty value reads as the default, like every variable's). */
+const numberTypes = commaList.pipe(
+  z.array(z.string()).transform((types, context) => {
+    if (types.length === 1 && types[0] === "none") return [];
+    const unknown = types.filter((type) => !isNumberType(type));
+    if (unknown.length > 0) context.addIssue({ code: "custom", message: `each must be one of ${NUMBER_TYPES.join(", ")}, or none alone` });
+    return types;
+  }),
+);
 /** A plain decimal amount (money or messages): `25`, `12.5`. */
 const amount = z
   .string()
@@ -275,7 +283,7 @@ export const variables = {
   SMS_DENIED_COUNTRIES: variable(isoCountries, "comma-separated ISO country codes SMS never goes to", ""),
   SMS_DENIED_NUMBER_TYPES: variable(
     numberTypes,
-    `number types SMS never goes to, of: ${NUMBER_TYPES.join(", ")}`,
+    `number types SMS never goes to, of: ${NUMBER_TYPES.join(", ")}; none for no type`,
     "premium_rate,shared_cost,international_network,unknown",
   ),
   SMS_PREFIX_DIGITS: variable(wholeNumber(1, 8), "national digits after the country code that make a number's prefix (+44 7911 with 4)", "4"),

@@ -232,7 +232,7 @@ describe("configuration", () => {
   it("asks public TokenService callers for a CAPTCHA only with TOKEN_PUBLIC_CAPTCHA=true, and refuses it without a CAPTCHA to ask", () => {
     expect(loadConfig({}).tokens.publicCaptcha).toBe(false);
     // On the embedded defaults, development's CAPTCHA (dev-captcha-ok) is the one asked.
-    expect(loadConfig({ TOKEN_PUBLIC_CAPTCHA: "true" })).toMatchObject({ tokens: { publicCaptcha: true }, accountTokens: { captcha: { provider: "development" } } });
+    expect(loadConfig({ TOKEN_PUBLIC_CAPTCHA: "true", TOKEN_PUBLIC_REQUESTS: "true" })).toMatchObject({ tokens: { publicCaptcha: true }, accountTokens: { captcha: { provider: "development" } } });
     const production = {
       NODE_ENV: "production",
       DATABASE_URL: "postgres://db/x",
@@ -240,6 +240,7 @@ describe("configuration", () => {
       AUTH_JWT_SECRET: "s".repeat(32),
       ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
       HMAC_KEY: Buffer.alloc(32, 1).toString("base64"),
+      TOKEN_PUBLIC_REQUESTS: "true",
       TOKEN_PUBLIC_CAPTCHA: "true",
     };
     expect(problemsOf(production)).toEqual([expect.stringMatching(/^TOKEN_PUBLIC_CAPTCHA: needs CAPTCHA_PROVIDER/)]);

@@ -62,6 +62,16 @@ describe("SMS destination policy (settings)", () => {
     expect(refusal(() => loose.checkDestination("sms", "+442079460018")).metadata).toMatchObject({ number_type: "fixed_line" });
   });
 
+  it("SMS_DENIED_NUMBER_TYPES=none refuses no type", () => {
+    expect(() => policy({ SMS_DENIED_NUMBER_TYPES: "none" }).checkDestination("sms", "+449098790000")).not.toThrow();
+    expect(() => loadConfig({ SMS_DENIED_NUMBER_TYPES: "none,premium_rate" })).toThrow(/or none alone/);
+  });
+
+  it("refuses TOKEN_PUBLIC_CAPTCHA without public requests: it would ask nobody", () => {
+    expect(() => loadConfig({ TOKEN_PUBLIC_CAPTCHA: "true" })).toThrow(/TOKEN_PUBLIC_CAPTCHA: asks public callers/);
+    expect(() => loadConfig({ TOKEN_PUBLIC_CAPTCHA: "true", TOKEN_PUBLIC_REQUESTS: "true" })).not.toThrow();
+  });
+
   it("refuses a configuration that allows and denies one country, or has an unknown number type", () => {
     expect(() => loadConfig({ SMS_ALLOWED_COUNTRIES: "GB", SMS_DENIED_COUNTRIES: "gb" })).toThrow(/GB in both/);
     expect(() => loadConfig({ SMS_DENIED_NUMBER_TYPES: "premium" })).toThrow(/SMS_DENIED_NUMBER_TYPES: each must be one of/);
