@@ -46,6 +46,8 @@ export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig, verif
     algorithms: keys instanceof KeyObject ? ["HS256"] : ["RS256", "PS256", "ES256", "EdDSA"],
     requiredClaims: ["sub", "exp"],
     clockTolerance: 5,
+    // jose then requires `iat` and refuses a token issued longer ago, whatever its `exp` says.
+    ...(claims.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: claims.maxTokenAgeSeconds }),
   };
   // jose works on WebCrypto keys and converts any other key on every call, which was a fifth of
   // a bare RPC's CPU time: convert the shared secret once.
@@ -74,7 +76,11 @@ function refusal(error: unknown): Unauthenticated | DependencyUnavailable {
   if (error instanceof errors.JWKSTimeout || (error instanceof TypeError && /fetch/i.test(error.message))) {
     return new DependencyUnavailable("the JWKS endpoint", { cause: error });
   }
-  if (error instanceof errors.JWTExpired) return new Unauthenticated("TOKEN_EXPIRED", "bearer token has expired");
+  if (error instanceof errors.JWTExpired) {
+    // A token within its `exp` but issued too long ago fails jose's age check on `iat`.
+    if (error.claim === "iat") return new Unauthenticated("TOKEN_EXPIRED", "bearer token is older than this server accepts (AUTH_MAX_TOKEN_AGE_SECONDS, by its iat)");
+    return new Unauthenticated("TOKEN_EXPIRED", "bearer token has expired");
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     // jose's message says which check failed (e.g. unexpected "iss" claim value); the caller
     // needs to know whether to add a claim or fix one.
@@ -104,9 +110,11 @@ function developmentRefusal(error: unknown): Unauthenticated | undefined {
 }
 
 function principalOf(payload: JWTPayload, claims: ClaimsConfig): Principal {
-  const subject = payload.sub;
-  if (subject === undefined || subject.length === 0) {
-    throw new Unauthenticated("TOKEN_CLAIM_INVALID", 'bearer token claim "sub" is missing');
+  // The type says string, but a token may carry anything there: a number or an array would be
+  // taken for a user id, an object would fail later as a server error.
+  const subject: unknown = payload.sub;
+  if (typeof subject !== "string" || subject.trim().length === 0) {
+    throw new Unauthenticated("TOKEN_CLAIM_INVALID", 'bearer token claim "sub" must be a non-empty string');
   }
   const rolesClaim = payload[claims.rolesClaim];
   const roles = typeof rolesClaim === "string" ? rolesClaim.split(" ") : Array.isArray(rolesClaim) ? rolesClaim : [];

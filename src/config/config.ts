@@ -28,6 +28,8 @@ export interface ClaimsConfig {
   readonly rolesClaim: string;
   readonly serviceRole: string;
   readonly adminRole: string;
+  /** Oldest a token may be, by its `iat`, whatever its `exp` says; absent: no limit. */
+  readonly maxTokenAgeSeconds?: number;
 }
 
 export type DatabaseConfig =
@@ -192,6 +194,7 @@ export function loadConfig(env: RawEnvironment): Config {
     rolesClaim: v.AUTH_ROLES_CLAIM!,
     serviceRole: v.AUTH_SERVICE_ROLE!,
     adminRole: v.AUTH_ADMIN_ROLE!,
+    ...(v.AUTH_MAX_TOKEN_AGE_SECONDS === undefined ? {} : { maxTokenAgeSeconds: v.AUTH_MAX_TOKEN_AGE_SECONDS }),
   };
   const tokenCacheSize = v.AUTH_TOKEN_CACHE_SIZE!;
   const auth: AuthConfig =

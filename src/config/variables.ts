@@ -207,6 +207,10 @@ export const variables = {
   AUTH_ROLES_CLAIM: variable(nonEmpty, "JWT claim holding the caller's roles (string or array)", "roles"),
   AUTH_SERVICE_ROLE: variable(nonEmpty, "role that makes a caller a service principal", "service"),
   AUTH_ADMIN_ROLE: variable(nonEmpty, "role that makes a caller an admin principal", "admin"),
+  AUTH_MAX_TOKEN_AGE_SECONDS: variable(
+    wholeNumber(60, 365 * 86_400),
+    "oldest a bearer JWT may be by its iat (which it must then carry), however far off its exp; unset: no limit",
+  ),
   AUTH_TOKEN_CACHE_SIZE: variable(
     wholeNumber(0, 1_000_000),
     "bearer tokens remembered as verified (until their `exp`, at most 60 s) so a repeated token skips the signature check; 0 checks every call",

@@ -1,5 +1,5 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { SignJWT } from "jose";
+import { SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { accessTable, admins, backends, everyone } from "../../src/auth/access.js";
@@ -102,6 +102,32 @@ describe("auth interceptor", () => {
     expect(refused.rawMessage).toBe('bearer token claim "exp" is missing');
     const wrongIssuer = await failure(clientWith(`Bearer ${await signToken({ roles: ["admin"], issuer: "someone-else" })}`).check());
     expect(wrongIssuer.rawMessage).toBe('bearer token claim "iss" is not acceptable');
+  });
+
+  it("refuses a sub that is not a non-empty string: a number, an array, an object, blanks", async () => {
+    for (const sub of [42, ["user-1"], { id: "user-1" }, "  "]) {
+      const token = await new SignJWT({ roles: ["admin"], sub } as unknown as JWTPayload)
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer(testClaims.issuer)
+        .setAudience(testClaims.audience)
+        .setExpirationTime("1h")
+        .sign(new TextEncoder().encode(testJwtSecret));
+      const refused = await failure(clientWith(`Bearer ${token}`).check());
+      expect(refused.code, JSON.stringify(sub)).toBe(Code.Unauthenticated);
+      expect(refused.rawMessage).toBe('bearer token claim "sub" must be a non-empty string');
+    }
+  });
+
+  it("refuses a token older than AUTH_MAX_TOKEN_AGE_SECONDS by its iat, and one without iat, though its exp is far off", async () => {
+    const verifier = createTokenVerifier(secretKey(testJwtSecret), { ...claims, maxTokenAgeSeconds: 3600 });
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const sign = (iat: number | undefined) => {
+      const jwt = new SignJWT({ roles: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("ops").setIssuer(testClaims.issuer).setAudience(testClaims.audience).setExpirationTime(issuedAt + 86_400);
+      return (iat === undefined ? jwt : jwt.setIssuedAt(iat)).sign(new TextEncoder().encode(testJwtSecret));
+    };
+    await expect(verifier.verify(await sign(issuedAt - 60))).resolves.toMatchObject({ principal: { kind: "admin", subject: "ops" } });
+    await expect(verifier.verify(await sign(issuedAt - 7200))).rejects.toMatchObject({ reason: "TOKEN_EXPIRED", message: expect.stringContaining("AUTH_MAX_TOKEN_AGE_SECONDS") });
+    await expect(verifier.verify(await sign(undefined))).rejects.toMatchObject({ reason: "TOKEN_CLAIM_INVALID", message: 'bearer token claim "iat" is missing' });
   });
 
   it("refuses an expired token", async () => {
