@@ -171,8 +171,9 @@ describe.each(backends)("TokenService tells no one whether an address is known (
     const consumed = await anonymous.consumeToken({ operation: TokenOperation.REGISTRATION, token: await server.codeSentTo(email), processingId });
     expect(consumed.verifiedKey?.key).toEqual({ case: "email", value: email });
     expect(await failure(anonymous.consumeToken({ operation: TokenOperation.PASSWORD_CHANGE, token: "123456", userId: "u" }))).toMatchObject({
-      code: Code.PermissionDenied,
-      reason: "OPERATION_NOT_ALLOWED",
+      code: Code.Unauthenticated,
+      reason: "TOKEN_MISSING",
+      message: "this operation needs a bearer token (user or service): send one",
     });
     expect(await failure(anonymous.requestPasswordChangeToken({ userId: "u" }))).toMatchObject({ code: Code.Unauthenticated });
   });

@@ -1320,7 +1320,8 @@ export const TokenService: GenService<{
    * operation, user or processing id), FAILED_PRECONDITION (TOKEN_LOCKED after too many wrong
    * tokens; PROFILE_CHANGED: the profile no longer allows the effect, e.g. MFA was turned on
    * meanwhile), ALREADY_EXISTS (KEY_TAKEN), PERMISSION_DENIED (NOT_YOUR_PROFILE,
-   * OPERATION_NOT_ALLOWED), UNAVAILABLE.
+   * OPERATION_NOT_ALLOWED: a user for a backend's operation), UNAUTHENTICATED (TOKEN_MISSING: no
+   * bearer token for an operation that needs one), UNAVAILABLE.
    *
    * @generated from rpc onetime.v1.TokenService.ConsumeToken
    */

@@ -197,6 +197,10 @@ export class ProfileTokens {
     if (actor.kind === "public" && spec.callers.includes("public") && !this.deps.rules.publicRequests) {
       throw new Unauthenticated("TOKEN_MISSING", "this server takes these requests from backends only: send a bearer token");
     }
+    // No credentials for an operation that needs them: the caller must sign in, not give up.
+    if (actor.kind === "public" && !spec.callers.includes("public")) {
+      throw new Unauthenticated("TOKEN_MISSING", `this operation needs a bearer token (${spec.callers.join(" or ")}): send one`);
+    }
     if (!spec.callers.includes(actor.kind)) throw operationNotAllowed();
     // Step 2 goes with its step 1: switching key recovery off switches off both.
     const { disabled } = this.deps.rules;
