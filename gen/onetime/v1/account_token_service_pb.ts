@@ -483,11 +483,11 @@ export type CreateAuthTokenResponse = Message<"onetime.v1.CreateAuthTokenRespons
   authToken?: IssuedAccountToken | undefined;
 
   /**
-   * What the device keeps, for RedeemAuthToken and WatchAuthToken; never shown, never logged.
-   * 43 URL-safe characters. The auth token is derived from it one way (base64url of its
-   * SHA-256, as PKCE derives its S256 code challenge from the code verifier, RFC 7636 section
-   * 4.2): the token does not reveal the secret, and the server keeps neither, only the token's
-   * keyed hash.
+   * What the device keeps to itself (never in the QR code), for RedeemAuthToken and
+   * WatchAuthToken. 43 URL-safe characters. The auth token is made from it one way (base64url of
+   * its SHA-256, as PKCE makes its S256 code challenge from the code verifier, RFC 7636 section
+   * 4.2): the token does not reveal the secret, and onetime stores and logs neither, only the
+   * token's keyed hash.
    *
    * @generated from field: string device_secret = 2;
    */
@@ -536,10 +536,12 @@ export const AttachAuthTokenResponseSchema: GenMessage<AttachAuthTokenResponse> 
   messageDesc(file_onetime_v1_account_token_service, 22);
 
 /**
- * Redeem and watch are keyed by the device secret alone: the token is derived from it (see
- * CreateAuthTokenResponse.device_secret), so the secret names the token and proves its holder in
- * one field, with one lookup by hash and no comparison that could leak by its timing; a second
- * field would add nothing a photo of the screen lacks.
+ * Redeem and watch take the device secret alone, not the token beside it: the token is made from
+ * the secret (see CreateAuthTokenResponse.device_secret), so the secret both names the token and
+ * proves its holder. The lookup stays the one by the token's keyed hash (no second stored hash,
+ * no comparison whose timing could leak, no extra round trip); a wrong secret names no token and
+ * answers NOT_FOUND like an unknown one; and the shown token, which a photo of the screen
+ * holds, would add nothing as a second field.
  *
  * @generated from message onetime.v1.RedeemAuthTokenRequest
  */
