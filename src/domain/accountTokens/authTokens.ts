@@ -18,11 +18,11 @@ export type RedeemAnswer = { readonly state: "pending" } | { readonly state: "re
  * Seed 003's auth tokens, for pairing a device with an account: the device creates one and shows
  * it, a signed-in account attaches it, the device redeems it once for the account id. Redeem and
  * watch take the device secret the token was made from, never the token: what the screen shows
- * attaches, and only the device that keeps the secret collects (see Pairing). A secret that makes
- * no live token, the shown token among them, reads as an unknown token and changes nothing, by
- * construction: it names no row. The device may watch instead of polling: a watch holds no Postgres connection while it waits, only a
- * listener on the signals, which an attach on any instance fires; it reads the store once, when
- * it starts.
+ * attaches, and only the device that keeps the secret collects (see Pairing). Any other secret,
+ * the shown token among them, makes a token no row has: it reads as an unknown token and changes
+ * nothing, by construction. The device may watch instead of polling: a watch holds no Postgres
+ * connection while it waits, only a listener on the signals, which an attach on any instance
+ * fires; it reads the store once, when it starts.
  */
 export class AuthTokens {
   constructor(private readonly deps: AccountTokenDependencies) {}
