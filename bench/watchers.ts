@@ -39,16 +39,18 @@ async function main(): Promise<void> {
       createClient(AccountTokenService, createGrpcTransport({ baseUrl: watched.url })),
     );
 
-    const tokens: string[] = [];
+    // The shown token, for the attach, and the device secret, for the watch.
+    const tokens: Array<{ authToken: string; deviceSecret: string }> = [];
     for (let i = 0; i < watchers; i += 100) {
-      tokens.push(...(await Promise.all(Array.from({ length: Math.min(100, watchers - i) }, async () => (await creator.createAuthToken({})).authToken!.token))));
+      const created = await Promise.all(Array.from({ length: Math.min(100, watchers - i) }, () => creator.createAuthToken({})));
+      tokens.push(...created.map(({ authToken, deviceSecret }) => ({ authToken: authToken!.token, deviceSecret })));
     }
 
     const pending = new Array<number>(watchers).fill(0);
     const heard = new Array<number>(watchers).fill(0);
-    const watch = async (authToken: string, i: number) => {
+    const watch = async (deviceSecret: string, i: number) => {
       try {
-        for await (const message of watchClients[i % watchClients.length]!.watchAuthToken({ authToken }, { timeoutMs: 600_000 })) {
+        for await (const message of watchClients[i % watchClients.length]!.watchAuthToken({ deviceSecret }, { timeoutMs: 600_000 })) {
           if (message.state === AuthTokenState.PENDING) pending[i] = performance.now();
           if (message.state === AuthTokenState.ATTACHED) heard[i] = performance.now();
         }
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     // Opened 100 at a time, as devices arrive rather than all in one instant.
     const ended: Promise<void>[] = [];
     for (let i = 0; i < watchers; i += 100) {
-      ended.push(...tokens.slice(i, i + 100).map((token, j) => watch(token, i + j)));
+      ended.push(...tokens.slice(i, i + 100).map((token, j) => watch(token.deviceSecret, i + j)));
       while (pending.slice(i, i + 100).some((at) => at === 0)) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     progress(`${watchers} watchers waiting on ${watchClients.length} HTTP/2 connections`);
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     const attachedAt = new Array<number>(watchers).fill(0);
     for (let i = 0; i < watchers; i += attachBatch) {
       await Promise.all(
-        tokens.slice(i, i + attachBatch).map(async (authToken, j) => {
+        tokens.slice(i, i + attachBatch).map(async ({ authToken }, j) => {
           const index = i + j;
           await attachers[index % 2]!.attachAuthToken({ authToken });
           attachedAt[index] = performance.now();

@@ -3,7 +3,7 @@ import type { Scenario } from "./scenario.js";
 
 /**
  * Seed 003's device pairing: CreateAuthToken (public), AttachAuthToken (a signed-in account; it
- * also publishes the wake-up for watchers), RedeemAuthToken (public, the holder).
+ * also publishes the wake-up for watchers), RedeemAuthToken (public, the device, with its secret).
  */
 export const authToken: Scenario = {
   name: "auth-token",
@@ -14,9 +14,9 @@ export const authToken: Scenario = {
       notes: {},
       round: async (recorder, slot) => {
         const calls = pool.clients[slot % pool.clients.length]!.accountTokens;
-        const token = (await recorder.call(() => calls.createAuthToken())).authToken?.token ?? "";
-        await recorder.call(() => calls.attach({ authToken: token }));
-        const redeemed = await recorder.call(() => calls.redeem({ authToken: token }));
+        const created = await recorder.call(() => calls.createAuthToken());
+        await recorder.call(() => calls.attach({ authToken: created.authToken?.token ?? "" }));
+        const redeemed = await recorder.call(() => calls.redeem({ deviceSecret: created.deviceSecret }));
         if (redeemed.state !== AuthTokenState.REDEEMED) throw new Error(`RedeemAuthToken answered state ${redeemed.state}`);
       },
     };

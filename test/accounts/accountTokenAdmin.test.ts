@@ -79,7 +79,7 @@ describe.each(backends)("operators and limits on %s backends", (backend) => {
     expect(Number((await failure(Promise.reject(refused))).metadata.retry_after_seconds)).toBeGreaterThan(0);
     for (const call of [
       anyone.createAccountCreationRequestToken({}),
-      anyone.redeemAuthToken({ authToken: "x" }),
+      anyone.redeemAuthToken({ deviceSecret: "x" }),
       anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "abc" } }),
     ]) {
       expect(await failure(call)).toMatchObject({ code: Code.ResourceExhausted, reason: "CLIENT_LIMIT_REACHED" });

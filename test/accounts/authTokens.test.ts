@@ -34,17 +34,18 @@ async function newestAuthTokenId(operator: AccountTokenClient): Promise<string> 
  * the watch said and how long after the revoke its last message came. The watch must have ended
  * within 5 s: the token itself would keep it open for ten minutes.
  */
-async function watchRevoke(watcher: AccountTokenClient, operator: AccountTokenClient): Promise<{ states: AuthTokenState[]; afterRevokeMs: number; token: string }> {
-  const token = (await watcher.createAuthToken({})).authToken!.token;
+async function watchRevoke(watcher: AccountTokenClient, operator: AccountTokenClient): Promise<{ states: AuthTokenState[]; afterRevokeMs: number; token: string; deviceSecret: string }> {
+  const { authToken, deviceSecret } = await watcher.createAuthToken({});
+  const token = authToken!.token;
   const tokenId = await newestAuthTokenId(operator);
-  const watch = collect(watcher.watchAuthToken({ authToken: token }));
+  const watch = collect(watcher.watchAuthToken({ deviceSecret }));
   await until(() => watch.seen.length === 1);
   const revokedAt = Date.now();
   const { token: revoked } = await operator.revokeAccountToken({ tokenId });
   expect(revoked).toMatchObject({ kind: AccountTokenKind.AUTH, state: AccountTokenState.REVOKED });
   await until(() => watch.seen.length === 2);
   await watch.done;
-  return { states: watch.seen.map((message) => message.state), afterRevokeMs: watch.seen[1]!.at - revokedAt, token };
+  return { states: watch.seen.map((message) => message.state), afterRevokeMs: watch.seen[1]!.at - revokedAt, token, deviceSecret };
 }
 
 describe.each(backends)("auth tokens on %s backends", (backend) => {
@@ -60,15 +61,17 @@ describe.each(backends)("auth tokens on %s backends", (backend) => {
   it.each<Protocol>(["grpc", "connect-json"])("pairs a device with an account across two clients, the device watching over %s", async (protocol) => {
     const device = await accountTokenClient(server.url, publicCaller, protocol);
     const phone = await accountTokenClient(server.url, user("account-carol"), protocol === "grpc" ? "connect-json" : "grpc");
-    const { authToken } = await device.createAuthToken({});
+    const { authToken, deviceSecret } = await device.createAuthToken({});
     const token = authToken!.token;
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(deviceSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(deviceSecret).not.toBe(token);
 
     // Not attached yet: pending, and nothing is consumed.
-    expect(await device.redeemAuthToken({ authToken: token })).toMatchObject({ state: AuthTokenState.PENDING, accountId: "" });
-    expect(await device.redeemAuthToken({ authToken: token })).toMatchObject({ state: AuthTokenState.PENDING });
+    expect(await device.redeemAuthToken({ deviceSecret })).toMatchObject({ state: AuthTokenState.PENDING, accountId: "" });
+    expect(await device.redeemAuthToken({ deviceSecret })).toMatchObject({ state: AuthTokenState.PENDING });
 
-    const watch = collect(device.watchAuthToken({ authToken: token }));
+    const watch = collect(device.watchAuthToken({ deviceSecret }));
     await until(() => watch.seen.length === 1);
     expect(watch.seen[0]!.state).toBe(AuthTokenState.PENDING);
 
@@ -81,26 +84,46 @@ describe.each(backends)("auth tokens on %s backends", (backend) => {
     // Attached once: a second attach, by anyone, finds nothing.
     expect(await failure(phone.attachAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
 
-    expect(await device.redeemAuthToken({ authToken: token })).toMatchObject({ state: AuthTokenState.REDEEMED, accountId: "account-carol" });
-    expect(await failure(device.redeemAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
-    expect(await failure(collect(device.watchAuthToken({ authToken: token })).done)).toMatchObject({ code: Code.NotFound });
+    expect(await device.redeemAuthToken({ deviceSecret })).toMatchObject({ state: AuthTokenState.REDEEMED, accountId: "account-carol" });
+    expect(await failure(device.redeemAuthToken({ deviceSecret }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
+    expect(await failure(collect(device.watchAuthToken({ deviceSecret })).done)).toMatchObject({ code: Code.NotFound });
+  });
+
+  it("a photo of the screen attaches but cannot redeem or watch: the shown token is no device secret, and the device still collects", async () => {
+    const device = await accountTokenClient(server.url, publicCaller, "connect-json");
+    const onlooker = await accountTokenClient(server.url);
+    const { authToken, deviceSecret } = await device.createAuthToken({});
+    const shown = authToken!.token;
+    const notFound = { code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" };
+    const tryToSteal = async () => {
+      expect(await failure(onlooker.redeemAuthToken({ deviceSecret: shown }))).toMatchObject(notFound);
+      expect(await failure(collect(onlooker.watchAuthToken({ deviceSecret: shown })).done)).toMatchObject(notFound);
+      // The field a client of the old contract sends names nothing any more: the one it lacks is named.
+      expect(await failure(onlooker.redeemAuthToken({ authToken: shown }))).toMatchObject({ code: Code.InvalidArgument, fields: ["device_secret"] });
+      expect(await failure(collect(onlooker.watchAuthToken({ authToken: shown })).done)).toMatchObject({ code: Code.InvalidArgument, fields: ["device_secret"] });
+    };
+    await tryToSteal();
+    expect(await device.redeemAuthToken({ deviceSecret })).toMatchObject({ state: AuthTokenState.PENDING });
+    await (await accountTokenClient(server.url, user("account-hal"))).attachAuthToken({ authToken: shown });
+    await tryToSteal();
+    expect(await device.redeemAuthToken({ deviceSecret })).toMatchObject({ state: AuthTokenState.REDEEMED, accountId: "account-hal" });
   });
 
   it("a watch of a token already attached answers at once and ends", async () => {
     const device = await accountTokenClient(server.url);
-    const { authToken } = await device.createAuthToken({});
+    const { authToken, deviceSecret } = await device.createAuthToken({});
     await (await accountTokenClient(server.url, user("account-dan"))).attachAuthToken({ authToken: authToken!.token });
-    const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
+    const watch = collect(device.watchAuthToken({ deviceSecret }));
     await watch.done;
     expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.ATTACHED]);
   });
 
   it("an admin's revoke ends a waiting watch at once with REVOKED; the token is gone for redeem and attach", async () => {
     const device = await accountTokenClient(server.url);
-    const { states, afterRevokeMs, token } = await watchRevoke(device, await accountTokenClient(server.url, admin));
+    const { states, afterRevokeMs, token, deviceSecret } = await watchRevoke(device, await accountTokenClient(server.url, admin));
     expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.REVOKED]);
     expect(afterRevokeMs).toBeLessThan(1_000);
-    expect(await failure(device.redeemAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
+    expect(await failure(device.redeemAuthToken({ deviceSecret }))).toMatchObject({ code: Code.NotFound, reason: "ACCOUNT_TOKEN_NOT_FOUND" });
     expect(await failure((await accountTokenClient(server.url, user("account-gil"))).attachAuthToken({ authToken: token }))).toMatchObject({ code: Code.NotFound });
   });
 
@@ -109,18 +132,19 @@ describe.each(backends)("auth tokens on %s backends", (backend) => {
     const phone = await accountTokenClient(server.url, user("account-carol"));
     const unknown = "B".repeat(43);
     expect(await failure(phone.attachAuthToken({ authToken: unknown }))).toMatchObject({ code: Code.NotFound });
-    expect(await failure(device.redeemAuthToken({ authToken: unknown }))).toMatchObject({ code: Code.NotFound });
-    expect(await failure(collect(device.watchAuthToken({ authToken: unknown })).done)).toMatchObject({ code: Code.NotFound });
+    expect(await failure(device.redeemAuthToken({ deviceSecret: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect(await failure(collect(device.watchAuthToken({ deviceSecret: unknown })).done)).toMatchObject({ code: Code.NotFound });
   });
 
   it("many watchers of many tokens each wake for their own token only", async () => {
     const device = await accountTokenClient(server.url);
     const phone = await accountTokenClient(server.url, user("account-erin"));
-    const tokens = await Promise.all(Array.from({ length: 20 }, async () => (await device.createAuthToken({})).authToken!.token));
+    const created = await Promise.all(Array.from({ length: 20 }, () => device.createAuthToken({})));
+    const tokens = created.map(({ authToken }) => authToken!.token);
     const leaving = new AbortController();
     // One signal for all twenty calls: each call listens to it.
     setMaxListeners(tokens.length, leaving.signal);
-    const watches = tokens.map((token) => collect(device.watchAuthToken({ authToken: token }, { signal: leaving.signal })));
+    const watches = created.map(({ deviceSecret }) => collect(device.watchAuthToken({ deviceSecret }, { signal: leaving.signal })));
     await until(() => watches.every((watch) => watch.seen.length === 1));
     await Promise.all(tokens.filter((_, i) => i % 2 === 0).map((token) => phone.attachAuthToken({ authToken: token })));
     await Promise.all(watches.filter((_, i) => i % 2 === 0).map((watch) => watch.done));
@@ -156,8 +180,8 @@ describe("auth token watches across instances", () => {
   it("wakes a watcher on one instance when the attach lands on another", async () => {
     const device = await accountTokenClient(first.url);
     const phone = await accountTokenClient(second.url, user("account-frank"));
-    const { authToken } = await device.createAuthToken({});
-    const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
+    const { authToken, deviceSecret } = await device.createAuthToken({});
+    const watch = collect(device.watchAuthToken({ deviceSecret }));
     await until(() => watch.seen.length === 1);
     const attachedAt = Date.now();
     await phone.attachAuthToken({ authToken: authToken!.token });
@@ -185,12 +209,12 @@ describe.each(backends)("auth token watches that end by time on %s backends", (b
 
   it("ends at the token's expiry", async () => {
     const device = await accountTokenClient(server.url, publicCaller, "connect-json");
-    const { authToken } = await device.createAuthToken({});
+    const { authToken, deviceSecret } = await device.createAuthToken({});
     const expireAt = Number(authToken!.expireTime!.seconds) * 1000 + authToken!.expireTime!.nanos / 1e6;
-    const watch = collect(device.watchAuthToken({ authToken: authToken!.token }));
+    const watch = collect(device.watchAuthToken({ deviceSecret }));
     await watch.done;
     expect(watch.seen.map((message) => message.state)).toEqual([AuthTokenState.PENDING, AuthTokenState.EXPIRED]);
     expect(watch.seen[1]!.at).toBeGreaterThanOrEqual(expireAt - 50);
-    expect(await failure(device.redeemAuthToken({ authToken: authToken!.token }))).toMatchObject({ code: Code.NotFound });
+    expect(await failure(device.redeemAuthToken({ deviceSecret }))).toMatchObject({ code: Code.NotFound });
   });
 });

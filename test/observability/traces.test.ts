@@ -88,9 +88,9 @@ describe("OpenTelemetry traces of a verification round trip", () => {
     await client.initiateVerification({ method: VerificationMethod.TOTP, consumer: "traced-totp" });
     // A server stream: its span lasts until the watch ends, which the attach causes.
     const device = await accountTokenClient(server.url, undefined, "grpc", { traceparent: `00-${streamTraceId}-${callerSpanId}-01` });
-    const { authToken } = await device.createAuthToken({});
+    const { authToken, deviceSecret } = await device.createAuthToken({});
     const states: AuthTokenState[] = [];
-    for await (const message of device.watchAuthToken({ authToken: authToken!.token })) {
+    for await (const message of device.watchAuthToken({ deviceSecret })) {
       states.push(message.state);
       if (message.state !== AuthTokenState.PENDING) break;
       attachStartedAt = BigInt(Date.now()) * 1_000_000n;
@@ -100,10 +100,10 @@ describe("OpenTelemetry traces of a verification round trip", () => {
     expect(states).toEqual([AuthTokenState.PENDING, AuthTokenState.ATTACHED]);
     // A watcher that leaves before the token changes.
     const leaving = new AbortController();
-    const { authToken: unattached } = await device.createAuthToken({});
+    const { deviceSecret: unattached } = await device.createAuthToken({});
     const left = await accountTokenClient(server.url, undefined, "grpc", { traceparent: `00-${leftTraceId}-${callerSpanId}-01` });
     await (async () => {
-      for await (const message of left.watchAuthToken({ authToken: unattached!.token }, { signal: leaving.signal })) {
+      for await (const message of left.watchAuthToken({ deviceSecret: unattached }, { signal: leaving.signal })) {
         if (message.state === AuthTokenState.PENDING) leaving.abort();
       }
     })().catch(() => undefined);

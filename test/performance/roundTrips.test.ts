@@ -239,23 +239,26 @@ describe("round-trip budget per RPC", () => {
   it("auth token: create, redeem while pending, attach (with its PUBLISH), watch, redeem", async () => {
     const device = await accountTokenClient(server.url);
     const phone = await accountTokenClient(server.url, user("account-rt"));
-    let token = "";
-    expect(await count(async () => (token = (await device.createAuthToken({})).authToken!.token))).toEqual({ redis: 1, postgres: 1 });
-    expect(await count(() => device.redeemAuthToken({ authToken: token }))).toEqual({ redis: 1, postgres: 1 });
+    let created: Awaited<ReturnType<typeof device.createAuthToken>> | undefined;
+    expect(await count(async () => (created = await device.createAuthToken({})))).toEqual({ redis: 1, postgres: 1 });
+    const token = created!.authToken!.token;
+    const { deviceSecret } = created!;
+    expect(await count(() => device.redeemAuthToken({ deviceSecret }))).toEqual({ redis: 1, postgres: 1 });
     expect(await count(() => phone.attachAuthToken({ authToken: token }))).toEqual({ redis: 2, postgres: 1 });
     // Already attached: the limit, one read, and the stream ends.
     expect(
       await count(async () => {
-        for await (const message of device.watchAuthToken({ authToken: token })) expect(message.state).toBe(AuthTokenState.ATTACHED);
+        for await (const message of device.watchAuthToken({ deviceSecret })) expect(message.state).toBe(AuthTokenState.ATTACHED);
       }),
     ).toEqual({ redis: 1, postgres: 1 });
-    expect(await count(() => device.redeemAuthToken({ authToken: token }))).toEqual({ redis: 1, postgres: 1 });
+    expect(await count(() => device.redeemAuthToken({ deviceSecret }))).toEqual({ redis: 1, postgres: 1 });
   });
 
   it("a waiting watch costs nothing while it waits, and nothing when its attach wakes it", async () => {
     const device = await accountTokenClient(server.url);
     const phone = await accountTokenClient(server.url, user("account-rt"));
-    const token = (await device.createAuthToken({})).authToken!.token;
+    const { authToken, deviceSecret } = await device.createAuthToken({});
+    const token = authToken!.token;
     const states: AuthTokenState[] = [];
     let watching: Promise<void> = Promise.resolve();
     let pending: () => void;
@@ -264,7 +267,7 @@ describe("round-trip budget per RPC", () => {
     expect(
       await count(async () => {
         watching = (async () => {
-          for await (const message of device.watchAuthToken({ authToken: token })) {
+          for await (const message of device.watchAuthToken({ deviceSecret })) {
             states.push(message.state);
             pending();
           }

@@ -20,6 +20,13 @@ import { loadConfig } from "../../src/config/config.js";
 import type { Refusal } from "../../src/domain/secrets/sendRefusals.js";
 import { TrafficPolicy } from "../../src/domain/traffic/trafficPolicy.js";
 import type { TrafficRules } from "../../src/domain/traffic/trafficRules.js";
+import { AccountTokens } from "../../src/domain/accountTokens/accountTokens.js";
+import type { AccountTokenStore } from "../../src/domain/accountTokens/accountTokenStore.js";
+import { ClientLimits } from "../../src/domain/clientLimits.js";
+import { MemoryAuthTokenSignals } from "../../src/storage/memory/memoryAuthTokenSignals.js";
+import { inMemoryDataDir, openDatabase, type Database } from "../../src/storage/sql/database.js";
+import { sqlAccountTokens } from "../../src/storage/sql/sqlAccountTokens.js";
+import { testMigrationContext } from "./postgres.js";
 
 /** Time that moves only when a test says so. */
 export class TestClock {
@@ -40,6 +47,18 @@ export const defaultRules: VerificationRules = {
   defaultIssuer: "onetime",
 };
 
+/**
+ * Account tokens with their real rules, over the embedded backend's own stores: PGlite in memory
+ * (account tokens have no in-process store: PGlite is the embedded one) and in-process signals,
+ * with the harness's send limits behind the per-client limit. Close it when done.
+ */
+export interface AccountTokenHarness {
+  readonly tokens: AccountTokens;
+  readonly store: AccountTokenStore;
+  readonly db: Database;
+  close(): Promise<void>;
+}
+
 export interface DomainHarness {
   readonly clock: TestClock;
   readonly pending: MemoryPendingSecrets;
@@ -57,6 +76,8 @@ export interface DomainHarness {
   verifications(rules?: Partial<VerificationRules>): Verifications;
   /** Runs the relay once over the queue beside the secrets; returns how many messages it took. */
   deliver(): Promise<number>;
+  /** Account tokens over embedded PGlite (see AccountTokenHarness); each call opens its own database. */
+  accountTokens(): Promise<AccountTokenHarness>;
 }
 
 /**
@@ -117,6 +138,35 @@ export async function domainHarness(
       return new Verifications({ secrets, totpSecrets, box, delivery: sealer, templates, rules: { ...defaultRules, ...rules }, events: { record: (event, facts) => events.push({ event, ...facts }) }, logger, now: clock.now });
     },
     deliver: () => relay.runOnce(),
+    async accountTokens() {
+      const db = await openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }, testMigrationContext);
+      const store = sqlAccountTokens(db);
+      const signals = new MemoryAuthTokenSignals();
+      const tokens = new AccountTokens({
+        store,
+        clientLimits: new ClientLimits(limits, keyedHash(serverKey, "client-limit", 16), "account-tokens", { count: 1_000, windowMs: 60_000 }),
+        tokenHash: keyedHash(serverKey, "account-token"),
+        deviceHash: keyedHash(serverKey, "push-device"),
+        delivery: { sendNow: () => Promise.reject(new Error("this harness sends no push: pushed tokens are tested over sockets")) },
+        templates,
+        signals,
+        rules: {
+          ttlMs: { account_creation_request: 600_000, account_creation: 600_000, account_recovery: 600_000, auth: 600_000 },
+          device: { count: 3, windowMs: 86_400_000 },
+          pushTimeoutMs: 5_000,
+        },
+        logger,
+      });
+      return {
+        tokens,
+        store,
+        db,
+        async close() {
+          await signals.close();
+          await db.destroy();
+        },
+      };
+    },
   };
 }
 

@@ -71,10 +71,11 @@ describe("what a dump of Redis and Postgres shows", () => {
       await anyone.validateAccountCreationRequestToken({ accountCreationRequestToken: request, captchaResponse: "dev-captcha-ok" });
       const creation = (await anyone.createAccountCreationTokenFromRequestToken({ accountCreationRequestToken: request })).accountCreationToken!.token;
       if (i % 2 === 0) await alice.consumeAccountCreationToken({ accountCreationToken: creation });
-      const auth = (await anyone.createAuthToken({})).authToken!.token;
+      const { authToken, deviceSecret } = await anyone.createAuthToken({});
+      const auth = authToken!.token;
       await alice.attachAuthToken({ authToken: auth });
-      if (i % 2 === 0) await anyone.redeemAuthToken({ authToken: auth });
-      tokens.push(request, creation, auth, (await operator.createAccountCreationToken({})).accountCreationToken!.token);
+      if (i % 2 === 0) await anyone.redeemAuthToken({ deviceSecret });
+      tokens.push(request, creation, auth, deviceSecret, (await operator.createAccountCreationToken({})).accountCreationToken!.token);
       const device = `plainDevice${String(i).padStart(4, "0")}`;
       devices.push(device);
       await anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: device } });

@@ -1,29 +1,38 @@
 import type { Actor } from "../actor.js";
-import { generateAccountToken, type IssuedToken } from "./accountToken.js";
+import type { IssuedToken } from "./accountToken.js";
 import { AccountTokenNotFound } from "./accountTokenErrors.js";
 import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
 import type { AuthTokenView } from "./accountTokenStore.js";
 import type { AuthTokenChange } from "./authTokenSignals.js";
+import { authTokenOf, newPairing } from "./deviceSecret.js";
 import { nextSignal } from "./nextSignal.js";
+
+/** A new auth token, to show, and the device secret it was made from, to keep (see Pairing). */
+export interface IssuedAuthToken extends IssuedToken {
+  readonly deviceSecret: string;
+}
 
 export type RedeemAnswer = { readonly state: "pending" } | { readonly state: "redeemed"; readonly accountId: string };
 
 /**
  * Seed 003's auth tokens, for pairing a device with an account: the device creates one and shows
- * it, a signed-in account attaches it, the device redeems it once for the account id. The device
- * may watch instead of polling: a watch holds no Postgres connection while it waits, only a
- * listener on the signals, which an attach on any instance fires; it reads the store once, when
- * it starts.
+ * it, a signed-in account attaches it, the device redeems it once for the account id. Redeem and
+ * watch take the device secret the token was made from, never the token: what the screen shows
+ * attaches, and only the device that keeps the secret collects (see Pairing). Any other secret,
+ * the shown token among them, makes a token no row has: it reads as an unknown token and changes
+ * nothing, by construction. The device may watch instead of polling: a watch holds no Postgres
+ * connection while it waits, only a listener on the signals, which an attach on any instance
+ * fires; it reads the store once, when it starts.
  */
 export class AuthTokens {
   constructor(private readonly deps: AccountTokenDependencies) {}
 
-  async create(actor: Actor): Promise<IssuedToken> {
+  async create(actor: Actor): Promise<IssuedAuthToken> {
     const { clientLimits, store, tokenHash, rules } = this.deps;
     await clientLimits.admit(actor);
-    const token = generateAccountToken();
+    const { token, deviceSecret } = newPairing();
     const record = await store.create({ kind: "auth", tokenHash: tokenHash(token), ttlMs: rules.ttlMs.auth }, actor);
-    return { token, expiresAt: record.expiresAt };
+    return { token, deviceSecret, expiresAt: record.expiresAt };
   }
 
   async attach(token: string, actor: Actor & { readonly subject: string }): Promise<{ readonly attachedAt: Date }> {
@@ -38,10 +47,10 @@ export class AuthTokens {
     return { attachedAt: record.attachedAt };
   }
 
-  async redeem(token: string, actor: Actor): Promise<RedeemAnswer> {
+  async redeem(deviceSecret: string, actor: Actor): Promise<RedeemAnswer> {
     const { clientLimits, store, tokenHash } = this.deps;
     await clientLimits.admit(actor);
-    const outcome = await store.redeem(tokenHash(token), actor);
+    const outcome = await store.redeem(tokenHash(authTokenOf(deviceSecret)), actor);
     if (outcome.status === "not_found") throw new AccountTokenNotFound();
     return outcome.status === "pending" ? { state: "pending" } : { state: "redeemed", accountId: outcome.accountId };
   }
@@ -50,10 +59,10 @@ export class AuthTokens {
    * The token's state now, then each change until it is no longer pending (attached, expired,
    * used or revoked), the last message. Ends early, quietly, when `signal` aborts (the caller left).
    */
-  async *watch(token: string, actor: Actor, signal: AbortSignal): AsyncGenerator<AuthTokenView> {
+  async *watch(deviceSecret: string, actor: Actor, signal: AbortSignal): AsyncGenerator<AuthTokenView> {
     const { clientLimits, store, tokenHash, signals } = this.deps;
     await clientLimits.admit(actor);
-    const hash = tokenHash(token);
+    const hash = tokenHash(authTokenOf(deviceSecret));
     // Listening before the first read: an attach between the read and the listen would be missed.
     const wakes = nextSignal<AuthTokenChange | undefined>((listener) => signals.listen(hash, listener));
     try {

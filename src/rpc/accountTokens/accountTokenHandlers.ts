@@ -39,18 +39,19 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
       return { useTime: timestampFromDate(used.usedAt), phone: request.phone };
     },
     async createAuthToken(_request, context) {
-      return { authToken: issuedProto(await tokens.auth.create(actorOf(context))) };
+      const issued = await tokens.auth.create(actorOf(context));
+      return { authToken: issuedProto(issued), deviceSecret: issued.deviceSecret };
     },
     async attachAuthToken(request, context) {
       const attached = await tokens.auth.attach(request.authToken, signedIn(actorOf(context)));
       return { attachTime: timestampFromDate(attached.attachedAt) };
     },
     async redeemAuthToken(request, context) {
-      const answer = await tokens.auth.redeem(request.authToken, actorOf(context));
+      const answer = await tokens.auth.redeem(request.deviceSecret, actorOf(context));
       return { state: authStateProto(answer.state), accountId: answer.state === "redeemed" ? answer.accountId : "" };
     },
     async *watchAuthToken(request, context) {
-      for await (const view of tokens.auth.watch(request.authToken, actorOf(context), context.signal)) {
+      for await (const view of tokens.auth.watch(request.deviceSecret, actorOf(context), context.signal)) {
         yield { state: authStateProto(view.state), expireTime: timestampFromDate(view.expiresAt) };
       }
     },
