@@ -45,7 +45,8 @@ export function purgePlan(rules: RetentionRules, now: number): PurgePlan {
  */
 export class RetentionPurge {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  /** Rounds under way (a timer's, and any a caller started): stop() waits for each. */
+  private readonly running = new Set<Promise<unknown>>();
   private stopped = true;
 
   constructor(
@@ -67,7 +68,7 @@ export class RetentionPurge {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
+    await Promise.all(this.running);
   }
 
   /**
@@ -76,7 +77,8 @@ export class RetentionPurge {
    */
   async runOnce(now = this.now()): Promise<PurgeReport | null> {
     const round = this.round(now);
-    this.running = round.catch(() => undefined);
+    const settled = round.catch(() => undefined).finally(() => this.running.delete(settled));
+    this.running.add(settled);
     return round;
   }
 
