@@ -176,7 +176,7 @@ export const variables = {
     "Postgres schema onetime's tables live in (created if missing)",
     "public",
   ),
-  DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating)", "10"),
+  DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating, and by a retention purge round)", "10"),
   DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL); one process per directory", "./.onetime/pgdata"),
   REDIS_URL: variable(
     commaList.pipe(

@@ -1446,11 +1446,14 @@ export const TokenService: GenService<{
    * so the trail keeps its shape, and the erasure adds one that names nobody. Answers how many of
    * each kind went. Idempotent: an unknown or already erased user answers zeros, not an error.
    *
-   * Here rather than in a service of its own: TokenService owns the profile, and the user id it
-   * names users by is the id every other record of the user is bound to.
-   * Not erased: codes for a processing id (registration, password recovery) and verifications,
-   * which name no user and expire within their time to live; TOTP secrets enrolled under another
-   * consumer (an address), which VerificationService removes with `remove_secret`.
+   * Not reached, since nothing names them by user: OTTs for a processing id (registration,
+   * password recovery) and verifications, which expire within their time to live; a TOTP secret
+   * enrolled under another consumer (an address), which ValidateVerification's `remove_secret`
+   * removes.
+   *
+   * In TokenService rather than a service of its own: TokenService owns the profile, and the user
+   * id it names users by is the id the user's other records (account tokens, a TOTP enrolment,
+   * audit events) are bound to.
    *
    * Callers: admin.
    * Errors: INVALID_ARGUMENT (user_id), UNAVAILABLE (nothing durable was erased; call again).
