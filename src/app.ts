@@ -58,6 +58,11 @@ import { TrafficPolicy } from "./domain/traffic/trafficPolicy.js";
 import { describePhoneNumber } from "./channels/sms/describePhoneNumber.js";
 import { sqlOutbox } from "./storage/sql/sqlOutbox.js";
 import { openStores, type Stores } from "./storage/stores.js";
+import { RetentionPurge } from "./retention/retentionPurge.js";
+import { retentionMetrics } from "./observability/retentionMetrics.js";
+import { sqlRetention } from "./storage/sql/sqlRetention.js";
+import { UserErasure } from "./domain/erasure/userErasure.js";
+import { sqlUserRecords } from "./storage/sql/sqlUserRecords.js";
 
 export interface App {
   /** Serves every protocol; hand it to an HTTP/1.1 or HTTP/2 server. */
@@ -68,7 +73,9 @@ export interface App {
   readonly delivery: Delivery;
   readonly templates: TemplateRenderer;
   readonly metrics: Metrics;
-  /** Starts background work (the relays); call once the server is listening. */
+  /** Deletes what has aged out (see README, "What is kept, and for how long"); started by start(). */
+  readonly retention: RetentionPurge;
+  /** Starts background work (the relays, the retention purge); call once the server is listening. */
   start(): void;
   /** Aborts every running handler's `context.signal`: the last step of a drain that timed out. */
   abortCalls(): void;
@@ -109,7 +116,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
   const profileKeyHash = keyedHash(serverKey, "profile-key");
-  const stores = await openStores(config, logger, { totpConsumerHash: keyedHash(serverKey, "totp-consumer"), profileKeyHash }, {
+  const totpConsumerHash = keyedHash(serverKey, "totp-consumer");
+  const stores = await openStores(config, logger, { totpConsumerHash, profileKeyHash }, {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
     spans: tracing.spans,
     metrics: metrics.stores,
@@ -127,7 +135,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     throw error;
   });
   const sender = new Sender(channels, logger, metrics, tracing.spans);
-  const outbox = sqlOutbox(stores.db, { retentionMs: config.delivery.outbox.retentionMs });
+  const outbox = sqlOutbox(stores.db);
   const relayOptions = {
     batchSize: config.delivery.outbox.batchSize,
     pollIntervalMs: config.delivery.outbox.pollIntervalMs,
@@ -201,6 +209,14 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     rules: { ttlMs: config.accountTokens.ttlMs, device: config.accountTokens.device, pushTimeoutMs: config.delivery.sendTimeoutMs },
     logger,
   });
+  const erasure = new UserErasure({ records: sqlUserRecords(stores.db, totpConsumerHash), secrets, logger });
+  // One purge per instance, one round at a time across all of them (an advisory lock in the store).
+  const retention = new RetentionPurge(
+    sqlRetention(stores.db, { schema: config.database.schema, addressHash: keyedHash(serverKey, "audit-address", 16) }),
+    config.retention,
+    retentionMetrics(metrics.registry),
+    logger,
+  );
   const health = new HealthStatus(onetimeServices.map((service) => service.typeName));
   // Health stays callable while draining, so probes read NOT_SERVING rather than an error.
   const calls = new CallGate(new Set([Health.typeName]));
@@ -218,7 +234,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const routes = (router: ConnectRouter) => {
     registerHealth(router, health);
     registerVerificationService(router, verifications);
-    registerTokenService(router, profileTokens, securityProfiles);
+    registerTokenService(router, profileTokens, securityProfiles, erasure);
     registerAccountTokenService(router, accountTokens);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
     registerReflection(router, [...onetimeServices, Health]);
@@ -255,11 +271,15 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     delivery,
     templates,
     metrics,
-    start: () => relays.forEach((each) => each.start()),
+    retention,
+    start: () => {
+      relays.forEach((each) => each.start());
+      retention.start();
+    },
     abortCalls: () => shutdown.abort(),
     ...(auth.development === undefined ? {} : { development: auth.development }),
     async close() {
-      await Promise.all(relays.map((each) => each.stop()));
+      await Promise.all([...relays.map((each) => each.stop()), retention.stop()]);
       await channels.close();
       await stores.close();
       // Last: the spans of everything above are exported before the process goes.

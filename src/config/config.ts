@@ -8,6 +8,8 @@ import { accountTokenConfig, type AccountTokenConfig } from "./accountTokenConfi
 import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { tokenConfig } from "./tokenConfig.js";
 import { guessPools, trafficConfig } from "./trafficConfig.js";
+import { retentionConfig } from "./retentionConfig.js";
+import type { RetentionRules } from "../retention/retentionPurge.js";
 import type { TrafficRules } from "../domain/traffic/trafficRules.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
 
@@ -84,6 +86,8 @@ export interface Config {
   readonly accountTokens: AccountTokenConfig;
   /** What may be sent where: the SMS destination policy, traffic caps, spend and conversion. */
   readonly traffic: TrafficRules;
+  /** How long each table's rows are kept, and how the purge removes them. */
+  readonly retention: RetentionRules;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -273,6 +277,7 @@ export function loadConfig(env: RawEnvironment): Config {
     tokens,
     accountTokens,
     traffic,
+    retention: retentionConfig(v),
   };
 }
 

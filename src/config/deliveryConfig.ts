@@ -36,7 +36,7 @@ export interface DeliveryConfig {
   /** HMAC_KEY as given (base64); undefined derives it from the first encryption key. */
   readonly hmacKey?: string;
   readonly templates: { readonly productName: string; readonly defaultLocale: string; readonly overridesDir?: string };
-  readonly outbox: { readonly maxAttempts: number; readonly batchSize: number; readonly pollIntervalMs: number; readonly retentionMs: number };
+  readonly outbox: { readonly maxAttempts: number; readonly batchSize: number; readonly pollIntervalMs: number };
   readonly sendTimeoutMs: number;
 }
 
@@ -128,7 +128,6 @@ export function deliveryConfig(v: Parsed, production: boolean, embedded: boolean
       maxAttempts: v.OUTBOX_MAX_ATTEMPTS!,
       batchSize: v.OUTBOX_BATCH_SIZE!,
       pollIntervalMs: v.OUTBOX_POLL_INTERVAL_MS!,
-      retentionMs: v.OUTBOX_RETENTION_HOURS! * 3_600_000,
     },
     sendTimeoutMs: v.DELIVERY_TIMEOUT_MS!,
   };

@@ -176,7 +176,7 @@ export const variables = {
     "Postgres schema onetime's tables live in (created if missing)",
     "public",
   ),
-  DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating)", "10"),
+  DATABASE_POOL_MAX: variable(wholeNumber(2, 1000), "largest Postgres connection pool per process (one is held while migrating, and by a retention purge round)", "10"),
   DATA_DIR: variable(nonEmpty, "where embedded PGlite keeps its data (used only without DATABASE_URL); one process per directory", "./.onetime/pgdata"),
   REDIS_URL: variable(
     commaList.pipe(
@@ -267,6 +267,12 @@ export const variables = {
   OUTBOX_BATCH_SIZE: variable(wholeNumber(1, 1000), "messages a relay claims and sends at once", "20"),
   OUTBOX_POLL_INTERVAL_MS: variable(wholeNumber(10, 60_000), "how often an idle relay looks for due messages", "1000"),
   OUTBOX_RETENTION_HOURS: variable(wholeNumber(1, 24 * 365), "finished outbox rows (no payload left) are deleted after this", "168"),
+  RETENTION_INTERVAL_SECONDS: variable(wholeNumber(10, 86_400), "time between retention purge rounds on each instance (one instance purges at a time)", "300"),
+  RETENTION_BATCH_SIZE: variable(wholeNumber(1, 10_000), "rows one purge statement deletes or updates at most", "1000"),
+  RETENTION_MAX_BATCHES: variable(wholeNumber(1, 10_000), "purge statements per table and round at most; what is left waits for the next round", "50"),
+  AUDIT_RETENTION_DAYS: variable(wholeNumber(1, 3_650), "audit events are deleted this long after they occurred", "365"),
+  AUDIT_ADDRESS_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "the caller's address in an audit event is replaced by a keyed hash this long after it occurred", "168"),
+  ACCOUNT_TOKEN_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "account tokens (used, revoked or not) are deleted this long after they expire, and never within the device window", "168"),
   DELIVERY_TIMEOUT_MS: variable(wholeNumber(100, 120_000), "deadline of one send to a provider", "10000"),
   VERIFICATION_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an email or SMS code works unless the caller says otherwise", "600"),
   VERIFICATION_MAX_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "longest time to live a caller may ask for", "86400"),

@@ -19,6 +19,4 @@ export interface OutboxStore extends MessageQueue {
   enqueue(message: NewOutboxMessage, transaction?: unknown): Promise<void>;
   /** Finishes unfinished messages past their expiry (scrubbing payloads); returns how many. */
   expireOverdue(): Promise<number>;
-  /** Deletes up to `limit` finished messages older than `olderThanMs`; returns how many. */
-  purgeFinished(olderThanMs: number, limit: number): Promise<number>;
 }

@@ -207,17 +207,6 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
     expect(Number(stored?.count)).toBe(0);
   });
 
-  it("deletes finished messages once they are older than the retention, and nothing else", async () => {
-    const channel = new RecordingChannel("email");
-    const { relay, delivery } = relayWith(channel);
-    const sent = await delivery.queue(email("123123"), { expiresAt: soon() });
-    await relay.runOnce();
-    const pending = await delivery.queue(email("321321"), { expiresAt: soon() });
-    await db("outbox_messages").where({ id: sent }).update({ finished_at: db.raw("now() - interval '2 minutes'") });
-    expect(await sqlOutbox(db).purgeFinished(60_000, 100)).toBe(1);
-    expect((await db("outbox_messages").select("id")).map((row: { id: string }) => row.id)).toEqual([pending]);
-  });
-
   it("records a batch's outcomes with one statement when its sends end together", async () => {
     const channel = new RecordingChannel("email");
     const { relay, delivery } = relayWith(channel, { batchSize: 20 });

@@ -3,11 +3,12 @@ import { TokenService } from "../../../gen/onetime/v1/token_service_pb.js";
 import type { RequestInput, TokenOperation } from "../../domain/profileTokens/operations.js";
 import type { ProfileTokens } from "../../domain/profileTokens/profileTokens.js";
 import type { SecurityProfiles } from "../../domain/profileTokens/securityProfiles.js";
+import type { UserErasure } from "../../domain/erasure/userErasure.js";
 import { actorOf } from "../actor.js";
 import { given, issuedProto, keyInputOf, keyTypeOf, operationOf, operationProto, profileProto, userKeyOf, userKeyProto } from "./tokenMapping.js";
 
 /** onetime.v1.TokenService: decode, call the domain, encode. Rules live in the domain. */
-export function registerTokenService(router: ConnectRouter, tokens: ProfileTokens, profiles: SecurityProfiles): void {
+export function registerTokenService(router: ConnectRouter, tokens: ProfileTokens, profiles: SecurityProfiles, erasure: UserErasure): void {
   const issue = async (operation: TokenOperation, input: RequestInput, context: HandlerContext) => ({
     token: issuedProto(await tokens.request(operation, input, actorOf(context))),
   });
@@ -82,6 +83,16 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
     },
     async enableMfa(request, context) {
       return { profile: profileProto(await profiles.enableMfa(given(request.userId), keyTypeOf(request.keyType, "key_type"), actorOf(context))) };
+    },
+    async eraseUser(request, context) {
+      const erased = await erasure.erase(request.userId, actorOf(context));
+      return {
+        securityProfiles: erased.securityProfiles,
+        pendingTokens: erased.pendingTokens,
+        accountTokens: erased.accountTokens,
+        totpSecrets: erased.totpSecrets,
+        auditEvents: erased.auditEvents,
+      };
     },
   });
 }

@@ -18,7 +18,8 @@ export type AuditAction =
   | "account_token.attached"
   | "account_token.used"
   | "account_token.expired_on_use"
-  | "account_token.revoked";
+  | "account_token.revoked"
+  | "user.erased";
 
 /** Where an audit row's facts come from: rows a change returned (SQL the store writes, never input). */
 export interface AuditSource {

@@ -17,19 +17,11 @@ interface ClaimedRow {
 
 const table = "outbox_messages";
 
-export interface SqlOutboxOptions {
-  /** Finished messages (sent, dead, expired, all without payload) are deleted after this. Default 7 days. */
-  readonly retentionMs?: number;
-}
-
-// Purging is housekeeping: once a minute per relay is plenty, and it keeps the table's size
-// proportional to traffic over the retention period rather than to all time.
-const purgeIntervalMs = 60_000;
-const purgeBatch = 1_000;
-
-export function sqlOutbox(db: Database, options: SqlOutboxOptions = {}): OutboxStore {
-  const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
-  let lastPurge = 0;
+/**
+ * The outbox in Postgres or PGlite. Finished rows (sent, dead, expired, all without payload) are
+ * deleted by the retention purge after OUTBOX_RETENTION_HOURS (src/retention), not here.
+ */
+export function sqlOutbox(db: Database): OutboxStore {
   const outbox: OutboxStore = {
     async enqueue(message: NewOutboxMessage, transaction?: unknown) {
       const executor = (transaction as Knex.Transaction | undefined) ?? db;
@@ -107,19 +99,6 @@ export function sqlOutbox(db: Database, options: SqlOutboxOptions = {}): OutboxS
       return new Set(result.rows.map((row) => row.id));
     },
 
-    async purgeFinished(olderThanMs, limit) {
-      // Batched, so one purge never holds many row locks or runs long.
-      const result = await db.raw<{ rowCount: number | null; affectedRows?: number }>(
-        `delete from ${table} where id in (
-           select id from ${table}
-            where finished_at < now() - ? * interval '1 millisecond'
-            limit ?
-            for update skip locked)`,
-        [olderThanMs, limit],
-      );
-      return result.rowCount ?? result.affectedRows ?? 0;
-    },
-
     async backlog() {
       const row = await db(table)
         .whereIn("status", ["pending", "sending"])
@@ -145,10 +124,6 @@ export function sqlOutbox(db: Database, options: SqlOutboxOptions = {}): OutboxS
     },
 
     async tidy() {
-      if (Date.now() - lastPurge >= purgeIntervalMs) {
-        lastPurge = Date.now();
-        await outbox.purgeFinished(retentionMs, purgeBatch);
-      }
       // Bookkeeping only (claims skip expired rows anyway), so once per poll is enough.
       await outbox.expireOverdue();
     },
