@@ -142,6 +142,6 @@ async function openRedisStores(
     authTokenSignals,
     secrets: new RedisPendingSecrets({ redis, keyPrefix, shardCount, calls, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
     secretMessages: new RedisSecretQueue({ redis, keyPrefix, shardCount, calls }),
-    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls }),
+    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls, logger }),
   };
 }
