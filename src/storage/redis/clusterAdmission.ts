@@ -47,12 +47,11 @@ interface UndoStep {
   readonly run: () => Promise<unknown>;
 }
 
-/** Runs every undo step, in parallel; reports those that failed, and answers whether all ran. */
-async function undoAll(undo: readonly UndoStep[], reportLeft: ReportLeft): Promise<boolean> {
+/** Runs every undo step, in parallel, and reports those that failed. */
+async function undoAll(undo: readonly UndoStep[], reportLeft: ReportLeft): Promise<void> {
   const outcomes = await Promise.allSettled(undo.map((step) => step.run()));
   const left = undo.filter((_, index) => outcomes[index]!.status === "rejected").map((step) => step.name);
   if (left.length > 0) reportLeft(left);
-  return left.length === 0;
 }
 
 export async function admitSlotBySlot(scripts: SlotScripts, keyPrefix: string, request: SendRequest, plan: TrafficPlan, reportLeft: ReportLeft): Promise<SendDecision> {
