@@ -18,6 +18,7 @@ import { registerHealth } from "./rpc/health/healthService.js";
 import { HealthStatus } from "./rpc/health/healthStatus.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
+import { redisDeadline } from "./rpc/interceptors/redisDeadline.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
 import { rpcSpans } from "./rpc/interceptors/rpcSpans.js";
 import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
@@ -254,6 +255,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       // Before the field rules: a string that is not UTF-8 is refused as that, not as too long.
       wellFormedStrings,
       createValidateInterceptor(),
+      ...(config.shortLivedStore.kind === "redis" ? [redisDeadline(config.shortLivedStore.timeoutMs)] : []),
     ],
     readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
     fallback: edge.unknownPath,

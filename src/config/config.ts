@@ -48,6 +48,8 @@ export type ShortLivedStoreConfig =
       readonly keyPrefix: string;
       /** How many shards (hash tags) pending secrets and their queue are split into. */
       readonly secretShards: number;
+      /** What one call's Redis commands may take in all, undo included; also each command's own timeout. */
+      readonly timeoutMs: number;
     }
   | { readonly kind: "memory" };
 
@@ -257,7 +259,8 @@ export function loadConfig(env: RawEnvironment): Config {
         ? { kind: "postgres", url: v.DATABASE_URL, schema: v.DATABASE_SCHEMA!, poolMax: v.DATABASE_POOL_MAX! }
         : { kind: "pglite", dataDir: v.DATA_DIR!, schema: v.DATABASE_SCHEMA! },
     shortLivedStore:
-      v.REDIS_URL !== undefined ? { kind: "redis", urls: v.REDIS_URL, cluster: v.REDIS_CLUSTER!, keyPrefix: v.REDIS_KEY_PREFIX!, secretShards: v.REDIS_SECRET_SHARDS! } : { kind: "memory" },
+      v.REDIS_URL !== undefined ? { kind: "redis", urls: v.REDIS_URL, cluster: v.REDIS_CLUSTER!, keyPrefix: v.REDIS_KEY_PREFIX!, secretShards: v.REDIS_SECRET_SHARDS!, timeoutMs: v.REDIS_TIMEOUT_MS! }
+        : { kind: "memory" },
     auth,
     delivery,
     verification: {

@@ -192,6 +192,11 @@ export const variables = {
     "false",
   ),
   REDIS_KEY_PREFIX: variable(nonEmpty, "prefix of every Redis key onetime writes", "onetime:"),
+  REDIS_TIMEOUT_MS: variable(
+    wholeNumber(100, 60_000),
+    "how long the Redis commands of one call may take in all, undo included, before it answers unavailable (and the longest one command of the relays waits)",
+    "2000",
+  ),
   REDIS_SECRET_SHARDS: variable(
     wholeNumber(1, 4096),
     "hash tags (Cluster slots) pending codes and their queue are spread over; every instance must use the same, and changing it is a stop (codes in flight are lost)",

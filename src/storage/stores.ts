@@ -16,6 +16,8 @@ import { untraced, type Spans } from "../observability/spans.js";
 import { observeStoreCalls, type StoreCalls } from "../observability/storeCalls.js";
 import type { StoreMetrics } from "../observability/storeMetrics.js";
 import { observeQueries } from "./sql/observeQueries.js";
+import { postgresNode, watchPostgresConnections } from "./sql/postgresConnectionStates.js";
+import { logConnectionStates } from "../observability/connectionStates.js";
 import { connectRedis, pendingCommands, type RedisConnection } from "./redis/redisClient.js";
 import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
@@ -78,6 +80,7 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     }
     db = await openDatabase(database, keys, logger);
     observeQueries(db, calls);
+    if (database.kind === "postgres") watchPostgresConnections(db, postgresNode(database.url), logConnectionStates(logger, "postgres"));
     options.metrics?.watchPostgresPool(db);
   } catch (error) {
     await dataDirLock?.release();
@@ -142,6 +145,6 @@ async function openRedisStores(
     authTokenSignals,
     secrets: new RedisPendingSecrets({ redis, keyPrefix, shardCount, calls, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
     secretMessages: new RedisSecretQueue({ redis, keyPrefix, shardCount, calls }),
-    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls }),
+    limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls, logger }),
   };
 }

@@ -103,7 +103,7 @@ describe("configuration", () => {
     });
     expect(config.listen.port).toBe(9000);
     expect(config.database.kind).toBe("postgres");
-    expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://cache:6379"], cluster: false, keyPrefix: "onetime:", secretShards: 16 });
+    expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://cache:6379"], cluster: false, keyPrefix: "onetime:", secretShards: 16, timeoutMs: 2000 });
     expect(config.auth.mode).toBe("secret");
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
   });
@@ -111,7 +111,7 @@ describe("configuration", () => {
   it("takes a Redis Cluster as several node URLs with REDIS_CLUSTER=true, and refuses a list without it", () => {
     const real = { DATABASE_URL: "postgres://postgres@db:5432/onetime", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
     const config = loadConfig({ ...real, REDIS_URL: "redis://a:7000, redis://b:7001", REDIS_CLUSTER: "true" });
-    expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://a:7000", "redis://b:7001"], cluster: true, keyPrefix: "onetime:", secretShards: 16 });
+    expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://a:7000", "redis://b:7001"], cluster: true, keyPrefix: "onetime:", secretShards: 16, timeoutMs: 2000 });
     expect(problemsOf({ ...real, REDIS_URL: "redis://a:7000,redis://b:7001" })).toEqual([
       "REDIS_URL: several URLs name the nodes of a Redis Cluster; set REDIS_CLUSTER=true, or give one URL",
     ]);

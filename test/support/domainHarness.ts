@@ -10,7 +10,7 @@ import type { PendingSecrets } from "../../src/domain/secrets/pendingSecrets.js"
 import type { TotpSecretStore } from "../../src/domain/totp/totpSecretStore.js";
 import type { VerificationEvent, VerificationEventFacts } from "../../src/domain/verification/verificationEvents.js";
 import { Verifications, type VerificationRules } from "../../src/domain/verification/verificationService.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { MemorySendLimits } from "../../src/storage/memory/memorySendLimits.js";
@@ -93,6 +93,8 @@ export async function domainHarness(
     wrapPending?: (pending: MemoryPendingSecrets) => PendingSecrets;
     /** The destination policy and traffic rules; default the server's defaults. */
     traffic?: TrafficRules;
+    /** Where the domain logs; default silent. */
+    logger?: Logger;
   } = {},
 ): Promise<DomainHarness> {
   const clock = new TestClock();
@@ -102,7 +104,7 @@ export async function domainHarness(
   const serverKey = new Uint8Array(32).fill(9);
   const email = new RecordingChannel("email");
   const sms = new RecordingChannel("sms");
-  const logger = createLogger("silent");
+  const logger = options.logger ?? createLogger("silent");
   const sender = new Sender(channelRegistry({ email, sms }), logger, createMetrics());
   const sealer = createMessageSealer({ sender, box, maxAttempts: 3 });
   const relay = new OutboxRelay(pending.messages, box, sender, logger, { retry: { baseDelayMs: 10, maxDelayMs: 10 } });

@@ -13,11 +13,21 @@ const run = promisify(execFile);
 export interface TestRedisCluster {
   /** Every node, primaries first: what REDIS_URL lists with REDIS_CLUSTER=true. */
   readonly urls: readonly string[];
-  /** Stops (SHUTDOWN NOSAVE) the primary serving `key`'s slot; its replica, if any, takes over. */
-  killPrimaryOf(key: string): Promise<void>;
+  /**
+   * Stops (SHUTDOWN NOSAVE) the primary serving `key`'s slot; its replica, if any, takes over.
+   * Answers that node: its address as the cluster names it, and a way to start it again (empty,
+   * with the same cluster identity and slots, as a crashed node restarted by its supervisor).
+   */
+  killPrimaryOf(key: string): Promise<StoppedNode>;
   /** Resolves once every slot is served again and the cluster says so. */
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StoppedNode {
+  /** `127.0.0.1:port`, as the cluster and ioredis name the node. */
+  readonly address: string;
+  restart(): Promise<void>;
 }
 
 export interface ClusterShape {
@@ -63,6 +73,7 @@ export async function startRedisCluster(shape: ClusterShape = { primaries: 3, re
         const primary = nodes.find((node) => node.port === owner?.[2][1]);
         if (primary === undefined) throw new Error(`no primary serves slot ${slot}`);
         await primary.stop();
+        return { address: `127.0.0.1:${primary.port}`, restart: () => primary.restart() };
       } finally {
         client.disconnect();
       }

@@ -68,6 +68,8 @@ describe("a Redis Cluster failover under a running onetime", () => {
   }
 
   it("answers unavailable or right while a primary fails over, then serves again", async () => {
+    // Served before the failover, so what follows is the failover's doing.
+    expect(await roundTrip()).toBe("ok");
     const outcomes: Outcome[] = [];
     let running = true;
     const workers = Array.from({ length: 8 }, async () => {
@@ -85,6 +87,5 @@ describe("a Redis Cluster failover under a running onetime", () => {
     expect(outcomes.filter((outcome) => outcome === "wrong")).toEqual([]);
     const afterRecovery = await Promise.all(Array.from({ length: 20 }, () => roundTrip()));
     expect(afterRecovery).toEqual(Array.from({ length: 20 }, () => "ok"));
-    expect(outcomes.filter((outcome) => outcome === "ok").length).toBeGreaterThan(10);
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { freePort } from "../support/privateRedis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient, type VerificationClient } from "../support/verificationClient.js";
 import { scrapeMetrics } from "../support/metricsText.js";
+import { capturingLogger } from "../support/capturingLogger.js";
 
 /** A Redis of this test's own, so it can be stopped under a running onetime. */
 describe("when Redis goes away", () => {
@@ -14,6 +15,7 @@ describe("when Redis goes away", () => {
   let port: number;
   let server: TestServer;
   let client: VerificationClient;
+  const captured = capturingLogger("info");
 
   /** Starts (or starts again) the private Redis on `port`, with no persistence: a crash loses all. */
   async function startRedis(): Promise<void> {
@@ -29,7 +31,7 @@ describe("when Redis goes away", () => {
   beforeAll(async () => {
     port = await freePort();
     await startRedis();
-    server = await startTestServer("real", "fail_closed", { REDIS_URL: `redis://127.0.0.1:${port}` });
+    server = await startTestServer("real", "fail_closed", { REDIS_URL: `redis://127.0.0.1:${port}` }, {}, captured.logger);
     client = await verificationClient(server.url);
   });
   afterAll(async () => {
@@ -85,4 +87,14 @@ describe("when Redis goes away", () => {
     expect(validated.verification?.verificationId).toBe(started.verification!.verificationId);
     expect(await failure(client.validateVerification({ verificationId: lostVerification, code: "515151" }))).toMatchObject({ code: Code.NotFound });
   }, 20_000);
+
+  it("logged once that the connection to that Redis was lost, and once that it is back, naming it", () => {
+    // ioredis tried to reconnect many times meanwhile, each a failed connection: one line, not one each.
+    const node = `127.0.0.1:${port}`;
+    const states = captured.records.filter((record) => record.msg === "store connection lost" || record.msg === "store connection back");
+    expect(states).toMatchObject([
+      { level: "warn", msg: "store connection lost", store: "redis", node },
+      { level: "info", msg: "store connection back", store: "redis", node },
+    ]);
+  });
 });

@@ -16,7 +16,7 @@ describe("when Postgres goes away", () => {
   let proxy: TcpProxy;
   let server: TestServer;
   let client: VerificationClient;
-  const captured = capturingLogger("warn");
+  const captured = capturingLogger("info");
 
   beforeAll(async () => {
     const target = new URL(testDatabaseUrl());
@@ -64,5 +64,12 @@ describe("when Postgres goes away", () => {
     expect(enrolled.totpUri).toMatch(/^otpauth:\/\//);
     // What the driver said about the lost connections is in the JSON log, not on the console.
     expect(captured.records.some((record) => String(record.msg).startsWith("knex") && /connection/i.test(String(record.detail)))).toBe(true);
+    // Which store went, once (every call and poll failed meanwhile), and once that it is back.
+    const node = `127.0.0.1:${proxy.port}`;
+    const states = captured.records.filter((record) => record.msg === "store connection lost" || record.msg === "store connection back");
+    expect(states).toMatchObject([
+      { level: "warn", msg: "store connection lost", store: "postgres", node },
+      { level: "info", msg: "store connection back", store: "postgres", node },
+    ]);
   }, 30_000);
 });

@@ -239,11 +239,18 @@ export class OneTimeSecrets {
       // guesses and the send come back (nothing was sent, so no resend wait is owed), and a retry
       // with the same idempotency key may run again.
       // If the undo itself fails the code may still be out, so its send stays charged.
+      // The undo shares the call's deadline with what failed (the stores bound it): a store that
+      // is gone fails it too, and what it left expires by itself, said once below.
+      const left: string[] = [];
       const undone = attempted === undefined || (await pending.revoke(request.key, { data: attempted }).then(() => true, () => false));
+      if (!undone) left.push("secret, if it was stored, with its message");
       // A message that may be out stays charged to its traffic too.
       const refund = { guesses: grant.maxAttempts, ...(undone ? { sendNumber: grant.sendNumber, ...(traffic === undefined ? {} : { traffic }) } : {}) };
-      await limits.refund(scope, request.channel, refund).catch(() => undefined);
-      if (idempotency !== undefined) await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).catch(() => undefined);
+      if (!(await limits.refund(scope, request.channel, refund).then(() => true, () => false))) left.push(undone ? "send and guesses" : "guesses");
+      if (idempotency !== undefined && !(await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).then(() => true, () => false))) {
+        left.push("idempotency lease");
+      }
+      if (left.length > 0) this.deps.logger.warn({ left, channel: request.channel }, "a failed issue could not be undone; what it left expires by itself");
       throw error;
     }
   }

@@ -21,6 +21,9 @@ import { destinationCall, joinCalls, refundCall, trafficCall, type ScriptCall } 
  * side of refusing. On an error from a later step, the earlier ones are undone as far as Redis
  * still answers; the failing step itself is left alone, since it may or may not have run.
  *
+ * An undo shares the call's Redis deadline (callDeadline.ts) with the step that failed: what it
+ * could not give back by then is reported (`reportLeft`, once per admit) and left to expire.
+ *
  * The undo of the destination is its refund (sendLimits.ts): should another send to the same
  * bucket have been admitted in between, that send's charge stands and ours stays too, as refund
  * documents; the guesses and the idempotency mark come back regardless.
@@ -36,32 +39,48 @@ export interface SlotScripts {
 
 const noTraffic = trafficCall("", { counters: [], conversions: [] });
 
-export async function admitSlotBySlot(scripts: SlotScripts, keyPrefix: string, request: SendRequest, plan: TrafficPlan): Promise<SendDecision> {
+/** What an admit charged and could not give back, by name ("destination", "area", "channel"). */
+export type ReportLeft = (left: readonly string[]) => void;
+
+interface UndoStep {
+  readonly name: string;
+  readonly run: () => Promise<unknown>;
+}
+
+/** Runs every undo step, in parallel, and reports those that failed. */
+async function undoAll(undo: readonly UndoStep[], reportLeft: ReportLeft): Promise<void> {
+  const outcomes = await Promise.allSettled(undo.map((step) => step.run()));
+  const left = undo.filter((_, index) => outcomes[index]!.status === "rejected").map((step) => step.name);
+  if (left.length > 0) reportLeft(left);
+}
+
+export async function admitSlotBySlot(scripts: SlotScripts, keyPrefix: string, request: SendRequest, plan: TrafficPlan, reportLeft: ReportLeft): Promise<SendDecision> {
   const admitted = decodeAdmissionResult(await scripts.admit(joinCalls(destinationCall(keyPrefix, request), noTraffic)));
   if (admitted.status !== "admitted" || request.traffic === undefined) return admitted;
 
   const charged = { guesses: admitted.reservedGuesses, sendNumber: admitted.sendNumber };
   const destinationUndo = refundCall(keyPrefix, request.scope, request.bucket, charged, request.idempotency);
-  const undo: (() => Promise<unknown>)[] = [() => scripts.refund(joinCalls(destinationUndo, noTraffic))];
+  const undo: UndoStep[] = [{ name: "destination", run: () => scripts.refund(joinCalls(destinationUndo, noTraffic)) }];
   // The area before the channel: its counters are spread over countries, the channel's is one
   // key every send of the channel goes through, so it is charged (and maybe undone) last. So when
   // both would refuse, Cluster names the area's rule where a single Redis names channel_rate; the
   // decision is the same.
-  for (const checks of [plan.area, plan.channel]) {
+  for (const [name, checks] of [["area", plan.area], ["channel", plan.channel]] as const) {
     if (isEmpty(checks)) continue;
     const call = trafficCall(keyPrefix, checks);
     let refusal: Awaited<ReturnType<typeof decodeTrafficResult>>;
     try {
       refusal = decodeTrafficResult(await scripts.admitTraffic(call));
     } catch (error) {
-      await Promise.allSettled(undo.map((step) => step()));
+      await undoAll(undo, reportLeft);
       throw error;
     }
     if (refusal !== undefined) {
-      await Promise.all(undo.map((step) => step()));
+      // The refusal stands whether or not the undo ran: what it could not give back expires.
+      await undoAll(undo, reportLeft);
       return refusal;
     }
-    undo.push(() => scripts.refundTraffic(call));
+    undo.push({ name, run: () => scripts.refundTraffic(call) });
   }
   return admitted;
 }

@@ -3,6 +3,7 @@ import type { RedisClient } from "./redisClient.js";
 import { isAuthTokenChange, type AuthTokenChange, type AuthTokenSignals } from "../../domain/accountTokens/authTokenSignals.js";
 import type { Logger } from "../../observability/logger.js";
 import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
+import { withinRedisDeadline } from "../callDeadline.js";
 import { TokenListeners } from "../memory/memoryAuthTokenSignals.js";
 
 const publishOperation = { system: "redis", name: "PUBLISH", summary: "PUBLISH auth-token-changed" } as const;
@@ -31,7 +32,8 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
       options.redis instanceof Cluster
         ? options.redis.duplicate(undefined, { lazyConnect: true, enableOfflineQueue: true })
         : options.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true });
-    subscriber.on("error", (error: Error) => options.logger.warn({ err: error }, "redis subscriber connection error"));
+    // Its nodes are the main client's, which logs when one is lost and back (redisClient.ts).
+    subscriber.on("error", (error: Error) => options.logger.debug({ err: error }, "redis subscriber connection error"));
     const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`, options.calls ?? unobserved);
     subscriber.on("message", (channel: string, message: string) => {
       const [change, tokenHash] = message.split(" ");
@@ -47,7 +49,7 @@ export class RedisAuthTokenSignals implements AuthTokenSignals {
   }
 
   async notify(tokenHash: string, change: AuthTokenChange): Promise<void> {
-    await observed(this.calls, publishOperation, () => this.publisher.publish(this.channel, `${change} ${tokenHash}`));
+    await observed(this.calls, publishOperation, () => withinRedisDeadline(() => this.publisher.publish(this.channel, `${change} ${tokenHash}`)));
   }
 
   listen(tokenHash: string, listener: (change: AuthTokenChange | undefined) => void): () => void {

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
+import { logConnectionStates, type ConnectionStates } from "../../observability/connectionStates.js";
 import type { Logger } from "../../observability/logger.js";
 
 /**
@@ -11,25 +12,34 @@ export interface RedisConnection {
   /** One Redis, or with `cluster` the nodes the Cluster client discovers the rest from. */
   readonly urls: readonly string[];
   readonly cluster: boolean;
+  /**
+   * The longest one command waits for its reply (REDIS_TIMEOUT_MS). A call's commands together
+   * get no longer either, but that is the call's deadline (callDeadline.ts). Default 2000.
+   */
+  readonly timeoutMs?: number;
 }
 
 // Shared by a single client and by every node connection of a Cluster client.
-const connectionOptions: RedisOptions = {
-  connectTimeout: 5_000,
-  commandTimeout: 2_000,
-  // Fail fast while disconnected instead of queueing: a caller waiting on a code check would
-  // rather get `unavailable` now than a late answer.
-  maxRetriesPerRequest: 1,
-};
+function connectionOptions(timeoutMs: number): RedisOptions {
+  return {
+    connectTimeout: 5_000,
+    commandTimeout: timeoutMs,
+    // Fail fast while disconnected instead of queueing: a caller waiting on a code check would
+    // rather get `unavailable` now than a late answer.
+    maxRetriesPerRequest: 1,
+  };
+}
 
 /**
  * Connects and checks the connection; a Redis that cannot be reached at start is a failed start.
- * Errors later are logged here (ioredis reconnects by itself) and reach callers as failed
- * commands, which answer `unavailable`.
+ * Later, each node's connection is logged when it is lost and when it is back (once each, see
+ * connectionStates.ts; ioredis reconnects by itself), and failed commands reach callers, which
+ * answer `unavailable`.
  */
 export async function connectRedis(connection: RedisConnection, logger: Logger): Promise<RedisClient> {
-  const client = connection.cluster ? clusterClient(connection.urls) : singleClient(connection.urls[0]!);
-  client.on("error", (error: Error) => logger.warn({ err: error }, "redis connection error"));
+  const timeoutMs = connection.timeoutMs ?? 2_000;
+  const client = connection.cluster ? clusterClient(connection.urls, timeoutMs) : singleClient(connection.urls[0]!, timeoutMs);
+  watchConnections(client, logConnectionStates(logger, "redis"), logger);
   try {
     await client.connect();
     await client.ping();
@@ -41,9 +51,9 @@ export async function connectRedis(connection: RedisConnection, logger: Logger):
   return client;
 }
 
-function singleClient(url: string): Redis {
+function singleClient(url: string, timeoutMs: number): Redis {
   return new Redis(url, {
-    ...connectionOptions,
+    ...connectionOptions(timeoutMs),
     lazyConnect: true,
     enableOfflineQueue: false,
     // Commands issued in the same tick (concurrent calls) go out in one socket write and are read
@@ -53,7 +63,7 @@ function singleClient(url: string): Redis {
   });
 }
 
-function clusterClient(urls: readonly string[]): Cluster {
+function clusterClient(urls: readonly string[], timeoutMs: number): Cluster {
   const nodes = clusterNodes(urls);
   // Credentials and TLS are the cluster's, not a node's: taken from the first URL for all of them.
   const first = new URL(urls[0]!);
@@ -72,12 +82,36 @@ function clusterClient(urls: readonly string[]): Cluster {
     retryDelayOnFailover: 200,
     clusterRetryStrategy: (attempts) => Math.min(attempts * 200, 2_000),
     redisOptions: {
-      ...connectionOptions,
+      ...connectionOptions(timeoutMs),
       ...(first.username === "" ? {} : { username: decodeURIComponent(first.username) }),
       ...(first.password === "" ? {} : { password: decodeURIComponent(first.password) }),
       ...(first.protocol === "rediss:" ? { tls: {} } : {}),
     },
   });
+}
+
+/**
+ * Tells `states` of each node's connection: lost on a connection error (a refused or reset
+ * connection, a connect timeout; on Cluster also a node that could not give the slot map), back
+ * once a connection to it is ready again. A Cluster client makes a new connection to a node each
+ * time it sends it something after losing it, and each failure is an error event: hence states
+ * that log only changes. The Cluster's own errors (no node answered the slot map) name no node;
+ * the nodes' lines already said which are gone.
+ */
+function watchConnections(client: RedisClient, states: ConnectionStates, logger: Logger): void {
+  if (client instanceof Cluster) {
+    client.on("+node", (node: Redis) => node.on("ready", () => states.back(nodeAddress(node))));
+    client.on("node error", (error: Error, address: string) => states.lost(address, error));
+    client.on("error", (error: Error) => logger.debug({ err: error }, "redis cluster error"));
+    return;
+  }
+  client.on("ready", () => states.back(nodeAddress(client)));
+  client.on("error", (error: Error) => states.lost(nodeAddress(client), error));
+}
+
+/** host:port, as ioredis's Cluster client names its nodes. */
+function nodeAddress(node: Redis): string {
+  return `${node.options.host ?? "localhost"}:${node.options.port ?? 6379}`;
 }
 
 /** The host and port of each node URL, as ioredis's Cluster client takes its startup nodes. */

@@ -1,4 +1,5 @@
 import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
+import { withinRedisDeadline } from "../callDeadline.js";
 import type { RedisClient } from "./redisClient.js";
 
 /**
@@ -30,7 +31,7 @@ export function defineScriptCommands<Name extends string>(
     const method = definedMethod(redis, commandName);
     // Named by script, never by key or argument: those carry hashes of codes and recipients.
     const operation = { system: "redis", name: "EVALSHA", summary: `EVALSHA ${commandName}` } as const;
-    const call: ScriptCommand = (keys, ...args) => observed(calls, operation, () => method.call(redis, keys.length, ...keys, ...args));
+    const call: ScriptCommand = (keys, ...args) => observed(calls, operation, () => withinRedisDeadline(() => method.call(redis, keys.length, ...keys, ...args)));
     return [name, call] as const;
   });
   return Object.fromEntries(entries) as Record<Name, ScriptCommand>;

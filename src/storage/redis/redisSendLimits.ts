@@ -19,7 +19,8 @@ import { assertAdmissionRequest, assertGuessOutcome, assertIdempotency, assertRe
 import { assertPositiveInteger } from "../storeArguments.js";
 import { allChecks, trafficPlan } from "../trafficPlan.js";
 import { destinationCall, joinCalls, refundCall, trafficCall, type ScriptCall } from "./sendLimitCalls.js";
-import { admitSlotBySlot, refundSlotBySlot, type SlotScripts } from "./clusterAdmission.js";
+import { admitSlotBySlot, refundSlotBySlot, type ReportLeft, type SlotScripts } from "./clusterAdmission.js";
+import type { Logger } from "../../observability/logger.js";
 
 export interface RedisSendLimitsOptions {
   /** Where each script call is observed (span, metrics); unobserved by default. */
@@ -33,6 +34,8 @@ export interface RedisSendLimitsOptions {
   readonly keyPrefix?: string;
   /** Whether close() quits the client; false when the client is shared. Default true. */
   readonly ownsClient?: boolean;
+  /** Told (at warn) what a Cluster admit charged and could not give back; silent by default. */
+  readonly logger?: Logger;
 }
 
 type ScriptName = keyof SlotScripts | "recordGuess" | "recordConversion" | "completeIdempotency" | "releaseIdempotency";
@@ -53,6 +56,7 @@ export class RedisSendLimits implements SendLimits {
   readonly #keyPrefix: string;
   readonly #ownsClient: boolean;
   readonly #cluster: boolean;
+  readonly #reportLeft: ReportLeft;
   #closed = false;
 
   constructor(options: RedisSendLimitsOptions) {
@@ -72,13 +76,15 @@ export class RedisSendLimits implements SendLimits {
     this.#scripts = mapValues(commands, (command: ScriptCommand): RunScript => (call) => command(call.keys, ...call.args));
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
+    const logger = options.logger;
+    this.#reportLeft = (left) => logger?.warn({ left }, "a refused or failed admit could not give back its charges; they expire with their windows");
   }
 
   async admit(request: SendRequest): Promise<SendDecision> {
     assertAdmissionRequest(request);
     this.#open();
     const plan = trafficPlan(request.traffic);
-    if (this.#cluster) return admitSlotBySlot(this.#scripts, this.#keyPrefix, request, plan);
+    if (this.#cluster) return admitSlotBySlot(this.#scripts, this.#keyPrefix, request, plan, this.#reportLeft);
     // One script for the destination and every traffic rule: one round trip, all or nothing.
     const call = joinCalls(destinationCall(this.#keyPrefix, request), trafficCall(this.#keyPrefix, allChecks(plan)));
     return decodeAdmissionResult(await this.#scripts.admit(call));

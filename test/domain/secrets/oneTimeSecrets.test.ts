@@ -4,6 +4,7 @@ import type { IssueRequest } from "../../../src/domain/secrets/oneTimeSecrets.js
 import { IdempotencyKeyReused, SendRefused } from "../../../src/domain/secrets/secretErrors.js";
 import type { PendingSecrets } from "../../../src/domain/secrets/pendingSecrets.js";
 import { loadConfig } from "../../../src/config/config.js";
+import { capturingLogger } from "../../support/capturingLogger.js";
 import { domainHarness, type DomainHarness } from "../../support/domainHarness.js";
 
 /**
@@ -333,6 +334,30 @@ describe("OneTimeSecrets", () => {
     await expect(stuck.secrets.issue(request(to, "700001", { key: "test:stuck" }))).rejects.toThrow("Command timed out");
     // The code did get stored and its revoke failed: the next code to this address waits.
     await expect(stuck.secrets.issue(request(to, "700002"))).rejects.toMatchObject({ reason: "RESEND_TOO_SOON" });
+  });
+
+  it("says once, at warn, what a failed issue could not undo and leaves to expire", async () => {
+    const captured = capturingLogger("info");
+    const gone = () => {
+      throw new Error("Redis did not answer within the call's 2000 ms (REDIS_TIMEOUT_MS)");
+    };
+    const stuck = await domainHarness({
+      logger: captured.logger,
+      wrapPending: (pending) => ({ ...putThrows("store")(pending), revoke: async () => gone() }),
+    });
+    stuck.limits.refund = async () => gone();
+    stuck.limits.releaseIdempotency = async () => gone();
+    await expect(stuck.secrets.issue(request("pat@example.com", "700003", { idempotency: { key: "left-1", fingerprint: "f" } }))).rejects.toThrow("Command timed out");
+    expect(captured.records.filter((record) => record.level === "warn")).toMatchObject([
+      { msg: "a failed issue could not be undone; what it left expires by itself", left: ["secret, if it was stored, with its message", "guesses", "idempotency lease"], channel: "email" },
+    ]);
+  });
+
+  it("says nothing of an undo that went through", async () => {
+    const captured = capturingLogger("info");
+    const lossy = await domainHarness({ logger: captured.logger, wrapPending: putThrows("store") });
+    await expect(lossy.secrets.issue(request("quin@example.com", "700004"))).rejects.toThrow("Command timed out");
+    expect(captured.records.filter((record) => record.level === "warn")).toEqual([]);
   });
 
   it("gives up on a message whose relays keep dying instead of sending it without end", async () => {
