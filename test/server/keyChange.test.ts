@@ -31,7 +31,8 @@ interface Backend {
 const backends: Record<string, () => Promise<Backend>> = {
   async postgres() {
     const schema = uniqueSchema("key_change");
-    return { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema }, cleanUp: () => dropSchema(schema) };
+    // Nothing is sent here, and on real stores every kind must have a provider or be named.
+    return { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, DISABLED_CHANNELS: "email,sms,push" }, cleanUp: () => dropSchema(schema) };
   },
   async pglite() {
     // On disk: the data has to outlive the first start.
