@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { problemsOf } from "../support/configProblems.js";
@@ -69,16 +69,19 @@ describe("APNs topics a caller may name", () => {
 });
 
 describe("npm start on real stores", () => {
-  const run = promisify(execFile);
-
   it("exits with status 2 naming SMTP_URL rather than print codes to stderr", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", METRICS_PORT: "0", DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl(), AUTH_JWT_SECRET: testJwtSecret, ENCRYPTION_KEYS: testEncryptionKeys };
     for (const name of ["NODE_ENV", "SMTP_URL", "SMS_PROVIDER", "APNS_KEY_FILE", "FCM_SERVICE_ACCOUNT_FILE", "CONSOLE_CHANNELS", "DISABLED_CHANNELS"]) delete env[name];
-    const failed = await run("npm", ["start", "--silent"], { env }).then(
-      () => undefined,
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failed?.code).toBe(2);
-    expect(failed?.stderr).toContain("SMTP_URL: required with DATABASE_URL or REDIS_URL");
-  });
+    // Its own process group, so a start that is wrongly accepted is stopped with npm, not left serving.
+    const child = spawn("npm", ["start", "--silent"], { env, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      expect(await Promise.race([exited, sleep(20_000, "still running" as const)])).toBe(2);
+      expect(stderr).toContain("SMTP_URL: required with DATABASE_URL or REDIS_URL");
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+    }
+  }, 30_000);
 });

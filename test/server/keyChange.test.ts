@@ -214,7 +214,7 @@ describe("npm start on a changed key", () => {
   it("stops the whole process with several workers instead of forking them again", async () => {
     const schema = uniqueSchema("key_change_workers");
     cleanUp = () => dropSchema(schema);
-    const backend: Backend = { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema }, cleanUp: async () => {} };
+    const backend: Backend = { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, DISABLED_CHANNELS: "email,sms,push" }, cleanUp: async () => {} };
     const keys = { ENCRYPTION_KEYS: `k1:${key()}`, HMAC_KEY: key() };
     const first = await start(backend, keys);
     await first.close();
