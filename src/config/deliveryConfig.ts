@@ -177,10 +177,10 @@ function channelChoices(
     else if (configured && (toConsole || disabled)) {
       problems.push(`${toConsole ? "CONSOLE_CHANNELS" : "DISABLED_CHANNELS"}: ${kind} has a provider (${variable}); remove one or the other`);
     } else if (!configured && !toConsole && !disabled && !embedded) {
-      const instead = production ? "" : " to print its messages to stderr, or in DISABLED_CHANNELS";
-      problems.push(
-        `${variable}: required with DATABASE_URL or REDIS_URL, or name ${kind} in ${production ? "DISABLED_CHANNELS" : `CONSOLE_CHANNELS${instead}`} to send none`,
-      );
+      const remedy = production
+        ? `name ${kind} in DISABLED_CHANNELS to send none`
+        : `name ${kind} in CONSOLE_CHANNELS to print its messages to stderr, or in DISABLED_CHANNELS to send none`;
+      problems.push(`${variable}: required with DATABASE_URL or REDIS_URL, or ${remedy}`);
     }
     if (!configured && !disabled && (toConsole || (embedded && !production))) printed.push(kind);
   }
