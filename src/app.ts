@@ -207,7 +207,12 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     delivery,
     templates,
     signals: stores.authTokenSignals,
-    rules: { ttlMs: config.accountTokens.ttlMs, device: config.accountTokens.device, pushTimeoutMs: config.delivery.sendTimeoutMs },
+    rules: {
+      ttlMs: config.accountTokens.ttlMs,
+      device: config.accountTokens.device,
+      pushTimeoutMs: config.delivery.sendTimeoutMs,
+      ...(config.delivery.apns === undefined ? {} : { apnsTopics: { default: config.delivery.apns.topic, allowed: config.delivery.apns.allowedTopics } }),
+    },
     logger,
   });
   const erasure = new UserErasure({ records: sqlUserRecords(stores.db, totpConsumerHash), secrets, logger });

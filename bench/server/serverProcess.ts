@@ -203,6 +203,10 @@ function serverEnv(options: ServerOptions, workers: number, port: number, stores
     REDIS_URL: stores.redisUrl,
     ...(stores.redisCluster ? { REDIS_CLUSTER: "true" } : {}),
     REDIS_KEY_PREFIX: stores.keyPrefix,
+    // Real stores print and accept the development CAPTCHA only by name: email and push go to the
+    // console as on the embedded backends (SMS goes to the sink), and dev-captcha-ok passes.
+    CONSOLE_CHANNELS: "email,push",
+    CAPTCHA_PROVIDER: "development",
   };
 }
 

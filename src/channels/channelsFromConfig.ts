@@ -11,7 +11,8 @@ import { createWebhookChannel } from "./sms/webhookChannel.js";
 
 /**
  * Turns on the channels the deployment configured. A kind with no provider prints to the console
- * in development and is absent in production (sending it is then refused as not configured).
+ * where config says so (see DeliveryConfig.consoleChannels) and is otherwise absent (sending it
+ * is then refused as not configured).
  */
 export async function channelsFromConfig(config: DeliveryConfig, logger: Logger, console: WriteLine): Promise<ChannelRegistry> {
   const email = config.email === undefined ? undefined : createSmtpChannel({ url: config.email.url, from: config.email.from, requireTls: config.email.requireTls });
@@ -27,6 +28,7 @@ export async function channelsFromConfig(config: DeliveryConfig, logger: Logger,
                   keyId: config.apns.keyId,
                   teamId: config.apns.teamId,
                   topic: config.apns.topic,
+                  allowedTopics: config.apns.allowedTopics,
                   privateKey: await readFile(config.apns.keyFile, "utf8"),
                   productionUrl: config.apns.productionUrl,
                   sandboxUrl: config.apns.sandboxUrl,
@@ -37,7 +39,7 @@ export async function channelsFromConfig(config: DeliveryConfig, logger: Logger,
             : { fcm: { serviceAccount: await readFile(config.fcm.serviceAccountFile, "utf8"), baseUrl: config.fcm.baseUrl } }),
         });
   const fallback = <K extends "email" | "sms" | "push">(kind: K, channel: Channel<K> | undefined): Channel<K> | undefined =>
-    channel ?? (config.consoleFallback ? createConsoleChannel(kind, console) : undefined);
+    channel ?? (config.consoleChannels.includes(kind) ? createConsoleChannel(kind, console) : undefined);
   return channelRegistry({
     ...optional("email", fallback("email", email)),
     ...optional("sms", fallback("sms", sms)),

@@ -18,8 +18,9 @@ export interface AccountTokenConfig {
   readonly device: DeviceLimit;
   readonly client: ClientLimit;
   /**
-   * The CAPTCHA provider request tokens are validated with; `development` (never in production)
-   * accepts the answer `dev-captcha-ok` without asking anyone; absent: validation is refused.
+   * The CAPTCHA provider request tokens are validated with; `development` (the embedded backends'
+   * default, or CAPTCHA_PROVIDER=development; never in production) accepts the answer
+   * `dev-captcha-ok` without asking anyone; absent: validation is refused.
    */
   readonly captcha?: { readonly provider: CaptchaProvider; readonly secret: string; readonly verifyUrl: string; readonly expect: CaptchaExpectations } | { readonly provider: "development" };
 }
@@ -33,9 +34,9 @@ export interface CaptchaExpectations {
 }
 
 /** The account token section; every missing piece is a problem. */
-export function accountTokenConfig(v: Parsed, production: boolean, problems: string[]): AccountTokenConfig {
+export function accountTokenConfig(v: Parsed, production: boolean, embedded: boolean, problems: string[]): AccountTokenConfig {
   let captcha: AccountTokenConfig["captcha"];
-  if (v.CAPTCHA_PROVIDER !== undefined) {
+  if (v.CAPTCHA_PROVIDER !== undefined && v.CAPTCHA_PROVIDER !== "development") {
     if (v.CAPTCHA_SECRET === undefined) problems.push("CAPTCHA_SECRET: required with CAPTCHA_PROVIDER");
     else {
       const expect: CaptchaExpectations = {
@@ -53,7 +54,10 @@ export function accountTokenConfig(v: Parsed, production: boolean, problems: str
       if (v[name] !== undefined) problems.push(`${name}: checks a provider's answer; set CAPTCHA_PROVIDER too`);
     }
     if ((v.CAPTCHA_HOSTNAMES ?? []).length > 0) problems.push("CAPTCHA_HOSTNAMES: checks a provider's answer; set CAPTCHA_PROVIDER too");
-    if (!production) captcha = { provider: "development" };
+    const named = v.CAPTCHA_PROVIDER === "development";
+    if (named && production) problems.push("CAPTCHA_PROVIDER: development accepts dev-captcha-ok from anyone; not with NODE_ENV=production");
+    // Anyone can send the development answer: a deployment on real stores gets it only by name.
+    if (!production && (named || embedded)) captcha = { provider: "development" };
   }
   return {
     ttlMs: {

@@ -167,7 +167,7 @@ export function loadConfig(env: RawEnvironment): Config {
     );
   }
   const delivery = deliveryConfig(v, environment === "production", embedded, problems);
-  const accountTokens = accountTokenConfig(v, environment === "production", problems);
+  const accountTokens = accountTokenConfig(v, environment === "production", embedded, problems);
   // The same CAPTCHA as AccountTokenService's. A provider named without its secret is reported
   // as that already.
   if (v.TOKEN_PUBLIC_CAPTCHA === true && v.TOKEN_PUBLIC_REQUESTS !== true) {
@@ -175,10 +175,15 @@ export function loadConfig(env: RawEnvironment): Config {
     problems.push("TOKEN_PUBLIC_CAPTCHA: asks public callers for a CAPTCHA, and there are none unless TOKEN_PUBLIC_REQUESTS=true");
   }
   if (v.TOKEN_PUBLIC_CAPTCHA === true && accountTokens.captcha === undefined && v.CAPTCHA_PROVIDER === undefined) {
-    problems.push("TOKEN_PUBLIC_CAPTCHA: needs CAPTCHA_PROVIDER and CAPTCHA_SECRET (only development accepts dev-captcha-ok without them)");
+    problems.push("TOKEN_PUBLIC_CAPTCHA: needs CAPTCHA_PROVIDER and CAPTCHA_SECRET (only the embedded backends accept dev-captcha-ok without them)");
   }
-  if (v.VERIFICATION_TTL_SECONDS! > v.VERIFICATION_MAX_TTL_SECONDS!) {
-    problems.push("VERIFICATION_TTL_SECONDS: must not exceed VERIFICATION_MAX_TTL_SECONDS");
+  if (env.VERIFICATION_MAX_TTL_SECONDS !== undefined && env.VERIFICATION_MAX_TTL_SECONDS !== "") {
+    // Refused, not ignored: its default let a caller ask for day-long codes, and a deployment that
+    // still sets it expects a limit that now has another name and a NIST-sized default.
+    problems.push("VERIFICATION_MAX_TTL_SECONDS: removed; unset it. OUT_OF_BAND_CODE_MAX_TTL_SECONDS (default 600) bounds every email and SMS code");
+  }
+  if (v.VERIFICATION_TTL_SECONDS! > v.OUT_OF_BAND_CODE_MAX_TTL_SECONDS!) {
+    problems.push(`VERIFICATION_TTL_SECONDS: must not exceed OUT_OF_BAND_CODE_MAX_TTL_SECONDS (${v.OUT_OF_BAND_CODE_MAX_TTL_SECONDS})`);
   }
   if (typeof v.METRICS_PORT === "number" && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT) {
     problems.push("METRICS_PORT: must differ from PORT (the API port never serves metrics)");
@@ -265,7 +270,7 @@ export function loadConfig(env: RawEnvironment): Config {
     delivery,
     verification: {
       defaultTtlMs: v.VERIFICATION_TTL_SECONDS! * 1000,
-      maxTtlMs: v.VERIFICATION_MAX_TTL_SECONDS! * 1000,
+      maxTtlMs: v.OUT_OF_BAND_CODE_MAX_TTL_SECONDS! * 1000,
       defaultMaxAttempts: v.VERIFICATION_MAX_ATTEMPTS!,
       sends: {
         limit: v.VERIFICATION_SEND_LIMIT!,

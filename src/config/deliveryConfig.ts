@@ -1,3 +1,4 @@
+import type { MessageKind } from "../channels/channel.js";
 import type { Parsed } from "./config.js";
 
 export type SmsProviderConfig =
@@ -25,12 +26,17 @@ export interface DeliveryConfig {
     readonly keyId: string;
     readonly teamId: string;
     readonly topic: string;
+    /** Topics besides `topic` a device's pn_param may name. */
+    readonly allowedTopics: readonly string[];
     readonly productionUrl: string;
     readonly sandboxUrl: string;
   };
   readonly fcm?: { readonly serviceAccountFile: string; readonly baseUrl: string };
-  /** Kinds with no provider print to the console instead; never in production. */
-  readonly consoleFallback: boolean;
+  /**
+   * Kinds that print to the console instead of going out: every kind without a provider on the
+   * embedded backends, only those CONSOLE_CHANNELS names on real stores, never in production.
+   */
+  readonly consoleChannels: readonly MessageKind[];
   /** ENCRYPTION_KEYS as given, or undefined for a generated development key. */
   readonly encryptionKeys?: string;
   /** HMAC_KEY as given (base64); undefined derives it from the first encryption key. */
@@ -98,25 +104,38 @@ export function deliveryConfig(v: Parsed, production: boolean, embedded: boolean
   let apns: DeliveryConfig["apns"];
   if (
     v.APNS_KEY_FILE !== undefined &&
-    requireAll("APNS_KEY_FILE", { APNS_KEY_ID: v.APNS_KEY_ID, APNS_TEAM_ID: v.APNS_TEAM_ID, APNS_TOPIC: v.APNS_TOPIC })
+    requireAll("APNS_KEY_FILE", { APNS_KEY_ID: v.APNS_KEY_ID, APNS_TEAM_ID: v.APNS_TEAM_ID, APNS_TOPIC: v.APNS_TOPIC, APNS_ALLOWED_TOPICS: v.APNS_ALLOWED_TOPICS })
   ) {
     apns = {
       keyFile: v.APNS_KEY_FILE,
       keyId: v.APNS_KEY_ID!,
       teamId: v.APNS_TEAM_ID!,
       topic: v.APNS_TOPIC!,
+      allowedTopics: v.APNS_ALLOWED_TOPICS!,
       productionUrl: v.APNS_PRODUCTION_URL!,
       sandboxUrl: v.APNS_SANDBOX_URL!,
     };
   }
+  if (v.APNS_ALLOWED_TOPICS !== undefined && v.APNS_KEY_FILE === undefined) problems.push("APNS_ALLOWED_TOPICS: lists topics for APNs; set APNS_KEY_FILE too");
   const fcm = v.FCM_SERVICE_ACCOUNT_FILE === undefined ? undefined : { serviceAccountFile: v.FCM_SERVICE_ACCOUNT_FILE, baseUrl: v.FCM_BASE_URL! };
+  const consoleChannels = channelChoices(
+    {
+      email: { configured: v.SMTP_URL !== undefined, variable: "SMTP_URL" },
+      sms: { configured: v.SMS_PROVIDER !== undefined, variable: "SMS_PROVIDER" },
+      push: { configured: v.APNS_KEY_FILE !== undefined || v.FCM_SERVICE_ACCOUNT_FILE !== undefined, variable: "APNS_KEY_FILE or FCM_SERVICE_ACCOUNT_FILE" },
+    },
+    { console: v.CONSOLE_CHANNELS ?? [], disabled: v.DISABLED_CHANNELS ?? [] },
+    production,
+    embedded,
+    problems,
+  );
 
   return {
     ...(email === undefined ? {} : { email }),
     ...(sms === undefined ? {} : { sms }),
     ...(apns === undefined ? {} : { apns }),
     ...(fcm === undefined ? {} : { fcm }),
-    consoleFallback: !production,
+    consoleChannels,
     ...(v.ENCRYPTION_KEYS === undefined ? {} : { encryptionKeys: v.ENCRYPTION_KEYS }),
     ...(v.HMAC_KEY === undefined ? {} : { hmacKey: v.HMAC_KEY }),
     templates: {
@@ -131,4 +150,38 @@ export function deliveryConfig(v: Parsed, production: boolean, embedded: boolean
     },
     sendTimeoutMs: v.DELIVERY_TIMEOUT_MS!,
   };
+}
+
+/**
+ * Which kinds print to the console. The console channel prints whole messages, codes included,
+ * so it is a development convenience: the embedded backends (a developer's machine) fall back to
+ * it, while a deployment on real stores says for every kind what it sends with, prints, or lacks.
+ */
+function channelChoices(
+  providers: Record<MessageKind, { readonly configured: boolean; readonly variable: string }>,
+  named: { readonly console: readonly MessageKind[]; readonly disabled: readonly MessageKind[] },
+  production: boolean,
+  embedded: boolean,
+  problems: string[],
+): MessageKind[] {
+  if (production && named.console.length > 0) {
+    problems.push("CONSOLE_CHANNELS: prints whole messages, codes included, to stderr; not with NODE_ENV=production");
+  }
+  const printed: MessageKind[] = [];
+  for (const kind of Object.keys(providers) as MessageKind[]) {
+    const { configured, variable } = providers[kind];
+    const toConsole = named.console.includes(kind);
+    const disabled = named.disabled.includes(kind);
+    if (toConsole && disabled) problems.push(`CONSOLE_CHANNELS and DISABLED_CHANNELS: ${kind} is in both; keep it in one`);
+    else if (configured && (toConsole || disabled)) {
+      problems.push(`${toConsole ? "CONSOLE_CHANNELS" : "DISABLED_CHANNELS"}: ${kind} has a provider (${variable}); remove one or the other`);
+    } else if (!configured && !toConsole && !disabled && !embedded) {
+      const remedy = production
+        ? `name ${kind} in DISABLED_CHANNELS to send none`
+        : `name ${kind} in CONSOLE_CHANNELS to print its messages to stderr, or in DISABLED_CHANNELS to send none`;
+      problems.push(`${variable}: required with DATABASE_URL or REDIS_URL, or ${remedy}`);
+    }
+    if (!configured && !disabled && (toConsole || (embedded && !production))) printed.push(kind);
+  }
+  return printed;
 }

@@ -8,12 +8,16 @@ const symbolSets: readonly SymbolSet[] = ["digits", "lowercase", "uppercase"];
 
 /** TokenService's rules from the TOKEN_* variables; every problem found goes to `problems`. */
 export function tokenConfig(v: Parsed, guesses: TokenRules["guesses"], problems: string[]): TokenRules {
+  // OTTs go by email or SMS, to a person: out-of-band codes, bounded as verification codes are.
+  const maxSeconds = v.OUT_OF_BAND_CODE_MAX_TTL_SECONDS!;
+  if (v.TOKEN_TTL_SECONDS! > maxSeconds) problems.push(`TOKEN_TTL_SECONDS: must not exceed OUT_OF_BAND_CODE_MAX_TTL_SECONDS (${maxSeconds})`);
   const ttlMs = Object.fromEntries(TOKEN_OPERATIONS.map((operation) => [operation, v.TOKEN_TTL_SECONDS! * 1000])) as Record<TokenOperation, number>;
   for (const entry of v.TOKEN_TTL_OVERRIDES ?? []) {
     const [name = "", seconds = ""] = entry.split("=").map((part) => part.trim());
     if (!isTokenOperation(name)) problems.push(`TOKEN_TTL_OVERRIDES: "${name}" is not an operation (${TOKEN_OPERATIONS.join(", ")})`);
-    else if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 7 * 86_400) problems.push(`TOKEN_TTL_OVERRIDES: ${name} needs 1 to 604800 seconds`);
-    else ttlMs[name] = Number(seconds) * 1000;
+    else if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > maxSeconds) {
+      problems.push(`TOKEN_TTL_OVERRIDES: ${name} needs 1 to ${maxSeconds} seconds (OUT_OF_BAND_CODE_MAX_TTL_SECONDS)`);
+    } else ttlMs[name] = Number(seconds) * 1000;
   }
   const disabled = new Set<TokenOperation>();
   for (const name of v.TOKEN_DISABLED_OPERATIONS ?? []) {

@@ -59,6 +59,16 @@ const amount = z
   .trim()
   .regex(/^\d{1,12}(\.\d{1,6})?$/, "must be an amount such as 250 or 12.5")
   .transform(Number);
+/** Message kinds, as CONSOLE_CHANNELS and DISABLED_CHANNELS name them. */
+const channelKinds = commaList.pipe(z.array(z.enum(["email", "sms", "push"], { error: "each must be email, sms or push" })));
+/** APNs topics a caller may name, or `none` for only APNS_TOPIC (an empty value reads as unset, like every variable's). */
+const apnsTopics = commaList.pipe(
+  z.array(z.string().regex(/^[A-Za-z0-9_.]{1,255}$/, "each must be a bundle id (letters, digits, underscores and dots), or none alone")).transform((topics, context) => {
+    if (topics.length === 1 && topics[0] === "none") return [];
+    if (topics.includes("none")) context.addIssue({ code: "custom", message: "none stands alone" });
+    return topics;
+  }),
+);
 const origin = z.string().refine((value) => {
   try {
     const parsed = new URL(value);
@@ -232,10 +242,10 @@ export const variables = {
   PRODUCT_NAME: variable(nonEmpty, "the name messages sign with", "onetime"),
   DEFAULT_LOCALE: variable(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a BCP 47 tag such as en or pt-BR"), "locale of messages when the caller's has no template", "en"),
   TEMPLATES_DIR: variable(nonEmpty, "directory of template overrides: <locale>/<kind>/<part>.mustache"),
-  SMTP_URL: variable(url(/^smtps?$/, "smtp://user:pass@host:587 or smtps://…:465"), "SMTP server for email; unset: email goes to the console (development) or is unavailable (production)"),
+  SMTP_URL: variable(url(/^smtps?$/, "smtp://user:pass@host:587 or smtps://…:465"), "SMTP server for email; unset: email prints to the console on the embedded backends, and with DATABASE_URL or REDIS_URL the start is refused unless CONSOLE_CHANNELS or DISABLED_CHANNELS names email"),
   SMTP_FROM: variable(nonEmpty, 'sender of every email, e.g. "Acme <no-reply@acme.example>" (required with SMTP_URL)'),
   SMTP_REQUIRE_TLS: variable(trueOrFalse, "refuse to send over smtp:// unless the server offers STARTTLS", "false"),
-  SMS_PROVIDER: variable(z.enum(["twilio", "webhook"]), "SMS provider; unset: SMS goes to the console (development) or is unavailable (production)"),
+  SMS_PROVIDER: variable(z.enum(["twilio", "webhook"]), "SMS provider; unset: SMS prints to the console on the embedded backends, and with DATABASE_URL or REDIS_URL the start is refused unless CONSOLE_CHANNELS or DISABLED_CHANNELS names sms"),
   TWILIO_BASE_URL: variable(url(/^https?$/, "https://api.twilio.com"), "Messages API base URL (Twilio or a compatible provider)", "https://api.twilio.com"),
   TWILIO_ACCOUNT_SID: variable(nonEmpty, "account SID (SMS_PROVIDER=twilio)"),
   TWILIO_API_KEY_SID: variable(nonEmpty, "API key SID to authenticate with instead of the account SID"),
@@ -260,10 +270,24 @@ export const variables = {
   ),
   SMS_WEBHOOK_BODY_TEMPLATE: variable(nonEmpty, 'JSON body with {{to}} and {{text}}, e.g. {"to":"{{to}}","message":"{{text}}"}'),
   SMS_WEBHOOK_MESSAGE_ID_PATH: variable(nonEmpty, "dotted path of the provider's message id in the webhook's JSON answer"),
-  APNS_KEY_FILE: variable(nonEmpty, "APNs token-auth key (.p8); with APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC turns on apns and apns.dev"),
+  CONSOLE_CHANNELS: variable(
+    channelKinds,
+    "kinds (email, sms, push) whose messages print whole, codes included, to stderr instead of going out: for development and tests on real stores (the embedded backends print every kind without a provider); refused with NODE_ENV=production",
+    "",
+  ),
+  DISABLED_CHANNELS: variable(
+    channelKinds,
+    "kinds (email, sms, push) this deployment sends none of, on purpose: requests that need one are refused (failed_precondition). With DATABASE_URL or REDIS_URL every kind needs a provider or a place in this list or CONSOLE_CHANNELS",
+    "",
+  ),
+  APNS_KEY_FILE: variable(nonEmpty, "APNs token-auth key (.p8); with APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC and APNS_ALLOWED_TOPICS turns on apns and apns.dev"),
   APNS_KEY_ID: variable(nonEmpty, "key id of APNS_KEY_FILE"),
   APNS_TEAM_ID: variable(nonEmpty, "Apple developer team id"),
-  APNS_TOPIC: variable(nonEmpty, "default apns-topic (the app's bundle id); pn_param may name another"),
+  APNS_TOPIC: variable(nonEmpty, "default apns-topic (the app's bundle id), used when a device gives no pn_param"),
+  APNS_ALLOWED_TOPICS: variable(
+    apnsTopics,
+    "topics besides APNS_TOPIC a device's pn_param may name, comma-separated, or none (required with APNS_KEY_FILE: anonymous callers name the topic, so the apps this key may notify are listed); any other is refused as invalid_argument",
+  ),
   APNS_PRODUCTION_URL: variable(url(/^https?$/, "https://api.push.apple.com"), "APNs production endpoint (pn_provider apns)", "https://api.push.apple.com"),
   APNS_SANDBOX_URL: variable(url(/^https?$/, "https://api.sandbox.push.apple.com"), "APNs sandbox endpoint (pn_provider apns.dev)", "https://api.sandbox.push.apple.com"),
   FCM_SERVICE_ACCOUNT_FILE: variable(nonEmpty, "Google service-account JSON; turns on fcm"),
@@ -279,8 +303,12 @@ export const variables = {
   AUDIT_ADDRESS_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "the caller's address in an audit event is replaced by a keyed hash this long after it occurred", "168"),
   ACCOUNT_TOKEN_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "account tokens (used, revoked or not) are deleted this long after they expire, and never within the device window", "168"),
   DELIVERY_TIMEOUT_MS: variable(wholeNumber(100, 120_000), "deadline of one send to a provider", "10000"),
-  VERIFICATION_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an email or SMS code works unless the caller says otherwise", "600"),
-  VERIFICATION_MAX_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "longest time to live a caller may ask for", "86400"),
+  VERIFICATION_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an email or SMS code works unless the caller says otherwise; at most OUT_OF_BAND_CODE_MAX_TTL_SECONDS", "600"),
+  OUT_OF_BAND_CODE_MAX_TTL_SECONDS: variable(
+    wholeNumber(10, 7 * 86_400),
+    "longest an email or SMS code (verifications, TokenService OTTs) may work, by default or as a caller asks; raising it past 600 goes beyond NIST SP 800-63B's 10 minutes for out-of-band codes, so do it only for users who cannot read their messages sooner",
+    "600",
+  ),
   VERIFICATION_MAX_ATTEMPTS: variable(wholeNumber(1, 10), "wrong codes allowed per verification unless the caller asks for fewer or more (at most 10)", "5"),
   VERIFICATION_SEND_LIMIT: variable(wholeNumber(1, 1000), "codes sent to one consumer by one method per send window", "5"),
   VERIFICATION_SEND_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the send window", "600"),
@@ -314,8 +342,8 @@ export const variables = {
   SMS_CONVERSION_PREFIX_MIN_SENDS: variable(wholeNumber(1, 1_000_000), "SMS to one prefix in the window before its conversion is judged", "20"),
   SMS_CONVERSION_COUNTRY_MIN_SENDS: variable(wholeNumber(1, 10_000_000), "SMS to one country in the window before its conversion is judged", "200"),
   TOTP_ISSUER: variable(nonEmpty, "issuer shown in authenticator apps when the caller gives none (default PRODUCT_NAME)"),
-  TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long a profile OTT (TokenService) works", "1800"),
-  TOKEN_TTL_OVERRIDES: variable(commaList, "per operation, e.g. login=300,password_recovery=900 (operations as in TOKEN_DISABLED_OPERATIONS)"),
+  TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long a profile OTT (TokenService) works; at most OUT_OF_BAND_CODE_MAX_TTL_SECONDS", "600"),
+  TOKEN_TTL_OVERRIDES: variable(commaList, "per operation, e.g. login=300,password_recovery=480 (operations as in TOKEN_DISABLED_OPERATIONS); each at most OUT_OF_BAND_CODE_MAX_TTL_SECONDS"),
   TOKEN_DISABLED_OPERATIONS: variable(commaList, "switchable TokenService operations turned off: login, key_recovery (both steps), anti_phishing_code, mfa_disable"),
   TOKEN_MASK_DESTINATIONS: variable(trueOrFalse, "answers show where an OTT went masked (j***@example.com, +1******6789)", "true"),
   TOKEN_MAX_ATTEMPTS: variable(wholeNumber(1, 10), "wrong tokens allowed per OTT", "5"),
@@ -344,8 +372,8 @@ export const variables = {
   ACCOUNT_TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "calls to AccountTokenService RPCs one public client address, or one user, may make per client window", "60"),
   ACCOUNT_TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the client window", "60"),
   CAPTCHA_PROVIDER: variable(
-    z.enum(["hcaptcha", "recaptcha", "turnstile"]),
-    "CAPTCHA that validates account creation request tokens (and public OTT requests, TOKEN_PUBLIC_CAPTCHA); unset: the answer dev-captcha-ok passes (development) or validation is refused (production)",
+    z.enum(["hcaptcha", "recaptcha", "turnstile", "development"]),
+    "CAPTCHA that validates account creation request tokens (and public OTT requests, TOKEN_PUBLIC_CAPTCHA); development accepts the answer dev-captcha-ok from anyone (refused with NODE_ENV=production); unset: development on the embedded backends, otherwise validation is refused",
   ),
   CAPTCHA_SECRET: variable(nonEmpty, "the CAPTCHA provider's secret key"),
   CAPTCHA_VERIFY_URL: variable(url(/^https?$/, "https://api.hcaptcha.com/siteverify"), "siteverify endpoint; default the provider's"),

@@ -24,7 +24,7 @@ export function assertNonNegativeInteger(name: string, value: number): void {
 }
 
 /**
- * The longest time to live a secret may have: 7 days, the most VERIFICATION_MAX_TTL_SECONDS
+ * The longest time to live a secret may have: 7 days, the most OUT_OF_BAND_CODE_MAX_TTL_SECONDS
  * allows. The Redis queue trims stream entries older than this (their secrets have expired), which
  * keeps each stream bounded even when no relay runs; so both backends refuse longer.
  */

@@ -149,6 +149,23 @@ describe.each(backends)("tokens sent by push on %s backends", (backend) => {
     expect(await rows()).toBe(rowsBefore + 1);
   });
 
+  it("refuses a pn_param topic not in APNS_TOPIC or APNS_ALLOWED_TOPICS naming the field, before anything is stored or sent", async () => {
+    const before = standIns.apns.requests.length;
+    const db = server.server.app.stores.db;
+    const rows = async () => Number((await db("account_tokens").count<{ count: string }[]>("* as count"))[0]!.count);
+    const rowsBefore = await rows();
+    for (const provider of ["apns", "apns.dev"]) {
+      const device = { pnProvider: provider, pnPrid: newDevice(), pnParam: "com.attacker.app" };
+      expect(await failure(anyone.sendAccountCreationTokenByPush({ device }))).toMatchObject({ code: Code.InvalidArgument, fields: ["device.pn_param"] });
+      expect((await failure(anyone.sendAccountRecoveryTokenByPush({ device }))).fields).toEqual(["device.pn_param"]);
+    }
+    expect(standIns.apns.requests.length).toBe(before);
+    expect(await rows()).toBe(rowsBefore);
+    // The default topic may be named too.
+    await anyone.sendAccountCreationTokenByPush({ device: { pnProvider: "apns", pnPrid: newDevice(), pnParam: "org.example.app" } });
+    expect(standIns.apns.requests.at(-1)!.headers["apns-topic"]).toBe("org.example.app");
+  });
+
   it("recovery: a token by push, spent once on the recovery page with an optional phone", async () => {
     const device = newDevice();
     await anyone.sendAccountRecoveryTokenByPush({ device: { pnProvider: "apns", pnPrid: device } });

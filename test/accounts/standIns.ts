@@ -42,6 +42,7 @@ export class AccountStandIns {
       APNS_KEY_ID: "KEY1234567",
       APNS_TEAM_ID: "TEAM123456",
       APNS_TOPIC: "org.example.app",
+      APNS_ALLOWED_TOPICS: "org.example.other,org_example.app",
       APNS_SANDBOX_URL: apns.url,
       APNS_PRODUCTION_URL: apns.url,
       ...captcha.env,

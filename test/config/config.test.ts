@@ -7,6 +7,9 @@ import { configHelp, loadConfig } from "../../src/config/config.js";
 import { variables } from "../../src/config/variables.js";
 import { problemsOf } from "../support/configProblems.js";
 
+/** Real stores need every kind of message given a provider, the console by name, or none. */
+const noChannels = { DISABLED_CHANNELS: "email,sms,push" };
+
 
 describe("configuration", () => {
   it("runs on embedded defaults with nothing set", () => {
@@ -85,7 +88,7 @@ describe("configuration", () => {
   });
 
   it("runs one worker per core on real stores, and one on the embedded ones", () => {
-    const real = { DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
+    const real = { ...noChannels, DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
     expect(loadConfig(real).workers).toBe(availableParallelism());
     expect(loadConfig({ ...real, WORKERS: "3" }).workers).toBe(3);
     expect(loadConfig({ WORKERS: "4" }).workers).toBe(1);
@@ -94,6 +97,7 @@ describe("configuration", () => {
 
   it("uses real stores and a shared secret when given", () => {
     const config = loadConfig({
+      ...noChannels,
       PORT: "9000",
       DATABASE_URL: "postgres://postgres@db:5432/onetime",
       REDIS_URL: "redis://cache:6379",
@@ -109,7 +113,7 @@ describe("configuration", () => {
   });
 
   it("takes a Redis Cluster as several node URLs with REDIS_CLUSTER=true, and refuses a list without it", () => {
-    const real = { DATABASE_URL: "postgres://postgres@db:5432/onetime", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
+    const real = { ...noChannels, DATABASE_URL: "postgres://postgres@db:5432/onetime", AUTH_JWT_SECRET: "s".repeat(32), ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}` };
     const config = loadConfig({ ...real, REDIS_URL: "redis://a:7000, redis://b:7001", REDIS_CLUSTER: "true" });
     expect(config.shortLivedStore).toEqual({ kind: "redis", urls: ["redis://a:7000", "redis://b:7001"], cluster: true, keyPrefix: "onetime:", secretShards: 16, timeoutMs: 2000 });
     expect(problemsOf({ ...real, REDIS_URL: "redis://a:7000,redis://b:7001" })).toEqual([
@@ -154,6 +158,7 @@ describe("configuration", () => {
       "HMAC_KEY: required when NODE_ENV=production (so ENCRYPTION_KEYS can rotate; upgrading, set it to the base64 of the current first ENCRYPTION_KEYS key)",
     ]);
     const real = {
+      ...noChannels,
       NODE_ENV: "production",
       DATABASE_URL: "postgres://db/x",
       REDIS_URL: "redis://cache",
@@ -166,6 +171,7 @@ describe("configuration", () => {
 
   it("requires HMAC_KEY in production, listed with the other refused settings, so rotating ENCRYPTION_KEYS cannot rename TOTP rows", () => {
     const production = {
+      ...noChannels,
       NODE_ENV: "production",
       DATABASE_URL: "postgres://db/x",
       REDIS_URL: "redis://cache",
@@ -210,7 +216,7 @@ describe("configuration", () => {
     expect(problemsOf({ SMS_PROVIDER: "webhook", SMS_WEBHOOK_URL: "https://sms.example", SMS_WEBHOOK_BODY_TEMPLATE: "{}", SMS_WEBHOOK_HEADERS: "[1]" })[0]).toMatch(
       /^SMS_WEBHOOK_HEADERS: must be a JSON object/,
     );
-    expect(problemsOf({ APNS_KEY_FILE: "key.p8" })).toEqual(["APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC: required with APNS_KEY_FILE"]);
+    expect(problemsOf({ APNS_KEY_FILE: "key.p8" })).toEqual(["APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC, APNS_ALLOWED_TOPICS: required with APNS_KEY_FILE"]);
   });
 
   it("reads what a CAPTCHA answer must also say, and refuses those checks without a provider", () => {
@@ -234,6 +240,7 @@ describe("configuration", () => {
     // On the embedded defaults, development's CAPTCHA (dev-captcha-ok) is the one asked.
     expect(loadConfig({ TOKEN_PUBLIC_CAPTCHA: "true", TOKEN_PUBLIC_REQUESTS: "true" })).toMatchObject({ tokens: { publicCaptcha: true }, accountTokens: { captcha: { provider: "development" } } });
     const production = {
+      ...noChannels,
       NODE_ENV: "production",
       DATABASE_URL: "postgres://db/x",
       REDIS_URL: "redis://cache",

@@ -31,7 +31,8 @@ interface Backend {
 const backends: Record<string, () => Promise<Backend>> = {
   async postgres() {
     const schema = uniqueSchema("key_change");
-    return { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema }, cleanUp: () => dropSchema(schema) };
+    // Nothing is sent here, and on real stores every kind must have a provider or be named.
+    return { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, DISABLED_CHANNELS: "email,sms,push" }, cleanUp: () => dropSchema(schema) };
   },
   async pglite() {
     // On disk: the data has to outlive the first start.
@@ -213,7 +214,7 @@ describe("npm start on a changed key", () => {
   it("stops the whole process with several workers instead of forking them again", async () => {
     const schema = uniqueSchema("key_change_workers");
     cleanUp = () => dropSchema(schema);
-    const backend: Backend = { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema }, cleanUp: async () => {} };
+    const backend: Backend = { env: { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, DISABLED_CHANNELS: "email,sms,push" }, cleanUp: async () => {} };
     const keys = { ENCRYPTION_KEYS: `k1:${key()}`, HMAC_KEY: key() };
     const first = await start(backend, keys);
     await first.close();

@@ -10,7 +10,7 @@ import { testEncryptionKeys, testJwtSecret } from "../support/tokens.js";
 
 describe("opening the stores", () => {
   it("fails the start, naming Redis, when Redis is unreachable", async () => {
-    const config = loadConfig({ DATA_DIR: inMemoryDataDir, REDIS_URL: "redis://:hunter2@127.0.0.1:1", AUTH_JWT_SECRET: testJwtSecret, ENCRYPTION_KEYS: testEncryptionKeys });
+    const config = loadConfig({ DATA_DIR: inMemoryDataDir, REDIS_URL: "redis://:hunter2@127.0.0.1:1", DISABLED_CHANNELS: "email,sms,push", AUTH_JWT_SECRET: testJwtSecret, ENCRYPTION_KEYS: testEncryptionKeys });
     const failure = await openStores(config, createLogger("silent"), testMigrationContext).catch((error: unknown) => error as Error);
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toBe("Redis at redis://:***@127.0.0.1:1 is not reachable");
@@ -18,7 +18,7 @@ describe("opening the stores", () => {
 
   it.each(["embedded", "redis"])("opens %s pending secrets whose messages reach the secrets' queue, telling whoever wired it", async (kind) => {
     const keyPrefix = uniqueTestPrefix("stores");
-    const redisEnv = kind === "redis" ? { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: keyPrefix } : {};
+    const redisEnv = kind === "redis" ? { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: keyPrefix, DISABLED_CHANNELS: "email,sms,push" } : {};
     const config = loadConfig({ DATA_DIR: inMemoryDataDir, AUTH_JWT_SECRET: testJwtSecret, ENCRYPTION_KEYS: testEncryptionKeys, ...redisEnv });
     const queued: number[] = [];
     const stores = await openStores(config, createLogger("silent"), testMigrationContext, { onSecretQueued: (shard) => queued.push(shard) });

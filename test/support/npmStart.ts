@@ -44,6 +44,8 @@ export function npmStart(label: string, env: Record<string, string> = {}, servin
       AUTH_ISSUER: testClaims.issuer,
       AUTH_AUDIENCE: testClaims.audience,
       ENCRYPTION_KEYS: testEncryptionKeys,
+      // Real stores print messages only when asked to by name.
+      CONSOLE_CHANNELS: "email,sms,push",
       ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -23,6 +23,19 @@ export interface TestServer {
 }
 
 /**
+ * On real stores the console channel and the development CAPTCHA are there only when asked for by
+ * name; the suites read codes from the console and answer dev-captcha-ok, so they ask, for every
+ * kind the test gives no provider or place in DISABLED_CHANNELS (naming both would be refused).
+ */
+function developmentConveniences(backend: Backend, env: Record<string, string>): Record<string, string> {
+  if (backend === "embedded") return {};
+  const disabled = (env.DISABLED_CHANNELS ?? "").split(",").map((kind) => kind.trim());
+  const provided = { email: env.SMTP_URL, sms: env.SMS_PROVIDER, push: env.APNS_KEY_FILE ?? env.FCM_SERVICE_ACCOUNT_FILE };
+  const printed = Object.entries(provided).filter(([kind, provider]) => provider === undefined && !disabled.includes(kind)).map(([kind]) => kind);
+  return { CONSOLE_CHANNELS: printed.join(","), CAPTCHA_PROVIDER: "development" };
+}
+
+/**
  * Starts the real server on 127.0.0.1:0. "real": Postgres (own schema) and Redis (own prefix);
  * "embedded": in-memory PGlite and the in-process store.
  */
@@ -42,6 +55,7 @@ export async function startTestServer(
       ? { DATA_DIR: inMemoryDataDir }
       : { DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, ...redis, REDIS_KEY_PREFIX: uniqueTestPrefix(label) };
   const config = loadConfig({
+    ...developmentConveniences(backend, env),
     NODE_ENV: "test",
     HOST: "127.0.0.1",
     PORT: "0",

@@ -17,7 +17,6 @@ describe.each([...backends, "cluster"] as const)("VerificationService rules (%s 
       VERIFICATION_RESEND_DELAY_SECONDS: "1",
       VERIFICATION_MAX_RESEND_DELAY_SECONDS: "4",
       VERIFICATION_SEND_LIMIT: "3",
-      VERIFICATION_MAX_TTL_SECONDS: "3600",
       VERIFICATION_GUESS_LIMIT: "12",
     });
     client = await verificationClient(server.url);

@@ -31,6 +31,9 @@ export type PushDevice = Message<"onetime.v1.PushDevice"> & {
   /**
    * The app's APNs topic when it is not the configured default: letters, digits, underscores and
    * dots (the seed says alphanumeric and underscore; bundle ids have dots). Null or absent: none.
+   * For apns and apns.dev it must be the server's APNS_TOPIC or one of its APNS_ALLOWED_TOPICS
+   * (the server's key signs for every app of the team, and public callers choose the topic):
+   * another is INVALID_ARGUMENT on this field, before anything is stored or sent. FCM ignores it.
    *
    * @generated from field: optional string pn_param = 2;
    */
@@ -948,7 +951,8 @@ export const AccountTokenService: GenService<{
    * /account_creation_tokens/send-by-push). The token travels only in the push.
    *
    * Callers: public.
-   * Errors: INVALID_ARGUMENT (pn_provider, pn_param, pn_prid), PERMISSION_DENIED
+   * Errors: INVALID_ARGUMENT (pn_provider, pn_param: also a topic the server does not send to,
+   * pn_prid), PERMISSION_DENIED
    * (TOKEN_ALREADY_SENT: a token sent to this device is still valid; DEVICE_LIMIT_REACHED: the
    * device's tokens per window are used up), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED),
    * UNAVAILABLE (PUSH_FAILED: the push did not go out, and the token was revoked; or a store).

@@ -86,7 +86,9 @@ export const CodeGenerationSchema: GenMessage<CodeGeneration> = /*@__PURE__*/
  */
 export type VerificationPolicy = Message<"onetime.v1.VerificationPolicy"> & {
   /**
-   * How long the code works, at least 1 s; default 10 minutes, at most the server's configured maximum.
+   * How long the code works, at least 1 s; default 10 minutes. At most the server's
+   * OUT_OF_BAND_CODE_MAX_TTL_SECONDS, 10 minutes unless raised (NIST SP 800-63B's most for a code
+   * sent to a person); more is INVALID_ARGUMENT naming this field and the maximum, never shortened.
    *
    * @generated from field: google.protobuf.Duration time_to_live = 1;
    */

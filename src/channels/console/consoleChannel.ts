@@ -5,8 +5,9 @@ export type WriteLine = (text: string) => void;
 
 /**
  * Development delivery: prints what would be sent, code included, so a developer on the embedded
- * defaults can finish a flow without an SMTP server or an SMS account. Config refuses it when
- * NODE_ENV=production; the banner says so on every message, so it is never mistaken for a log.
+ * defaults can finish a flow without an SMTP server or an SMS account. On real stores only the
+ * kinds CONSOLE_CHANNELS names print, and config refuses that when NODE_ENV=production; the banner
+ * says so on every message, so it is never mistaken for a log.
  */
 export function createConsoleChannel<K extends MessageKind>(kind: K, write: WriteLine): Channel<K> {
   return {

@@ -15,6 +15,11 @@ export interface AccountTokenRules {
   readonly device: DeviceLimit;
   /** Deadline of the synchronous push. */
   readonly pushTimeoutMs: number;
+  /**
+   * The APNs topics a device's pn_param may name: the default and the ones listed. Absent (APNs
+   * not configured): pn_param passes on its character rule alone, as nothing reaches Apple.
+   */
+  readonly apnsTopics?: { readonly default: string; readonly allowed: readonly string[] };
 }
 
 /** What every part of the account token service works with; wired once in app.ts. */

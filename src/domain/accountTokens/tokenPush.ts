@@ -1,8 +1,9 @@
 import type { PushTarget } from "../../channels/channel.js";
+import { InvalidArgument } from "../../errors/domainError.js";
 import type { Actor } from "../actor.js";
 import { generateAccountToken, type PushedKind } from "./accountToken.js";
 import { AccountTokenNotFound, DeviceLimitReached, PushFailed, TokenAlreadySent } from "./accountTokenErrors.js";
-import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
+import type { AccountTokenDependencies, AccountTokenRules } from "./accountTokenDependencies.js";
 
 /**
  * Seed 003's send-by-push, for account creation and recovery tokens: a token exists for a device
@@ -16,6 +17,8 @@ export class TokenPush {
 
   async send(kind: PushedKind, device: PushTarget, actor: Actor): Promise<{ readonly expiresAt: Date }> {
     const { clientLimits, store, tokenHash, deviceHash, rules, templates, delivery, logger } = this.deps;
+    // Before anything is charged, as the field rules are.
+    checkApnsTopic(device, rules.apnsTopics);
     await clientLimits.admit(actor);
     const token = generateAccountToken();
     const ttlMs = rules.ttlMs[kind];
@@ -43,4 +46,15 @@ export class TokenPush {
     if (record?.usedAt === undefined) throw new AccountTokenNotFound();
     return { usedAt: record.usedAt };
   }
+}
+
+/**
+ * Anonymous callers name the APNs topic (pn_param), and our key signs for every app of the team:
+ * only the topics the operator listed may be notified, or anyone could have a token pushed, in
+ * our name, to another of the team's apps. FCM ignores pn_param.
+ */
+function checkApnsTopic(device: PushTarget, topics: AccountTokenRules["apnsTopics"]): void {
+  if (topics === undefined || device.param === undefined || device.provider === "fcm") return;
+  if (device.param === topics.default || topics.allowed.includes(device.param)) return;
+  throw InvalidArgument.field("device.pn_param", "in", "names an APNs topic this server does not send to (omit it for the app's default topic)");
 }

@@ -6,7 +6,7 @@ import type { TokenOperation } from "./operations.js";
 
 /** The server's rules for profile OTTs (from config: the TOKEN_* variables). */
 export interface TokenRules {
-  /** How long each operation's OTT works; default 30 minutes. */
+  /** How long each operation's OTT works; default 10 minutes, at most OUT_OF_BAND_CODE_MAX_TTL_SECONDS. */
   readonly ttlMs: Readonly<Record<TokenOperation, number>>;
   /** Switchable operations turned off; their requests answer OPERATION_DISABLED. */
   readonly disabled: ReadonlySet<TokenOperation>;
