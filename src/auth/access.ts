@@ -73,6 +73,8 @@ export const access = accessTable({
   [`${TokenService.typeName}/GetSecurityProfile`]: ["user", "service", "admin"],
   [`${TokenService.typeName}/CreateSecurityProfile`]: ["service"],
   [`${TokenService.typeName}/EnableMfa`]: ["user", "service"],
+  // Lifting a "this wasn't me" lock is support's decision, never the (possibly taken-over) user's.
+  [`${TokenService.typeName}/UnlockFactorChanges`]: backends,
   // Seed 003: public endpoints (limited per client address), the user's own account (the JWT
   // `sub` is the account; a service's subject is not one), and the admin's.
   [`${AccountTokenService.typeName}/CreateAccountCreationRequestToken`]: everyone,

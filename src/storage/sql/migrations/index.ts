@@ -7,6 +7,7 @@ import { totpConsumerHash } from "./0004_totp_consumer_hash.js";
 import * as onetimeKeys from "./0005_onetime_keys.js";
 import * as securityProfiles from "./0006_security_profiles.js";
 import * as accountTokens from "./0007_account_tokens.js";
+import * as factorChangeReports from "./0010_factor_change_reports.js";
 
 export interface Migration {
   readonly name: string;
@@ -35,6 +36,7 @@ export function migrationSource(context: MigrationContext): Knex.MigrationSource
     { name: "0005_onetime_keys", ...onetimeKeys },
     { name: "0006_security_profiles", ...securityProfiles },
     { name: "0007_account_tokens", ...accountTokens },
+    { name: "0010_factor_change_reports", ...factorChangeReports },
   ];
   return {
     getMigrations: async () => [...migrations],
