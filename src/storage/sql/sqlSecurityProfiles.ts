@@ -122,7 +122,7 @@ export function sqlSecurityProfiles(db: Database, box: SecretBox, keyHash: Keyed
           })),
         );
       }
-      for (const message of announcement.messages) await outbox.enqueue(message, trx);
+      await outbox.enqueue(announcement.messages, trx);
       return after;
     });
   }
