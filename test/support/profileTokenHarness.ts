@@ -23,7 +23,7 @@ export interface ProfileTokenHarness extends DomainHarness {
   readonly profiles: SecurityProfileStore;
   readonly rules: TokenRules;
   /** TokenService's rules over the harness's stores; `channels` "email" leaves SMS unconfigured. */
-  tokens(options?: { channels?: "email"; logger?: Logger }): Promise<ProfileTokens>;
+  tokens(options?: { channels?: "email"; logger?: Logger; rules?: Partial<TokenRules> }): Promise<ProfileTokens>;
   /** Runs the Postgres outbox's relay once (factor-change notices wait there); returns how many it took. */
   deliverNotices(): Promise<number>;
   close(): Promise<void>;
@@ -63,7 +63,7 @@ export async function profileTokenHarness(): Promise<ProfileTokenHarness> {
         profiles,
         delivery,
         templates,
-        rules,
+        rules: { ...rules, ...options.rules },
         clientLimits: new ClientLimits(h.limits, callerHash, "profile-tokens", rules.client, { refused: () => {} }),
         reportHash: keyedHash(serverKey, "factor-change-report"),
         logger: options.logger ?? logger,

@@ -33,7 +33,7 @@ export interface AppliedChange {
 }
 
 /** A report token as the user gets it, and the keyed hash it is found by. */
-export function newReportToken(reportHash: KeyedHash): { token: string; tokenHash: string } {
+function newReportToken(reportHash: KeyedHash): { token: string; tokenHash: string } {
   const token = generateCode(reportTokenShape);
   return { token, tokenHash: reportHash(token) };
 }

@@ -36,8 +36,6 @@ export interface SecurityProfile {
 /** A change to how a user signs in, announced to the profile's other keys. */
 export type FactorChange = "key_added" | "key_changed" | "key_recovered" | "key_removed" | "mfa_disabled";
 
-export const FACTOR_CHANGES: readonly FactorChange[] = ["key_added", "key_changed", "key_recovered", "key_removed", "mfa_disabled"];
-
 /** Why a profile's factor changes are locked: the user reported a change as not theirs. */
 export interface FactorChangesLock {
   readonly lockedAt: Date;

@@ -187,6 +187,18 @@ describe("factor changes (domain)", () => {
     expect((await h.profiles.lookup({ userId })).profile?.factorChangesLock).toBeUndefined();
   });
 
+  it("on a server that takes public requests, anyone holding a report token may spend it: the token is the proof", async () => {
+    const publicTokens = await h.tokens({ rules: { publicRequests: true } });
+    const [oldEmail, newEmail, number] = [email("pub-old"), email("pub-new"), phone()];
+    const userId = await profileWith({ email: oldEmail, phone: number });
+    await changeKey(userId, { type: "email", value: oldEmail }, { type: "email", value: newEmail });
+    const token = reportTokenIn((await noticesTo(number)).get(number)![0]);
+    await expect(publicTokens.report({ token }, { kind: "public", clientAddress: "203.0.113.9" })).resolves.toMatchObject({ userId, profile: { factorChangesLock: { reportedChange: "key_changed" } } });
+    expect(await h.db("audit_events").where({ subject: userId, action: "profile.factor_changes_locked" }).select("principal_kind", "client_address")).toEqual([
+      { principal_kind: "public", client_address: "203.0.113.9" },
+    ]);
+  });
+
   it("key recovery of a key MFA sends to needs MFA on the other key too, at each step and when consumed; once through, the replaced key is told", async () => {
     const [mfaEmail, plainPhone] = [email("rec-mfa"), phone()];
     const refused = await profileWith({ email: mfaEmail, emailMfa: true, phone: plainPhone });
