@@ -60,13 +60,14 @@ export function sqlSecurityProfiles(db: Database, box: SecretBox, keyHash: Keyed
       ...(email === undefined ? {} : { email }),
       ...(phone === undefined ? {} : { phone }),
       ...(row.anti_phishing_sealed === null ? {} : { antiPhishingCode: open(row.user_id, "anti_phishing", row.anti_phishing_sealed) }),
-      ...(row.factor_changes_locked_at === null || row.factor_changes_locked_at === undefined
+      // The three lock columns are set and cleared together (security_profiles_lock_reason).
+      ...(row.factor_changes_locked_at === null || row.locked_reported_change === null || row.locked_change_at === null
         ? {}
         : {
             factorChangesLock: {
               lockedAt: new Date(row.factor_changes_locked_at),
-              reportedChange: row.locked_reported_change ?? "key_changed",
-              changedAt: new Date(row.locked_change_at ?? row.factor_changes_locked_at),
+              reportedChange: row.locked_reported_change,
+              changedAt: new Date(row.locked_change_at),
             },
           }),
       createdAt: new Date(row.created_at),

@@ -21,11 +21,18 @@ export async function up(db: Knex): Promise<void> {
     table.timestamp("factor_changes_locked_at", { useTz: true });
     table.string("locked_reported_change", 32);
     table.timestamp("locked_change_at", { useTz: true });
+    // A lock always says what was reported, and when that change was made.
+    table.check(
+      "(factor_changes_locked_at is null) = (locked_reported_change is null) and (factor_changes_locked_at is null) = (locked_change_at is null)",
+      {},
+      "security_profiles_lock_reason",
+    );
   });
 }
 
 export async function down(db: Knex): Promise<void> {
   await db.schema.alterTable("security_profiles", (table) => {
+    table.dropChecks("security_profiles_lock_reason");
     table.dropColumns("factor_changes_locked_at", "locked_reported_change", "locked_change_at");
   });
   await db.schema.dropTable("factor_change_reports");
