@@ -698,7 +698,7 @@ export type ConsumeTokenRequest = Message<"onetime.v1.ConsumeTokenRequest"> & {
   operation: TokenOperation;
 
   /**
-   * The OTT as the user received it.
+   * The OTT as the user received it (FACTOR_CHANGE_REPORT: the report token of a notice).
    *
    * @generated from field: string token = 2;
    */
@@ -713,6 +713,7 @@ export type ConsumeTokenRequest = Message<"onetime.v1.ConsumeTokenRequest"> & {
 
   /**
    * Every other operation: the user (empty for a user principal, meaning itself).
+   * FACTOR_CHANGE_REPORT: optional; when given, it must be the report token's user.
    *
    * @generated from field: string user_id = 4;
    */
