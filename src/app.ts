@@ -175,7 +175,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
-  const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash);
+  const profileStore = sqlSecurityProfiles(stores.db, box, profileKeyHash, outbox);
   // One CAPTCHA for both services that ask public callers for an answer.
   const captchaConfig = config.accountTokens.captcha;
   const captcha =
@@ -195,6 +195,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     ...(captcha === undefined ? {} : { captcha }),
     rules: config.tokens,
     clientLimits: new ClientLimits(stores.limits, callerHash, "profile-tokens", config.tokens.client, refusals),
+    reportHash: keyedHash(serverKey, "factor-change-report"),
     logger,
   });
   const securityProfiles = new SecurityProfiles(profileStore);

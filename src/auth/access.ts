@@ -75,6 +75,8 @@ export const access = accessTable({
   [`${TokenService.typeName}/EnableMfa`]: ["user", "service"],
   // Erasure on an admin's word: no user erases itself through onetime, no backend erases another's user.
   [`${TokenService.typeName}/EraseUser`]: admins,
+  // Lifting a "this wasn't me" lock is support's decision, never the (possibly taken-over) user's.
+  [`${TokenService.typeName}/UnlockFactorChanges`]: backends,
   // Seed 003: public endpoints (limited per client address), the user's own account (the JWT
   // `sub` is the account; a service's subject is not one), and the admin's.
   [`${AccountTokenService.typeName}/CreateAccountCreationRequestToken`]: everyone,

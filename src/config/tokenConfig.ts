@@ -43,6 +43,7 @@ export function tokenConfig(v: Parsed, guesses: TokenRules["guesses"], problems:
     publicRequests: v.TOKEN_PUBLIC_REQUESTS!,
     publicCaptcha: v.TOKEN_PUBLIC_CAPTCHA!,
     client: { count: v.TOKEN_CLIENT_LIMIT!, windowMs: v.TOKEN_CLIENT_WINDOW_SECONDS! * 1000 },
+    factorReportTtlMs: v.TOKEN_FACTOR_REPORT_TTL_SECONDS! * 1000,
   };
 }
 

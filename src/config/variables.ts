@@ -363,6 +363,11 @@ export const variables = {
   ),
   TOKEN_CLIENT_LIMIT: variable(wholeNumber(1, 1_000_000), "OTT requests one public client address, or one user, may make per client window (services are not limited this way)", "20"),
   TOKEN_CLIENT_WINDOW_SECONDS: variable(wholeNumber(1, 86_400), "the OTT client window", "600"),
+  TOKEN_FACTOR_REPORT_TTL_SECONDS: variable(
+    wholeNumber(3_600, 30 * 86_400),
+    "how long the \"this wasn't me\" token in a factor-change notice works; it can only lock the profile's factor changes, so it may outlive a sign-in code by far",
+    "604800",
+  ),
   ACCOUNT_CREATION_REQUEST_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation request token works (CAPTCHA included)", "3600"),
   ACCOUNT_CREATION_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account creation token works", "86400"),
   ACCOUNT_RECOVERY_TOKEN_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an account recovery token works", "900"),

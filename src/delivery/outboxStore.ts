@@ -15,8 +15,8 @@ export interface NewOutboxMessage extends QueuedMessage {
  * number; time is the database's clock, shared by every instance.
  */
 export interface OutboxStore extends MessageQueue {
-  /** Records a message; pass the caller's transaction so it commits with the record that needs it. */
-  enqueue(message: NewOutboxMessage, transaction?: unknown): Promise<void>;
+  /** Records a message, or several in one statement; pass the caller's transaction so they commit with the record that needs them. */
+  enqueue(message: NewOutboxMessage | readonly NewOutboxMessage[], transaction?: unknown): Promise<void>;
   /** Finishes unfinished messages past their expiry (scrubbing payloads); returns how many. */
   expireOverdue(): Promise<number>;
 }

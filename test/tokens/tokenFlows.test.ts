@@ -70,7 +70,8 @@ describe.each(backends)("TokenService flows (%s backends)", (backend) => {
     const email = freshEmail("keyrec");
     const lostPhone = freshPhone();
     const newPhone = freshPhone();
-    const userId = await profileWith({ email, phone: lostPhone, phoneMfa: true });
+    // MFA on the email too: recovering a key MFA sends to needs the step-1 OTT to be a second factor.
+    const userId = await profileWith({ email, emailMfa: true, phone: lostPhone, phoneMfa: true });
     const step1 = await service.requestKeyRecoveryToken({ userId, lostKeyType: UserKeyType.PHONE_NUMBER });
     expect(step1.token?.destinationType).toBe(UserKeyType.EMAIL);
     const step1Token = await server.codeSentTo(email);

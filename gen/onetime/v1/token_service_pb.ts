@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onetime/v1/token_service.proto.
  */
 export const file_onetime_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbmV0aW1lL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCm9uZXRpbWUudjEi6wEKC0lzc3VlZFRva2VuEhMKC2Rlc3RpbmF0aW9uGAEgASgJEjEKEGRlc3RpbmF0aW9uX3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgpleHBpcmVzX2luGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKEG5leHRfcmVzZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImgKB1VzZXJLZXkSGwoFZW1haWwYASABKAlCCrpIB3IFGMACYAFIABIyCgxwaG9uZV9udW1iZXIYAiABKAlCGrpIF3IVEAQYIDIPXlwrWzAtOSAoKS4tXSskSABCDAoDa2V5EgW6SAIIASKpAQofUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVxdWVzdBIfCg1wcm9jZXNzaW5nX2lkGAEgASgJQgi6SAVyA7ABARIoCgNrZXkYAiABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMSIgoQY2FwdGNoYV9yZXNwb25zZRgEIAEoCUIIukgFcgMYgCAiYQogUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuEhUKDXByb2Nlc3NpbmdfaWQYAiABKAkiqwEKGFJlcXVlc3RMb2dpblRva2VuUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgABIiCg1wcm9jZXNzaW5nX2lkGAMgASgJQgu6SAjYAQFyA7ABARIXCgZsb2NhbGUYBCABKAlCB7pIBHICGCMiWgoZUmVxdWVzdExvZ2luVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4SFQoNcHJvY2Vzc2luZ19pZBgCIAEoCSKtAQojUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlblJlcXVlc3QSHwoNcHJvY2Vzc2luZ19pZBgBIAEoCUIIukgFcgOwAQESKAoDa2V5GAIgASgLMhMub25ldGltZS52MS5Vc2VyS2V5Qga6SAPIAQESFwoGbG9jYWxlGAMgASgJQge6SARyAhgjEiIKEGNhcHRjaGFfcmVzcG9uc2UYBCABKAlCCLpIBXIDGIAgImUKJFJlcXVlc3RQYXNzd29yZFJlY292ZXJ5VG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4SFQoNcHJvY2Vzc2luZ19pZBgCIAEoCSKSAQoeUmVxdWVzdEtleVJlY292ZXJ5VG9rZW5SZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESOgoNbG9zdF9rZXlfdHlwZRgCIAEoDjIXLm9uZXRpbWUudjEuVXNlcktleVR5cGVCCrpIB4IBBBABIAASFwoGbG9jYWxlGAMgASgJQge6SARyAhgjIkkKH1JlcXVlc3RLZXlSZWNvdmVyeVRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIqoBCiRSZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlblJlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIeCgtzdGVwMV90b2tlbhgCIAEoCUIJukgGcgQQARhAEiwKB25ld19rZXkYAyABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYBCABKAlCB7pIBHICGCMiTwolUmVxdWVzdEtleVJlY292ZXJ5TmV3S2V5VG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iVwohUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEhcKBmxvY2FsZRgCIAEoCUIHukgEcgIYIyJMCiJSZXF1ZXN0UGFzc3dvcmRDaGFuZ2VUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKCAQoeUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEiwKB25ld19rZXkYAiABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiSQofUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iiQEKHFJlcXVlc3RLZXlDaGFuZ2VUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESNQoIa2V5X3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlQgq6SAeCAQQQASAAEhcKBmxvY2FsZRgDIAEoCUIHukgEcgIYIyJHCh1SZXF1ZXN0S2V5Q2hhbmdlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4ipgEKIlJlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESHgoLc3RlcDFfdG9rZW4YAiABKAlCCbpIBnIEEAEYQBIsCgduZXdfa2V5GAMgASgLMhMub25ldGltZS52MS5Vc2VyS2V5Qga6SAPIAQESFwoGbG9jYWxlGAQgASgJQge6SARyAhgjIk0KI1JlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKKAQodUmVxdWVzdEtleVJlbW92YWxUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESNQoIa2V5X3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlQgq6SAeCAQQQASAAEhcKBmxvY2FsZRgDIAEoCUIHukgEcgIYIyJICh5SZXF1ZXN0S2V5UmVtb3ZhbFRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIpYBCiNSZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyAxiAARI7ChBkZXN0aW5hdGlvbl90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIIukgFggECEAESFwoGbG9jYWxlGAMgASgJQge6SARyAhgjIk4KJFJlcXVlc3RBbnRpUGhpc2hpbmdDb2RlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iigEKHVJlcXVlc3RNZmFEaXNhYmxlVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgABIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiSAoeUmVxdWVzdE1mYURpc2FibGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKQAgoTQ29uc3VtZVRva2VuUmVxdWVzdBJmCglvcGVyYXRpb24YASABKA4yGi5vbmV0aW1lLnYxLlRva2VuT3BlcmF0aW9uQje6SDS6ASwKEm9wZXJhdGlvbi5yZXF1aXJlZBILaXMgcmVxdWlyZWQaCXRoaXMgIT0gMIIBAhABEhgKBXRva2VuGAIgASgJQgm6SAZyBBABGEASIgoNcHJvY2Vzc2luZ19pZBgDIAEoCUILukgI2AEBcgOwAQESGQoHdXNlcl9pZBgEIAEoCUIIukgFcgMYgAESOAoSYW50aV9waGlzaGluZ19jb2RlGAUgASgJQhy6SBlyFxggMhNeW15ceDAwLVx4MWZceDdmXSokIq8BChRDb25zdW1lVG9rZW5SZXNwb25zZRItCglvcGVyYXRpb24YASABKA4yGi5vbmV0aW1lLnYxLlRva2VuT3BlcmF0aW9uEg8KB3VzZXJfaWQYAiABKAkSKQoMdmVyaWZpZWRfa2V5GAMgASgLMhMub25ldGltZS52MS5Vc2VyS2V5EiwKB3Byb2ZpbGUYBCABKAsyGy5vbmV0aW1lLnYxLlNlY3VyaXR5UHJvZmlsZSK9AgoPU2VjdXJpdHlQcm9maWxlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSGQoRZW1haWxfbWZhX2VuYWJsZWQYBCABKAgSFAoMcGhvbmVfbnVtYmVyGAUgASgJEh0KFXBob25lX251bWJlcl92ZXJpZmllZBgGIAEoCBIgChhwaG9uZV9udW1iZXJfbWZhX2VuYWJsZWQYByABKAgSHgoWaGFzX2FudGlfcGhpc2hpbmdfY29kZRgIIAEoCBIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKGUdldFNlY3VyaXR5UHJvZmlsZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAEiSgoaR2V0U2VjdXJpdHlQcm9maWxlUmVzcG9uc2USLAoHcHJvZmlsZRgBIAEoCzIbLm9uZXRpbWUudjEuU2VjdXJpdHlQcm9maWxlIlMKD1Byb2ZpbGVLZXlJbnB1dBIZCgV2YWx1ZRgBIAEoCUIKukgHcgUQARjAAhIQCgh2ZXJpZmllZBgCIAEoCBITCgttZmFfZW5hYmxlZBgDIAEoCCLUAQocQ3JlYXRlU2VjdXJpdHlQcm9maWxlUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEioKBWVtYWlsGAIgASgLMhsub25ldGltZS52MS5Qcm9maWxlS2V5SW5wdXQSMQoMcGhvbmVfbnVtYmVyGAMgASgLMhsub25ldGltZS52MS5Qcm9maWxlS2V5SW5wdXQSOAoSYW50aV9waGlzaGluZ19jb2RlGAQgASgJQhy6SBlyFxggMhNeW15ceDAwLVx4MWZceDdmXSokIk0KHUNyZWF0ZVNlY3VyaXR5UHJvZmlsZVJlc3BvbnNlEiwKB3Byb2ZpbGUYASABKAsyGy5vbmV0aW1lLnYxLlNlY3VyaXR5UHJvZmlsZSJkChBFbmFibGVNZmFSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgACJBChFFbmFibGVNZmFSZXNwb25zZRIsCgdwcm9maWxlGAEgASgLMhsub25ldGltZS52MS5TZWN1cml0eVByb2ZpbGUiLwoQRXJhc2VVc2VyUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIACIooBChFFcmFzZVVzZXJSZXNwb25zZRIZChFzZWN1cml0eV9wcm9maWxlcxgBIAEoBRIWCg5wZW5kaW5nX3Rva2VucxgCIAEoBRIWCg5hY2NvdW50X3Rva2VucxgDIAEoBRIUCgx0b3RwX3NlY3JldHMYBCABKAUSFAoMYXVkaXRfZXZlbnRzGAUgASgFKmUKC1VzZXJLZXlUeXBlEh0KGVVTRVJfS0VZX1RZUEVfVU5TUEVDSUZJRUQQABIXChNVU0VSX0tFWV9UWVBFX0VNQUlMEAESHgoaVVNFUl9LRVlfVFlQRV9QSE9ORV9OVU1CRVIQAiraAwoOVG9rZW5PcGVyYXRpb24SHwobVE9LRU5fT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASIAocVE9LRU5fT1BFUkFUSU9OX1JFR0lTVFJBVElPThABEhkKFVRPS0VOX09QRVJBVElPTl9MT0dJThACEiUKIVRPS0VOX09QRVJBVElPTl9QQVNTV09SRF9SRUNPVkVSWRADEiAKHFRPS0VOX09QRVJBVElPTl9LRVlfUkVDT1ZFUlkQBBIoCiRUT0tFTl9PUEVSQVRJT05fS0VZX1JFQ09WRVJZX05FV19LRVkQBRIjCh9UT0tFTl9PUEVSQVRJT05fUEFTU1dPUkRfQ0hBTkdFEAYSIAocVE9LRU5fT1BFUkFUSU9OX0tFWV9BRERJVElPThAHEh4KGlRPS0VOX09QRVJBVElPTl9LRVlfQ0hBTkdFEAgSJgoiVE9LRU5fT1BFUkFUSU9OX0tFWV9DSEFOR0VfTkVXX0tFWRAJEh8KG1RPS0VOX09QRVJBVElPTl9LRVlfUkVNT1ZBTBAKEiYKIlRPS0VOX09QRVJBVElPTl9BTlRJX1BISVNISU5HX0NPREUQCxIfChtUT0tFTl9PUEVSQVRJT05fTUZBX0RJU0FCTEUQDDLlDgoMVG9rZW5TZXJ2aWNlEnUKGFJlcXVlc3RSZWdpc3RyYXRpb25Ub2tlbhIrLm9uZXRpbWUudjEuUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVxdWVzdBosLm9uZXRpbWUudjEuUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVzcG9uc2USYAoRUmVxdWVzdExvZ2luVG9rZW4SJC5vbmV0aW1lLnYxLlJlcXVlc3RMb2dpblRva2VuUmVxdWVzdBolLm9uZXRpbWUudjEuUmVxdWVzdExvZ2luVG9rZW5SZXNwb25zZRKBAQocUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlbhIvLm9uZXRpbWUudjEuUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlblJlcXVlc3QaMC5vbmV0aW1lLnYxLlJlcXVlc3RQYXNzd29yZFJlY292ZXJ5VG9rZW5SZXNwb25zZRJyChdSZXF1ZXN0S2V5UmVjb3ZlcnlUb2tlbhIqLm9uZXRpbWUudjEuUmVxdWVzdEtleVJlY292ZXJ5VG9rZW5SZXF1ZXN0Gisub25ldGltZS52MS5SZXF1ZXN0S2V5UmVjb3ZlcnlUb2tlblJlc3BvbnNlEoQBCh1SZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlbhIwLm9uZXRpbWUudjEuUmVxdWVzdEtleVJlY292ZXJ5TmV3S2V5VG9rZW5SZXF1ZXN0GjEub25ldGltZS52MS5SZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlblJlc3BvbnNlEnsKGlJlcXVlc3RQYXNzd29yZENoYW5nZVRva2VuEi0ub25ldGltZS52MS5SZXF1ZXN0UGFzc3dvcmRDaGFuZ2VUb2tlblJlcXVlc3QaLi5vbmV0aW1lLnYxLlJlcXVlc3RQYXNzd29yZENoYW5nZVRva2VuUmVzcG9uc2UScgoXUmVxdWVzdEtleUFkZGl0aW9uVG9rZW4SKi5vbmV0aW1lLnYxLlJlcXVlc3RLZXlBZGRpdGlvblRva2VuUmVxdWVzdBorLm9uZXRpbWUudjEuUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXNwb25zZRJsChVSZXF1ZXN0S2V5Q2hhbmdlVG9rZW4SKC5vbmV0aW1lLnYxLlJlcXVlc3RLZXlDaGFuZ2VUb2tlblJlcXVlc3QaKS5vbmV0aW1lLnYxLlJlcXVlc3RLZXlDaGFuZ2VUb2tlblJlc3BvbnNlEn4KG1JlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlbhIuLm9uZXRpbWUudjEuUmVxdWVzdEtleUNoYW5nZU5ld0tleVRva2VuUmVxdWVzdBovLm9uZXRpbWUudjEuUmVxdWVzdEtleUNoYW5nZU5ld0tleVRva2VuUmVzcG9uc2USbwoWUmVxdWVzdEtleVJlbW92YWxUb2tlbhIpLm9uZXRpbWUudjEuUmVxdWVzdEtleVJlbW92YWxUb2tlblJlcXVlc3QaKi5vbmV0aW1lLnYxLlJlcXVlc3RLZXlSZW1vdmFsVG9rZW5SZXNwb25zZRKBAQocUmVxdWVzdEFudGlQaGlzaGluZ0NvZGVUb2tlbhIvLm9uZXRpbWUudjEuUmVxdWVzdEFudGlQaGlzaGluZ0NvZGVUb2tlblJlcXVlc3QaMC5vbmV0aW1lLnYxLlJlcXVlc3RBbnRpUGhpc2hpbmdDb2RlVG9rZW5SZXNwb25zZRJvChZSZXF1ZXN0TWZhRGlzYWJsZVRva2VuEikub25ldGltZS52MS5SZXF1ZXN0TWZhRGlzYWJsZVRva2VuUmVxdWVzdBoqLm9uZXRpbWUudjEuUmVxdWVzdE1mYURpc2FibGVUb2tlblJlc3BvbnNlElEKDENvbnN1bWVUb2tlbhIfLm9uZXRpbWUudjEuQ29uc3VtZVRva2VuUmVxdWVzdBogLm9uZXRpbWUudjEuQ29uc3VtZVRva2VuUmVzcG9uc2USYwoSR2V0U2VjdXJpdHlQcm9maWxlEiUub25ldGltZS52MS5HZXRTZWN1cml0eVByb2ZpbGVSZXF1ZXN0GiYub25ldGltZS52MS5HZXRTZWN1cml0eVByb2ZpbGVSZXNwb25zZRJsChVDcmVhdGVTZWN1cml0eVByb2ZpbGUSKC5vbmV0aW1lLnYxLkNyZWF0ZVNlY3VyaXR5UHJvZmlsZVJlcXVlc3QaKS5vbmV0aW1lLnYxLkNyZWF0ZVNlY3VyaXR5UHJvZmlsZVJlc3BvbnNlEkgKCUVuYWJsZU1mYRIcLm9uZXRpbWUudjEuRW5hYmxlTWZhUmVxdWVzdBodLm9uZXRpbWUudjEuRW5hYmxlTWZhUmVzcG9uc2USSAoJRXJhc2VVc2VyEhwub25ldGltZS52MS5FcmFzZVVzZXJSZXF1ZXN0Gh0ub25ldGltZS52MS5FcmFzZVVzZXJSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch5vbmV0aW1lL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCm9uZXRpbWUudjEi6wEKC0lzc3VlZFRva2VuEhMKC2Rlc3RpbmF0aW9uGAEgASgJEjEKEGRlc3RpbmF0aW9uX3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgpleHBpcmVzX2luGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKEG5leHRfcmVzZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImgKB1VzZXJLZXkSGwoFZW1haWwYASABKAlCCrpIB3IFGMACYAFIABIyCgxwaG9uZV9udW1iZXIYAiABKAlCGrpIF3IVEAQYIDIPXlwrWzAtOSAoKS4tXSskSABCDAoDa2V5EgW6SAIIASKpAQofUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVxdWVzdBIfCg1wcm9jZXNzaW5nX2lkGAEgASgJQgi6SAVyA7ABARIoCgNrZXkYAiABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMSIgoQY2FwdGNoYV9yZXNwb25zZRgEIAEoCUIIukgFcgMYgCAiYQogUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuEhUKDXByb2Nlc3NpbmdfaWQYAiABKAkiqwEKGFJlcXVlc3RMb2dpblRva2VuUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgABIiCg1wcm9jZXNzaW5nX2lkGAMgASgJQgu6SAjYAQFyA7ABARIXCgZsb2NhbGUYBCABKAlCB7pIBHICGCMiWgoZUmVxdWVzdExvZ2luVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4SFQoNcHJvY2Vzc2luZ19pZBgCIAEoCSKtAQojUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlblJlcXVlc3QSHwoNcHJvY2Vzc2luZ19pZBgBIAEoCUIIukgFcgOwAQESKAoDa2V5GAIgASgLMhMub25ldGltZS52MS5Vc2VyS2V5Qga6SAPIAQESFwoGbG9jYWxlGAMgASgJQge6SARyAhgjEiIKEGNhcHRjaGFfcmVzcG9uc2UYBCABKAlCCLpIBXIDGIAgImUKJFJlcXVlc3RQYXNzd29yZFJlY292ZXJ5VG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4SFQoNcHJvY2Vzc2luZ19pZBgCIAEoCSKSAQoeUmVxdWVzdEtleVJlY292ZXJ5VG9rZW5SZXF1ZXN0EhsKB3VzZXJfaWQYASABKAlCCrpIB3IFEAEYgAESOgoNbG9zdF9rZXlfdHlwZRgCIAEoDjIXLm9uZXRpbWUudjEuVXNlcktleVR5cGVCCrpIB4IBBBABIAASFwoGbG9jYWxlGAMgASgJQge6SARyAhgjIkkKH1JlcXVlc3RLZXlSZWNvdmVyeVRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIqoBCiRSZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlblJlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIeCgtzdGVwMV90b2tlbhgCIAEoCUIJukgGcgQQARhAEiwKB25ld19rZXkYAyABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYBCABKAlCB7pIBHICGCMiTwolUmVxdWVzdEtleVJlY292ZXJ5TmV3S2V5VG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iVwohUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEhcKBmxvY2FsZRgCIAEoCUIHukgEcgIYIyJMCiJSZXF1ZXN0UGFzc3dvcmRDaGFuZ2VUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKCAQoeUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEiwKB25ld19rZXkYAiABKAsyEy5vbmV0aW1lLnYxLlVzZXJLZXlCBrpIA8gBARIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiSQofUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iiQEKHFJlcXVlc3RLZXlDaGFuZ2VUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESNQoIa2V5X3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlQgq6SAeCAQQQASAAEhcKBmxvY2FsZRgDIAEoCUIHukgEcgIYIyJHCh1SZXF1ZXN0S2V5Q2hhbmdlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4ipgEKIlJlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESHgoLc3RlcDFfdG9rZW4YAiABKAlCCbpIBnIEEAEYQBIsCgduZXdfa2V5GAMgASgLMhMub25ldGltZS52MS5Vc2VyS2V5Qga6SAPIAQESFwoGbG9jYWxlGAQgASgJQge6SARyAhgjIk0KI1JlcXVlc3RLZXlDaGFuZ2VOZXdLZXlUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKKAQodUmVxdWVzdEtleVJlbW92YWxUb2tlblJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgMYgAESNQoIa2V5X3R5cGUYAiABKA4yFy5vbmV0aW1lLnYxLlVzZXJLZXlUeXBlQgq6SAeCAQQQASAAEhcKBmxvY2FsZRgDIAEoCUIHukgEcgIYIyJICh5SZXF1ZXN0S2V5UmVtb3ZhbFRva2VuUmVzcG9uc2USJgoFdG9rZW4YASABKAsyFy5vbmV0aW1lLnYxLklzc3VlZFRva2VuIpYBCiNSZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyAxiAARI7ChBkZXN0aW5hdGlvbl90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIIukgFggECEAESFwoGbG9jYWxlGAMgASgJQge6SARyAhgjIk4KJFJlcXVlc3RBbnRpUGhpc2hpbmdDb2RlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLm9uZXRpbWUudjEuSXNzdWVkVG9rZW4iigEKHVJlcXVlc3RNZmFEaXNhYmxlVG9rZW5SZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABEjUKCGtleV90eXBlGAIgASgOMhcub25ldGltZS52MS5Vc2VyS2V5VHlwZUIKukgHggEEEAEgABIXCgZsb2NhbGUYAyABKAlCB7pIBHICGCMiSAoeUmVxdWVzdE1mYURpc2FibGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcub25ldGltZS52MS5Jc3N1ZWRUb2tlbiKQAgoTQ29uc3VtZVRva2VuUmVxdWVzdBJmCglvcGVyYXRpb24YASABKA4yGi5vbmV0aW1lLnYxLlRva2VuT3BlcmF0aW9uQje6SDS6ASwKEm9wZXJhdGlvbi5yZXF1aXJlZBILaXMgcmVxdWlyZWQaCXRoaXMgIT0gMIIBAhABEhgKBXRva2VuGAIgASgJQgm6SAZyBBABGEASIgoNcHJvY2Vzc2luZ19pZBgDIAEoCUILukgI2AEBcgOwAQESGQoHdXNlcl9pZBgEIAEoCUIIukgFcgMYgAESOAoSYW50aV9waGlzaGluZ19jb2RlGAUgASgJQhy6SBlyFxggMhNeW15ceDAwLVx4MWZceDdmXSokIq8BChRDb25zdW1lVG9rZW5SZXNwb25zZRItCglvcGVyYXRpb24YASABKA4yGi5vbmV0aW1lLnYxLlRva2VuT3BlcmF0aW9uEg8KB3VzZXJfaWQYAiABKAkSKQoMdmVyaWZpZWRfa2V5GAMgASgLMhMub25ldGltZS52MS5Vc2VyS2V5EiwKB3Byb2ZpbGUYBCABKAsyGy5vbmV0aW1lLnYxLlNlY3VyaXR5UHJvZmlsZSL5AgoPU2VjdXJpdHlQcm9maWxlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSGQoRZW1haWxfbWZhX2VuYWJsZWQYBCABKAgSFAoMcGhvbmVfbnVtYmVyGAUgASgJEh0KFXBob25lX251bWJlcl92ZXJpZmllZBgGIAEoCBIgChhwaG9uZV9udW1iZXJfbWZhX2VuYWJsZWQYByABKAgSHgoWaGFzX2FudGlfcGhpc2hpbmdfY29kZRgIIAEoCBIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKE2ZhY3Rvcl9jaGFuZ2VzX2xvY2sYCyABKAsyHS5vbmV0aW1lLnYxLkZhY3RvckNoYW5nZXNMb2NrIqYBChFGYWN0b3JDaGFuZ2VzTG9jaxItCglsb2NrX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKD3JlcG9ydGVkX2NoYW5nZRgCIAEoDjIYLm9uZXRpbWUudjEuRmFjdG9yQ2hhbmdlEi8KC2NoYW5nZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI2ChlHZXRTZWN1cml0eVByb2ZpbGVSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDGIABIkoKGkdldFNlY3VyaXR5UHJvZmlsZVJlc3BvbnNlEiwKB3Byb2ZpbGUYASABKAsyGy5vbmV0aW1lLnYxLlNlY3VyaXR5UHJvZmlsZSJTCg9Qcm9maWxlS2V5SW5wdXQSGQoFdmFsdWUYASABKAlCCrpIB3IFEAEYwAISEAoIdmVyaWZpZWQYAiABKAgSEwoLbWZhX2VuYWJsZWQYAyABKAgi1AEKHENyZWF0ZVNlY3VyaXR5UHJvZmlsZVJlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAARIqCgVlbWFpbBgCIAEoCzIbLm9uZXRpbWUudjEuUHJvZmlsZUtleUlucHV0EjEKDHBob25lX251bWJlchgDIAEoCzIbLm9uZXRpbWUudjEuUHJvZmlsZUtleUlucHV0EjgKEmFudGlfcGhpc2hpbmdfY29kZRgEIAEoCUIcukgZchcYIDITXlteXHgwMC1ceDFmXHg3Zl0qJCJNCh1DcmVhdGVTZWN1cml0eVByb2ZpbGVSZXNwb25zZRIsCgdwcm9maWxlGAEgASgLMhsub25ldGltZS52MS5TZWN1cml0eVByb2ZpbGUiZAoQRW5hYmxlTWZhUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyAxiAARI1CghrZXlfdHlwZRgCIAEoDjIXLm9uZXRpbWUudjEuVXNlcktleVR5cGVCCrpIB4IBBBABIAAiQQoRRW5hYmxlTWZhUmVzcG9uc2USLAoHcHJvZmlsZRgBIAEoCzIbLm9uZXRpbWUudjEuU2VjdXJpdHlQcm9maWxlIi8KEEVyYXNlVXNlclJlcXVlc3QSGwoHdXNlcl9pZBgBIAEoCUIKukgHcgUQARiAAiKKAQoRRXJhc2VVc2VyUmVzcG9uc2USGQoRc2VjdXJpdHlfcHJvZmlsZXMYASABKAUSFgoOcGVuZGluZ190b2tlbnMYAiABKAUSFgoOYWNjb3VudF90b2tlbnMYAyABKAUSFAoMdG90cF9zZWNyZXRzGAQgASgFEhQKDGF1ZGl0X2V2ZW50cxgFIAEoBSI5ChpVbmxvY2tGYWN0b3JDaGFuZ2VzUmVxdWVzdBIbCgd1c2VyX2lkGAEgASgJQgq6SAdyBRABGIABIksKG1VubG9ja0ZhY3RvckNoYW5nZXNSZXNwb25zZRIsCgdwcm9maWxlGAEgASgLMhsub25ldGltZS52MS5TZWN1cml0eVByb2ZpbGUqZQoLVXNlcktleVR5cGUSHQoZVVNFUl9LRVlfVFlQRV9VTlNQRUNJRklFRBAAEhcKE1VTRVJfS0VZX1RZUEVfRU1BSUwQARIeChpVU0VSX0tFWV9UWVBFX1BIT05FX05VTUJFUhACKoQECg5Ub2tlbk9wZXJhdGlvbhIfChtUT0tFTl9PUEVSQVRJT05fVU5TUEVDSUZJRUQQABIgChxUT0tFTl9PUEVSQVRJT05fUkVHSVNUUkFUSU9OEAESGQoVVE9LRU5fT1BFUkFUSU9OX0xPR0lOEAISJQohVE9LRU5fT1BFUkFUSU9OX1BBU1NXT1JEX1JFQ09WRVJZEAMSIAocVE9LRU5fT1BFUkFUSU9OX0tFWV9SRUNPVkVSWRAEEigKJFRPS0VOX09QRVJBVElPTl9LRVlfUkVDT1ZFUllfTkVXX0tFWRAFEiMKH1RPS0VOX09QRVJBVElPTl9QQVNTV09SRF9DSEFOR0UQBhIgChxUT0tFTl9PUEVSQVRJT05fS0VZX0FERElUSU9OEAcSHgoaVE9LRU5fT1BFUkFUSU9OX0tFWV9DSEFOR0UQCBImCiJUT0tFTl9PUEVSQVRJT05fS0VZX0NIQU5HRV9ORVdfS0VZEAkSHwobVE9LRU5fT1BFUkFUSU9OX0tFWV9SRU1PVkFMEAoSJgoiVE9LRU5fT1BFUkFUSU9OX0FOVElfUEhJU0hJTkdfQ09ERRALEh8KG1RPS0VOX09QRVJBVElPTl9NRkFfRElTQUJMRRAMEigKJFRPS0VOX09QRVJBVElPTl9GQUNUT1JfQ0hBTkdFX1JFUE9SVBANKskBCgxGYWN0b3JDaGFuZ2USHQoZRkFDVE9SX0NIQU5HRV9VTlNQRUNJRklFRBAAEhsKF0ZBQ1RPUl9DSEFOR0VfS0VZX0FEREVEEAESHQoZRkFDVE9SX0NIQU5HRV9LRVlfQ0hBTkdFRBACEh8KG0ZBQ1RPUl9DSEFOR0VfS0VZX1JFQ09WRVJFRBADEh0KGUZBQ1RPUl9DSEFOR0VfS0VZX1JFTU9WRUQQBBIeChpGQUNUT1JfQ0hBTkdFX01GQV9ESVNBQkxFRBAFMs0PCgxUb2tlblNlcnZpY2USdQoYUmVxdWVzdFJlZ2lzdHJhdGlvblRva2VuEisub25ldGltZS52MS5SZXF1ZXN0UmVnaXN0cmF0aW9uVG9rZW5SZXF1ZXN0Giwub25ldGltZS52MS5SZXF1ZXN0UmVnaXN0cmF0aW9uVG9rZW5SZXNwb25zZRJgChFSZXF1ZXN0TG9naW5Ub2tlbhIkLm9uZXRpbWUudjEuUmVxdWVzdExvZ2luVG9rZW5SZXF1ZXN0GiUub25ldGltZS52MS5SZXF1ZXN0TG9naW5Ub2tlblJlc3BvbnNlEoEBChxSZXF1ZXN0UGFzc3dvcmRSZWNvdmVyeVRva2VuEi8ub25ldGltZS52MS5SZXF1ZXN0UGFzc3dvcmRSZWNvdmVyeVRva2VuUmVxdWVzdBowLm9uZXRpbWUudjEuUmVxdWVzdFBhc3N3b3JkUmVjb3ZlcnlUb2tlblJlc3BvbnNlEnIKF1JlcXVlc3RLZXlSZWNvdmVyeVRva2VuEioub25ldGltZS52MS5SZXF1ZXN0S2V5UmVjb3ZlcnlUb2tlblJlcXVlc3QaKy5vbmV0aW1lLnYxLlJlcXVlc3RLZXlSZWNvdmVyeVRva2VuUmVzcG9uc2UShAEKHVJlcXVlc3RLZXlSZWNvdmVyeU5ld0tleVRva2VuEjAub25ldGltZS52MS5SZXF1ZXN0S2V5UmVjb3ZlcnlOZXdLZXlUb2tlblJlcXVlc3QaMS5vbmV0aW1lLnYxLlJlcXVlc3RLZXlSZWNvdmVyeU5ld0tleVRva2VuUmVzcG9uc2USewoaUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW4SLS5vbmV0aW1lLnYxLlJlcXVlc3RQYXNzd29yZENoYW5nZVRva2VuUmVxdWVzdBouLm9uZXRpbWUudjEuUmVxdWVzdFBhc3N3b3JkQ2hhbmdlVG9rZW5SZXNwb25zZRJyChdSZXF1ZXN0S2V5QWRkaXRpb25Ub2tlbhIqLm9uZXRpbWUudjEuUmVxdWVzdEtleUFkZGl0aW9uVG9rZW5SZXF1ZXN0Gisub25ldGltZS52MS5SZXF1ZXN0S2V5QWRkaXRpb25Ub2tlblJlc3BvbnNlEmwKFVJlcXVlc3RLZXlDaGFuZ2VUb2tlbhIoLm9uZXRpbWUudjEuUmVxdWVzdEtleUNoYW5nZVRva2VuUmVxdWVzdBopLm9uZXRpbWUudjEuUmVxdWVzdEtleUNoYW5nZVRva2VuUmVzcG9uc2USfgobUmVxdWVzdEtleUNoYW5nZU5ld0tleVRva2VuEi4ub25ldGltZS52MS5SZXF1ZXN0S2V5Q2hhbmdlTmV3S2V5VG9rZW5SZXF1ZXN0Gi8ub25ldGltZS52MS5SZXF1ZXN0S2V5Q2hhbmdlTmV3S2V5VG9rZW5SZXNwb25zZRJvChZSZXF1ZXN0S2V5UmVtb3ZhbFRva2VuEikub25ldGltZS52MS5SZXF1ZXN0S2V5UmVtb3ZhbFRva2VuUmVxdWVzdBoqLm9uZXRpbWUudjEuUmVxdWVzdEtleVJlbW92YWxUb2tlblJlc3BvbnNlEoEBChxSZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuEi8ub25ldGltZS52MS5SZXF1ZXN0QW50aVBoaXNoaW5nQ29kZVRva2VuUmVxdWVzdBowLm9uZXRpbWUudjEuUmVxdWVzdEFudGlQaGlzaGluZ0NvZGVUb2tlblJlc3BvbnNlEm8KFlJlcXVlc3RNZmFEaXNhYmxlVG9rZW4SKS5vbmV0aW1lLnYxLlJlcXVlc3RNZmFEaXNhYmxlVG9rZW5SZXF1ZXN0Gioub25ldGltZS52MS5SZXF1ZXN0TWZhRGlzYWJsZVRva2VuUmVzcG9uc2USUQoMQ29uc3VtZVRva2VuEh8ub25ldGltZS52MS5Db25zdW1lVG9rZW5SZXF1ZXN0GiAub25ldGltZS52MS5Db25zdW1lVG9rZW5SZXNwb25zZRJjChJHZXRTZWN1cml0eVByb2ZpbGUSJS5vbmV0aW1lLnYxLkdldFNlY3VyaXR5UHJvZmlsZVJlcXVlc3QaJi5vbmV0aW1lLnYxLkdldFNlY3VyaXR5UHJvZmlsZVJlc3BvbnNlEmwKFUNyZWF0ZVNlY3VyaXR5UHJvZmlsZRIoLm9uZXRpbWUudjEuQ3JlYXRlU2VjdXJpdHlQcm9maWxlUmVxdWVzdBopLm9uZXRpbWUudjEuQ3JlYXRlU2VjdXJpdHlQcm9maWxlUmVzcG9uc2USSAoJRW5hYmxlTWZhEhwub25ldGltZS52MS5FbmFibGVNZmFSZXF1ZXN0Gh0ub25ldGltZS52MS5FbmFibGVNZmFSZXNwb25zZRJICglFcmFzZVVzZXISHC5vbmV0aW1lLnYxLkVyYXNlVXNlclJlcXVlc3QaHS5vbmV0aW1lLnYxLkVyYXNlVXNlclJlc3BvbnNlEmYKE1VubG9ja0ZhY3RvckNoYW5nZXMSJi5vbmV0aW1lLnYxLlVubG9ja0ZhY3RvckNoYW5nZXNSZXF1ZXN0Gicub25ldGltZS52MS5VbmxvY2tGYWN0b3JDaGFuZ2VzUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Where an OTT went and how long it works. The same shape whether or not anything was sent
@@ -698,7 +698,7 @@ export type ConsumeTokenRequest = Message<"onetime.v1.ConsumeTokenRequest"> & {
   operation: TokenOperation;
 
   /**
-   * The OTT as the user received it.
+   * The OTT as the user received it (FACTOR_CHANGE_REPORT: the report token of a notice).
    *
    * @generated from field: string token = 2;
    */
@@ -713,6 +713,7 @@ export type ConsumeTokenRequest = Message<"onetime.v1.ConsumeTokenRequest"> & {
 
   /**
    * Every other operation: the user (empty for a user principal, meaning itself).
+   * FACTOR_CHANGE_REPORT: optional; when given, it must be the report token's user.
    *
    * @generated from field: string user_id = 4;
    */
@@ -831,6 +832,13 @@ export type SecurityProfile = Message<"onetime.v1.SecurityProfile"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 10;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Set while factor changes are locked by a "this wasn't me" report; unset otherwise.
+   *
+   * @generated from field: onetime.v1.FactorChangesLock factor_changes_lock = 11;
+   */
+  factorChangesLock?: FactorChangesLock | undefined;
 };
 
 /**
@@ -839,6 +847,41 @@ export type SecurityProfile = Message<"onetime.v1.SecurityProfile"> & {
  */
 export const SecurityProfileSchema: GenMessage<SecurityProfile> = /*@__PURE__*/
   messageDesc(file_onetime_v1_token_service, 28);
+
+/**
+ * Why a profile's factor changes are locked.
+ *
+ * @generated from message onetime.v1.FactorChangesLock
+ */
+export type FactorChangesLock = Message<"onetime.v1.FactorChangesLock"> & {
+  /**
+   * When the first report was consumed.
+   *
+   * @generated from field: google.protobuf.Timestamp lock_time = 1;
+   */
+  lockTime?: Timestamp | undefined;
+
+  /**
+   * The change that report was about: KEY_ADDED, KEY_CHANGED, KEY_RECOVERED, KEY_REMOVED or MFA_DISABLED.
+   *
+   * @generated from field: onetime.v1.FactorChange reported_change = 2;
+   */
+  reportedChange: FactorChange;
+
+  /**
+   * When that change was applied.
+   *
+   * @generated from field: google.protobuf.Timestamp change_time = 3;
+   */
+  changeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.FactorChangesLock.
+ * Use `create(FactorChangesLockSchema)` to create a new message.
+ */
+export const FactorChangesLockSchema: GenMessage<FactorChangesLock> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 29);
 
 /**
  * @generated from message onetime.v1.GetSecurityProfileRequest
@@ -855,7 +898,7 @@ export type GetSecurityProfileRequest = Message<"onetime.v1.GetSecurityProfileRe
  * Use `create(GetSecurityProfileRequestSchema)` to create a new message.
  */
 export const GetSecurityProfileRequestSchema: GenMessage<GetSecurityProfileRequest> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 29);
+  messageDesc(file_onetime_v1_token_service, 30);
 
 /**
  * @generated from message onetime.v1.GetSecurityProfileResponse
@@ -872,7 +915,7 @@ export type GetSecurityProfileResponse = Message<"onetime.v1.GetSecurityProfileR
  * Use `create(GetSecurityProfileResponseSchema)` to create a new message.
  */
 export const GetSecurityProfileResponseSchema: GenMessage<GetSecurityProfileResponse> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 30);
+  messageDesc(file_onetime_v1_token_service, 31);
 
 /**
  * One key of a profile being created or imported.
@@ -903,7 +946,7 @@ export type ProfileKeyInput = Message<"onetime.v1.ProfileKeyInput"> & {
  * Use `create(ProfileKeyInputSchema)` to create a new message.
  */
 export const ProfileKeyInputSchema: GenMessage<ProfileKeyInput> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 31);
+  messageDesc(file_onetime_v1_token_service, 32);
 
 /**
  * @generated from message onetime.v1.CreateSecurityProfileRequest
@@ -939,7 +982,7 @@ export type CreateSecurityProfileRequest = Message<"onetime.v1.CreateSecurityPro
  * Use `create(CreateSecurityProfileRequestSchema)` to create a new message.
  */
 export const CreateSecurityProfileRequestSchema: GenMessage<CreateSecurityProfileRequest> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 32);
+  messageDesc(file_onetime_v1_token_service, 33);
 
 /**
  * @generated from message onetime.v1.CreateSecurityProfileResponse
@@ -956,7 +999,7 @@ export type CreateSecurityProfileResponse = Message<"onetime.v1.CreateSecurityPr
  * Use `create(CreateSecurityProfileResponseSchema)` to create a new message.
  */
 export const CreateSecurityProfileResponseSchema: GenMessage<CreateSecurityProfileResponse> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 33);
+  messageDesc(file_onetime_v1_token_service, 34);
 
 /**
  * @generated from message onetime.v1.EnableMfaRequest
@@ -978,7 +1021,7 @@ export type EnableMfaRequest = Message<"onetime.v1.EnableMfaRequest"> & {
  * Use `create(EnableMfaRequestSchema)` to create a new message.
  */
 export const EnableMfaRequestSchema: GenMessage<EnableMfaRequest> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 34);
+  messageDesc(file_onetime_v1_token_service, 35);
 
 /**
  * @generated from message onetime.v1.EnableMfaResponse
@@ -995,7 +1038,7 @@ export type EnableMfaResponse = Message<"onetime.v1.EnableMfaResponse"> & {
  * Use `create(EnableMfaResponseSchema)` to create a new message.
  */
 export const EnableMfaResponseSchema: GenMessage<EnableMfaResponse> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 35);
+  messageDesc(file_onetime_v1_token_service, 36);
 
 /**
  * @generated from message onetime.v1.EraseUserRequest
@@ -1014,7 +1057,7 @@ export type EraseUserRequest = Message<"onetime.v1.EraseUserRequest"> & {
  * Use `create(EraseUserRequestSchema)` to create a new message.
  */
 export const EraseUserRequestSchema: GenMessage<EraseUserRequest> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 36);
+  messageDesc(file_onetime_v1_token_service, 37);
 
 /**
  * How many of each kind were removed; all zero for an unknown or already erased user.
@@ -1063,7 +1106,41 @@ export type EraseUserResponse = Message<"onetime.v1.EraseUserResponse"> & {
  * Use `create(EraseUserResponseSchema)` to create a new message.
  */
 export const EraseUserResponseSchema: GenMessage<EraseUserResponse> = /*@__PURE__*/
-  messageDesc(file_onetime_v1_token_service, 37);
+  messageDesc(file_onetime_v1_token_service, 38);
+
+/**
+ * @generated from message onetime.v1.UnlockFactorChangesRequest
+ */
+export type UnlockFactorChangesRequest = Message<"onetime.v1.UnlockFactorChangesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message onetime.v1.UnlockFactorChangesRequest.
+ * Use `create(UnlockFactorChangesRequestSchema)` to create a new message.
+ */
+export const UnlockFactorChangesRequestSchema: GenMessage<UnlockFactorChangesRequest> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 39);
+
+/**
+ * @generated from message onetime.v1.UnlockFactorChangesResponse
+ */
+export type UnlockFactorChangesResponse = Message<"onetime.v1.UnlockFactorChangesResponse"> & {
+  /**
+   * @generated from field: onetime.v1.SecurityProfile profile = 1;
+   */
+  profile?: SecurityProfile | undefined;
+};
+
+/**
+ * Describes the message onetime.v1.UnlockFactorChangesResponse.
+ * Use `create(UnlockFactorChangesResponseSchema)` to create a new message.
+ */
+export const UnlockFactorChangesResponseSchema: GenMessage<UnlockFactorChangesResponse> = /*@__PURE__*/
+  messageDesc(file_onetime_v1_token_service, 40);
 
 /**
  * A user key: how the user is reached.
@@ -1094,7 +1171,7 @@ export const UserKeyTypeSchema: GenEnum<UserKeyType> = /*@__PURE__*/
   enumDesc(file_onetime_v1_token_service, 0);
 
 /**
- * What an OTT is for: one value per Request…Token RPC.
+ * What an OTT is for: one value per Request…Token RPC, and the report token factor changes send.
  *
  * @generated from enum onetime.v1.TokenOperation
  */
@@ -1167,6 +1244,13 @@ export enum TokenOperation {
    * @generated from enum value: TOKEN_OPERATION_MFA_DISABLE = 12;
    */
   MFA_DISABLE = 12,
+
+  /**
+   * "This wasn't me": the report token a factor change's notice carries; ConsumeToken only.
+   *
+   * @generated from enum value: TOKEN_OPERATION_FACTOR_CHANGE_REPORT = 13;
+   */
+  FACTOR_CHANGE_REPORT = 13,
 }
 
 /**
@@ -1174,6 +1258,49 @@ export enum TokenOperation {
  */
 export const TokenOperationSchema: GenEnum<TokenOperation> = /*@__PURE__*/
   enumDesc(file_onetime_v1_token_service, 1);
+
+/**
+ * A change to how a user signs in, as its notice and a report name it.
+ *
+ * @generated from enum onetime.v1.FactorChange
+ */
+export enum FactorChange {
+  /**
+   * @generated from enum value: FACTOR_CHANGE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: FACTOR_CHANGE_KEY_ADDED = 1;
+   */
+  KEY_ADDED = 1,
+
+  /**
+   * @generated from enum value: FACTOR_CHANGE_KEY_CHANGED = 2;
+   */
+  KEY_CHANGED = 2,
+
+  /**
+   * @generated from enum value: FACTOR_CHANGE_KEY_RECOVERED = 3;
+   */
+  KEY_RECOVERED = 3,
+
+  /**
+   * @generated from enum value: FACTOR_CHANGE_KEY_REMOVED = 4;
+   */
+  KEY_REMOVED = 4,
+
+  /**
+   * @generated from enum value: FACTOR_CHANGE_MFA_DISABLED = 5;
+   */
+  MFA_DISABLED = 5,
+}
+
+/**
+ * Describes the enum onetime.v1.FactorChange.
+ */
+export const FactorChangeSchema: GenEnum<FactorChange> = /*@__PURE__*/
+  enumDesc(file_onetime_v1_token_service, 2);
 
 /**
  * TokenService issues and consumes one-time tokens (OTT) for operations on a user's security
@@ -1251,8 +1378,14 @@ export const TokenService: GenService<{
    * Key recovery, step 1: the user lost access to the key of `lost_key_type`; an OTT goes to
    * their *other* key, never to the lost one. Switchable.
    *
+   * Where MFA is on for the lost key, recovery needs a second factor: it is refused
+   * (SECOND_FACTOR_REQUIRED) unless MFA is on for the other key too, whose OTT then is one.
+   * Otherwise whoever holds a plain contact address could take over the key MFA sends to. The
+   * rule is checked again at step 2 and when the step-2 OTT is consumed.
+   *
    * Callers: service.
-   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (NO_OTHER_KEY).
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (NO_OTHER_KEY,
+   * SECOND_FACTOR_REQUIRED, FACTOR_CHANGES_LOCKED).
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyRecoveryToken
    */
@@ -1268,8 +1401,10 @@ export const TokenService: GenService<{
    * Callers: service.
    * Errors: INVALID_ARGUMENT (WRONG_TOKEN on step1_token, metadata attempts_left; a field),
    * NOT_FOUND (TOKEN_NOT_FOUND: no live step-1 OTT), FAILED_PRECONDITION (TOKEN_LOCKED;
-   * PROFILE_CHANGED: the key changed since step 1). A new key that belongs to another profile
-   * gets the same answer, and nothing is sent.
+   * PROFILE_CHANGED: the key changed since step 1; SECOND_FACTOR_REQUIRED: MFA was turned on
+   * for the lost key since; FACTOR_CHANGES_LOCKED). A new key that belongs to another profile
+   * gets the same answer, and nothing is sent. Once consumed, the replaced key and the profile's
+   * other verified keys are told (see ConsumeToken).
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyRecoveryNewKeyToken
    */
@@ -1296,7 +1431,8 @@ export const TokenService: GenService<{
    * profile does not have yet. An address that belongs to another profile is sent nothing.
    *
    * Callers: user (own profile), service.
-   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (KEY_ALREADY_PRESENT).
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND), FAILED_PRECONDITION (KEY_ALREADY_PRESENT,
+   * FACTOR_CHANGES_LOCKED).
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyAdditionToken
    */
@@ -1309,7 +1445,8 @@ export const TokenService: GenService<{
    * Changes a key, step 1: an OTT to the current key of `key_type`; refused while MFA is on for it.
    *
    * Callers: user (own profile), service.
-   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_ENABLED).
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_ENABLED,
+   * FACTOR_CHANGES_LOCKED).
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyChangeToken
    */
@@ -1324,7 +1461,8 @@ export const TokenService: GenService<{
    *
    * Callers: user (own profile), service.
    * Errors: INVALID_ARGUMENT (WRONG_TOKEN on step1_token, metadata attempts_left; a field),
-   * NOT_FOUND (TOKEN_NOT_FOUND), FAILED_PRECONDITION (TOKEN_LOCKED, MFA_ENABLED, PROFILE_CHANGED).
+   * NOT_FOUND (TOKEN_NOT_FOUND), FAILED_PRECONDITION (TOKEN_LOCKED, MFA_ENABLED, PROFILE_CHANGED,
+   * FACTOR_CHANGES_LOCKED).
    * A new key that belongs to another profile gets the same answer, and nothing is sent.
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyChangeNewKeyToken
@@ -1338,7 +1476,8 @@ export const TokenService: GenService<{
    * Removes a key: an OTT to that key; refused while MFA is on for it, and for the last key.
    *
    * Callers: user (own profile), service.
-   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_ENABLED, LAST_KEY).
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_ENABLED, LAST_KEY,
+   * FACTOR_CHANGES_LOCKED).
    *
    * @generated from rpc onetime.v1.TokenService.RequestKeyRemovalToken
    */
@@ -1365,7 +1504,8 @@ export const TokenService: GenService<{
    * Disables MFA for a key: an OTT to that key; refused if MFA is already off for it. Switchable.
    *
    * Callers: user (own profile), service.
-   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_NOT_ENABLED).
+   * Errors: NOT_FOUND (PROFILE_NOT_FOUND, KEY_NOT_FOUND), FAILED_PRECONDITION (MFA_NOT_ENABLED,
+   * FACTOR_CHANGES_LOCKED).
    *
    * @generated from rpc onetime.v1.TokenService.RequestMfaDisableToken
    */
@@ -1382,12 +1522,27 @@ export const TokenService: GenService<{
    * password operations only confirm. Step-1 OTTs (KEY_CHANGE, KEY_RECOVERY) are proven by the
    * step-2 request, not here.
    *
+   * Factor changes announced: a key added, changed, recovered or removed, or MFA disabled, sends
+   * a notice to every verified key of the profile and to the key the change replaced or
+   * removed, except the key the OTT went to: what changed and when, in the locale of the
+   * request that asked for the OTT, with a "this wasn't me" report token of its own. The notices
+   * are queued in the outbox in the change's transaction (delivered with retries however long a
+   * channel is down); a notice that cannot be built is logged and never undoes the change.
+   *
+   * FACTOR_CHANGE_REPORT consumes such a report token (`token`; `user_id` optional, and then
+   * must be the token's user): the profile's factor changes are locked (KEY_ADDITION,
+   * KEY_CHANGE, KEY_CHANGE_NEW_KEY, KEY_REMOVAL, MFA_DISABLE, KEY_RECOVERY and
+   * KEY_RECOVERY_NEW_KEY requests and consumes answer FAILED_PRECONDITION FACTOR_CHANGES_LOCKED)
+   * until a backend calls UnlockFactorChanges; the lock shows on SecurityProfile and is audited
+   * (profile.factor_changes_locked). The token is the proof: callers are services, and public
+   * callers when TOKEN_PUBLIC_REQUESTS=true. It works once, for TOKEN_FACTOR_REPORT_TTL_SECONDS.
+   *
    * Callers: user (own profile, user operations), service (any operation).
    * Errors: INVALID_ARGUMENT (WRONG_TOKEN on token, metadata attempts_left; STEP_ONE_OPERATION;
    * a field), NOT_FOUND (TOKEN_NOT_FOUND: unknown, expired, used, replaced, or for another
    * operation, user or processing id), FAILED_PRECONDITION (TOKEN_LOCKED after too many wrong
    * tokens; PROFILE_CHANGED: the profile no longer allows the effect, e.g. MFA was turned on
-   * meanwhile), ALREADY_EXISTS (KEY_TAKEN), PERMISSION_DENIED (NOT_YOUR_PROFILE,
+   * meanwhile; FACTOR_CHANGES_LOCKED), ALREADY_EXISTS (KEY_TAKEN), PERMISSION_DENIED (NOT_YOUR_PROFILE,
    * OPERATION_NOT_ALLOWED: a user for a backend's operation), UNAUTHENTICATED (TOKEN_MISSING: no
    * bearer token for an operation that needs one), UNAVAILABLE.
    *
@@ -1464,6 +1619,21 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof EraseUserRequestSchema;
     output: typeof EraseUserResponseSchema;
+  },
+  /**
+   * Lifts the lock a "this wasn't me" report put on the profile's factor changes, once the
+   * backend (its support) has settled the report. Audited (profile.factor_changes_unlocked);
+   * a profile that is not locked is answered as it is.
+   *
+   * Callers: service, admin.
+   * Errors: INVALID_ARGUMENT (user_id), NOT_FOUND (PROFILE_NOT_FOUND).
+   *
+   * @generated from rpc onetime.v1.TokenService.UnlockFactorChanges
+   */
+  unlockFactorChanges: {
+    methodKind: "unary";
+    input: typeof UnlockFactorChangesRequestSchema;
+    output: typeof UnlockFactorChangesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_onetime_v1_token_service, 0);

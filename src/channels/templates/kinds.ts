@@ -2,7 +2,8 @@ import type { MessageKind } from "../channel.js";
 
 /**
  * Every message onetime renders from a template. The `token.*` kinds are TokenService's
- * operations (seeds 000/001), `verification` is VerificationService's default message when the
+ * operations (seeds 000/001), the `notice.*` kinds announce an applied factor change to the
+ * profile's other keys with a "this wasn't me" report token, `verification` is VerificationService's default message when the
  * caller gives no template (seed 002), the `account_*` kinds are AccountTokenService's pushes
  * (seed 003).
  */
@@ -20,6 +21,11 @@ export const MESSAGE_TEMPLATE_KINDS = [
   "token.anti_phishing_adding",
   "token.anti_phishing_changing",
   "token.mfa_disabling",
+  "notice.key_added",
+  "notice.key_changed",
+  "notice.key_recovered",
+  "notice.key_removed",
+  "notice.mfa_disabled",
   "verification",
   "account_creation",
   "account_recovery",
@@ -46,6 +52,11 @@ export const KIND_CHANNELS = {
   "token.anti_phishing_adding": CODE_CHANNELS,
   "token.anti_phishing_changing": CODE_CHANNELS,
   "token.mfa_disabling": CODE_CHANNELS,
+  "notice.key_added": CODE_CHANNELS,
+  "notice.key_changed": CODE_CHANNELS,
+  "notice.key_recovered": CODE_CHANNELS,
+  "notice.key_removed": CODE_CHANNELS,
+  "notice.mfa_disabled": CODE_CHANNELS,
   verification: CODE_CHANNELS,
   account_creation: PUSH_CHANNELS,
   account_recovery: PUSH_CHANNELS,
@@ -114,11 +125,14 @@ export function partsOf(kind: MessageTemplateKind): readonly TemplatePart[] {
 }
 
 const COMMON_VARIABLES = ["code", "expiresInMinutes", "productName", "antiPhishingCode"] as const;
+/** A notice says which key changed (masked), when, and until when its report token works. */
+const NOTICE_VARIABLES = ["key", "changedAt", "validUntil"] as const;
 
 /** The variables a kind's templates may use; any other name is refused when templates load. */
 export function variablesOf(kind: MessageTemplateKind): readonly string[] {
   if (kind === "verification") return [...COMMON_VARIABLES, "verificationId"];
   if (kind === "account_recovery") return [...COMMON_VARIABLES, "link"];
+  if (kind.startsWith("notice.")) return [...COMMON_VARIABLES, ...NOTICE_VARIABLES];
   return COMMON_VARIABLES;
 }
 

@@ -23,6 +23,12 @@ export interface TemplateView {
   readonly verificationId?: string | undefined;
   /** The recovery page's address, for `account_recovery` templates. */
   readonly link?: string | undefined;
+  /** `notice.*`: the key that changed, masked. */
+  readonly key?: string | undefined;
+  /** `notice.*`: when the change was applied, formatted for the locale. */
+  readonly changedAt?: string | undefined;
+  /** `notice.*`: when the report token stops working, formatted for the locale. */
+  readonly validUntil?: string | undefined;
 }
 
 export interface TemplateRendererOptions {
@@ -149,6 +155,9 @@ function viewValues(view: TemplateView, productName: string): TemplateValues {
     antiPhishingCode: view.antiPhishingCode || undefined,
     verificationId: view.verificationId,
     link: view.link,
+    key: view.key,
+    changedAt: view.changedAt,
+    validUntil: view.validUntil,
   };
   for (const [name, value] of Object.entries(values)) {
     const valid = value === undefined || typeof value === "string" || (typeof value === "number" && Number.isFinite(value));

@@ -1,8 +1,8 @@
 import type { PrincipalKind } from "../../auth/principal.js";
 import type { GuessPool } from "../secrets/oneTimeSecrets.js";
 import type { MessageTemplateKind } from "../../channels/templates/index.js";
-import { EmailOnly, KeyAlreadyPresent, KeyNotFound, LastKey, MfaEnabled, MfaNotEnabled, NoOtherKey, ProfileChanged, ProfileNotFound } from "./profileTokenErrors.js";
-import { keyOf, otherKeyType, type ProfileChange, type SecurityProfile, type UserKey, type UserKeyType } from "./securityProfile.js";
+import { EmailOnly, KeyAlreadyPresent, KeyNotFound, LastKey, MfaEnabled, MfaNotEnabled, NoOtherKey, ProfileChanged, ProfileNotFound, SecondFactorRequired } from "./profileTokenErrors.js";
+import { keyOf, otherKeyType, type FactorChange, type ProfileChange, type SecurityProfile, type UserKey, type UserKeyState, type UserKeyType } from "./securityProfile.js";
 
 /** Every operation an OTT can be for: one per Request…Token RPC (seeds 000/001). */
 export const TOKEN_OPERATIONS = [
@@ -101,6 +101,12 @@ export interface OperationSpec {
   readonly guessPool: GuessPool;
   /** What the request reads: the user's profile, the owner of `input.key`, or both. */
   readonly reads: { readonly user: boolean; readonly key: boolean };
+  /**
+   * A change to how the user signs in: refused while the profile's factor changes are locked,
+   * and, once applied (the operation's effect), announced to the profile's other keys with a
+   * "this wasn't me" report token.
+   */
+  readonly factorChange?: FactorChange;
   plan(context: PlanContext): Plan;
   readonly effect?: Effect;
 }
@@ -136,13 +142,22 @@ function requireStep1(context: PlanContext): Target {
   return context.step1;
 }
 
-const setKey = (requireMfaOff: boolean): Effect => ({
+const setKey = (requireMfaOff: boolean, requireSecondFactor = false): Effect => ({
   kind: "change",
   change: (target, _value) => {
     if (target?.next === undefined) throw new Error("a key change without its new value");
-    return { kind: "set_key", type: target.type, current: target.current, requireMfaOff, value: target.next };
+    return { kind: "set_key", type: target.type, current: target.current, requireMfaOff, ...(requireSecondFactor ? { requireSecondFactor } : {}), value: target.next };
   },
 });
+
+/**
+ * Recovery hands the lost key to whoever holds the other one. While MFA is on for the lost key,
+ * that is only a second factor if MFA is on for the other key too; otherwise the holder of a
+ * plain contact address would take over the key MFA sends to.
+ */
+function requireSecondFactor(lost: UserKeyState, other: UserKeyState | undefined): void {
+  if (lost.mfaEnabled && other?.mfaEnabled !== true) throw new SecondFactorRequired();
+}
 
 /**
  * The operations as data: who may call, what the request reads, where the OTT goes and on which
@@ -195,12 +210,14 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     keyTyped: true,
     reads: { user: true, key: false },
     guessPool: "account",
+    factorChange: "key_recovered",
     plan: (context) => {
       const profile = profileOf(context);
       const lost = existingKey(profile, context.input.keyType);
       const other = keyOf(profile, otherKeyType(lost.type));
       // Never to the key being recovered: whoever holds it may not be the user any more.
       if (other === undefined || !other.verified) throw new NoOtherKey();
+      requireSecondFactor(lost, other);
       return {
         destination: { type: otherKeyType(lost.type), value: other.value },
         send: true,
@@ -216,10 +233,14 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     proves: "key_recovery",
     reads: { user: true, key: true },
     guessPool: "public",
+    factorChange: "key_recovered",
     plan: (context) => {
       const profile = profileOf(context);
       const step1 = requireStep1(context);
-      if ((keyOf(profile, step1.type)?.value ?? null) !== step1.current) throw new ProfileChanged();
+      const lost = keyOf(profile, step1.type);
+      if ((lost?.value ?? null) !== step1.current) throw new ProfileChanged();
+      // Again here: MFA may have been turned on since step 1 (and once more when consumed).
+      if (lost !== undefined) requireSecondFactor(lost, keyOf(profile, otherKeyType(step1.type)));
       const key = requireKey(context.input);
       return {
         destination: key,
@@ -228,7 +249,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
         target: { ...step1, next: key.value },
       };
     },
-    effect: setKey(false),
+    effect: setKey(false, true),
   },
   password_change: {
     subject: "user",
@@ -250,6 +271,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     callers: userOrService,
     reads: { user: true, key: true },
     guessPool: "public",
+    factorChange: "key_added",
     plan: (context) => {
       const profile = profileOf(context);
       const key = requireKey(context.input);
@@ -266,6 +288,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     keyTyped: true,
     reads: { user: true, key: false },
     guessPool: "account",
+    factorChange: "key_changed",
     plan: (context) => {
       const key = existingKey(profileOf(context), context.input.keyType);
       if (key.mfaEnabled) throw new MfaEnabled();
@@ -279,6 +302,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     proves: "key_change",
     reads: { user: true, key: true },
     guessPool: "public",
+    factorChange: "key_changed",
     plan: (context) => {
       const profile = profileOf(context);
       const step1 = requireStep1(context);
@@ -296,6 +320,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     callers: userOrService,
     reads: { user: true, key: false },
     guessPool: "account",
+    factorChange: "key_removed",
     plan: (context) => {
       const profile = profileOf(context);
       const key = existingKey(profile, context.input.keyType);
@@ -340,6 +365,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     callers: userOrService,
     reads: { user: true, key: false },
     guessPool: "account",
+    factorChange: "mfa_disabled",
     plan: (context) => {
       const key = existingKey(profileOf(context), context.input.keyType);
       if (!key.mfaEnabled) throw new MfaNotEnabled();

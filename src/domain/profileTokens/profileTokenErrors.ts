@@ -25,6 +25,16 @@ export class OperationDisabled extends named("failed_precondition", "OPERATION_D
 export class ProfileChanged extends named("failed_precondition", "PROFILE_CHANGED", "the profile changed since the token was requested and no longer allows this") {}
 export class TokenLocked extends named("failed_precondition", "TOKEN_LOCKED", "too many wrong tokens: request a new one") {}
 export class TokenNotFound extends named("not_found", "TOKEN_NOT_FOUND", "token not found (unknown, expired, used, replaced, or for another operation or subject)") {}
+export class FactorChangesLocked extends named(
+  "failed_precondition",
+  "FACTOR_CHANGES_LOCKED",
+  "a change to this profile's keys was reported as not the user's: key and MFA changes are locked until a backend unlocks them",
+) {}
+export class SecondFactorRequired extends named(
+  "failed_precondition",
+  "SECOND_FACTOR_REQUIRED",
+  "MFA is on for the lost key but not for the key the recovery token would go to: that token is no second factor, so the key cannot be recovered this way",
+) {}
 export class KeyTaken extends named("already_exists", "KEY_TAKEN", "this key belongs to another profile") {}
 export class ProfileExists extends named("already_exists", "PROFILE_EXISTS", "this user already has a security profile") {}
 

@@ -2,6 +2,7 @@ import type { OutboundMessage } from "../../channels/channel.js";
 import type { TemplateRenderer } from "../../channels/templates/index.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
+import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Actor } from "../actor.js";
 import { CaptchaFailed, CaptchaNotConfigured, CaptchaRequired, type CaptchaVerifier } from "../captcha.js";
@@ -10,9 +11,10 @@ import { generateCode } from "../secrets/codeGenerator.js";
 import type { Grant, GuessPool, OneTimeSecrets, Redemption } from "../secrets/oneTimeSecrets.js";
 import { limitsKeyOf } from "../verification/consumer.js";
 import { actingUser } from "./actingUser.js";
+import { announceFactorChange } from "./factorChangeNotices.js";
 import { maskDestination } from "./masking.js";
 import { operations, type OperationSpec, type Plan, type RequestInput, type Target, type TokenOperation } from "./operations.js";
-import { OperationDisabled, operationNotAllowed, ProfileChanged, TokenLocked, TokenNotFound, WrongToken } from "./profileTokenErrors.js";
+import { FactorChangesLocked, OperationDisabled, operationNotAllowed, ProfileChanged, ProfileNotFound, TokenLocked, TokenNotFound, WrongToken } from "./profileTokenErrors.js";
 import { keyOf, type SecurityProfile, type SecurityProfileStore, type UserKey, type UserKeyType } from "./securityProfile.js";
 import { decodeRecord, encodeRecord, tokenKey, type TokenRecord } from "./tokenRecord.js";
 import type { TokenRules } from "./tokenRules.js";
@@ -27,6 +29,8 @@ export interface ProfileTokenDependencies {
   readonly clientLimits: ClientLimits;
   /** Asks public callers for a CAPTCHA answer when rules.publicCaptcha is on. */
   readonly captcha?: CaptchaVerifier;
+  /** Names "this wasn't me" report tokens in storage (see factorChangeNotices.ts). */
+  readonly reportHash: KeyedHash;
   readonly logger: Logger;
 }
 
@@ -49,13 +53,22 @@ export interface ConsumeInput {
 }
 
 export interface Consumed {
-  readonly operation: TokenOperation;
+  readonly operation: TokenOperation | typeof FACTOR_CHANGE_REPORT;
   readonly userId?: string;
   /** Registration: the key just verified. Password recovery: the key the OTT went to. */
   readonly verifiedKey?: UserKey;
   /** The profile after the effect, for operations that change it. */
   readonly profile?: SecurityProfile;
 }
+
+/**
+ * Consuming a "this wasn't me" report token: not an OTT anyone requests (a factor change sends
+ * it), so not among the request operations, but consumed through the same RPC.
+ */
+export const FACTOR_CHANGE_REPORT = "factor_change_report";
+
+/** Who may report a factor change: the token is the proof, as for password recovery. */
+const reportCallers = ["service", "public"] as const;
 
 type Subject = { readonly userId: string; readonly processingId?: undefined } | { readonly processingId: string; readonly userId?: undefined };
 
@@ -103,6 +116,8 @@ export class ProfileTokens {
       ...(spec.reads.user && subject.userId !== undefined ? { userId: subject.userId } : {}),
       ...(spec.reads.key && input.key !== undefined ? { key: input.key } : {}),
     });
+    // A profile whose owner reported a factor change accepts none until a backend unlocks it.
+    if (spec.factorChange !== undefined && found.profile?.factorChangesLock !== undefined) throw new FactorChangesLocked();
     const plan = spec.plan({ input, profile: found.profile, keyOwner: found.keyOwner, ...(step1 === undefined ? {} : { step1 }) });
     const channel = plan.destination.type === "email" ? "email" : "sms";
     this.deps.delivery.requireChannel(channel);
@@ -116,6 +131,7 @@ export class ProfileTokens {
       ...(userId === undefined ? {} : { userId }),
       destination: plan.destination,
       ...(plan.target === undefined ? {} : { target: plan.target }),
+      ...(spec.factorChange === undefined || input.locale === undefined ? {} : { locale: input.locale }),
     };
     // Rendered whether or not it goes out, so an answer that sends nothing costs about the same.
     const message = this.message(plan, ott, ttlMs, found.profile, input.locale);
@@ -171,13 +187,50 @@ export class ProfileTokens {
         return { operation, verifiedKey: record.destination };
       case "change": {
         if (userId === undefined) throw new Error(`${operation} token without a user`);
-        const profile = await this.deps.profiles.apply(userId, effect.change(record.target, input.antiPhishingCode), actor);
-        if (profile === null) throw new ProfileChanged();
+        const announce =
+          spec.factorChange === undefined
+            ? undefined
+            : announceFactorChange(
+                { ...this.deps, reportTtlMs: this.deps.rules.factorReportTtlMs },
+                { change: spec.factorChange, target: record.target, confirmedBy: record.destination, locale: record.locale, requestId: actor.requestId },
+              );
+        const profile = await this.deps.profiles.apply(userId, effect.change(record.target, input.antiPhishingCode), actor, announce);
+        if (profile === null) throw await this.refusal(userId, spec);
         return { operation, userId, profile };
       }
       case undefined:
         throw new Error(`${operation} has no effect`);
     }
+  }
+
+  /** Why a change the OTT was for no longer applies; only a refusal pays for this read. */
+  private async refusal(userId: string, spec: OperationSpec): Promise<Error> {
+    if (spec.factorChange === undefined) return new ProfileChanged();
+    const { profile } = await this.deps.profiles.lookup({ userId });
+    return profile?.factorChangesLock !== undefined ? new FactorChangesLocked() : new ProfileChanged();
+  }
+
+  /**
+   * "This wasn't me": spends a report token a factor change sent and locks the profile's factor
+   * changes. The token alone is the proof (like a password recovery OTT); `userId`, when given,
+   * must be the token's user.
+   */
+  async report(input: { readonly token: string; readonly userId?: string }, actor: Actor): Promise<Consumed> {
+    if (actor.kind === "public" && !this.deps.rules.publicRequests) {
+      throw new Unauthenticated("TOKEN_MISSING", "this server takes these requests from backends only: send a bearer token");
+    }
+    if (!(reportCallers as readonly string[]).includes(actor.kind)) throw operationNotAllowed();
+    const profile = await this.deps.profiles.lockFactorChanges(this.deps.reportHash(input.token), input.userId, actor);
+    if (profile === null) throw new TokenNotFound();
+    this.deps.logger.warn({ requestId: actor.requestId, userId: profile.userId, reportedChange: profile.factorChangesLock?.reportedChange }, "a factor change was reported as not the user's: factor changes are locked");
+    return { operation: FACTOR_CHANGE_REPORT, userId: profile.userId, profile };
+  }
+
+  /** Lifts a report's lock once a backend (support) has settled it; idempotent. */
+  async unlockFactorChanges(userId: string, actor: Actor): Promise<SecurityProfile> {
+    const profile = await this.deps.profiles.unlockFactorChanges(actingUser(actor, userId), actor);
+    if (profile === null) throw new ProfileNotFound();
+    return profile;
   }
 
   /**

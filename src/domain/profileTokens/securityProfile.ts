@@ -1,3 +1,4 @@
+import type { NewOutboxMessage } from "../../delivery/outboxStore.js";
 import type { Actor } from "../actor.js";
 
 /** How a user is reached: at most one of each per profile. */
@@ -26,8 +27,21 @@ export interface SecurityProfile {
   readonly email?: UserKeyState;
   readonly phone?: UserKeyState;
   readonly antiPhishingCode?: string;
+  /** Set once a "this wasn't me" report was consumed: factor changes are refused until unlocked. */
+  readonly factorChangesLock?: FactorChangesLock;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/** A change to how a user signs in, announced to the profile's other keys. */
+export type FactorChange = "key_added" | "key_changed" | "key_recovered" | "key_removed" | "mfa_disabled";
+
+/** Why a profile's factor changes are locked: the user reported a change as not theirs. */
+export interface FactorChangesLock {
+  readonly lockedAt: Date;
+  /** The change the consumed report was about. */
+  readonly reportedChange: FactorChange;
+  readonly changedAt: Date;
 }
 
 export function keyOf(profile: SecurityProfile, type: UserKeyType): UserKeyState | undefined {
@@ -51,14 +65,22 @@ export interface NewSecurityProfile {
  * checked when the OTT was requested, and the profile may have changed since.
  */
 export type ProfileChange =
-  /** Key addition, change (step 2), recovery (step 2): the key becomes `value`, verified, MFA off. */
+  /**
+   * Key addition, change (step 2), recovery (step 2): the key becomes `value`, verified, MFA off.
+   * This, remove_key and disable_mfa are factor changes: refused while factor changes are locked.
+   */
   | {
       readonly kind: "set_key";
       readonly type: UserKeyType;
       /** The value the key must still have; null: the profile must still have no such key. */
       readonly current: string | null;
-      /** Key change: MFA must still be off for the key. Recovery replaces a lost key whatever its MFA. */
+      /** Key change: MFA must still be off for the key. */
       readonly requireMfaOff: boolean;
+      /**
+       * Recovery: MFA may be on for the key only while it is on for the other key too, whose OTT
+       * then was a second factor (see the key_recovery operation).
+       */
+      readonly requireSecondFactor?: boolean;
       readonly value: string;
     }
   /** Removal: the key must still be `current`, with MFA off, and not the last key. */
@@ -67,6 +89,26 @@ export type ProfileChange =
   /** Only for a verified key. */
   | { readonly kind: "enable_mfa"; readonly type: UserKeyType }
   | { readonly kind: "set_anti_phishing_code"; readonly code: string };
+
+/** One "this wasn't me" report token, kept as its keyed hash. */
+export interface NewFactorChangeReport {
+  readonly tokenHash: string;
+  readonly change: FactorChange;
+  readonly ttlMs: number;
+}
+
+/** What a factor change sends, written in the change's transaction so it exists iff the change does. */
+export interface Announcement {
+  readonly reports: readonly NewFactorChangeReport[];
+  readonly messages: readonly NewOutboxMessage[];
+}
+
+/**
+ * Builds a change's announcement from the profile before and after it (called inside the
+ * change's transaction, with the row locked; `after.updatedAt` is when it was applied). It must not throw: what cannot be announced is
+ * left out, never a reason to undo the change.
+ */
+export type Announce = (before: SecurityProfile, after: SecurityProfile) => Announcement;
 
 /** What a request needs to read: the profile of a user, and who owns a key (one round trip). */
 export interface ProfileLookup {
@@ -91,5 +133,13 @@ export interface SecurityProfileStore {
    * change, or null if the profile is gone or no longer meets the condition; throws KeyTaken
    * when the new key belongs to another profile.
    */
-  apply(userId: string, change: ProfileChange, actor: Actor): Promise<SecurityProfile | null>;
+  apply(userId: string, change: ProfileChange, actor: Actor, announce?: Announce): Promise<SecurityProfile | null>;
+  /**
+   * Spends an unused, unexpired report token (of `userId`, when given) and locks the profile's
+   * factor changes, with its audit row; an already locked profile keeps its first lock. Returns
+   * the profile, or null when no such token is live.
+   */
+  lockFactorChanges(tokenHash: string, userId: string | undefined, actor: Actor): Promise<SecurityProfile | null>;
+  /** Lifts the lock, audited if there was one; null when the user has no profile. */
+  unlockFactorChanges(userId: string, actor: Actor): Promise<SecurityProfile | null>;
 }

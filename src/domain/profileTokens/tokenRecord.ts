@@ -8,6 +8,8 @@ export interface TokenRecord {
   readonly userId?: string;
   readonly destination: UserKey;
   readonly target?: Target;
+  /** The request's locale: a factor change is announced in it when the OTT is consumed. */
+  readonly locale?: string;
 }
 
 export function encodeRecord(record: TokenRecord): string {

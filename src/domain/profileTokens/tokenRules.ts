@@ -32,4 +32,6 @@ export interface TokenRules {
    * send limits are per destination, and would let one address have us message many.
    */
   readonly client: ClientLimit;
+  /** How long a "this wasn't me" report token a factor change sends works; default 7 days. */
+  readonly factorReportTtlMs: number;
 }

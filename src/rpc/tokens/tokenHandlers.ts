@@ -1,5 +1,5 @@
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { TokenService } from "../../../gen/onetime/v1/token_service_pb.js";
+import { TokenOperation as OperationProto, TokenService } from "../../../gen/onetime/v1/token_service_pb.js";
 import type { RequestInput, TokenOperation } from "../../domain/profileTokens/operations.js";
 import type { ProfileTokens } from "../../domain/profileTokens/profileTokens.js";
 import type { SecurityProfiles } from "../../domain/profileTokens/securityProfiles.js";
@@ -46,16 +46,20 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
     requestMfaDisableToken: (request, context) => issue("mfa_disable", { ...common(request), keyType: keyTypeOf(request.keyType, "key_type") }, context),
 
     async consumeToken(request, context) {
-      const consumed = await tokens.consume(
-        {
-          operation: operationOf(request.operation),
-          token: request.token,
-          ...processing(request.processingId),
-          ...(given(request.userId) === undefined ? {} : { userId: request.userId }),
-          ...(given(request.antiPhishingCode) === undefined ? {} : { antiPhishingCode: request.antiPhishingCode }),
-        },
-        actorOf(context),
-      );
+      const userId = given(request.userId) === undefined ? {} : { userId: request.userId };
+      const consumed =
+        request.operation === OperationProto.FACTOR_CHANGE_REPORT
+          ? await tokens.report({ token: request.token, ...userId }, actorOf(context))
+          : await tokens.consume(
+              {
+                operation: operationOf(request.operation),
+                token: request.token,
+                ...processing(request.processingId),
+                ...userId,
+                ...(given(request.antiPhishingCode) === undefined ? {} : { antiPhishingCode: request.antiPhishingCode }),
+              },
+              actorOf(context),
+            );
       return {
         operation: operationProto(consumed.operation),
         userId: consumed.userId ?? "",
@@ -80,6 +84,9 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
         actorOf(context),
       );
       return { profile: profileProto(profile) };
+    },
+    async unlockFactorChanges(request, context) {
+      return { profile: profileProto(await tokens.unlockFactorChanges(request.userId, actorOf(context))) };
     },
     async enableMfa(request, context) {
       return { profile: profileProto(await profiles.enableMfa(given(request.userId), keyTypeOf(request.keyType, "key_type"), actorOf(context))) };

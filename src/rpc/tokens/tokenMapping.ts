@@ -1,6 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  FactorChange as FactorChangeProto,
+  FactorChangesLockSchema,
   IssuedTokenSchema,
   SecurityProfileSchema,
   TokenOperation as OperationProto,
@@ -13,8 +15,8 @@ import {
 } from "../../../gen/onetime/v1/token_service_pb.js";
 import { userKeyFrom } from "../../domain/profileTokens/actingUser.js";
 import type { TokenOperation } from "../../domain/profileTokens/operations.js";
-import type { IssuedToken } from "../../domain/profileTokens/profileTokens.js";
-import type { SecurityProfile, UserKey, UserKeyState, UserKeyType } from "../../domain/profileTokens/securityProfile.js";
+import { FACTOR_CHANGE_REPORT, type IssuedToken } from "../../domain/profileTokens/profileTokens.js";
+import type { FactorChange, SecurityProfile, UserKey, UserKeyState, UserKeyType } from "../../domain/profileTokens/securityProfile.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 
 const operationsByProto: Partial<Record<OperationProto, TokenOperation>> = {
@@ -40,9 +42,17 @@ export function operationOf(operation: OperationProto): TokenOperation {
   return known;
 }
 
-export function operationProto(operation: TokenOperation): OperationProto {
-  return operationsBack[operation];
+export function operationProto(operation: TokenOperation | typeof FACTOR_CHANGE_REPORT): OperationProto {
+  return operation === FACTOR_CHANGE_REPORT ? OperationProto.FACTOR_CHANGE_REPORT : operationsBack[operation];
 }
+
+const factorChangeProtos: Readonly<Record<FactorChange, FactorChangeProto>> = {
+  key_added: FactorChangeProto.KEY_ADDED,
+  key_changed: FactorChangeProto.KEY_CHANGED,
+  key_recovered: FactorChangeProto.KEY_RECOVERED,
+  key_removed: FactorChangeProto.KEY_REMOVED,
+  mfa_disabled: FactorChangeProto.MFA_DISABLED,
+};
 
 export function keyTypeOf(type: KeyTypeProto, field: string): UserKeyType {
   if (type === KeyTypeProto.EMAIL) return "email";
@@ -98,6 +108,15 @@ export function profileProto(profile: SecurityProfile): SecurityProfileProto {
     hasAntiPhishingCode: profile.antiPhishingCode !== undefined,
     createTime: timestampFromDate(profile.createdAt),
     updateTime: timestampFromDate(profile.updatedAt),
+    ...(profile.factorChangesLock === undefined
+      ? {}
+      : {
+          factorChangesLock: create(FactorChangesLockSchema, {
+            lockTime: timestampFromDate(profile.factorChangesLock.lockedAt),
+            reportedChange: factorChangeProtos[profile.factorChangesLock.reportedChange],
+            changeTime: timestampFromDate(profile.factorChangesLock.changedAt),
+          }),
+        }),
   });
 }
 

@@ -12,6 +12,8 @@ export type AuditAction =
   | "profile.mfa_enabled"
   | "profile.mfa_disabled"
   | "profile.anti_phishing_code_set"
+  | "profile.factor_changes_locked"
+  | "profile.factor_changes_unlocked"
   | "account_token.created"
   | "account_token.sent"
   | "account_token.validated"

@@ -23,17 +23,21 @@ const table = "outbox_messages";
  */
 export function sqlOutbox(db: Database): OutboxStore {
   const outbox: OutboxStore = {
-    async enqueue(message: NewOutboxMessage, transaction?: unknown) {
+    async enqueue(messages: NewOutboxMessage | readonly NewOutboxMessage[], transaction?: unknown) {
       const executor = (transaction as Knex.Transaction | undefined) ?? db;
-      await executor(table).insert({
-        id: message.id,
-        kind: message.kind,
-        template: message.template ?? null,
-        reference: message.reference ?? null,
-        payload: message.sealedPayload,
-        max_attempts: message.maxAttempts,
-        expires_at: message.expiresAt,
-      });
+      const rows = (Array.isArray(messages) ? messages : [messages]) as readonly NewOutboxMessage[];
+      if (rows.length === 0) return;
+      await executor(table).insert(
+        rows.map((message) => ({
+          id: message.id,
+          kind: message.kind,
+          template: message.template ?? null,
+          reference: message.reference ?? null,
+          payload: message.sealedPayload,
+          max_attempts: message.maxAttempts,
+          expires_at: message.expiresAt,
+        })),
+      );
     },
 
     async claim(limit, leaseMs) {

@@ -5,7 +5,14 @@ import { KIND_CHANNELS, MESSAGE_TEMPLATE_KINDS } from "../../../src/channels/tem
 export const BUILTIN_LOCALES = ["en", "de"] as const;
 
 /** The fixed view of the snapshots. */
-export const VIEW: TemplateView = { code: "482913", expiresInMinutes: 10 };
+export const VIEW: TemplateView = {
+  code: "482913",
+  expiresInMinutes: 10,
+  // Shown by factor-change notices only.
+  key: "n***@example.com",
+  changedAt: "1 January 2026 at 09:30 UTC",
+  validUntil: "8 January 2026 at 09:30 UTC",
+};
 export const ANTI_PHISHING_CODE = "BLUE-FOX";
 
 export interface TemplateCase {

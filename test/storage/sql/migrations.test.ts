@@ -19,7 +19,7 @@ describe.each(Object.keys(databases))("migrations on %s", (name) => {
     const db = await databases[name]!();
     try {
       const applied = await db("onetime_migrations").select("name");
-      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events", "0002_outbox_messages", "0003_totp_secrets", "0004_totp_consumer_hash", "0005_onetime_keys", "0006_security_profiles", "0007_account_tokens", "0008_retention"]);
+      expect(applied.map((row: { name: string }) => row.name)).toEqual(["0001_audit_events", "0002_outbox_messages", "0003_totp_secrets", "0004_totp_consumer_hash", "0005_onetime_keys", "0006_security_profiles", "0007_account_tokens", "0008_retention", "0009_factor_change_reports"]);
 
       // A second start (another instance, a restart) finds nothing to do.
       const [, pending] = (await db.migrate.list({

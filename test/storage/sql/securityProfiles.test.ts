@@ -1,11 +1,12 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { keyedHash } from "../../../src/crypto/keyedHash.js";
 import { createSecretBox } from "../../../src/crypto/secretBox.js";
 import type { Actor } from "../../../src/domain/actor.js";
 import { KeyTaken, ProfileExists } from "../../../src/domain/profileTokens/profileTokenErrors.js";
-import type { SecurityProfileStore } from "../../../src/domain/profileTokens/securityProfile.js";
+import type { Announce, Announcement, SecurityProfileStore } from "../../../src/domain/profileTokens/securityProfile.js";
 import { inMemoryDataDir, openDatabase, type Database } from "../../../src/storage/sql/database.js";
+import { sqlOutbox } from "../../../src/storage/sql/sqlOutbox.js";
 import { sqlSecurityProfiles } from "../../../src/storage/sql/sqlSecurityProfiles.js";
 import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../../support/postgres.js";
 
@@ -31,7 +32,7 @@ describe.each(Object.keys(backends))("security profiles on %s", (backend) => {
 
   beforeAll(async () => {
     db = await backends[backend]!();
-    store = sqlSecurityProfiles(db, box, profileKeyHash);
+    store = sqlSecurityProfiles(db, box, profileKeyHash, sqlOutbox(db));
   });
   afterAll(async () => {
     await db?.destroy();
@@ -39,7 +40,24 @@ describe.each(Object.keys(backends))("security profiles on %s", (backend) => {
   afterEach(async () => {
     await db("security_profiles").delete();
     await db("audit_events").delete();
+    await db("factor_change_reports").delete();
+    await db("outbox_messages").delete();
   });
+
+  /** One report token (its hash given) and one notice, as the domain would build them. */
+  const announcing = (tokenHash: string, messageId: string = randomUUID()): { announce: Announce; seen: Array<[string | undefined, string | undefined]> } => {
+    const seen: Array<[string | undefined, string | undefined]> = [];
+    return {
+      seen,
+      announce: (before, after): Announcement => {
+        seen.push([before.email?.value, after.email?.value]);
+        return {
+          reports: [{ tokenHash, change: "key_changed", ttlMs: 60_000 }],
+          messages: [{ id: messageId, kind: "email", sealedPayload: "sealed", maxAttempts: 3, expiresAt: new Date(Date.now() + 60_000) }],
+        };
+      },
+    };
+  };
 
   it("creates a profile, audited, and finds it by user and by key (email case-insensitively) in one read", async () => {
     const created = await store.create({ userId: "u-1", email: verified("Ada@example.com"), antiPhishingCode: "heron" }, actor);
@@ -94,5 +112,70 @@ describe.each(Object.keys(backends))("security profiles on %s", (backend) => {
       store.apply("u-1", { kind: "remove_key", type: "phone", current: "+14155550100" }, actor),
     ]);
     expect(results.filter((result) => result !== null)).toHaveLength(1);
+  });
+
+  it("writes a change's report tokens and notices with it, from the profile before and after, and nothing of them when the change does not happen or cannot be written whole", async () => {
+    await store.create({ userId: "u-1", email: verified("ada@example.com"), phone: verified("+14155550100") }, actor);
+    const change = { kind: "set_key", type: "email", current: "ada@example.com", requireMfaOff: true, value: "new@example.com" } as const;
+    const first = announcing("hash-1");
+    expect((await store.apply("u-1", change, actor, first.announce))?.email?.value).toBe("new@example.com");
+    expect(first.seen).toEqual([["ada@example.com", "new@example.com"]]);
+    expect(await db("factor_change_reports").select("user_id", "token_hash", "change")).toEqual([{ user_id: "u-1", token_hash: "hash-1", change: "key_changed" }]);
+    expect(Number((await db("outbox_messages").count<{ count: string | number }[]>("* as count"))[0]!.count)).toBe(1);
+
+    // The condition fails: no announcement is asked for, nothing written.
+    const stale = announcing("hash-2");
+    expect(await store.apply("u-1", change, actor, stale.announce)).toBeNull();
+    expect(stale.seen).toEqual([]);
+
+    // A notice that cannot be written (its id taken) takes the change down with it.
+    const [queued] = await db("outbox_messages").select("id");
+    const broken = announcing("hash-3", (queued as { id: string }).id);
+    await expect(store.apply("u-1", { ...change, current: "new@example.com", value: "newer@example.com" }, actor, broken.announce)).rejects.toThrow();
+    expect((await store.lookup({ userId: "u-1" })).profile?.email?.value).toBe("new@example.com");
+    expect((await db("factor_change_reports").select("token_hash")).map((row: { token_hash: string }) => row.token_hash)).toEqual(["hash-1"]);
+    expect((await db("audit_events").select("action")).filter((row: { action: string }) => row.action === "profile.key_set")).toHaveLength(1);
+  });
+
+  it("a live report token locks factor changes once (its first report's reason kept), for its own user only; locked, no key or MFA change applies; unlocking is audited", async () => {
+    await store.create({ userId: "u-1", email: verified("ada@example.com"), phone: verified("+14155550100", true) }, actor);
+    await store.create({ userId: "u-2", email: verified("bob@example.com") }, actor);
+    const changed = await store.apply("u-1", { kind: "set_key", type: "email", current: "ada@example.com", requireMfaOff: true, value: "new@example.com" }, actor, announcing("hash-a").announce);
+    await store.apply("u-1", { kind: "set_anti_phishing_code", code: "owl" }, actor);
+    await db("factor_change_reports").insert({ id: randomUUID(), user_id: "u-1", token_hash: "hash-b", change: "mfa_disabled", changed_at: new Date(), expires_at: new Date(Date.now() + 60_000) });
+    await db("factor_change_reports").insert({ id: randomUUID(), user_id: "u-1", token_hash: "hash-old", change: "key_added", changed_at: new Date(), expires_at: new Date(Date.now() - 1_000) });
+
+    expect(await store.lockFactorChanges("hash-a", "u-2", actor)).toBeNull();
+    expect(await store.lockFactorChanges("hash-old", undefined, actor)).toBeNull();
+    const locked = await store.lockFactorChanges("hash-a", "u-1", actor);
+    expect(locked?.factorChangesLock).toEqual({ lockedAt: expect.any(Date), reportedChange: "key_changed", changedAt: changed!.updatedAt });
+    expect(await store.lockFactorChanges("hash-a", undefined, actor)).toBeNull();
+    // A second report keeps the first one's reason.
+    expect((await store.lockFactorChanges("hash-b", undefined, actor))?.factorChangesLock).toEqual(locked?.factorChangesLock);
+
+    expect(await store.apply("u-1", { kind: "set_key", type: "email", current: "new@example.com", requireMfaOff: true, value: "x@example.com" }, actor)).toBeNull();
+    expect(await store.apply("u-1", { kind: "remove_key", type: "email", current: "new@example.com" }, actor)).toBeNull();
+    expect(await store.apply("u-1", { kind: "disable_mfa", type: "phone" }, actor)).toBeNull();
+    expect((await store.apply("u-1", { kind: "enable_mfa", type: "email" }, actor))?.email?.mfaEnabled).toBe(true);
+    expect((await store.lookup({ userId: "u-1" })).profile).toMatchObject({ email: { value: "new@example.com" }, phone: { mfaEnabled: true }, factorChangesLock: locked?.factorChangesLock });
+
+    expect((await store.unlockFactorChanges("u-1", actor))?.factorChangesLock).toBeUndefined();
+    expect((await store.unlockFactorChanges("u-1", actor))?.userId).toBe("u-1");
+    expect(await store.unlockFactorChanges("nobody", actor)).toBeNull();
+    expect(await store.apply("u-1", { kind: "disable_mfa", type: "phone" }, actor)).toMatchObject({ phone: { mfaEnabled: false } });
+    const actions = (await db("audit_events").select("action", "subject").orderBy("id")).filter((row: { action: string }) => row.action.startsWith("profile.factor_changes_"));
+    expect(actions).toEqual([
+      { action: "profile.factor_changes_locked", subject: "u-1" },
+      { action: "profile.factor_changes_locked", subject: "u-1" },
+      { action: "profile.factor_changes_unlocked", subject: "u-1" },
+    ]);
+  });
+
+  it("recovers a key MFA is on for only while MFA is on for the other key too", async () => {
+    await store.create({ userId: "u-1", email: verified("ada@example.com", true), phone: verified("+14155550100") }, actor);
+    const recovery = { kind: "set_key", type: "email", current: "ada@example.com", requireMfaOff: false, requireSecondFactor: true, value: "new@example.com" } as const;
+    expect(await store.apply("u-1", recovery, actor)).toBeNull();
+    await store.apply("u-1", { kind: "enable_mfa", type: "phone" }, actor);
+    expect((await store.apply("u-1", recovery, actor))?.email).toEqual({ value: "new@example.com", verified: true, mfaEnabled: false });
   });
 });

@@ -26,6 +26,10 @@ export interface LocaleCopy {
   readonly expiry: string;
   /** Closes every email. */
   readonly ignore: string;
+  /** Notices: follows the report code in emails: until when it works, and what using it does. */
+  readonly noticeExpiry: string;
+  /** Notices: closes the email (the user who made the change need do nothing). */
+  readonly noticeClosing: string;
   /** The standard anti-phishing block: `label: <code>`, then `hint` on a line of its own. */
   readonly antiPhishing: { readonly label: string; readonly hint: string };
   readonly messages: { readonly [K in MessageTemplateKind]: CopyOf<K> };
@@ -57,8 +61,8 @@ const CODE_STYLE =
 const BLOCK_STYLE =
   "margin:0 0 24px;padding:12px 16px;border:1px solid #d1d9e0;border-radius:6px;background:#f6f8fa;font-size:14px;";
 
-function codeEmail(locale: LocaleCopy, copy: CodeMessageCopy): ChannelParts["email"] {
-  const text = [copy.lead, "{{code}}", locale.expiry, locale.ignore].join("\n\n");
+function codeEmail(locale: LocaleCopy, copy: CodeMessageCopy, expiry = locale.expiry, closing = locale.ignore): ChannelParts["email"] {
+  const text = [copy.lead, "{{code}}", expiry, closing].join("\n\n");
   const html = [
     "<!DOCTYPE html>",
     `<html lang="${locale.lang}">`,
@@ -71,8 +75,8 @@ function codeEmail(locale: LocaleCopy, copy: CodeMessageCopy): ChannelParts["ema
     `<h1 style="margin:0 0 16px;font-size:20px;">${htmlText(copy.subject)}</h1>`,
     `<p style="margin:0 0 16px;">${htmlText(copy.lead)}</p>`,
     `<p style="${CODE_STYLE}">{{code}}</p>`,
-    `<p style="margin:0 0 16px;">${htmlText(locale.expiry)}</p>`,
-    `<p style="margin:0;color:#59636e;font-size:14px;">${htmlText(locale.ignore)}</p>`,
+    `<p style="margin:0 0 16px;">${htmlText(expiry)}</p>`,
+    `<p style="margin:0;color:#59636e;font-size:14px;">${htmlText(closing)}</p>`,
     "</body>",
     "</html>",
   ].join("\n");
@@ -81,6 +85,11 @@ function codeEmail(locale: LocaleCopy, copy: CodeMessageCopy): ChannelParts["ema
 
 function codeMessage(locale: LocaleCopy, copy: CodeMessageCopy): KindTemplates<"token.login"> {
   return { email: codeEmail(locale, copy), sms: { text: copy.sms } };
+}
+
+/** A factor-change notice: what changed and when, then the "this wasn't me" code. */
+function noticeMessage(locale: LocaleCopy, copy: CodeMessageCopy): KindTemplates<"notice.key_added"> {
+  return { email: codeEmail(locale, copy, locale.noticeExpiry, locale.noticeClosing), sms: { text: copy.sms } };
 }
 
 function pushMessage(copy: PushMessageCopy): KindTemplates<"account_creation"> {
@@ -106,6 +115,11 @@ export function defineBuiltinLocale(locale: LocaleCopy): BuiltinLocale {
       "token.anti_phishing_adding": codeMessage(locale, messages["token.anti_phishing_adding"]),
       "token.anti_phishing_changing": codeMessage(locale, messages["token.anti_phishing_changing"]),
       "token.mfa_disabling": codeMessage(locale, messages["token.mfa_disabling"]),
+      "notice.key_added": noticeMessage(locale, messages["notice.key_added"]),
+      "notice.key_changed": noticeMessage(locale, messages["notice.key_changed"]),
+      "notice.key_recovered": noticeMessage(locale, messages["notice.key_recovered"]),
+      "notice.key_removed": noticeMessage(locale, messages["notice.key_removed"]),
+      "notice.mfa_disabled": noticeMessage(locale, messages["notice.mfa_disabled"]),
       verification: codeMessage(locale, messages.verification),
       account_creation: pushMessage(messages.account_creation),
       account_recovery: pushMessage(messages.account_recovery),

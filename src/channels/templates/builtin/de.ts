@@ -10,6 +10,8 @@ export const de = defineBuiltinLocale({
   lang: "de",
   expiry: "Der Code läuft in {{expiresInMinutes}} Minuten ab. Geben Sie ihn an niemanden weiter.",
   ignore: IGNORE,
+  noticeExpiry: "Der Code gilt bis {{validUntil}}. Wenn Sie ihn verwenden, werden Änderungen an Ihrer E-Mail-Adresse, Telefonnummer und Zwei-Faktor-Einstellung gesperrt, bis der Support sie freigibt.",
+  noticeClosing: "Wenn Sie diese Änderung selbst vorgenommen haben, müssen Sie nichts tun.",
   antiPhishing: {
     label: "Ihr Anti-Phishing-Code",
     hint: "Jede echte E-Mail von {{productName}} zeigt diesen Code.",
@@ -79,6 +81,31 @@ export const de = defineBuiltinLocale({
       subject: "Zwei-Faktor-Authentifizierung für {{productName}} deaktivieren",
       lead: "Verwenden Sie diesen Code, um die Zwei-Faktor-Authentifizierung für Ihr Konto bei {{productName}} zu deaktivieren:",
       sms: `{{productName}}: {{code}} ist Ihr Code zum Deaktivieren der Zwei-Faktor-Authentifizierung. ${SMS_EXPIRY} ${SMS_IGNORE}`,
+    },
+    "notice.key_added": {
+      subject: "Ihrem Konto bei {{productName}} wurden Kontaktdaten hinzugefügt",
+      lead: "Am {{changedAt}} wurde {{key}} zu Ihrem Konto bei {{productName}} hinzugefügt. Falls Sie das nicht waren, melden Sie es mit diesem Code:",
+      sms: "{{productName}}: {{key}} wurde am {{changedAt}} zu Ihrem Konto hinzugefügt. Nicht Sie? Melden mit Code {{code}}",
+    },
+    "notice.key_changed": {
+      subject: "Kontaktdaten Ihres Kontos bei {{productName}} wurden geändert",
+      lead: "Am {{changedAt}} wurde eine E-Mail-Adresse oder Telefonnummer Ihres Kontos bei {{productName}} in {{key}} geändert. Falls Sie das nicht waren, melden Sie es mit diesem Code:",
+      sms: "{{productName}}: Ihre Kontaktdaten wurden am {{changedAt}} in {{key}} geändert. Nicht Sie? Melden mit Code {{code}}",
+    },
+    "notice.key_recovered": {
+      subject: "Kontaktdaten Ihres Kontos bei {{productName}} wurden per Wiederherstellung ersetzt",
+      lead: "Am {{changedAt}} hat eine Kontowiederherstellung eine E-Mail-Adresse oder Telefonnummer Ihres Kontos bei {{productName}} durch {{key}} ersetzt. Falls Sie das nicht waren, melden Sie es mit diesem Code:",
+      sms: "{{productName}}: Eine Wiederherstellung hat Ihre Kontaktdaten am {{changedAt}} durch {{key}} ersetzt. Nicht Sie? Melden mit Code {{code}}",
+    },
+    "notice.key_removed": {
+      subject: "Aus Ihrem Konto bei {{productName}} wurden Kontaktdaten entfernt",
+      lead: "Am {{changedAt}} wurde {{key}} aus Ihrem Konto bei {{productName}} entfernt. Falls Sie das nicht waren, melden Sie es mit diesem Code:",
+      sms: "{{productName}}: {{key}} wurde am {{changedAt}} aus Ihrem Konto entfernt. Nicht Sie? Melden mit Code {{code}}",
+    },
+    "notice.mfa_disabled": {
+      subject: "Die Zwei-Faktor-Authentifizierung Ihres Kontos bei {{productName}} wurde deaktiviert",
+      lead: "Am {{changedAt}} wurde die Zwei-Faktor-Authentifizierung für {{key}} in Ihrem Konto bei {{productName}} deaktiviert. Falls Sie das nicht waren, melden Sie es mit diesem Code:",
+      sms: "{{productName}}: Die Zwei-Faktor-Authentifizierung für {{key}} wurde am {{changedAt}} deaktiviert. Nicht Sie? Melden mit Code {{code}}",
     },
     verification: {
       subject: "Ihr Bestätigungscode für {{productName}}",

@@ -7,6 +7,8 @@ export const en = defineBuiltinLocale({
   lang: "en",
   expiry: "This code expires in {{expiresInMinutes}} minutes. Do not share it with anyone.",
   ignore: IGNORE,
+  noticeExpiry: "This code works until {{validUntil}}. Using it locks changes to your email address, phone number and two-factor settings until support unlocks them.",
+  noticeClosing: "If you made this change, you need not do anything.",
   antiPhishing: {
     label: "Your anti-phishing code",
     hint: "Every genuine email from {{productName}} shows this code.",
@@ -76,6 +78,31 @@ export const en = defineBuiltinLocale({
       subject: "Turn off two-factor authentication for {{productName}}",
       lead: "Use this code to turn off two-factor authentication for your {{productName}} account:",
       sms: `{{productName}}: {{code}} is your code to turn off two-factor authentication. It expires in {{expiresInMinutes}} minutes. ${IGNORE}`,
+    },
+    "notice.key_added": {
+      subject: "Contact details were added to your {{productName}} account",
+      lead: "On {{changedAt}}, {{key}} was added to your {{productName}} account. If this wasn't you, report it with this code:",
+      sms: "{{productName}}: {{key}} was added to your account on {{changedAt}}. Not you? Report it with code {{code}}",
+    },
+    "notice.key_changed": {
+      subject: "Contact details on your {{productName}} account were changed",
+      lead: "On {{changedAt}}, an email address or phone number of your {{productName}} account was changed to {{key}}. If this wasn't you, report it with this code:",
+      sms: "{{productName}}: your account's contact details were changed to {{key}} on {{changedAt}}. Not you? Report it with code {{code}}",
+    },
+    "notice.key_recovered": {
+      subject: "Contact details on your {{productName}} account were replaced by account recovery",
+      lead: "On {{changedAt}}, account recovery replaced an email address or phone number of your {{productName}} account with {{key}}. If this wasn't you, report it with this code:",
+      sms: "{{productName}}: account recovery replaced your contact details with {{key}} on {{changedAt}}. Not you? Report it with code {{code}}",
+    },
+    "notice.key_removed": {
+      subject: "Contact details were removed from your {{productName}} account",
+      lead: "On {{changedAt}}, {{key}} was removed from your {{productName}} account. If this wasn't you, report it with this code:",
+      sms: "{{productName}}: {{key}} was removed from your account on {{changedAt}}. Not you? Report it with code {{code}}",
+    },
+    "notice.mfa_disabled": {
+      subject: "Two-factor authentication was turned off for your {{productName}} account",
+      lead: "On {{changedAt}}, two-factor authentication was turned off for {{key}} on your {{productName}} account. If this wasn't you, report it with this code:",
+      sms: "{{productName}}: two-factor authentication was turned off for {{key}} on {{changedAt}}. Not you? Report it with code {{code}}",
     },
     verification: {
       subject: "Your {{productName}} verification code",

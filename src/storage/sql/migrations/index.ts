@@ -8,6 +8,7 @@ import * as onetimeKeys from "./0005_onetime_keys.js";
 import * as securityProfiles from "./0006_security_profiles.js";
 import * as accountTokens from "./0007_account_tokens.js";
 import * as retention from "./0008_retention.js";
+import * as factorChangeReports from "./0009_factor_change_reports.js";
 
 export interface Migration {
   readonly name: string;
@@ -37,6 +38,7 @@ export function migrationSource(context: MigrationContext): Knex.MigrationSource
     { name: "0006_security_profiles", ...securityProfiles },
     { name: "0007_account_tokens", ...accountTokens },
     { name: "0008_retention", ...retention },
+    { name: "0009_factor_change_reports", ...factorChangeReports },
   ];
   return {
     getMigrations: async () => [...migrations],
