@@ -19,5 +19,6 @@ export function retentionConfig(v: Parsed): RetentionRules {
     accountTokensMs: Math.max(v.ACCOUNT_TOKEN_RETENTION_HOURS! * hourMs, v.ACCOUNT_TOKEN_DEVICE_WINDOW_SECONDS! * 1000),
     outboxMessagesMs: v.OUTBOX_RETENTION_HOURS! * hourMs,
     pendingTotpSecretsMs: v.OUT_OF_BAND_CODE_MAX_TTL_SECONDS! * 1000 + hourMs,
+    factorChangeReportsMs: v.FACTOR_REPORT_RETENTION_HOURS! * hourMs,
   };
 }

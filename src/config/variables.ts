@@ -301,6 +301,7 @@ export const variables = {
   RETENTION_MAX_BATCHES: variable(wholeNumber(1, 10_000), "purge statements per table and round at most; what is left waits for the next round", "50"),
   AUDIT_RETENTION_DAYS: variable(wholeNumber(1, 3_650), "audit events are deleted this long after they occurred", "365"),
   AUDIT_ADDRESS_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "the caller's address in an audit event is replaced by a keyed hash this long after it occurred", "168"),
+  FACTOR_REPORT_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "\"this wasn't me\" report tokens (used or not) are deleted this long after they expire", "168"),
   ACCOUNT_TOKEN_RETENTION_HOURS: variable(wholeNumber(0, 24 * 3_650), "account tokens (used, revoked or not) are deleted this long after they expire, and never within the device window", "168"),
   DELIVERY_TIMEOUT_MS: variable(wholeNumber(100, 120_000), "deadline of one send to a provider", "10000"),
   VERIFICATION_TTL_SECONDS: variable(wholeNumber(10, 7 * 86_400), "how long an email or SMS code works unless the caller says otherwise; at most OUT_OF_BAND_CODE_MAX_TTL_SECONDS", "600"),

@@ -20,6 +20,8 @@ export interface RetentionRules {
   readonly outboxMessagesMs: number;
   /** A TOTP secret never activated is deleted this long after it was last (re)issued. */
   readonly pendingTotpSecretsMs: number;
+  /** "This wasn't me" report tokens (used or not) are deleted this long after they expire. */
+  readonly factorChangeReportsMs: number;
 }
 
 /** The cutoffs of a round at `now`: each task's rows older than its retention. */
@@ -32,6 +34,7 @@ export function purgePlan(rules: RetentionRules, now: number): PurgePlan {
       account_tokens: before(rules.accountTokensMs),
       outbox_messages: before(rules.outboxMessagesMs),
       pending_totp_secrets: before(rules.pendingTotpSecretsMs),
+      factor_change_reports: before(rules.factorChangeReportsMs),
     },
     batchSize: rules.batchSize,
     maxBatches: rules.maxBatches,

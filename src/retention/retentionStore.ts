@@ -8,6 +8,7 @@ export const PURGE_TASKS = {
   account_tokens: { table: "account_tokens", action: "deleted" },
   outbox_messages: { table: "outbox_messages", action: "deleted" },
   pending_totp_secrets: { table: "totp_secrets", action: "deleted" },
+  factor_change_reports: { table: "factor_change_reports", action: "deleted" },
 } as const;
 
 export type PurgeTask = keyof typeof PURGE_TASKS;

@@ -15,8 +15,9 @@ const rules: RetentionRules = {
   accountTokensMs: 168 * hour,
   outboxMessagesMs: 24 * hour,
   pendingTotpSecretsMs: 25 * hour,
+  factorChangeReportsMs: 7 * 24 * hour,
 };
-const nothing: PurgeReport = { rows: { audit_events: 0, audit_addresses: 0, account_tokens: 0, outbox_messages: 0, pending_totp_secrets: 0 }, unfinished: [] };
+const nothing: PurgeReport = { rows: { audit_events: 0, audit_addresses: 0, account_tokens: 0, outbox_messages: 0, pending_totp_secrets: 0, factor_change_reports: 0 }, unfinished: [] };
 
 /** A store that records each plan and finishes each round when the test says so. */
 function heldStore() {

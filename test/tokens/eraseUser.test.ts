@@ -7,7 +7,7 @@ import { backends } from "../support/server.js";
 import { failure } from "../support/verificationClient.js";
 import { freshEmail, startTokenServer, tokenClient, type TokenServer } from "./tokenTestSupport.js";
 
-const none = { securityProfiles: 0, pendingTokens: 0, accountTokens: 0, totpSecrets: 0, auditEvents: 0 };
+const none = { securityProfiles: 0, pendingTokens: 0, accountTokens: 0, totpSecrets: 0, auditEvents: 0, factorChangeReports: 0 };
 
 /** TokenService.EraseUser end to end: Postgres and Redis, and PGlite with the in-process store. */
 describe.each(backends)("EraseUser (%s backends)", (backend) => {
@@ -40,10 +40,20 @@ describe.each(backends)("EraseUser (%s backends)", (backend) => {
     await app.stores.totpSecrets.enrol(userId, "sealed", "k1");
     const db = app.stores.db;
     const [token] = await db("account_tokens").where({ account_id: userId }).select<{ id: string }[]>("id");
+    // A "this wasn't me" report token sent to the user's keys, and one of the bystander's.
+    const report = (owner: string) => ({
+      id: randomUUID(),
+      user_id: owner,
+      token_hash: randomUUID().replaceAll("-", ""),
+      change: "key_added",
+      changed_at: new Date(),
+      expires_at: new Date(Date.now() + 86_400_000),
+    });
+    await db("factor_change_reports").insert([report(userId), report(bystander)]);
 
     const admin = await tokenClient(server.url, { kind: "admin" });
     // profile.created, profile.mfa_enabled, account_token.created (public, about the token), account_token.attached.
-    expect(await admin.eraseUser({ userId })).toMatchObject({ securityProfiles: 1, pendingTokens: 2, accountTokens: 1, totpSecrets: 1, auditEvents: 4 });
+    expect(await admin.eraseUser({ userId })).toMatchObject({ securityProfiles: 1, pendingTokens: 2, accountTokens: 1, totpSecrets: 1, auditEvents: 4, factorChangeReports: 1 });
 
     expect(await failure(service.getSecurityProfile({ userId }))).toMatchObject({ code: Code.NotFound, reason: "PROFILE_NOT_FOUND" });
     expect(await failure(service.consumeToken({ operation: TokenOperation.PASSWORD_CHANGE, userId, token: passwordCode }))).toMatchObject({
@@ -51,6 +61,7 @@ describe.each(backends)("EraseUser (%s backends)", (backend) => {
       reason: "TOKEN_NOT_FOUND",
     });
     expect(await app.stores.totpSecrets.find(userId)).toBeNull();
+    expect((await db("factor_change_reports").select("user_id")).map((row: { user_id: string }) => row.user_id).filter((owner: string) => owner === userId || owner === bystander)).toEqual([bystander]);
     // Nothing in the audit trail names the user, their token or where they called from; the rows stay.
     const trail = await db("audit_events").select("*");
     expect(JSON.stringify(trail)).not.toContain(userId);
@@ -60,7 +71,7 @@ describe.each(backends)("EraseUser (%s backends)", (backend) => {
     expect(cleared.every((row: { client_address: string | null }) => row.client_address === null)).toBe(true);
     // The erasure is audited, naming nobody: who asked, and how much went.
     expect(trail.filter((row: { action: string }) => row.action === "user.erased")).toMatchObject([
-      { principal_kind: "admin", principal_subject: "admin-backend", subject: null, details: { security_profiles: 1, account_tokens: 1, totp_secrets: 1, audit_events: 4 } },
+      { principal_kind: "admin", principal_subject: "admin-backend", subject: null, details: { security_profiles: 1, account_tokens: 1, totp_secrets: 1, audit_events: 4, factor_change_reports: 1 } },
     ]);
 
     expect(await admin.eraseUser({ userId })).toMatchObject(none);

@@ -10,6 +10,8 @@ export interface ErasedRecords {
   readonly totpSecrets: number;
   /** Audit events whose personal fields (who, about whom, from where) were cleared. */
   readonly auditEvents: number;
+  /** "This wasn't me" report tokens sent to the user's keys, used or not. */
+  readonly factorChangeReports: number;
 }
 
 /**

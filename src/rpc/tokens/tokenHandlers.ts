@@ -99,6 +99,7 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
         accountTokens: erased.accountTokens,
         totpSecrets: erased.totpSecrets,
         auditEvents: erased.auditEvents,
+        factorChangeReports: erased.factorChangeReports,
       };
     },
   });

@@ -63,6 +63,7 @@ export function sqlRetention(db: Database, options: SqlRetentionOptions): Retent
     outbox_messages: deleteBatch("outbox_messages", "id", "finished_at"),
     // Re-checked by the delete itself: an enrolment may replace the secret meanwhile.
     pending_totp_secrets: deleteBatch("totp_secrets", "consumer_hash", "updated_at", "status = 'pending'"),
+    factor_change_reports: deleteBatch("factor_change_reports", "id", "expires_at"),
   };
 
   return {

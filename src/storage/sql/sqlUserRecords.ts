@@ -7,13 +7,15 @@ interface CountsRow {
   account_tokens: number;
   totp_secrets: number;
   audit_events: number;
+  factor_change_reports: number;
 }
 
 /**
  * User erasure in Postgres or PGlite: one statement, so the deletes, the cleared audit fields and
  * the erasure's own audit event commit together. An audit event is the user's when they acted
  * (`principal_subject`) or it is about them: their profile (`subject` = user id), their TOTP
- * secret (its consumer hash) or one of their account tokens (its id). Its row stays, so the trail
+ * secret (its consumer hash) or one of their account tokens (its id). The user's "this wasn't me"
+ * report tokens go with the profile. Its row stays, so the trail
  * keeps its shape; who, about whom and from where are cleared. The erasure's own event names
  * nobody: only the counts.
  */
@@ -27,6 +29,8 @@ export function sqlUserRecords(db: Database, totpConsumerHash: KeyedHash): UserR
            delete from security_profiles where user_id = ? returning user_id
          ), erased_totp as (
            delete from totp_secrets where consumer_hash = ? returning consumer_hash
+         ), erased_reports as (
+           delete from factor_change_reports where user_id = ? returning id
          ), cleared as (
            update audit_events
               set principal_subject = case when principal_subject = ? then null else principal_subject end,
@@ -37,7 +41,8 @@ export function sqlUserRecords(db: Database, totpConsumerHash: KeyedHash): UserR
            select (select count(*) from erased_profiles)::int as security_profiles,
                   (select count(*) from erased_tokens)::int as account_tokens,
                   (select count(*) from erased_totp)::int as totp_secrets,
-                  (select count(*) from cleared)::int as audit_events
+                  (select count(*) from cleared)::int as audit_events,
+                  (select count(*) from erased_reports)::int as factor_change_reports
          ), audited as (
            insert into audit_events (request_id, principal_kind, principal_subject, client_address, action, subject, outcome, details)
            select ?::text, ?::text, ?::text, ?::text, 'user.erased', null, 'ok', to_jsonb(counts) from counts
@@ -50,6 +55,7 @@ export function sqlUserRecords(db: Database, totpConsumerHash: KeyedHash): UserR
           userId,
           userId,
           userId,
+          userId,
           totpConsumerHash(userId),
           actor.requestId ?? null,
           actor.kind,
@@ -58,7 +64,7 @@ export function sqlUserRecords(db: Database, totpConsumerHash: KeyedHash): UserR
         ],
       );
       const row = result.rows[0]!;
-      return { securityProfiles: row.security_profiles, accountTokens: row.account_tokens, totpSecrets: row.totp_secrets, auditEvents: row.audit_events };
+      return { securityProfiles: row.security_profiles, accountTokens: row.account_tokens, totpSecrets: row.totp_secrets, auditEvents: row.audit_events, factorChangeReports: row.factor_change_reports };
     },
   };
 }

@@ -25,6 +25,7 @@ const rules: RetentionRules = {
   accountTokensMs: 7 * day,
   outboxMessagesMs: 7 * day,
   pendingTotpSecretsMs: day + hour,
+  factorChangeReportsMs: 7 * day,
 };
 const addressHash = keyedHash(randomBytes(32), "audit-address", 16);
 const backends: Record<string, { open(): Promise<Database>; schema: string }> = {
@@ -66,7 +67,7 @@ describe.each(Object.keys(backends))("retention purge on %s", (backend) => {
     await db?.destroy();
   });
   afterEach(async () => {
-    for (const table of ["audit_events", "account_tokens", "outbox_messages", "totp_secrets"]) await db(table).delete();
+    for (const table of ["audit_events", "account_tokens", "outbox_messages", "totp_secrets", "factor_change_reports"]) await db(table).delete();
   });
 
   it("30 anonymous auth tokens and their audit rows age out: tokens after expiry and grace, addresses hashed after a week, audit rows after a year", async () => {
@@ -141,6 +142,23 @@ describe.each(Object.keys(backends))("retention purge on %s", (backend) => {
     open();
     expect((await purge.runOnce())?.rows.pending_totp_secrets).toBe(1);
     expect((await db("totp_secrets").select("status").orderBy("status")).map((row: { status: string }) => row.status)).toEqual(["active", "pending"]);
+  });
+
+  it("deletes a \"this wasn't me\" report token the grace period after it expires, used or not", async () => {
+    const report = (expiredAgoMs: number, used: boolean) => ({
+      id: randomUUID(),
+      user_id: "user-1",
+      token_hash: randomBytes(16).toString("hex"),
+      change: "key_added",
+      changed_at: db.raw("now() - interval '30 days'"),
+      expires_at: db.raw("now() - ? * interval '1 millisecond'", [expiredAgoMs]),
+      used_at: used ? db.raw("now() - interval '20 days'") : null,
+    });
+    await db("factor_change_reports").insert([report(8 * day, true), report(8 * day, false), report(day, true), report(-day, false)]);
+    open();
+    expect((await purge.runOnce())?.rows.factor_change_reports).toBe(2);
+    expect(await count("factor_change_reports")).toBe(2);
+    expect(await rowsPurged("factor_change_reports", "deleted")).toBe(2);
   });
 
   it("is bounded: at most batch size × batches rows per table and round, oldest first; the rest goes next round", async () => {

@@ -16,6 +16,8 @@ export async function up(db: Knex): Promise<void> {
     table.timestamp("changed_at", { useTz: true }).notNullable();
     table.timestamp("expires_at", { useTz: true }).notNullable();
     table.timestamp("used_at", { useTz: true });
+    // The retention purge cuts report tokens at their expiry, used or not.
+    table.index(["expires_at"], "factor_change_reports_expires_at");
   });
   await db.schema.alterTable("security_profiles", (table) => {
     table.timestamp("factor_changes_locked_at", { useTz: true });
