@@ -12,6 +12,7 @@ import { metricsPath } from "../../observability/metrics.js";
 import type { RpcMetrics } from "../../observability/rpcMetrics.js";
 import { beginCall, callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord } from "../callLog.js";
 import { readAnswer } from "./answeredError.js";
+import { readableMessages } from "./readableMessages.js";
 import { refusalResponse } from "./refusalResponse.js";
 import { declaredTooLarge, limitRequestBody, tooLarge } from "./requestSizeLimit.js";
 
@@ -29,7 +30,8 @@ const noPrincipal = "unchecked";
 
 /**
  * Connect answers some requests before any interceptor runs: a path that names no RPC, a content
- * type or method no protocol takes, a message it cannot decode or that is too large. Those
+ * type or method no protocol takes, a message it cannot decode or that is too large (which the
+ * edge finds first, see readableMessages.ts and requestSizeLimit.ts, to say so in words). Those
  * answers were bare HTTP statuses, without a request id or a log line. The edge gives every
  * request its id first, turns each such refusal into the protocol's error with a message that
  * says what to do, and logs and counts it as the request log does any call.
@@ -56,7 +58,9 @@ export function createRpcEdge(options: RpcEdgeOptions) {
         log(line, refusal);
         return withRequestId(refusalResponse(contentType, refusal), record);
       }
-      const body = isByteStream(request.body) ? limitRequestBody(request.body, request.header, options.maxRequestBytes) : request.body;
+      const body = isByteStream(request.body)
+        ? readableMessages(limitRequestBody(request.body, request.header, options.maxRequestBytes), request.header, handler.method.input, options.maxRequestBytes)
+        : request.body;
       const response = await handler({ ...request, body, contextValues });
       const refusal = refusalOf(response, request, handler);
       if (refusal !== undefined) {
