@@ -11,6 +11,7 @@ import type { Logger } from "../../observability/logger.js";
 import { metricsPath } from "../../observability/metrics.js";
 import type { RpcMetrics } from "../../observability/rpcMetrics.js";
 import { beginCall, callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord } from "../callLog.js";
+import { toConnectError } from "../interceptors/errorBoundary.js";
 import { readAnswer } from "./answeredError.js";
 import { readableMessages } from "./readableMessages.js";
 import { refusalResponse } from "./refusalResponse.js";
@@ -105,7 +106,21 @@ export function createRpcEdge(options: RpcEdgeOptions) {
     void universalResponseToNodeResponse(withRequestId(refusalResponse(contentType, error), record), response).catch(() => undefined);
   };
 
-  return { guardHandlers, unknownPath };
+  /**
+   * A handler that refuses every request with `error` (a domain error, shaped as the boundary
+   * shapes it), logged and counted under "unknown": it is refused before its path is read.
+   */
+  function refuseWith(error: unknown): NonNullable<ConnectNodeAdapterOptions["fallback"]> {
+    const refusal = toConnectError(error);
+    return (request, response) => {
+      const record = newCallRecord(headerOf(request, requestIdHeader));
+      const contentType = headerOf(request, "content-type") ?? null;
+      log({ record, procedure: "unknown", protocol: protocolOf(contentType), principal: noPrincipal }, refusal);
+      void universalResponseToNodeResponse(withRequestId(refusalResponse(contentType, refusal), record), response).catch(() => undefined);
+    };
+  }
+
+  return { guardHandlers, unknownPath, refuseWith };
 }
 
 /** Connect's empty 415 and 405, as refusals that say what would have been accepted. */
