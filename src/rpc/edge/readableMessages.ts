@@ -49,20 +49,21 @@ function framingOf(header: Headers): Framing | undefined {
  */
 export function readableMessages(body: AsyncIterable<Uint8Array>, header: Headers, input: DescMessage, maxRequestBytes: number): AsyncIterable<Uint8Array> {
   const framing = framingOf(header);
-  if (framing === undefined) return body;
+  // Connect unary JSON: nothing framed, nothing binary; wireFormat.ts reads it.
+  if (framing === undefined || (!framing.enveloped && !framing.binary)) return body;
   const encoding = header.get(framing.encodingHeader);
   if (encoding !== null && encoding !== "identity") return body;
-  return framing.enveloped ? checkedEnvelopes(body, framing, input, maxRequestBytes) : checkedWhole(body, framing, input);
+  return framing.enveloped ? checkedEnvelopes(body, framing, input, maxRequestBytes) : checkedWhole(body, input);
 }
 
-async function* checkedWhole(body: AsyncIterable<Uint8Array>, framing: Framing, input: DescMessage): AsyncIterable<Uint8Array> {
+async function* checkedWhole(body: AsyncIterable<Uint8Array>, input: DescMessage): AsyncIterable<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) {
-    if (framing.binary) chunks.push(chunk);
+    chunks.push(chunk);
     yield chunk;
   }
   // Thrown before the body ends, so Connect, which parses once it has read all, never does.
-  if (framing.binary && !parses(input, Buffer.concat(chunks))) throw malformed(input, "it cannot be read as protobuf binary");
+  if (!parses(input, Buffer.concat(chunks))) throw malformed(input, "it cannot be read as protobuf binary");
 }
 
 async function* checkedEnvelopes(body: AsyncIterable<Uint8Array>, framing: Framing, input: DescMessage, maxRequestBytes: number): AsyncIterable<Uint8Array> {
