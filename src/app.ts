@@ -16,11 +16,13 @@ import type { Logger } from "./observability/logger.js";
 import { clientContextValues } from "./rpc/clientAddress.js";
 import { registerHealth } from "./rpc/health/healthService.js";
 import { HealthStatus } from "./rpc/health/healthStatus.js";
+import { CapacityLimitReached } from "./errors/domainError.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
 import { errorBoundary } from "./rpc/interceptors/errorBoundary.js";
 import { redisDeadline } from "./rpc/interceptors/redisDeadline.js";
 import { requestLog } from "./rpc/interceptors/requestLog.js";
 import { rpcSpans } from "./rpc/interceptors/rpcSpans.js";
+import { connectionKey, connectionOf, watchStreams } from "./rpc/interceptors/watchStreams.js";
 import { wellFormedStrings } from "./rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "./rpc/reflection/reflectionService.js";
 import { registerVerificationService } from "./rpc/verification/verificationHandlers.js";
@@ -68,6 +70,8 @@ import { sqlUserRecords } from "./storage/sql/sqlUserRecords.js";
 export interface App {
   /** Serves every protocol; hand it to an HTTP/1.1 or HTTP/2 server. */
   readonly handler: RequestHandler;
+  /** Answers a request on a connection past MAX_CONNECTIONS: refused in the caller's protocol. */
+  readonly overCapacity: RequestHandler;
   readonly health: HealthStatus;
   readonly calls: CallGate;
   readonly stores: Stores;
@@ -248,6 +252,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     edge.guardHandlers(router);
   };
 
+  const clientValues = clientContextValues(config.clientAddress);
   const handler = connectNodeAdapter({
     ...wireFormat(routes),
     // First is outermost: the log sees every outcome, the boundary shapes every error, and the
@@ -257,6 +262,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       rpcSpans(tracing.spans),
       errorBoundary,
       calls.interceptor,
+      // Before authentication: a stream over the limit is refused whoever calls.
+      watchStreams(config.watchStreams),
       authInterceptor(auth.verifier, access),
       // Before the field rules: a string that is not UTF-8 is refused as that, not as too long.
       wellFormedStrings,
@@ -266,13 +273,19 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
     fallback: edge.unknownPath,
     writeMaxBytes: config.limits.maxResponseBytes,
-    contextValues: clientContextValues(config.clientAddress),
+    contextValues: (request) => clientValues(request).set(connectionKey, connectionOf(request)),
     shutdownSignal: shutdown.signal,
   });
 
   return {
     // No /metrics here: the API port is public, and metrics are served on their own (see server.ts).
     handler: withCors(config.corsOrigins, handler),
+    overCapacity: edge.refuseWith(
+      new CapacityLimitReached(
+        "CONNECTION_LIMIT_REACHED",
+        `this server process holds ${config.listen.maxConnections} connections, as many as MAX_CONNECTIONS allows: retry later, or on another instance`,
+      ),
+    ),
     health,
     calls,
     stores,

@@ -62,7 +62,10 @@ export interface Config {
     readonly port: number;
     readonly idleTimeoutMs: number;
     readonly maxConcurrentStreams: number;
+    readonly maxConnections: number;
   };
+  /** Server-streaming calls: how many one connection and one process may hold, and for how long each. */
+  readonly watchStreams: { readonly perConnection: number; readonly perProcess: number; readonly lifetimeMs: number };
   /** Who the caller is: which peers' X-Forwarded-For is believed, and how IPv6 callers are counted. */
   readonly clientAddress: ClientAddressRules;
   /**
@@ -226,7 +229,9 @@ export function loadConfig(env: RawEnvironment): Config {
       port: v.PORT!,
       idleTimeoutMs: v.IDLE_TIMEOUT_MS!,
       maxConcurrentStreams: v.MAX_CONCURRENT_STREAMS!,
+      maxConnections: v.MAX_CONNECTIONS!,
     },
+    watchStreams: { perConnection: v.MAX_WATCH_STREAMS_PER_CONNECTION!, perProcess: v.MAX_WATCH_STREAMS!, lifetimeMs: v.MAX_WATCH_STREAM_MS! },
     clientAddress: { trustedProxies: v.TRUSTED_PROXIES ?? [], ipv6PrefixLength: v.CLIENT_IPV6_PREFIX_LENGTH! },
     ...(v.METRICS_PORT === "off" ? {} : { metrics: { host: v.METRICS_HOST!, port: v.METRICS_PORT! } }),
     shutdownDrainDelayMs: v.SHUTDOWN_DRAIN_DELAY_MS!,

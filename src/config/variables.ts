@@ -122,6 +122,26 @@ export const variables = {
     "60000",
   ),
   MAX_CONCURRENT_STREAMS: variable(wholeNumber(1, 10_000), "HTTP/2 streams one connection may have open at once", "100"),
+  MAX_CONNECTIONS: variable(
+    wholeNumber(1, 1_000_000),
+    "connections one process (each worker) holds open at once; requests on more are refused resource_exhausted and their connection closed",
+    "1000",
+  ),
+  MAX_WATCH_STREAMS_PER_CONNECTION: variable(
+    wholeNumber(1, 10_000),
+    "server-streaming calls (Health/Watch, WatchAuthToken) one connection may have open at once; more are refused resource_exhausted",
+    "10",
+  ),
+  MAX_WATCH_STREAMS: variable(
+    wholeNumber(1, 1_000_000),
+    "server-streaming calls one process (each worker) holds open at once, on all connections; more are refused resource_exhausted",
+    "1000",
+  ),
+  MAX_WATCH_STREAM_MS: variable(
+    wholeNumber(1_000, 24 * 60 * 60 * 1000),
+    "longest a server-streaming call stays open; then it ends unavailable (STREAM_LIFETIME_REACHED) and the client calls again",
+    "600000",
+  ),
   TRUSTED_PROXIES: variable(
     commaList.transform((entries, context) => {
       const subnets: Subnet[] = [];

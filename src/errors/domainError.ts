@@ -84,3 +84,25 @@ export class ShuttingDown extends DomainError {
     this.name = "ShuttingDown";
   }
 }
+
+/** A limit on what one process or one connection holds open; the message names its setting. */
+export class CapacityLimitReached extends DomainError {
+  readonly kind = "resource_exhausted";
+  constructor(readonly reason: "CONNECTION_LIMIT_REACHED" | "STREAM_LIMIT_REACHED", message: string) {
+    super(message);
+    this.name = "CapacityLimitReached";
+  }
+}
+
+/**
+ * A server-streaming call open as long as MAX_WATCH_STREAM_MS allows. `unavailable`, the status
+ * gRPC clients retry, so a watcher calls again, and the connection under a quiet stream can go idle.
+ */
+export class StreamLifetimeReached extends DomainError {
+  readonly kind = "unavailable";
+  readonly reason = "STREAM_LIFETIME_REACHED";
+  constructor(lifetimeMs: number) {
+    super(`this stream has been open ${Math.round(lifetimeMs / 1000)} s, as long as MAX_WATCH_STREAM_MS allows: call again to go on watching`);
+    this.name = "StreamLifetimeReached";
+  }
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
-import { DomainError, ShuttingDown } from "../errors/domainError.js";
+import { DomainError, ShuttingDown, StreamLifetimeReached } from "../errors/domainError.js";
 import type { Logger } from "../observability/logger.js";
 import type { RpcMetrics } from "../observability/rpcMetrics.js";
 
@@ -9,7 +9,8 @@ export const requestIdHeader = "x-request-id";
 const acceptableRequestId = /^[A-Za-z0-9._:-]{8,128}$/;
 
 // Codes that mean the server (or what it depends on) failed, rather than the caller. A refusal
-// while draining is expected and a deadline is the caller's choice: those are warnings.
+// while draining, and a stream ended at its lifetime, are expected; a deadline is the caller's
+// choice: those are warnings.
 const serverSide = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
 
 /** The caller's `x-request-id` when well-formed, else a new UUID. */
@@ -77,7 +78,7 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
     const connectError = ConnectError.from(error);
     const outcome = Code[connectError.code];
     metrics?.ended(procedure, protocol, connectError.code, seconds, record.counted);
-    if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown)) {
+    if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown || connectError.cause instanceof StreamLifetimeReached)) {
       logger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
     } else {
       // An abuse control names its rule, so an operator can tell which one fires from the log alone.

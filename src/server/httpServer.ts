@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Server as HttpServerClass } from "node:http";
+import { Server as HttpServerClass, type ServerResponse } from "node:http";
 import { Server as TlsServer, type TLSSocket } from "node:tls";
 import { createSecureServer, type Http2Session, type ServerOptions } from "node:http2";
 import type { Server, Socket } from "node:net";
@@ -15,6 +15,10 @@ export interface HttpServerOptions {
   readonly idleTimeoutMs: number;
   /** HTTP/2 streams a connection may have open at once. */
   readonly maxConcurrentStreams: number;
+  /** Connections held open at once; requests on more are answered by `overCapacity`. */
+  readonly maxConnections?: number;
+  /** Refuses a request on a connection past `maxConnections`; the connection closes after. */
+  readonly overCapacity?: RequestHandler;
   /** Certificate and key files; without them the server speaks plain text (h2c and HTTP/1.1). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
@@ -42,9 +46,13 @@ const http1Options = { keepAliveTimeout: 65_000 };
  * does not serve HTTP/1.1 without TLS. TLS: ALPN chooses h2 or http/1.1, and plain text is refused.
  */
 export async function listen(handler: RequestHandler, options: HttpServerOptions): Promise<HttpServer> {
-  const connections = new ConnectionTracker(options.idleTimeoutMs);
+  const connections = new ConnectionTracker(options.idleTimeoutMs, options.maxConnections);
   const tracked: RequestHandler = (request, response) => {
     response.once("close", connections.requestStarted(request, response));
+    if (options.overCapacity !== undefined && connections.isOverCapacity(request)) {
+      refuseAndClose(request, response, options.overCapacity);
+      return;
+    }
     handler(request, response);
   };
   const http2Options: ServerOptions = { settings: { maxConcurrentStreams: options.maxConcurrentStreams } };
@@ -100,4 +108,15 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
     },
     destroyConnections: () => connections.destroyAll(),
   };
+}
+
+/** Answers with `refuse`, then ends the connection: it was one too many. */
+function refuseAndClose(request: Parameters<RequestHandler>[0], response: Parameters<RequestHandler>[1], refuse: RequestHandler): void {
+  if ("stream" in request) {
+    const session = request.stream.session;
+    response.once("finish", () => session?.close());
+  } else {
+    (response as ServerResponse).setHeader("connection", "close");
+  }
+  refuse(request, response);
 }

@@ -52,7 +52,8 @@ describe.each(backends)("auth tokens on %s backends", (backend) => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer(backend, "auth_tokens", { ACCOUNT_TOKEN_CLIENT_LIMIT: "100000" });
+    // One client watches twenty tokens below, all on its one HTTP/2 connection.
+    server = await startTestServer(backend, "auth_tokens", { ACCOUNT_TOKEN_CLIENT_LIMIT: "100000", MAX_WATCH_STREAMS_PER_CONNECTION: "20" });
   });
   afterAll(async () => {
     await server?.stop();

@@ -14,7 +14,7 @@ const noChannels = { DISABLED_CHANNELS: "email,sms,push" };
 describe("configuration", () => {
   it("runs on embedded defaults with nothing set", () => {
     const config = loadConfig({});
-    expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080, idleTimeoutMs: 60_000, maxConcurrentStreams: 100 });
+    expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080, idleTimeoutMs: 60_000, maxConcurrentStreams: 100, maxConnections: 1000 });
     expect(config.database).toEqual({ kind: "pglite", dataDir: "./.onetime/pgdata", schema: "public" });
     expect(config.shortLivedStore).toEqual({ kind: "memory" });
     expect(config.auth.mode).toBe("development");

@@ -101,4 +101,13 @@ describe("error boundary", () => {
     expect(received).toHaveLength(1);
     expect(error).toMatchObject({ code: Code.Internal, rawMessage: "internal error" });
   });
+
+  it("gives an internal ConnectError no words of its own: the library's account of a bug stays in the log", async () => {
+    const cause = new ConnectError("serialize binary: cannot encode field onetime.v1.X.y", Code.Internal);
+    const error = await errorFor(cause);
+    expect(error).toMatchObject({ code: Code.Internal, rawMessage: "internal error" });
+    expect((await errorFor(new ConnectError("what broke", Code.Unknown))).rawMessage).toBe("internal error");
+    // A refusal meant for the caller keeps its words.
+    expect(await errorFor(new ConnectError("unknown service", Code.NotFound))).toMatchObject({ code: Code.NotFound, rawMessage: "unknown service" });
+  });
 });

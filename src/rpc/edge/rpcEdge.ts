@@ -11,7 +11,9 @@ import type { Logger } from "../../observability/logger.js";
 import { metricsPath } from "../../observability/metrics.js";
 import type { RpcMetrics } from "../../observability/rpcMetrics.js";
 import { beginCall, callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord } from "../callLog.js";
+import { toConnectError } from "../interceptors/errorBoundary.js";
 import { readAnswer } from "./answeredError.js";
+import { readableMessages } from "./readableMessages.js";
 import { refusalResponse } from "./refusalResponse.js";
 import { declaredTooLarge, limitRequestBody, tooLarge } from "./requestSizeLimit.js";
 
@@ -29,7 +31,8 @@ const noPrincipal = "unchecked";
 
 /**
  * Connect answers some requests before any interceptor runs: a path that names no RPC, a content
- * type or method no protocol takes, a message it cannot decode or that is too large. Those
+ * type or method no protocol takes, a message it cannot decode or that is too large (which the
+ * edge finds first, see readableMessages.ts and requestSizeLimit.ts, to say so in words). Those
  * answers were bare HTTP statuses, without a request id or a log line. The edge gives every
  * request its id first, turns each such refusal into the protocol's error with a message that
  * says what to do, and logs and counts it as the request log does any call.
@@ -56,7 +59,9 @@ export function createRpcEdge(options: RpcEdgeOptions) {
         log(line, refusal);
         return withRequestId(refusalResponse(contentType, refusal), record);
       }
-      const body = isByteStream(request.body) ? limitRequestBody(request.body, request.header, options.maxRequestBytes) : request.body;
+      const body = isByteStream(request.body)
+        ? readableMessages(limitRequestBody(request.body, request.header, options.maxRequestBytes), request.header, handler.method.input, options.maxRequestBytes)
+        : request.body;
       const response = await handler({ ...request, body, contextValues });
       const refusal = refusalOf(response, request, handler);
       if (refusal !== undefined) {
@@ -101,7 +106,21 @@ export function createRpcEdge(options: RpcEdgeOptions) {
     void universalResponseToNodeResponse(withRequestId(refusalResponse(contentType, error), record), response).catch(() => undefined);
   };
 
-  return { guardHandlers, unknownPath };
+  /**
+   * A handler that refuses every request with `error` (a domain error, shaped as the boundary
+   * shapes it), logged and counted under "unknown": it is refused before its path is read.
+   */
+  function refuseWith(error: unknown): NonNullable<ConnectNodeAdapterOptions["fallback"]> {
+    const refusal = toConnectError(error);
+    return (request, response) => {
+      const record = newCallRecord(headerOf(request, requestIdHeader));
+      const contentType = headerOf(request, "content-type") ?? null;
+      log({ record, procedure: "unknown", protocol: protocolOf(contentType), principal: noPrincipal }, refusal);
+      void universalResponseToNodeResponse(withRequestId(refusalResponse(contentType, refusal), record), response).catch(() => undefined);
+    };
+  }
+
+  return { guardHandlers, unknownPath, refuseWith };
 }
 
 /** Connect's empty 415 and 405, as refusals that say what would have been accepted. */

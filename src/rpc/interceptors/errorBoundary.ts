@@ -33,14 +33,27 @@ export const errorDomain = "onetime.v1";
  * `cause` for the request log and never serialised.
  */
 export function toConnectError(error: unknown): ConnectError {
-  if (error instanceof ConnectError) return error;
+  // Connect's own failures (a response it cannot serialise, say) come as ConnectErrors whose
+  // message is the library's account of the bug: the caller gets none of it.
+  if (error instanceof ConnectError) return serverSideCodes.has(error.code) && !isPlainInternal(error) ? internal(error) : error;
   if (error instanceof DomainError) {
     const details = [errorInfoDetail(error), ...(error instanceof InvalidArgument ? [violationsDetail(error)] : [])];
     return new ConnectError(error.message, codes[error.kind], undefined, details, error);
   }
   const unreachable = asDependencyFailure(error);
   if (unreachable !== undefined) return toConnectError(unreachable);
-  return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+  return internal(error);
+}
+
+// Unavailable is not here: domain errors and unreachable stores give it, each with words meant for callers.
+const serverSideCodes = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
+
+function internal(cause: unknown): ConnectError {
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, cause);
+}
+
+function isPlainInternal(error: ConnectError): boolean {
+  return error.code === Code.Internal && error.rawMessage === "internal error";
 }
 
 // google.rpc.ErrorInfo: the standard place for a machine-readable reason, so clients branch on
