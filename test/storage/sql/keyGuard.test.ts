@@ -6,6 +6,9 @@ import { checkKeyFingerprints, KeyChangedError, keyFingerprint } from "../../../
 import type { MigrationContext } from "../../../src/storage/sql/migrations/index.js";
 import { dropSchema, testDatabaseUrl, uniqueSchema } from "../../support/postgres.js";
 
+/** Migrating PGlite databases takes tens of seconds on a loaded 2-core machine; a bound, not a speed check. */
+const pgliteMigrationTimeout = 90_000;
+
 const contextFor = (key: Uint8Array): MigrationContext => ({ totpConsumerHash: keyedHash(key, "totp-consumer") });
 const schemas: string[] = [];
 
@@ -103,5 +106,5 @@ describe("the key guard", () => {
     } finally {
       await db.destroy();
     }
-  });
+  }, pgliteMigrationTimeout);
 });

@@ -11,6 +11,9 @@ import { migrationSource, type Migration } from "../../../src/storage/sql/migrat
 import { sqlTotpSecrets } from "../../../src/storage/sql/sqlTotpSecrets.js";
 import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../../support/postgres.js";
 
+/** Migrating PGlite databases takes tens of seconds on a loaded 2-core machine; a bound, not a speed check. */
+const pgliteMigrationTimeout = 90_000;
+
 /** A database as 0003 left it, reopened later by a server whose code has 0004. */
 interface Backend {
   readonly config: DatabaseConfig;
@@ -142,7 +145,7 @@ describe.each(Object.keys(backends))("migration 0004 on %s", (name) => {
     } finally {
       await db.destroy();
     }
-  });
+  }, pgliteMigrationTimeout);
 
   it("leaves 0003's table as it was when re-keying fails part way", async () => {
     backend = await backends[name]!();
@@ -168,5 +171,5 @@ describe.each(Object.keys(backends))("migration 0004 on %s", (name) => {
     } finally {
       await after.destroy();
     }
-  });
+  }, pgliteMigrationTimeout);
 });
