@@ -181,7 +181,7 @@ class Reader {
     expect(this.watch, `${where}: the page names a watch that was not started`).toBeDefined();
     const { done, command } = this.watch!;
     this.watch = undefined;
-    const ran = await Promise.race([done, new Promise<undefined>((resolve) => setTimeout(resolve, 10_000))]);
+    const ran = await Promise.race([done, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000))]);
     const context = `${where}: ${command}`;
     expect(ran, `${context}: the stream did not end`).toBeDefined();
     expect(ran!.code, `${context}\n${ran!.stderr}`).toBe(0);
@@ -197,7 +197,7 @@ class Reader {
     });
     // To whom the note says, else to whom the command asked for: other pages' messages may arrive meanwhile.
     const address = /[\w.+-]+@[\w.-]+\.\w+|\+\d{8,15}\b/g;
-    const addressed = note.match(address) ?? text.match(address) ?? [];
+    const addressed: string[] = [...(note.match(address) ?? text.match(address) ?? [])];
     const message = messages.findLast((candidate) => addressed.length === 0 || addressed.includes(candidate.to)) ?? messages.at(-1)!;
     const shownCode = /\b\d{6}\b/.exec(note)?.[0];
     if (shownCode !== undefined) {
