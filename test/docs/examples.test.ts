@@ -215,10 +215,16 @@ class Reader {
   }
 }
 
-describe.each(pages.map((page, index) => [page, blocksByPage[index]!] as const))("the examples of %s", (page, blocks) => {
+it("finds the walkthroughs' examples", () => {
+  const withExamples = pages.filter((_, index) => blocksByPage[index]!.length > 0);
+  expect(withExamples).toEqual(expect.arrayContaining(["README.md", "docs/verification.md", "docs/tokens.md", "docs/account-tokens.md"]));
+});
+
+const pagesWithExamples = pages.map((page, index) => [page, blocksByPage[index]!] as const).filter(([, blocks]) => blocks.length > 0);
+
+describe.each(pagesWithExamples)("the examples of %s", (page, blocks) => {
   const reader = new Reader();
   const where = (block: DocBlock) => `${page}:${block.line}`;
-  if (blocks.length === 0) it.skip("has none that call the server", () => {});
   for (const block of blocks) {
     it(`line ${block.line} pastes`, async () => {
       for (const command of block.commands) await reader.perform(command, where(block));
