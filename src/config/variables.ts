@@ -4,7 +4,7 @@ import { parseSubnet, type Subnet } from "../net/ipAddress.js";
 
 /**
  * Every environment variable onetime reads, in one table: the parser, the default and the line
- * of help text come from here, so `--help`, the README table and validation cannot drift apart.
+ * of help text come from here, so `--help`, the table in docs/configuration.md and validation cannot drift apart.
  */
 export interface Variable<S extends z.ZodType = z.ZodType> {
   /** What the variable does, one line, shown by `--help`. */

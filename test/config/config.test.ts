@@ -263,10 +263,10 @@ describe("configuration", () => {
     expect(help).toMatch(/PORT\s+"8080"/);
   });
 
-  it("documents every variable, with its default, in the README", async () => {
-    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+  it("documents every variable, with its default, in docs/configuration.md", async () => {
+    const page = await readFile(new URL("../../docs/configuration.md", import.meta.url), "utf8");
     for (const [name, spec] of Object.entries(variables)) {
-      const row = readme.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
+      const row = page.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
       expect(row, name).toBeDefined();
       const shown = "default" in spec ? (spec.default === "" ? "(empty)" : `\`${spec.default}\``) : "unset";
       expect(row, name).toContain(`| ${shown} |`);
