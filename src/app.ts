@@ -78,7 +78,7 @@ export interface App {
   readonly delivery: Delivery;
   readonly templates: TemplateRenderer;
   readonly metrics: Metrics;
-  /** Deletes what has aged out (see README, "What is kept, and for how long"); started by start(). */
+  /** Deletes what has aged out (see docs/operations.md, "What is kept, and for how long"); started by start(). */
   readonly retention: RetentionPurge;
   /** Starts background work (the relays, the retention purge); call once the server is listening. */
   start(): void;
@@ -148,7 +148,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     retry: defaultRetryPolicy,
   };
   // Two queues, one relay each: messages of Postgres records wait in the outbox, messages of
-  // pending secrets beside their secrets (see README, "Where a message waits").
+  // pending secrets beside their secrets (see docs/channels.md, "Where a message waits").
   const relay = new OutboxRelay(outbox, box, sender, logger, relayOptions);
   secretRelay = new OutboxRelay(stores.secretMessages, box, sender, logger, { ...relayOptions, queueName: "secrets" });
   const relays = [relay, secretRelay];

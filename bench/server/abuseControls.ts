@@ -1,5 +1,5 @@
 /**
- * The abuse controls (README "Abuse controls") as the bench runs them. Every server runs them on,
+ * The abuse controls (docs/security.md "Abuse controls") as the bench runs them. Every server runs them on,
  * at limits no run reaches, so the standard set measures the work of every check and never a
  * refusal; the rules part (rules.ts) compares that with them turned off.
  *

@@ -100,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stderrFd = openSync(stderrFile, "w");
   const sms = await smsSink();
   const cpus = options.cpus ?? null;
-  // Built and flagged as `npm start` does (see the README's production notes).
+  // Built and flagged as `npm start` does (see the production notes in docs/operations.md).
   execFileSync(process.execPath, ["scripts/build.mjs", "--if-stale"], { cwd: options.cwd, stdio: "inherit" });
   const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
   const child = spawn(started.command, started.args, {

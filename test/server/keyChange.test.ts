@@ -138,7 +138,7 @@ describe.each(Object.keys(backends))("a changed server key on %s", (name) => {
     const before = await snapshot(first);
     await first.close();
 
-    // The rotation as the README describes it for encryption, without HMAC_KEY.
+    // The rotation as docs/security.md describes it for encryption, without HMAC_KEY.
     const rotated = `k2:${key()},k1:${previous}`;
     const refused = await refusal(backend, { ENCRYPTION_KEYS: rotated });
     expect(refused.message).toMatch(/^HMAC_KEY is unset, so keyed hashes derive from the first ENCRYPTION_KEYS key \("k2"\)/);
