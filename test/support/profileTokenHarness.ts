@@ -64,7 +64,7 @@ export async function profileTokenHarness(): Promise<ProfileTokenHarness> {
         delivery,
         templates,
         rules: { ...rules, ...options.rules },
-        clientLimits: new ClientLimits(h.limits, callerHash, "profile-tokens", rules.client, { refused: () => {} }),
+        clientLimits: new ClientLimits(h.limits, callerHash, "profile-tokens", options.rules?.client ?? rules.client, { refused: () => {} }),
         reportHash: keyedHash(serverKey, "factor-change-report"),
         logger: options.logger ?? logger,
       });
