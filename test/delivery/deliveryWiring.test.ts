@@ -53,13 +53,16 @@ describe("delivery wired from config", () => {
   it("shows a message waiting in /metrics, with its age, while SMTP refuses it", async () => {
     smtp.refusal = { at: "RCPT TO", code: 451 };
     try {
-      await queueCode("777000");
+      const id = await queueCode("777000");
       await expect
         .poll(async () => /onetime_queue_messages\{queue="outbox"\} 1/.test(await scrapeMetrics(server.metricsUrl)), { timeout: 5_000 })
         .toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      const metrics = await scrapeMetrics(server.metricsUrl);
-      expect(Number(/onetime_queue_oldest_age_seconds\{queue="outbox"\} ([\d.]+)/.exec(metrics)?.[1])).toBeGreaterThan(1);
+      // Queued a minute ago, by the database's clock, which the age is read against: no waiting.
+      const db = server.server.app.stores.db;
+      await db("outbox_messages").where({ id }).update({ created_at: db.raw("now() - interval '60 seconds'") });
+      // Scrapes within a second share one read of the queues: polled until a fresh read shows it.
+      const oldestAge = async () => Number(/onetime_queue_oldest_age_seconds\{queue="outbox"\} ([\d.]+)/.exec(await scrapeMetrics(server.metricsUrl))?.[1]);
+      await expect.poll(oldestAge, { timeout: 5_000 }).toBeGreaterThanOrEqual(60);
     } finally {
       smtp.refusal = undefined;
     }

@@ -98,12 +98,14 @@ describe("two instances on one Postgres and one Redis Cluster", () => {
       }
       started.push(consumer);
     });
+    // Real time: the instance is stopped with traffic under way, which is what the test is about.
     await sleep(300);
     await first.stop();
     await Promise.all(traffic);
 
     await expect.poll(() => sms.received.length - sent, { timeout: 10_000 }).toBe(started.length);
-    // Past the relays' next rounds, nothing more arrives: no message went out twice.
+    // Past the relays' next rounds, nothing more arrives: no message went out twice. Real time:
+    // a second send would come from a relay's own timer, and there is nothing to await for "none".
     await sleep(1_000);
     const recipients = sms.received.slice(sent).map((message) => message.to);
     expect(recipients.sort()).toEqual([...started].sort());

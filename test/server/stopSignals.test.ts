@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import knexFactory, { type Knex } from "knex";
 import { describe, expect, it } from "vitest";
 import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb.js";
+import { relayedCopyWindowMs } from "../../src/server/stopSignals.js";
 import { npmStart, type StartedProcess } from "../support/npmStart.js";
 import { testDatabaseUrl } from "../support/postgres.js";
 import { verificationClient } from "../support/verificationClient.js";
@@ -57,9 +58,13 @@ describe.each([
     await withSlowCall(started, async ({ call, release }) => {
       // What systemd does to the group, twice over; npm passes each one on to node as well.
       started.signalGroup("SIGTERM");
-      await sleep(200);
+      await expect.poll(() => messages(started, "signal received"), { timeout: 10_000 }).toBeGreaterThan(0);
       started.signalGroup("SIGTERM");
-      await sleep(500);
+      // The first signal's relayed copy is logged as ignored; the second signal's copies are not
+      // logged again, so a moment for them to land. Whether they cut the drain short is what the
+      // call's answer and the exit status below tell.
+      await expect.poll(() => messages(started, "already stopping"), { timeout: 10_000 }).toBeGreaterThan(0);
+      await sleep(100);
       expect(started.child.exitCode).toBeNull();
 
       await release();
@@ -77,7 +82,10 @@ describe("a second SIGINT", () => {
     await withSlowCall(started, async ({ call }) => {
       // One Ctrl-C reaches node twice (from the terminal and from npm): that alone drains.
       started.signalGroup("SIGINT");
-      await sleep(1_500);
+      await expect.poll(() => messages(started, "signal received"), { timeout: 10_000 }).toBeGreaterThan(0);
+      // Real time: the server tells a second Ctrl-C from a relayed copy of the first by the
+      // process's own clock (relayedCopyWindowMs), which no test clock reaches in a child process.
+      await sleep(relayedCopyWindowMs + 200);
       expect(started.child.exitCode).toBeNull();
       started.signalGroup("SIGINT");
       expect(await started.exited).toBe(130);

@@ -35,8 +35,8 @@ export interface ProfileTokenHarness extends DomainHarness {
  * the Postgres outbox to the harness's recording channels. One database per harness: open it
  * once per file, and give each test users and keys of its own.
  */
-export async function profileTokenHarness(): Promise<ProfileTokenHarness> {
-  const h = await domainHarness();
+export async function profileTokenHarness(options: Parameters<typeof domainHarness>[0] = {}): Promise<ProfileTokenHarness> {
+  const h = await domainHarness(options);
   const serverKey = new Uint8Array(32).fill(9);
   const profileKeyHash = keyedHash(serverKey, "profile-key");
   const db = await openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }, { ...testMigrationContext, profileKeyHash });
@@ -64,7 +64,7 @@ export async function profileTokenHarness(): Promise<ProfileTokenHarness> {
         delivery,
         templates,
         rules: { ...rules, ...options.rules },
-        clientLimits: new ClientLimits(h.limits, callerHash, "profile-tokens", rules.client, { refused: () => {} }),
+        clientLimits: new ClientLimits(h.limits, callerHash, "profile-tokens", options.rules?.client ?? rules.client, { refused: () => {} }),
         reportHash: keyedHash(serverKey, "factor-change-report"),
         logger: options.logger ?? logger,
       });

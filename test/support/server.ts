@@ -74,7 +74,26 @@ export async function startTestServer(
   });
   // Development emails and SMS stay out of the test output unless logs are asked for.
   const quiet = process.env.TEST_LOG_LEVEL === undefined ? { consoleOutput: () => undefined } : {};
-  const server = await startServer(config, logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), { ...quiet, ...options });
+  /** A passing run leaves nothing behind: not the schema, nor the Redis keys under its prefix. A schema or prefix the caller chose (servers sharing stores) is the caller's to remove. */
+  async function removeStores(): Promise<void> {
+    if (backend !== "embedded" && env.DATABASE_SCHEMA === undefined) await dropSchema(schema);
+    if (backend !== "embedded" && env.REDIS_KEY_PREFIX === undefined) {
+      const admin = backend === "cluster" ? await connectTestCluster() : await connectTestRedis();
+      try {
+        await deleteKeysWithPrefix(admin, storage.REDIS_KEY_PREFIX!);
+      } finally {
+        admin.disconnect();
+      }
+    }
+  }
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), { ...quiet, ...options });
+  } catch (error) {
+    // A refused start (the tests that expect one) may have made its schema before refusing.
+    await removeStores();
+    throw error;
+  }
   return {
     server,
     url: server.http.url,
@@ -83,17 +102,7 @@ export async function startTestServer(
     config,
     async stop() {
       await server.shutdown();
-      // A passing run leaves nothing behind: not the schema, nor the Redis keys under its prefix.
-      // A schema or prefix the caller chose (servers sharing stores) is the caller's to remove.
-      if (backend !== "embedded" && env.DATABASE_SCHEMA === undefined) await dropSchema(schema);
-      if (backend !== "embedded" && env.REDIS_KEY_PREFIX === undefined) {
-        const admin = backend === "cluster" ? await connectTestCluster() : await connectTestRedis();
-        try {
-          await deleteKeysWithPrefix(admin, storage.REDIS_KEY_PREFIX!);
-        } finally {
-          admin.disconnect();
-        }
-      }
+      await removeStores();
     },
   };
 }

@@ -60,9 +60,9 @@ describe.each(backends)("TokenService limits OTT requests per client address, an
     // Another address has its own window, and a service is not limited by address at all.
     await (await fromNewAddress({ kind: "public" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(freshEmail("neighbour")) });
     await (await from(address, { kind: "service" })).requestRegistrationToken({ processingId: randomUUID(), key: emailKey(refusedTo) });
-    await server.codeSentTo(refusedTo);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(server.sentTo(refusedTo)).toHaveLength(1);
+    // That the refused requests sent nothing is a fact on the domain harness
+    // (test/domain/profileTokens/tokenClientLimit.test.ts); here, the service's request goes out.
+    expect(await server.codeSentTo(refusedTo)).toMatch(/^\d{6}$/);
   });
 
   it("counts different X-Forwarded-For values apart when the loopback peer is a trusted proxy: 30 clients, one request each, none refused", async () => {

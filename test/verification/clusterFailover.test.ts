@@ -75,11 +75,13 @@ describe("a Redis Cluster failover under a running onetime", () => {
     const workers = Array.from({ length: 8 }, async () => {
       while (running) outcomes.push(await roundTrip());
     });
+    // Real time: the primary is killed with calls under way, which is what the test is about.
     await sleep(500);
     // Any shard's slot will do: its primary holds codes and queued messages alike.
     await cluster.killPrimaryOf(`{pending:${secretShard("any")}}`);
     await cluster.waitUntilHealthy();
-    // Past the promotion, calls succeed again on the same process, with no restart.
+    // Past the promotion, calls succeed again on the same process, with no restart. Real time: the
+    // workers keep calling through the clients' own reconnects and slot refreshes.
     await sleep(2_000);
     running = false;
     await Promise.all(workers);

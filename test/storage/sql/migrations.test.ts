@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase, inMemoryDataDir, type Database } from "../../../src/storage/sql/database.js";
 import { migrationSource } from "../../../src/storage/sql/migrations/index.js";
+import { capturingLogger } from "../../support/capturingLogger.js";
 import { dropSchema, testDatabaseUrl, testMigrationContext, uniqueSchema } from "../../support/postgres.js";
 
 const schema = uniqueSchema("migrations");
@@ -62,8 +63,11 @@ describe("postgres migrations", () => {
   });
 
   it("fails the start with a clear error when Postgres is unreachable", async () => {
+    // knex's own complaint goes to the service's log (here captured), not to the console.
+    const { logger, records } = capturingLogger("warn");
     await expect(
-      openDatabase({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/test", schema: "public", poolMax: 1 }, testMigrationContext),
+      openDatabase({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/test", schema: "public", poolMax: 1 }, testMigrationContext, logger),
     ).rejects.toThrow(/ECONNREFUSED|connect/);
+    expect(records.some((record) => record.msg === "knex" && String(record.detail).includes("ECONNREFUSED"))).toBe(true);
   });
 });
