@@ -5,6 +5,7 @@ import type { Logger } from "../../observability/logger.js";
 import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
 import { withinRedisDeadline } from "../callDeadline.js";
 import { TokenListeners } from "../memory/memoryAuthTokenSignals.js";
+import { ClusterSubscriber } from "./clusterSubscriber.js";
 
 const publishOperation = { system: "redis", name: "PUBLISH", summary: "PUBLISH auth-token-changed" } as const;
 
@@ -14,37 +15,41 @@ const publishOperation = { system: "redis", name: "PUBLISH", summary: "PUBLISH a
  * connection can do nothing else) and dispatches to its watchers, so a watch costs no Redis
  * command at all and an attach (or revoke) one PUBLISH. Attaches are rare next to everything else, so
  * every instance hearing every one is cheaper than a subscription per watcher. Classic pub/sub
- * reaches every node of a Redis Cluster.
+ * reaches every node of a Redis Cluster, so there one node's connection serves (clusterSubscriber.ts).
  */
 export class RedisAuthTokenSignals implements AuthTokenSignals {
   readonly #listeners = new TokenListeners();
 
   private constructor(
     private readonly publisher: RedisClient,
-    private readonly subscriber: RedisClient,
+    private readonly subscriber: { disconnect(): void },
     private readonly channel: string,
     private readonly calls: StoreCalls,
   ) {}
 
   static async open(options: { readonly redis: RedisClient; readonly keyPrefix: string; readonly logger: Logger; readonly calls?: StoreCalls }): Promise<RedisAuthTokenSignals> {
+    const channel = `${options.keyPrefix}auth-token-changed`;
     // A connection of its own: one that subscribes can do nothing else.
-    const subscriber: RedisClient =
-      options.redis instanceof Cluster
-        ? options.redis.duplicate(undefined, { lazyConnect: true, enableOfflineQueue: true })
-        : options.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true });
-    // Its nodes are the main client's, which logs when one is lost and back (redisClient.ts).
-    subscriber.on("error", (error: Error) => options.logger.debug({ err: error }, "redis subscriber connection error"));
-    const signals = new RedisAuthTokenSignals(options.redis, subscriber, `${options.keyPrefix}auth-token-changed`, options.calls ?? unobserved);
-    subscriber.on("message", (channel: string, message: string) => {
+    const subscriber = options.redis instanceof Cluster ? new ClusterSubscriber(options.redis, channel) : options.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true });
+    const signals = new RedisAuthTokenSignals(options.redis, subscriber, channel, options.calls ?? unobserved);
+    subscriber.on("message", (heardOn: string, message: string) => {
       const [change, tokenHash] = message.split(" ");
       // A change this version does not know (a newer instance's) is dropped: its watchers end at expiry as before.
-      if (channel === signals.channel && isAuthTokenChange(change) && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
+      if (heardOn === channel && isAuthTokenChange(change) && tokenHash !== undefined) signals.#listeners.wake(tokenHash, change);
     });
-    await subscriber.connect();
-    await subscriber.subscribe(signals.channel);
-    // ioredis subscribes again after a reconnect; whatever was published meanwhile is lost, so
-    // every watcher reads its token again.
-    subscriber.on("ready", () => signals.#listeners.wakeAll());
+    // Whatever was published while the subscription was away is lost, so every watcher reads its token again.
+    const wakeAll = () => signals.#listeners.wakeAll();
+    if (subscriber instanceof ClusterSubscriber) {
+      await subscriber.subscribe();
+      subscriber.on("resubscribed", wakeAll);
+    } else {
+      // Its node is the main client's, which logs when it is lost and back (redisClient.ts).
+      subscriber.on("error", (error: Error) => options.logger.debug({ err: error }, "redis subscriber connection error"));
+      await subscriber.connect();
+      await subscriber.subscribe(channel);
+      // ioredis subscribes again after a reconnect, then says ready.
+      subscriber.on("ready", wakeAll);
+    }
     return signals;
   }
 

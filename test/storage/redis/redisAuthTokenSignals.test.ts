@@ -100,11 +100,7 @@ describe.each([
     }
   });
 
-  // Known gap on Cluster: ioredis's cluster subscriber reconnects and subscribes again without a
-  // "ready" on the duplicated Cluster, so listeners are not told that signals may have been missed
-  // (a watcher whose attach was lost then waits until its token expires). Marked as failing so the
-  // suite stays green and turns red, to be flipped, once redisAuthTokenSignals.ts hears it.
-  (name === "Redis Cluster" ? it.fails : it)("tells every listener something may have changed (undefined) when its subscriber connection comes back, and hears signals again", async () => {
+  it("tells every listener something may have changed (undefined) when its subscriber connection comes back, and hears signals again", async () => {
     // A client that reconnects (the test clients do not), named so the subscriber can be found and cut.
     const connectionName = `auth-signals-${randomBytes(6).toString("hex")}`;
     const client: RedisClient =
