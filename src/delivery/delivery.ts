@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { DeliveryOutcome, MessageKind, OutboundMessage } from "../channels/channel.js";
+import type { DeliveryOutcome } from "../channels/channel.js";
+import type { MessageKind, OutboundMessage } from "../domain/messages/outboundMessage.js";
 import type { SecretBox } from "../crypto/secretBox.js";
 import { DomainError } from "../errors/domainError.js";
 import type { OutboxRelay } from "./outboxRelay.js";

@@ -1,4 +1,4 @@
-import type { MessageKind } from "../channels/channel.js";
+import type { MessageKind } from "../domain/messages/outboundMessage.js";
 
 /**
  * A rendered message ready to wait in a queue: its content sealed (only the relay opens it, for

@@ -1,4 +1,4 @@
-import type { MessageKind } from "../channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 import type { BuiltinLocale } from "./builtin/builtinLocale.js";
 import { BUILTIN_LOCALES } from "./builtin/index.js";
 import type { MessageTemplateKind, TemplatePart } from "./kinds.js";

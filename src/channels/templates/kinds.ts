@@ -1,4 +1,4 @@
-import type { MessageKind } from "../channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 
 /**
  * Every message onetime renders from a template. The `token.*` kinds are TokenService's

@@ -1,9 +1,9 @@
-import type { MessageKind } from "../channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 import { prependHtmlBlock, prependTextBlock, showsAntiPhishingCode } from "./antiPhishingBlock.js";
 import { BUILTIN_LOCALES } from "./builtin/index.js";
 import type { CheckedBlock } from "./checkedBuiltins.js";
 import { checkAntiPhishingBlocks, checkBuiltins } from "./checkedBuiltins.js";
-import { asText, escapeHtml } from "./htmlEscape.js";
+import { asText, escapeHtml } from "../../domain/messages/htmlEscape.js";
 import type { ChannelParts, MessageTemplateKind, TemplateChannelOf, TemplatePart } from "./kinds.js";
 import { CHANNEL_PARTS, KIND_CHANNELS, MESSAGE_TEMPLATE_KINDS, TEMPLATE_PARTS, partsOf, templateKey } from "./kinds.js";
 import { canonicalLocale, localeChain } from "./localeChain.js";

@@ -1,4 +1,4 @@
-import type { OutboundMessage } from "../../channels/channel.js";
+import type { OutboundMessage } from "../messages/outboundMessage.js";
 import type { MessageTemplateKind, TemplateRenderer } from "../../channels/templates/index.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { MessageSealer } from "../../delivery/delivery.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { OutboundMessage } from "../../channels/channel.js";
+import type { OutboundMessage } from "../messages/outboundMessage.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
 import type { MessageSealer } from "../../delivery/delivery.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { MessageKind } from "../../channels/channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 import type { AttemptRecord } from "../../delivery/messageQueue.js";
 import type { NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
 import type { Database } from "./database.js";

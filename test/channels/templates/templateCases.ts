@@ -1,4 +1,4 @@
-import type { MessageKind } from "../../../src/channels/channel.js";
+import type { MessageKind } from "../../../src/domain/messages/outboundMessage.js";
 import type { MessageTemplateKind, TemplateView } from "../../../src/channels/templates/index.js";
 import { KIND_CHANNELS, MESSAGE_TEMPLATE_KINDS } from "../../../src/channels/templates/index.js";
 
