@@ -1,4 +1,4 @@
-import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { Delivery } from "../../delivery/delivery.js";
 import type { Logger } from "../../observability/logger.js";

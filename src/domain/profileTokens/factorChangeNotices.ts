@@ -1,5 +1,5 @@
 import type { OutboundMessage } from "../messages/outboundMessage.js";
-import type { MessageTemplateKind, TemplateRenderer } from "../../channels/templates/index.js";
+import type { MessageTemplateKind, TemplateRenderer } from "../messages/messageTemplates.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import type { NewOutboxMessage } from "../../delivery/outboxStore.js";

@@ -1,6 +1,6 @@
 import type { PrincipalKind } from "../../auth/principal.js";
 import type { GuessPool } from "../secrets/oneTimeSecrets.js";
-import type { MessageTemplateKind } from "../../channels/templates/index.js";
+import type { MessageTemplateKind } from "../messages/messageTemplates.js";
 import { EmailOnly, KeyAlreadyPresent, KeyNotFound, LastKey, MfaEnabled, MfaNotEnabled, NoOtherKey, ProfileChanged, ProfileNotFound, SecondFactorRequired } from "./profileTokenErrors.js";
 import { keyOf, otherKeyType, type FactorChange, type ProfileChange, type SecurityProfile, type UserKey, type UserKeyState, type UserKeyType } from "./securityProfile.js";
 

@@ -1,5 +1,5 @@
 import type { OutboundMessage } from "../messages/outboundMessage.js";
-import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";

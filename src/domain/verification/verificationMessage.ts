@@ -1,5 +1,5 @@
 import type { EmailMessage, SmsMessage } from "../messages/outboundMessage.js";
-import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import { escapeHtml } from "../messages/htmlEscape.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 

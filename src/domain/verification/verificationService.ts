@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
