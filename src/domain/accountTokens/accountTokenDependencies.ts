@@ -1,7 +1,7 @@
 import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { Delivery } from "../../delivery/delivery.js";
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import type { AccountTokenKind } from "./accountToken.js";
 import type { AccountTokenStore, DeviceLimit } from "./accountTokenStore.js";
 import type { AuthTokenSignals } from "./authTokenSignals.js";

@@ -3,7 +3,7 @@ import type { MessageTemplateKind, TemplateRenderer } from "../messages/messageT
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import type { NewOutboxMessage } from "../../delivery/outboxStore.js";
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import { generateCode } from "../secrets/codeGenerator.js";
 import { maskDestination } from "./masking.js";
 import type { Target } from "./operations.js";

@@ -3,7 +3,7 @@ import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import type { Actor } from "../actor.js";
 import { CaptchaFailed, CaptchaNotConfigured, CaptchaRequired, type CaptchaVerifier } from "../captcha.js";
 import type { ClientLimits } from "../clientLimits.js";

@@ -3,7 +3,7 @@ import type { OutboundMessage } from "../messages/outboundMessage.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import { DestinationNotAllowed, TrafficRefused } from "../traffic/trafficErrors.js";
 import type { Medium, TrafficPolicy } from "../traffic/trafficPolicy.js";
 import type { PendingSecrets } from "./pendingSecrets.js";

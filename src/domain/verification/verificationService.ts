@@ -4,7 +4,7 @@ import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
 import type { MessageSealer } from "../../delivery/delivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import type { Actor } from "../actor.js";
 import { generateCode, type CodeSpec } from "../secrets/codeGenerator.js";
 import type { Grant, OneTimeSecrets } from "../secrets/oneTimeSecrets.js";
