@@ -8,7 +8,7 @@ import { channelRegistry } from "../../src/channels/channelRegistry.js";
 import { createSecretBox } from "../../src/crypto/secretBox.js";
 import type { MessageQueue } from "../../src/delivery/messageQueue.js";
 import { OutboxRelay, payloadContext, type OutboxRelayOptions } from "../../src/delivery/outboxRelay.js";
-import type { QueuedMessage } from "../../src/delivery/queuedMessage.js";
+import type { QueuedMessage } from "../../src/domain/messages/messageDelivery.js";
 import { Sender } from "../../src/delivery/sender.js";
 import type { PendingSecrets } from "../../src/domain/secrets/pendingSecrets.js";
 import { createMetrics } from "../../src/observability/metrics.js";

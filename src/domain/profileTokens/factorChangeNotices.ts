@@ -1,8 +1,7 @@
 import type { OutboundMessage } from "../messages/outboundMessage.js";
 import type { MessageTemplateKind, TemplateRenderer } from "../messages/messageTemplates.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
-import type { MessageSealer } from "../../delivery/delivery.js";
-import type { NewOutboxMessage } from "../../delivery/outboxStore.js";
+import type { MessageSealer, NewOutboxMessage } from "../messages/messageDelivery.js";
 import type { Logger } from "../logger.js";
 import { generateCode } from "../secrets/codeGenerator.js";
 import { maskDestination } from "./masking.js";

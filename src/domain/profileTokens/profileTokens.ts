@@ -1,6 +1,6 @@
 import type { OutboundMessage } from "../messages/outboundMessage.js";
 import type { TemplateRenderer } from "../messages/messageTemplates.js";
-import type { MessageSealer } from "../../delivery/delivery.js";
+import type { MessageSealer } from "../messages/messageDelivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { Logger } from "../logger.js";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
-import type { MessageSealer } from "../../delivery/delivery.js";
+import type { MessageSealer } from "../messages/messageDelivery.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { Logger } from "../logger.js";
 import type { Actor } from "../actor.js";
