@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { JsonObject } from "@bufbuild/protobuf";
 import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
 import type { MessageSealer } from "../messages/messageDelivery.js";
@@ -13,7 +12,7 @@ import type { GuessBudget, SendLimit } from "../secrets/sendLimits.js";
 import { checkTotp, newTotpSecret, totpUri } from "../totp/totp.js";
 import type { TotpSecretStore } from "../totp/totpSecretStore.js";
 import { limitsKeyOf, normaliseConsumer } from "./consumer.js";
-import { decodeStored, encodeStored, verificationKey, type Verification, type VerificationMethod } from "./verification.js";
+import { decodeStored, encodeStored, verificationKey, type JsonObject, type Verification, type VerificationMethod } from "./verification.js";
 import { TotpNotEnrolled, VerificationIdTaken, VerificationLocked, VerificationNotFound, WrongCode } from "./verificationErrors.js";
 import type { VerificationEvents } from "./verificationEvents.js";
 import { checkCallerTemplate, verificationEmail, verificationSms, type CallerTemplate } from "./verificationMessage.js";
