@@ -14,14 +14,22 @@ const root = path.resolve(import.meta.dirname, "../..");
 
 /**
  * A folder of the tree and what its files may import (paths from the repo root): only the
- * folders listed under `only`, or anything but those under `not`. Package imports are not judged.
+ * folders listed under `only`, or anything but those under `not`; and no package under `packagesNot`.
  */
-type Rule = { readonly folder: string } & ({ readonly only: readonly string[] } | { readonly not: readonly string[] });
+type Rule = { readonly folder: string; readonly packagesNot?: readonly string[] } & (
+  | { readonly only: readonly string[] }
+  | { readonly not: readonly string[] }
+);
 
 const rules: readonly Rule[] = [
   // Not channels, auth, storage, rpc, config, observability, delivery, gen: only its own words,
   // the error kinds every layer answers with, and the keyed hash and box its secrets are kept in.
-  { folder: "src/domain", only: ["src/domain", "src/errors", "src/crypto"] },
+  // Nor the libraries of the transport, the stores, the providers or the logs.
+  {
+    folder: "src/domain",
+    only: ["src/domain", "src/errors", "src/crypto"],
+    packagesNot: ["@connectrpc", "@bufbuild", "ioredis", "pg", "knex", "@electric-sql", "nodemailer", "pino", "@opentelemetry"],
+  },
   { folder: "src/rpc", not: ["src/channels", "src/storage"] },
 ];
 
@@ -33,17 +41,30 @@ async function sourceFiles(folder: string): Promise<string[]> {
     .sort();
 }
 
-/** The repo paths a file's relative imports name (package imports are left out). */
+function specifiers(source: string): string[] {
+  return ts.preProcessFile(source, true, true).importedFiles.map((imported) => imported.fileName);
+}
+
+/** The repo paths a file's relative imports name. */
 function importedPaths(file: string, source: string): string[] {
-  const { importedFiles } = ts.preProcessFile(source, true, true);
-  return importedFiles
-    .map((imported) => imported.fileName)
+  return specifiers(source)
     .filter((specifier) => specifier.startsWith("."))
     .map((specifier) => path.relative(root, path.resolve(root, path.dirname(file), specifier)));
 }
 
+/** The packages a file imports: `@scope/name/sub` is `@scope/name`, `name/sub` is `name`. */
+function importedPackages(source: string): string[] {
+  return specifiers(source)
+    .filter((specifier) => !specifier.startsWith("."))
+    .map((specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/"));
+}
+
 function within(file: string, folder: string): boolean {
   return file === folder || file.startsWith(`${folder}/`);
+}
+
+function packageAllowed(rule: Rule, name: string): boolean {
+  return !(rule.packagesNot ?? []).some((banned) => name === banned || name.startsWith(`${banned}/`));
 }
 
 function allowed(rule: Rule, imported: string): boolean {
@@ -51,7 +72,8 @@ function allowed(rule: Rule, imported: string): boolean {
 }
 
 function describeRule(rule: Rule): string {
-  return "only" in rule ? `imports only from ${rule.only.join(", ")}` : `imports nothing from ${rule.not.join(", ")}`;
+  const folders = "only" in rule ? `imports only from ${rule.only.join(", ")}` : `imports nothing from ${rule.not.join(", ")}`;
+  return rule.packagesNot === undefined ? folders : `${folders}, and no package of ${rule.packagesNot.join(", ")}`;
 }
 
 async function violations(rule: Rule): Promise<string[]> {
@@ -60,6 +82,9 @@ async function violations(rule: Rule): Promise<string[]> {
     const source = await readFile(path.join(root, file), "utf8");
     for (const imported of importedPaths(file, source)) {
       if (!allowed(rule, imported)) found.push(`${file} imports ${imported}`);
+    }
+    for (const name of importedPackages(source)) {
+      if (!packageAllowed(rule, name)) found.push(`${file} imports the package ${name}`);
     }
   }
   return found;
@@ -82,5 +107,10 @@ describe("layering", () => {
       '// import { E } from "../config/e.js";',
     ].join("\n");
     expect(importedPaths("src/domain/x.ts", source)).toEqual(["src/channels/a.js", "src/storage/b.js", "src/rpc/c.js", "src/auth/d.js"]);
+    expect(importedPackages('import { a } from "@bufbuild/protobuf/wkt";\nimport b from "pg";\nimport c from "nodemailer/lib/addressparser";')).toEqual([
+      "@bufbuild/protobuf",
+      "pg",
+      "nodemailer",
+    ]);
   });
 });
