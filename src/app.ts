@@ -41,7 +41,8 @@ import { Verifications } from "./domain/verification/verificationService.js";
 import { OneTimeSecrets } from "./domain/secrets/oneTimeSecrets.js";
 import { keyedHash } from "./crypto/keyedHash.js";
 import { channelsFromConfig } from "./channels/channelsFromConfig.js";
-import { createTemplateRenderer, type TemplateRenderer } from "./channels/templates/index.js";
+import { createTemplateRenderer } from "./channels/templates/index.js";
+import type { TemplateRenderer } from "./domain/messages/messageTemplates.js";
 import { loadEncryptionKeys } from "./crypto/encryptionKeys.js";
 import { createSecretBox } from "./crypto/secretBox.js";
 import { chooseServerKey, serverKeyChangedMessage } from "./crypto/serverKey.js";
@@ -60,6 +61,7 @@ import { refusalMetrics } from "./observability/refusalMetrics.js";
 import { TrafficPolicy } from "./domain/traffic/trafficPolicy.js";
 import { describePhoneNumber } from "./channels/sms/describePhoneNumber.js";
 import { sqlOutbox } from "./storage/sql/sqlOutbox.js";
+import { withRedisDeadline } from "./storage/callDeadline.js";
 import { openStores, type Stores } from "./storage/stores.js";
 import { RetentionPurge } from "./retention/retentionPurge.js";
 import { retentionMetrics } from "./observability/retentionMetrics.js";
@@ -268,7 +270,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       // Before the field rules: a string that is not UTF-8 is refused as that, not as too long.
       wellFormedStrings,
       createValidateInterceptor(),
-      ...(config.shortLivedStore.kind === "redis" ? [redisDeadline(config.shortLivedStore.timeoutMs)] : []),
+      ...(config.shortLivedStore.kind === "redis" ? [redisDeadline(config.shortLivedStore.timeoutMs, withRedisDeadline)] : []),
     ],
     readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
     fallback: edge.unknownPath,

@@ -1,4 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
+import type { ActorKind } from "../domain/actor.js";
 
 /**
  * Who is calling. `subject` is the JWT `sub`: a user or account id for users, the calling
@@ -10,7 +11,8 @@ export type Principal =
   | { readonly kind: "service"; readonly subject: string }
   | { readonly kind: "admin"; readonly subject: string };
 
-export type PrincipalKind = Principal["kind"];
+/** A principal's kind is the domain's kind of actor (domain/actor.ts): rpc/actor.ts hands it on as it is. */
+export type PrincipalKind = ActorKind;
 
 export const publicPrincipal: Principal = { kind: "public" };
 

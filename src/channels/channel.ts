@@ -1,48 +1,9 @@
-/**
- * What a channel delivers and how it answers. Services never talk to a provider directly: they
- * hand a rendered message to the delivery layer, which picks the channel for its kind.
+import type { MessageKind, MessageOf } from "../domain/messages/outboundMessage.js";
+
+/*
+ * How a channel answers. A channel sends one kind of the domain's messages (domain/messages)
+ * through one provider; delivery picks the channel for a message's kind.
  */
-export type MessageKind = "email" | "sms" | "push";
-
-export interface EmailMessage {
-  readonly kind: "email";
-  /** A single mailbox, already validated. */
-  readonly to: string;
-  readonly subject: string;
-  readonly text: string;
-  readonly html: string;
-}
-
-export interface SmsMessage {
-  readonly kind: "sms";
-  /** E.164, already normalised (see channels/sms/phoneNumber.ts). */
-  readonly to: string;
-  readonly text: string;
-}
-
-/** Seed 003's push providers: APNs sandbox, APNs production, Firebase Cloud Messaging. */
-export type PushProvider = "apns.dev" | "apns" | "fcm";
-
-export interface PushTarget {
-  readonly provider: PushProvider;
-  /** Device token (APNs) or registration token (FCM): seed 003's `pn_prid`. */
-  readonly deviceToken: string;
-  /** Seed 003's `pn_param`: the app's topic (APNs bundle id) when it differs from the default. */
-  readonly param?: string;
-}
-
-export interface PushMessage {
-  readonly kind: "push";
-  readonly to: PushTarget;
-  readonly title: string;
-  readonly body: string;
-  /** Delivered to the app, not shown: where the token travels. */
-  readonly data: Readonly<Record<string, string>>;
-}
-
-export type OutboundMessage = EmailMessage | SmsMessage | PushMessage;
-
-export type MessageOf<K extends MessageKind> = Extract<OutboundMessage, { kind: K }>;
 
 /**
  * How a send ended. `rejected` is final (bad address, unknown device, refused content): retrying

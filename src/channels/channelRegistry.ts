@@ -1,4 +1,5 @@
-import type { Channel, MessageKind } from "./channel.js";
+import type { Channel } from "./channel.js";
+import type { MessageKind } from "../domain/messages/outboundMessage.js";
 
 /** The channels a deployment turned on, one per message kind; wired from config in app.ts. */
 export interface ChannelRegistry {

@@ -1,4 +1,4 @@
-import type { MessageKind } from "../channels/channel.js";
+import type { MessageKind } from "../domain/messages/outboundMessage.js";
 import type { Parsed } from "./config.js";
 
 export type SmsProviderConfig =

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { DeliveryOutcome, MessageKind, OutboundMessage } from "../channels/channel.js";
+import type { DeliveryOutcome } from "../channels/channel.js";
+import type { DirectDelivery, MessageSealer } from "../domain/messages/messageDelivery.js";
+import type { MessageKind, OutboundMessage } from "../domain/messages/outboundMessage.js";
 import type { SecretBox } from "../crypto/secretBox.js";
 import { DomainError } from "../errors/domainError.js";
 import type { OutboxRelay } from "./outboxRelay.js";
 import { payloadContext } from "./outboxRelay.js";
 import type { OutboxStore } from "./outboxStore.js";
-import type { QueuedMessage } from "./queuedMessage.js";
 import type { Sender } from "./sender.js";
 
 export interface QueueOptions {
@@ -17,24 +18,13 @@ export interface QueueOptions {
   readonly transaction?: unknown;
 }
 
-/** What a service needs to hand over a message that waits beside its secret (see PendingSecrets.put). */
-export interface MessageSealer {
-  /** Throws {@link NoChannelForKind} unless a channel can carry this kind. */
-  requireChannel(kind: MessageKind): void;
-  /**
-   * Seals a rendered message for a queue that keeps it beside its secret (see PendingSecrets.put).
-   * Throws {@link NoChannelForKind} unless a channel can carry its kind; nothing is stored.
-   */
-  seal(message: OutboundMessage, options: { readonly template?: string; readonly reference?: string }): QueuedMessage;
-}
-
 /**
  * What services use to get a message out: beside its secret (sealed here, stored by the secret's
  * store), through the Postgres outbox in the transaction of the record it belongs to, or sent now
  * when the caller must tell its own caller whether it went out (seed 003's push: "503 if the token
  * was not successfully sent").
  */
-export interface Delivery extends MessageSealer {
+export interface Delivery extends MessageSealer, DirectDelivery {
   /** Queues the message in the Postgres outbox; returns its outbox id. Fails if no channel can carry its kind. */
   queue(message: OutboundMessage, options: QueueOptions): Promise<string>;
   /** Sends within `timeoutMs` and reports how it went; nothing is stored. */

@@ -1,4 +1,4 @@
-import type { MessageKind } from "../channels/channel.js";
+import type { MessageKind } from "../domain/messages/outboundMessage.js";
 
 /** A message waiting in a queue, as the relay sees it once it has claimed it. */
 export interface ClaimedMessage {

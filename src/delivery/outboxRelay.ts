@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { OutboundMessage } from "../channels/channel.js";
+import type { OutboundMessage } from "../domain/messages/outboundMessage.js";
 import type { SecretBox } from "../crypto/secretBox.js";
 import type { Logger } from "../observability/logger.js";
 import type { AttemptOutcome, AttemptRecord, ClaimedMessage, MessageQueue } from "./messageQueue.js";

@@ -1,13 +1,7 @@
 import type { MessageQueue } from "./messageQueue.js";
-import type { QueuedMessage } from "./queuedMessage.js";
+import type { NewOutboxMessage } from "../domain/messages/messageDelivery.js";
 
 export type { AttemptOutcome, AttemptRecord, ClaimedMessage } from "./messageQueue.js";
-
-/** A queued message with its own expiry: in Postgres no secret beside it says when it is dead. */
-export interface NewOutboxMessage extends QueuedMessage {
-  /** After this the message is never sent: its code would no longer work. */
-  readonly expiresAt: Date;
-}
 
 /**
  * The durable queue for messages whose records live in Postgres: a message is enqueued in its

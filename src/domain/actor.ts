@@ -1,11 +1,15 @@
-import type { PrincipalKind } from "../auth/principal.js";
+/**
+ * The kinds of caller the rules tell apart: anyone (public), a signed-in user, a backend service,
+ * an operator (admin). Authentication (auth/principal.ts) decides which one a call is.
+ */
+export type ActorKind = "public" | "user" | "service" | "admin";
 
 /**
  * Who asked for a change, as the domain records it: the caller's kind and id, and the request id
  * that ties the audit row to the call's log lines.
  */
 export interface Actor {
-  readonly kind: PrincipalKind;
+  readonly kind: ActorKind;
   /** The caller's JWT `sub`; absent for public callers. */
   readonly subject?: string;
   /** The call's `x-request-id`. */

@@ -1,5 +1,5 @@
 import type { StoredSecret } from "../domain/secrets/pendingSecrets.js";
-import type { QueuedMessage } from "../delivery/queuedMessage.js";
+import type { QueuedMessage } from "../domain/messages/messageDelivery.js";
 
 /*
  * Every implementation checks its arguments here, so a caller's mistake fails the same way on

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmailMessage } from "../../src/channels/channel.js";
+import type { EmailMessage } from "../../src/domain/messages/outboundMessage.js";
 import { channelRegistry } from "../../src/channels/channelRegistry.js";
 import { createSecretBox, type SecretBox } from "../../src/crypto/secretBox.js";
 import { createDelivery, type Delivery } from "../../src/delivery/delivery.js";

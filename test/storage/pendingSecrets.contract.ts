@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AttemptRecord, ClaimedMessage, MessageQueue } from "../../src/delivery/messageQueue.js";
-import type { QueuedMessage } from "../../src/delivery/queuedMessage.js";
+import type { QueuedMessage } from "../../src/domain/messages/messageDelivery.js";
 import type { PendingSecrets } from "../../src/domain/secrets/pendingSecrets.js";
 import { secretShard } from "../../src/storage/secretShards.js";
 

@@ -1,4 +1,5 @@
-import type { Channel, DeliveryOutcome, MessageKind, MessageOf } from "../../src/channels/channel.js";
+import type { Channel, DeliveryOutcome } from "../../src/channels/channel.js";
+import type { MessageKind, MessageOf } from "../../src/domain/messages/outboundMessage.js";
 
 /**
  * A channel of our own interface that records what it was asked to send and answers from a

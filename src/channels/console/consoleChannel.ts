@@ -1,4 +1,5 @@
-import type { Channel, MessageKind, MessageOf, OutboundMessage } from "../channel.js";
+import type { Channel } from "../channel.js";
+import type { MessageKind, MessageOf, OutboundMessage } from "../../domain/messages/outboundMessage.js";
 import type { ChannelSet } from "../channelRegistry.js";
 
 export type WriteLine = (text: string) => void;

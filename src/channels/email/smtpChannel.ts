@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { ConnectionOptions } from "node:tls";
 import { createTransport, type SMTPSentMessageInfo, type SMTPTransportOptions, type Transporter } from "nodemailer";
-import type { Channel, DeliveryOutcome, EmailMessage } from "../channel.js";
-import { domainOf, isValidEmailAddress, parseMailbox, type Mailbox } from "./emailAddress.js";
+import type { Channel, DeliveryOutcome } from "../channel.js";
+import type { EmailMessage } from "../../domain/messages/outboundMessage.js";
+import { isValidEmailAddress } from "../../domain/destinations/emailAddress.js";
+import { domainOf, parseMailbox, type Mailbox } from "./mailbox.js";
 import { abortReason, outcomeOfSmtpError } from "./smtpOutcome.js";
 import { InvalidSmtpConfiguration, parseSmtpUrl } from "./smtpUrl.js";
 

@@ -5,7 +5,7 @@ import { createApnsProviderToken, type ApnsProviderTokenOptions } from "./apnsPr
 import { apnsVerdict } from "./apnsReply.js";
 import { startDeadline, untilAborted } from "./deadline.js";
 import { createHttp2Sessions } from "./http2Sessions.js";
-import { checkPushParam } from "./pushTarget.js";
+import { checkPushParam } from "../../domain/destinations/pushTarget.js";
 
 /** `apns.dev` targets the sandbox, `apns` production; one key signs for both. */
 export type ApnsEnvironment = "sandbox" | "production";

@@ -1,7 +1,8 @@
-import type { Channel, DeliveryOutcome, PushMessage } from "../channel.js";
+import type { Channel, DeliveryOutcome } from "../channel.js";
+import type { PushMessage } from "../../domain/messages/outboundMessage.js";
 import { createApnsClient, type ApnsClient, type ApnsClientOptions } from "./apnsClient.js";
 import { createFcmClient, type FcmClient, type FcmClientOptions } from "./fcmClient.js";
-import { checkPushTarget } from "./pushTarget.js";
+import { checkPushTarget } from "../../domain/destinations/pushTarget.js";
 
 export interface PushChannelOptions {
   /** APNs credentials and hosts, for `apns.dev` (sandbox) and `apns` (production). Default: off. */

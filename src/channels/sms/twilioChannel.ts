@@ -1,4 +1,5 @@
-import type { Channel, DeliveryOutcome, SmsMessage } from "../channel.js";
+import type { Channel, DeliveryOutcome } from "../channel.js";
+import type { SmsMessage } from "../../domain/messages/outboundMessage.js";
 import type { Logger } from "../../observability/logger.js";
 import {
   checkTimeout,

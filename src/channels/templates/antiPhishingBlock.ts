@@ -1,4 +1,4 @@
-import { escapeHtml } from "./htmlEscape.js";
+import { escapeHtml } from "../../domain/messages/htmlEscape.js";
 
 /** Where the anti-phishing block goes in an HTML email: first thing in the body. */
 const HTML_INSERTION_POINTS = [/<body\b[^>]*>/i, /<\/head\s*>/i, /<html\b[^>]*>/i, /<!doctype\b[^>]*>/i];

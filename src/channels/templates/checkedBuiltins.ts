@@ -1,8 +1,9 @@
-import type { MessageKind } from "../channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 import type { BuiltinLocale } from "./builtin/builtinLocale.js";
 import { BUILTIN_LOCALES } from "./builtin/index.js";
-import type { MessageTemplateKind, TemplatePart } from "./kinds.js";
-import { MESSAGE_TEMPLATE_KINDS, TEMPLATE_PARTS, partsOf, templateKey, variablesOf } from "./kinds.js";
+import { MESSAGE_TEMPLATE_KINDS, type MessageTemplateKind } from "../../domain/messages/messageTemplates.js";
+import type { TemplatePart } from "./kinds.js";
+import { TEMPLATE_PARTS, partsOf, templateKey, variablesOf } from "./kinds.js";
 import type { CheckedTemplate } from "./templateCheck.js";
 import { checkTemplate } from "./templateCheck.js";
 

@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { MESSAGE_TEMPLATE_KINDS } from "../../domain/messages/messageTemplates.js";
 import type { TemplatePart } from "./kinds.js";
-import { MESSAGE_TEMPLATE_KINDS, isMessageTemplateKind, partsOf, templateKey, variablesOf } from "./kinds.js";
+import { isMessageTemplateKind, partsOf, templateKey, variablesOf } from "./kinds.js";
 import { canonicalLocale } from "./localeChain.js";
 import type { CheckedTemplate } from "./templateCheck.js";
 import { checkTemplate } from "./templateCheck.js";

@@ -1,35 +1,25 @@
-import type { MessageKind } from "../channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 import { prependHtmlBlock, prependTextBlock, showsAntiPhishingCode } from "./antiPhishingBlock.js";
 import { BUILTIN_LOCALES } from "./builtin/index.js";
 import type { CheckedBlock } from "./checkedBuiltins.js";
 import { checkAntiPhishingBlocks, checkBuiltins } from "./checkedBuiltins.js";
-import { asText, escapeHtml } from "./htmlEscape.js";
-import type { ChannelParts, MessageTemplateKind, TemplateChannelOf, TemplatePart } from "./kinds.js";
-import { CHANNEL_PARTS, KIND_CHANNELS, MESSAGE_TEMPLATE_KINDS, TEMPLATE_PARTS, partsOf, templateKey } from "./kinds.js";
+import { asText, escapeHtml } from "../../domain/messages/htmlEscape.js";
+import {
+  KIND_CHANNELS,
+  MESSAGE_TEMPLATE_KINDS,
+  type ChannelParts,
+  type MessageTemplateKind,
+  type TemplateChannelOf,
+  type TemplateRenderer,
+  type TemplateView,
+} from "../../domain/messages/messageTemplates.js";
+import type { TemplatePart } from "./kinds.js";
+import { CHANNEL_PARTS, TEMPLATE_PARTS, partsOf, templateKey } from "./kinds.js";
 import { canonicalLocale, localeChain } from "./localeChain.js";
 import type { TemplateValues } from "./mustacheEngine.js";
 import { renderTemplate } from "./mustacheEngine.js";
 import type { CheckedTemplate } from "./templateCheck.js";
 import { loadTemplateOverrides } from "./templateOverrides.js";
-
-/** What a message shows. Strings and numbers only; `productName` comes from the renderer's options. */
-export interface TemplateView {
-  /** The one-time code or token. Never shown in a subject or push title. */
-  readonly code: string;
-  readonly expiresInMinutes: number;
-  /** The user's anti-phishing code: every email to them shows it (text and HTML). */
-  readonly antiPhishingCode?: string | undefined;
-  /** Seed 002's verification id, for `verification` templates. */
-  readonly verificationId?: string | undefined;
-  /** The recovery page's address, for `account_recovery` templates. */
-  readonly link?: string | undefined;
-  /** `notice.*`: the key that changed, masked. */
-  readonly key?: string | undefined;
-  /** `notice.*`: when the change was applied, formatted for the locale. */
-  readonly changedAt?: string | undefined;
-  /** `notice.*`: when the report token stops working, formatted for the locale. */
-  readonly validUntil?: string | undefined;
-}
 
 export interface TemplateRendererOptions {
   /** Used when neither the requested locale nor its language has a template. Default `en`. */
@@ -38,23 +28,6 @@ export interface TemplateRendererOptions {
   readonly overridesDir?: string | undefined;
   /** Shown as `{{productName}}`, e.g. `Acme`. */
   readonly productName: string;
-}
-
-export interface TemplateRenderer {
-  /** Locales with templates of their own (built-in or overridden), canonical tags, sorted. */
-  readonly locales: readonly string[];
-  /**
-   * Renders `kind` for `channel` in the best locale for `locale`: exact tag, then less specific
-   * tags down to the language, then the fallback locale; each part resolves on its own, so an
-   * override may replace a single part. Throws a TypeError on a channel the kind is not sent by
-   * or a view value that is not a string or a finite number.
-   */
-  render<K extends MessageTemplateKind, C extends TemplateChannelOf<K>>(
-    kind: K,
-    channel: C,
-    locale: string | undefined,
-    view: TemplateView,
-  ): ChannelParts[C];
 }
 
 /**

@@ -1,7 +1,7 @@
-import type { TemplateRenderer } from "../../channels/templates/index.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
-import type { Delivery } from "../../delivery/delivery.js";
-import type { Logger } from "../../observability/logger.js";
+import type { DirectDelivery } from "../messages/messageDelivery.js";
+import type { Logger } from "../logger.js";
 import type { AccountTokenKind } from "./accountToken.js";
 import type { AccountTokenStore, DeviceLimit } from "./accountTokenStore.js";
 import type { AuthTokenSignals } from "./authTokenSignals.js";
@@ -32,7 +32,7 @@ export interface AccountTokenDependencies {
   readonly deviceHash: KeyedHash;
   /** Absent: request tokens cannot be validated (CAPTCHA_NOT_CONFIGURED). */
   readonly captcha?: CaptchaVerifier;
-  readonly delivery: Pick<Delivery, "sendNow">;
+  readonly delivery: DirectDelivery;
   readonly templates: TemplateRenderer;
   readonly signals: AuthTokenSignals;
   readonly rules: AccountTokenRules;

@@ -1,4 +1,4 @@
-import type { PushTarget } from "../../channels/channel.js";
+import type { PushTarget } from "../destinations/pushTarget.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { Actor } from "../actor.js";
 import { generateAccountToken, type PushedKind } from "./accountToken.js";

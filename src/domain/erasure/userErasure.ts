@@ -1,4 +1,4 @@
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import type { Actor } from "../actor.js";
 import { userTokenKeys } from "../profileTokens/userTokenKeys.js";
 import type { OneTimeSecrets } from "../secrets/oneTimeSecrets.js";

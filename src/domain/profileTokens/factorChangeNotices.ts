@@ -1,9 +1,8 @@
-import type { OutboundMessage } from "../../channels/channel.js";
-import type { MessageTemplateKind, TemplateRenderer } from "../../channels/templates/index.js";
+import type { OutboundMessage } from "../messages/outboundMessage.js";
+import type { MessageTemplateKind, TemplateRenderer } from "../messages/messageTemplates.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
-import type { MessageSealer } from "../../delivery/delivery.js";
-import type { NewOutboxMessage } from "../../delivery/outboxStore.js";
-import type { Logger } from "../../observability/logger.js";
+import type { MessageSealer, NewOutboxMessage } from "../messages/messageDelivery.js";
+import type { Logger } from "../logger.js";
 import { generateCode } from "../secrets/codeGenerator.js";
 import { maskDestination } from "./masking.js";
 import type { Target } from "./operations.js";

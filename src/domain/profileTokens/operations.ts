@@ -1,6 +1,6 @@
-import type { PrincipalKind } from "../../auth/principal.js";
 import type { GuessPool } from "../secrets/oneTimeSecrets.js";
-import type { MessageTemplateKind } from "../../channels/templates/index.js";
+import type { MessageTemplateKind } from "../messages/messageTemplates.js";
+import type { ActorKind } from "../actor.js";
 import { EmailOnly, KeyAlreadyPresent, KeyNotFound, LastKey, MfaEnabled, MfaNotEnabled, NoOtherKey, ProfileChanged, ProfileNotFound, SecondFactorRequired } from "./profileTokenErrors.js";
 import { keyOf, otherKeyType, type FactorChange, type ProfileChange, type SecurityProfile, type UserKey, type UserKeyState, type UserKeyType } from "./securityProfile.js";
 
@@ -87,7 +87,7 @@ export interface OperationSpec {
   /** The seeds mark it switchable: TOKEN_DISABLED_OPERATIONS may turn it off. */
   readonly switchable: boolean;
   /** Who may request and consume it (a user only for its own profile); public only when configured. */
-  readonly callers: readonly PrincipalKind[];
+  readonly callers: readonly ActorKind[];
   /** Step 2: the step-1 operation whose OTT the request proves. */
   readonly proves?: TokenOperation;
   /** Step 1: proven by step 2's request, never consumed on its own. */
@@ -111,9 +111,9 @@ export interface OperationSpec {
   readonly effect?: Effect;
 }
 
-const service: readonly PrincipalKind[] = ["service"];
-const serviceOrPublic: readonly PrincipalKind[] = ["service", "public"];
-const userOrService: readonly PrincipalKind[] = ["user", "service"];
+const service: readonly ActorKind[] = ["service"];
+const serviceOrPublic: readonly ActorKind[] = ["service", "public"];
+const userOrService: readonly ActorKind[] = ["user", "service"];
 
 function profileOf(context: PlanContext): SecurityProfile {
   if (context.profile === null) throw new ProfileNotFound();

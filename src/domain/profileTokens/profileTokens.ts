@@ -1,9 +1,9 @@
-import type { OutboundMessage } from "../../channels/channel.js";
-import type { TemplateRenderer } from "../../channels/templates/index.js";
-import type { MessageSealer } from "../../delivery/delivery.js";
+import type { OutboundMessage } from "../messages/outboundMessage.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
+import type { MessageSealer } from "../messages/messageDelivery.js";
 import { InvalidArgument, Unauthenticated } from "../../errors/domainError.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
-import type { Logger } from "../../observability/logger.js";
+import type { Logger } from "../logger.js";
 import type { Actor } from "../actor.js";
 import { CaptchaFailed, CaptchaNotConfigured, CaptchaRequired, type CaptchaVerifier } from "../captcha.js";
 import type { ClientLimits } from "../clientLimits.js";

@@ -1,4 +1,4 @@
-import type { NewOutboxMessage } from "../../delivery/outboxStore.js";
+import type { NewOutboxMessage } from "../messages/messageDelivery.js";
 import type { Actor } from "../actor.js";
 
 /** How a user is reached: at most one of each per profile. */

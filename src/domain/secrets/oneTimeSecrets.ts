@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { OutboundMessage } from "../../channels/channel.js";
+import type { OutboundMessage } from "../messages/outboundMessage.js";
 import type { KeyedHash } from "../../crypto/keyedHash.js";
 import type { SecretBox } from "../../crypto/secretBox.js";
-import type { MessageSealer } from "../../delivery/delivery.js";
-import type { Logger } from "../../observability/logger.js";
+import type { MessageSealer } from "../messages/messageDelivery.js";
+import type { Logger } from "../logger.js";
 import { DestinationNotAllowed, TrafficRefused } from "../traffic/trafficErrors.js";
 import type { Medium, TrafficPolicy } from "../traffic/trafficPolicy.js";
 import type { PendingSecrets } from "./pendingSecrets.js";

@@ -1,4 +1,4 @@
-import type { QueuedMessage } from "../../delivery/queuedMessage.js";
+import type { QueuedMessage } from "../messages/messageDelivery.js";
 
 /**
  * Where one-time secrets wait to be redeemed: a keyed hash of each secret with its attempt counter,

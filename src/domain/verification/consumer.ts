@@ -1,4 +1,5 @@
-import { requireEmailAddress, requirePhoneNumber } from "../../channels/destinations.js";
+import { requireEmailAddress } from "../destinations/emailAddress.js";
+import { requirePhoneNumber } from "../destinations/phoneNumber.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 import type { VerificationMethod } from "./verification.js";
 

@@ -1,6 +1,8 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-
 export type VerificationMethod = "email" | "phone" | "totp";
+
+/** Seed 002's payload: a JSON object the caller attaches to a verification, kept as given. */
+export type JsonObject = { [key: string]: JsonValue };
+export type JsonValue = number | string | boolean | null | JsonObject | JsonValue[];
 
 /** A verification as callers see it: never the code, never a secret. */
 export interface Verification {

@@ -1,6 +1,6 @@
-import type { EmailMessage, SmsMessage } from "../../channels/channel.js";
-import type { TemplateRenderer } from "../../channels/templates/index.js";
-import { escapeHtml } from "../../channels/templates/htmlEscape.js";
+import type { EmailMessage, SmsMessage } from "../messages/outboundMessage.js";
+import type { TemplateRenderer } from "../messages/messageTemplates.js";
+import { escapeHtml } from "../messages/htmlEscape.js";
 import { InvalidArgument } from "../../errors/domainError.js";
 
 /** The caller's own template (seed 002): `{{{CODE}}}` and `{{{VERIFICATION_ID}}}` placeholders. */

@@ -11,12 +11,11 @@ import {
   type ListAccountTokensRequest,
   type PushDevice,
 } from "../../../gen/onetime/v1/account_token_service_pb.js";
-import type { PushTarget } from "../../channels/channel.js";
-import { isPushProvider } from "../../channels/push/pushTarget.js";
 import type { AccountTokenKind, AccountTokenRecord, AccountTokenState, IssuedToken } from "../../domain/accountTokens/accountToken.js";
 import type { ListQuery } from "../../domain/accountTokens/accountTokenAdmin.js";
 import type { AuthTokenView } from "../../domain/accountTokens/accountTokenStore.js";
 import type { Actor } from "../../domain/actor.js";
+import { isPushProvider, type PushTarget } from "../../domain/destinations/pushTarget.js";
 import { InvalidArgument, PermissionDenied } from "../../errors/domainError.js";
 
 const kinds: Record<AccountTokenKind, KindProto> = {

@@ -1,5 +1,5 @@
 import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
-import type { QueuedMessage } from "../../delivery/queuedMessage.js";
+import type { QueuedMessage } from "../../domain/messages/messageDelivery.js";
 
 /** Answers whether the secret under `key` still names message `messageId`, and for how long it lives. */
 export type SecretLookup = (key: string, messageId: string, now: number) => { readonly ttlMs: number } | undefined;

@@ -1,6 +1,6 @@
 import type { SendDecision, TrafficRule } from "../../domain/secrets/sendLimits.js";
 import type { SecretState, TakeResult } from "../../domain/secrets/pendingSecrets.js";
-import type { MessageKind } from "../../channels/channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 
 /*
  * Script replies arrive untyped. They are checked rather than cast, so a script and its decoder

@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
-import type { MessageKind } from "../../channels/channel.js";
+import type { MessageKind } from "../../domain/messages/outboundMessage.js";
 import type { AttemptRecord } from "../../delivery/messageQueue.js";
-import type { NewOutboxMessage, OutboxStore } from "../../delivery/outboxStore.js";
+import type { OutboxStore } from "../../delivery/outboxStore.js";
+import type { NewOutboxMessage } from "../../domain/messages/messageDelivery.js";
 import type { Database } from "./database.js";
 
 interface ClaimedRow {

@@ -1,6 +1,7 @@
 import type { AddressObject } from "mailparser";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Channel, DeliveryOutcome, EmailMessage } from "../../../src/channels/channel.js";
+import type { Channel, DeliveryOutcome } from "../../../src/channels/channel.js";
+import type { EmailMessage } from "../../../src/domain/messages/outboundMessage.js";
 import { createSmtpChannel, InvalidSmtpConfiguration, type SmtpChannelOptions } from "../../../src/channels/email/smtpChannel.js";
 import {
   selfSignedCertificate,

@@ -1,6 +1,7 @@
 import { exportPKCS8, generateKeyPair, type CryptoKey } from "jose";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Channel, PushMessage } from "../../../src/channels/channel.js";
+import type { Channel } from "../../../src/channels/channel.js";
+import type { PushMessage } from "../../../src/domain/messages/outboundMessage.js";
 import { createFcmClient } from "../../../src/channels/push/fcmClient.js";
 import type { ServiceAccountKey } from "../../../src/channels/push/googleAccessToken.js";
 import { createPushChannel } from "../../../src/channels/push/pushChannel.js";

@@ -1,6 +1,8 @@
 import { exportPKCS8, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Channel, PushMessage, PushProvider } from "../../../src/channels/channel.js";
+import type { Channel } from "../../../src/channels/channel.js";
+import type { PushProvider } from "../../../src/domain/destinations/pushTarget.js";
+import type { PushMessage } from "../../../src/domain/messages/outboundMessage.js";
 import { createPushChannel } from "../../../src/channels/push/pushChannel.js";
 import { ApnsStandIn } from "./apnsStandIn.js";
 

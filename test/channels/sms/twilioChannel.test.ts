@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { SmsMessage } from "../../../src/channels/channel.js";
+import type { SmsMessage } from "../../../src/domain/messages/outboundMessage.js";
 import { createTwilioChannel, type TwilioChannelOptions } from "../../../src/channels/sms/twilioChannel.js";
 import {
   capturingLogger,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { SmsMessage } from "../../../src/channels/channel.js";
+import type { SmsMessage } from "../../../src/domain/messages/outboundMessage.js";
 import { createWebhookChannel, type WebhookChannelOptions } from "../../../src/channels/sms/webhookChannel.js";
 import {
   capturingLogger,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { TemplateRenderer } from "../../../src/channels/templates/index.js";
+import type { TemplateRenderer } from "../../../src/domain/messages/messageTemplates.js";
 import { createTemplateRenderer } from "../../../src/channels/templates/index.js";
 import { ANTI_PHISHING_CODE, BUILTIN_LOCALES, TEMPLATE_CASES, VIEW } from "./templateCases.js";
 

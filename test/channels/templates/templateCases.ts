@@ -1,6 +1,5 @@
-import type { MessageKind } from "../../../src/channels/channel.js";
-import type { MessageTemplateKind, TemplateView } from "../../../src/channels/templates/index.js";
-import { KIND_CHANNELS, MESSAGE_TEMPLATE_KINDS } from "../../../src/channels/templates/index.js";
+import type { MessageKind } from "../../../src/domain/messages/outboundMessage.js";
+import { KIND_CHANNELS, MESSAGE_TEMPLATE_KINDS, type MessageTemplateKind, type TemplateView } from "../../../src/domain/messages/messageTemplates.js";
 
 export const BUILTIN_LOCALES = ["en", "de"] as const;
 

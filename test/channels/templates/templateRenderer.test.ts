@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { MessageTemplateKind, TemplateRenderer, TemplateView } from "../../../src/channels/templates/index.js";
+import type { MessageTemplateKind, TemplateRenderer, TemplateView } from "../../../src/domain/messages/messageTemplates.js";
 import { createTemplateRenderer } from "../../../src/channels/templates/index.js";
 import { localeChain } from "../../../src/channels/templates/localeChain.js";
 import { ANTI_PHISHING_CODE, BUILTIN_LOCALES, EMAIL_KINDS, TEMPLATE_CASES, VIEW } from "./templateCases.js";

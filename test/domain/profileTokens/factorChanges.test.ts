@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { OutboundMessage } from "../../../src/channels/channel.js";
+import type { OutboundMessage } from "../../../src/domain/messages/outboundMessage.js";
 import type { Actor } from "../../../src/domain/actor.js";
 import type { TokenOperation } from "../../../src/domain/profileTokens/operations.js";
 import type { ProfileTokens } from "../../../src/domain/profileTokens/profileTokens.js";

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { EmailMessage } from "../../../src/channels/channel.js";
+import type { EmailMessage } from "../../../src/domain/messages/outboundMessage.js";
 import type { IssueRequest } from "../../../src/domain/secrets/oneTimeSecrets.js";
 import { IdempotencyKeyReused, SendRefused } from "../../../src/domain/secrets/secretErrors.js";
 import type { PendingSecrets } from "../../../src/domain/secrets/pendingSecrets.js";

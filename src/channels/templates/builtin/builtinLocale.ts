@@ -1,4 +1,4 @@
-import type { ChannelParts, MessageTemplateKind, TemplateChannelOf } from "../kinds.js";
+import type { ChannelParts, MessageTemplateKind, TemplateChannelOf } from "../../../domain/messages/messageTemplates.js";
 
 /** An email or SMS that carries a code. Copy is mustache: it may use the kind's variables. */
 export interface CodeMessageCopy {

@@ -4,6 +4,7 @@ import {
   validatePhoneNumberLength,
   type CountryCode,
 } from "libphonenumber-js/max";
+import { InvalidArgument } from "../../errors/domainError.js";
 
 export type { CountryCode };
 
@@ -18,6 +19,16 @@ const allowedCharacters = /^\+?[0-9 \-.()\u00a0]+$/;
 
 /** E.164 allows 15 digits; the slack covers formatting, and the cap keeps parsing cheap. */
 const maxInputLength = 40;
+
+/**
+ * Checks a phone number where it enters the system, before anything is stored or sent, and names
+ * the request field in the `invalid_argument` answer. Returns the E.164 form to store.
+ */
+export function requirePhoneNumber(value: string, field: string, defaultCountry?: CountryCode): string {
+  const result = normalisePhoneNumber(value, defaultCountry);
+  if (!result.ok) throw InvalidArgument.field(field, "phone_number", result.reason);
+  return result.e164;
+}
 
 /**
  * Turns what a user typed into E.164, or says why it is not a phone number we can text. Uses the

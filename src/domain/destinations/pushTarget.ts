@@ -1,5 +1,16 @@
-import type { FieldViolation } from "../../errors/domainError.js";
-import type { PushProvider, PushTarget } from "../channel.js";
+import { InvalidArgument, type FieldViolation } from "../../errors/domainError.js";
+
+/** Seed 003's push providers: APNs sandbox, APNs production, Firebase Cloud Messaging. */
+export type PushProvider = "apns.dev" | "apns" | "fcm";
+
+/** The device a push goes to. */
+export interface PushTarget {
+  readonly provider: PushProvider;
+  /** Device token (APNs) or registration token (FCM): seed 003's `pn_prid`. */
+  readonly deviceToken: string;
+  /** Seed 003's `pn_param`: the app's topic (APNs bundle id) when it differs from the default. */
+  readonly param?: string;
+}
 
 /** Seed 003's providers, in its order. */
 export const pushProviders: readonly PushProvider[] = ["apns.dev", "apns", "fcm"];
@@ -57,6 +68,18 @@ export function checkPushTarget(target: PushTarget): FieldViolation[] {
     checkPushParam(target.param),
   ];
   return violations.filter((violation): violation is FieldViolation => violation !== undefined);
+}
+
+/**
+ * Checks a push target where it enters the system and answers `invalid_argument` with every
+ * rule it breaks, each field named under `fieldPrefix` (`device.`).
+ */
+export function requirePushTarget(target: PushTarget, fieldPrefix: string): PushTarget {
+  const violations = checkPushTarget(target);
+  if (violations.length > 0) {
+    throw new InvalidArgument(violations.map((violation) => ({ ...violation, field: `${fieldPrefix}${violation.field}` })));
+  }
+  return target;
 }
 
 function checkCharacters(field: string, value: string, pattern: RegExp, maxLength: number, allowed: string): FieldViolation | undefined {

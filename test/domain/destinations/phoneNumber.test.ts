@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalisePhoneNumber, type CountryCode } from "../../../src/channels/sms/phoneNumber.js";
+import { normalisePhoneNumber, type CountryCode } from "../../../src/domain/destinations/phoneNumber.js";
 
 describe("normalisePhoneNumber", () => {
   it.each<[string, CountryCode | undefined, string]>([

@@ -1,13 +1,7 @@
 import { domainToASCII } from "node:url";
-import addressparser from "nodemailer/lib/addressparser";
+import { InvalidArgument } from "../../errors/domainError.js";
 
 export type EmailAddressResult = { ok: true; address: string } | { ok: false; reason: string };
-
-/** A mailbox with an optional display name, as in `From: onetime <no-reply@example.com>`. */
-export interface Mailbox {
-  readonly name: string;
-  readonly address: string;
-}
 
 /** RFC 5321 4.5.3.1: a path is at most 256 octets with its angle brackets, so 254 for the address. */
 const maxAddressLength = 254;
@@ -24,6 +18,16 @@ const maxDomainLength = 253;
 const dotAtomLocalPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 /** A DNS label: letters, digits and inner hyphens, 1 to 63 characters (RFC 1035, RFC 5890 A-labels). */
 const dnsLabel = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Checks an email address where it enters the system, before anything is stored or sent, and
+ * names the request field in the `invalid_argument` answer. Returns the normalised form to store.
+ */
+export function requireEmailAddress(value: string, field: string): string {
+  const result = normaliseEmailAddress(value);
+  if (!result.ok) throw InvalidArgument.field(field, "email", result.reason);
+  return result.address;
+}
 
 /**
  * Turns what a user typed into the address we send to, or says why it is not one. Surrounding
@@ -68,29 +72,6 @@ export function normaliseEmailAddress(input: string): EmailAddressResult {
  */
 export function isValidEmailAddress(address: string): boolean {
   return address.trim() === address && normaliseEmailAddress(address).ok;
-}
-
-/**
- * Parses a configured sender or reply-to: a bare address or `Display Name <address>`. Returns
- * undefined unless it is exactly one mailbox (not a group, not a list) whose address passes
- * `isValidEmailAddress`.
- */
-export function parseMailbox(input: string): Mailbox | undefined {
-  // addressparser is lenient by design (it reads whatever a mail client wrote), so the characters
-  // that could break out of the header are refused here, before it runs.
-  if (/[\u0000-\u001f\u007f]/.test(input) || input.length > 998) return undefined;
-  const parsed = addressparser(input);
-  if (parsed.length !== 1) return undefined;
-  const [entry] = parsed;
-  if (entry === undefined || entry.group !== undefined) return undefined;
-  const normalised = normaliseEmailAddress(entry.address);
-  if (!normalised.ok || !isValidEmailAddress(entry.address)) return undefined;
-  return { name: entry.name, address: normalised.address };
-}
-
-/** The part of an address after its last `@`. */
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf("@") + 1);
 }
 
 function asciiDomain(domain: string): string | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isValidEmailAddress, normaliseEmailAddress, parseMailbox } from "../../../src/channels/email/emailAddress.js";
+import { isValidEmailAddress, normaliseEmailAddress } from "../../../src/domain/destinations/emailAddress.js";
 
 const local64 = "a".repeat(64);
 const label63 = "b".repeat(63);
@@ -92,26 +92,5 @@ describe("normaliseEmailAddress", () => {
       const result = normaliseEmailAddress(input);
       expect(result.ok && isValidEmailAddress(result.address)).toBe(true);
     }
-  });
-});
-
-describe("parseMailbox", () => {
-  it.each([
-    ["no-reply@example.com", { name: "", address: "no-reply@example.com" }],
-    ["onetime <no-reply@example.com>", { name: "onetime", address: "no-reply@example.com" }],
-    ['"Onetime, Inc." <no-reply@Example.com>', { name: "Onetime, Inc.", address: "no-reply@example.com" }],
-  ])("reads %j", (input, mailbox) => {
-    expect(parseMailbox(input)).toEqual(mailbox);
-  });
-
-  it.each([
-    "",
-    "onetime",
-    "a@example.com, b@example.com",
-    "team: a@example.com;",
-    "onetime <no-reply@localhost>",
-    "onetime <no-reply@example.com>\r\nBcc: eve@example.net",
-  ])("refuses %j", (input) => {
-    expect(parseMailbox(input)).toBeUndefined();
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PushTarget } from "../../../src/channels/channel.js";
-import { checkPushParam, checkPushPrid, checkPushProvider, checkPushTarget } from "../../../src/channels/push/pushTarget.js";
+import { checkPushParam, checkPushPrid, checkPushProvider, checkPushTarget, type PushTarget } from "../../../src/domain/destinations/pushTarget.js";
 
 describe("seed 003's push target rules", () => {
   it.each([

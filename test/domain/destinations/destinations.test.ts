@@ -1,8 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { requireEmailAddress, requirePhoneNumber, requirePushTarget } from "../../src/channels/destinations.js";
-import { InvalidArgument } from "../../src/errors/domainError.js";
-import { toConnectError } from "../../src/rpc/interceptors/errorBoundary.js";
+import { requireEmailAddress } from "../../../src/domain/destinations/emailAddress.js";
+import { requirePhoneNumber } from "../../../src/domain/destinations/phoneNumber.js";
+import { requirePushTarget } from "../../../src/domain/destinations/pushTarget.js";
+import { InvalidArgument } from "../../../src/errors/domainError.js";
+import { toConnectError } from "../../../src/rpc/interceptors/errorBoundary.js";
 
 function refusal(run: () => unknown): ConnectError {
   try {
