@@ -1,0 +1,64 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
+import { access, procedureName } from "../../src/auth/access.js";
+import type { PrincipalKind } from "../../src/auth/principal.js";
+import { factorChangeReport, isTokenOperation, operations, TOKEN_OPERATIONS } from "../../src/domain/profileTokens/operations.js";
+
+const kinds: readonly PrincipalKind[] = ["public", "user", "service", "admin"];
+const sorted = (set: Iterable<PrincipalKind> | undefined): PrincipalKind[] => (set === undefined ? [] : [...new Set(set)].sort());
+
+/**
+ * The principals each RPC's proto comment names on its "Callers:" line (which may run on over
+ * the next comment lines until a blank one or the next label), keyed by RPC name. A principal
+ * named in a parenthesis ("service (and public when TOKEN_PUBLIC_REQUESTS=true…)") counts: it
+ * reaches the RPC, and the domain decides the rest.
+ */
+function callersInProto(file: string): Map<string, PrincipalKind[]> {
+  const lines = readFileSync(new URL(`../../proto/onetime/v1/${file}`, import.meta.url), "utf8").split("\n");
+  const found = new Map<string, PrincipalKind[]>();
+  lines.forEach((line, index) => {
+    const rpc = /^\s*rpc (\w+)\(/.exec(line)?.[1];
+    if (rpc === undefined) return;
+    const comment: string[] = [];
+    for (let above = index - 1; above >= 0 && /^\s*\/\//.test(lines[above] ?? ""); above--) comment.unshift((lines[above] ?? "").replace(/^\s*\/\/\s?/, ""));
+    const start = comment.findIndex((text) => text.startsWith("Callers:"));
+    if (start === -1) return;
+    const paragraph = [comment[start] ?? ""];
+    for (const text of comment.slice(start + 1)) {
+      if (text.trim() === "" || /^[A-Z][a-z]+:/.test(text)) break;
+      paragraph.push(text);
+    }
+    const named = paragraph.join(" ").slice("Callers:".length);
+    found.set(rpc, sorted(kinds.filter((kind) => new RegExp(`\\b${kind}\\b`).test(named))));
+  });
+  return found;
+}
+
+describe("who may call each token operation: one source", () => {
+  it("every Request…Token RPC is an operation's, and the access table lets in exactly that operation's callers", () => {
+    const requestRpcs = TokenService.methods.map((method) => method.name).filter((name) => /^Request\w+Token$/.test(name));
+    const operationsOfRpcs = requestRpcs.map((name) => name.slice("Request".length, -"Token".length).replace(/[A-Z]/g, (letter, at: number) => `${at === 0 ? "" : "_"}${letter.toLowerCase()}`));
+    expect(operationsOfRpcs.filter((operation) => !isTokenOperation(operation))).toEqual([]);
+    expect([...operationsOfRpcs].sort()).toEqual([...TOKEN_OPERATIONS].sort());
+    requestRpcs.forEach((name, index) => {
+      const operation = operationsOfRpcs[index];
+      if (operation === undefined || !isTokenOperation(operation)) throw new Error(`no operation for ${name}`);
+      expect({ rpc: name, callers: sorted(access.get(procedureName(TokenService, name))) }).toEqual({ rpc: name, callers: sorted(operations[operation].callers) });
+    });
+  });
+
+  it("ConsumeToken lets in whoever may consume some operation's OTT or a report token, and nobody else", () => {
+    const consumers = TOKEN_OPERATIONS.filter((operation) => operations[operation].provenBy === undefined).flatMap((operation) => operations[operation].callers);
+    expect(sorted(access.get(procedureName(TokenService, "ConsumeToken")))).toEqual(sorted([...consumers, ...factorChangeReport.callers]));
+  });
+
+  it("every TokenService RPC's proto comment names on its Callers line exactly the principals the access table lets in", () => {
+    const inProto = callersInProto("token_service.proto");
+    const rpcs = TokenService.methods.map((method) => method.name);
+    expect(rpcs.filter((name) => !inProto.has(name))).toEqual([]);
+    for (const name of rpcs) {
+      expect({ rpc: name, callers: inProto.get(name) }).toEqual({ rpc: name, callers: sorted(access.get(procedureName(TokenService, name))) });
+    }
+  });
+});
