@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { DescService } from "@bufbuild/protobuf";
+import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { access, procedureName } from "../../src/auth/access.js";
 import type { PrincipalKind } from "../../src/auth/principal.js";
@@ -12,7 +14,7 @@ const sorted = (set: Iterable<PrincipalKind> | undefined): PrincipalKind[] => (s
  * The principals each RPC's proto comment names on its "Callers:" line (which may run on over
  * the next comment lines until a blank one or the next label), keyed by RPC name. A principal
  * named in a parenthesis ("service (and public when TOKEN_PUBLIC_REQUESTS=true…)") counts: it
- * reaches the RPC, and the domain decides the rest.
+ * reaches the RPC, and the domain decides the rest; "every other principal" names them all.
  */
 function callersInProto(file: string): Map<string, PrincipalKind[]> {
   const lines = readFileSync(new URL(`../../proto/onetime/v1/${file}`, import.meta.url), "utf8").split("\n");
@@ -30,7 +32,7 @@ function callersInProto(file: string): Map<string, PrincipalKind[]> {
       paragraph.push(text);
     }
     const named = paragraph.join(" ").slice("Callers:".length);
-    found.set(rpc, sorted(kinds.filter((kind) => new RegExp(`\\b${kind}\\b`).test(named))));
+    found.set(rpc, sorted(kinds.filter((kind) => named.includes("every other principal") || new RegExp(`\\b${kind}\\b`).test(named))));
   });
   return found;
 }
@@ -53,12 +55,14 @@ describe("who may call each token operation: one source", () => {
     expect(sorted(access.get(procedureName(TokenService, "ConsumeToken")))).toEqual(sorted([...consumers, ...factorChangeReport.callers]));
   });
 
-  it("every TokenService RPC's proto comment names on its Callers line exactly the principals the access table lets in", () => {
-    const inProto = callersInProto("token_service.proto");
-    const rpcs = TokenService.methods.map((method) => method.name);
+  const protoAgrees = (service: DescService, file: string) => () => {
+    const inProto = callersInProto(file);
+    const rpcs = service.methods.map((method) => method.name);
     expect(rpcs.filter((name) => !inProto.has(name))).toEqual([]);
     for (const name of rpcs) {
-      expect({ rpc: name, callers: inProto.get(name) }).toEqual({ rpc: name, callers: sorted(access.get(procedureName(TokenService, name))) });
+      expect({ rpc: name, callers: inProto.get(name) }).toEqual({ rpc: name, callers: sorted(access.get(procedureName(service, name))) });
     }
-  });
+  };
+  it("every TokenService RPC's proto comment names on its Callers line exactly the principals the access table lets in", protoAgrees(TokenService, "token_service.proto"));
+  it("every AccountTokenService RPC's proto comment names on its Callers line exactly the principals the access table lets in", protoAgrees(AccountTokenService, "account_token_service.proto"));
 });
