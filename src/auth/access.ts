@@ -39,7 +39,7 @@ export function assertCovers(table: AccessTable, services: readonly DescService[
 }
 
 /** The Request…Token RPC of an operation: `key_change_new_key` is RequestKeyChangeNewKeyToken. */
-export function requestRpcOf(operation: TokenOperation): string {
+function requestRpcOf(operation: TokenOperation): string {
   const name = `Request${operation.replace(/(?:^|_)([a-z])/g, (_match, letter: string) => letter.toUpperCase())}Token`;
   // A renamed RPC or operation must fail the start, not leave the RPC out of the table.
   if (!TokenService.methods.some((method) => method.name === name)) throw new Error(`TokenService has no ${name} for the ${operation} operation`);
@@ -47,11 +47,11 @@ export function requestRpcOf(operation: TokenOperation): string {
 }
 
 /**
- * Seeds 000/001, from the operation table (domain/profileTokens/operations.ts), which says who
- * may request and consume each OTT. Public callers reach registration and password recovery (and
- * report tokens) only when TOKEN_PUBLIC_REQUESTS is on: the domain refuses them otherwise, and
- * ConsumeToken for any other operation; a user acts only on its own profile, a service for the
- * user it names.
+ * Seeds 000/001: who may request and consume each OTT is its operation's entry in the operation
+ * table (domain/profileTokens/operations.ts); the Request…Token and ConsumeToken entries follow
+ * from it. The domain refuses what the RPC alone cannot tell: public callers unless
+ * TOKEN_PUBLIC_REQUESTS is on, a user consuming a backend's operation, a user acting on another's
+ * profile.
  */
 function tokenOperationAccess(): Record<string, readonly PrincipalKind[]> {
   return {
