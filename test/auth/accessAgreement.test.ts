@@ -1,39 +1,27 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { DescService } from "@bufbuild/protobuf";
 import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { access, procedureName } from "../../src/auth/access.js";
 import type { PrincipalKind } from "../../src/auth/principal.js";
+import { rpcComments, labelled } from "../support/protoComments.js";
 import { factorChangeReport, isTokenOperation, operations, TOKEN_OPERATIONS } from "../../src/domain/profileTokens/operations.js";
 
 const kinds: readonly PrincipalKind[] = ["public", "user", "service", "admin"];
 const sorted = (set: Iterable<PrincipalKind> | undefined): PrincipalKind[] => (set === undefined ? [] : [...new Set(set)].sort());
 
 /**
- * The principals each RPC's proto comment names on its "Callers:" line (which may run on over
- * the next comment lines until a blank one or the next label), keyed by RPC name. A principal
- * named in a parenthesis ("service (and public when TOKEN_PUBLIC_REQUESTS=true…)") counts: it
- * reaches the RPC, and the domain decides the rest; "every other principal" names them all.
+ * The principals each RPC's proto comment names on its "Callers:" line, keyed by RPC name. A
+ * principal named in a parenthesis ("service (and public when TOKEN_PUBLIC_REQUESTS=true…)")
+ * counts: it reaches the RPC, and the domain decides the rest; "every other principal" names
+ * them all.
  */
 function callersInProto(file: string): Map<string, PrincipalKind[]> {
-  const lines = readFileSync(new URL(`../../proto/onetime/v1/${file}`, import.meta.url), "utf8").split("\n");
   const found = new Map<string, PrincipalKind[]>();
-  lines.forEach((line, index) => {
-    const rpc = /^\s*rpc (\w+)\(/.exec(line)?.[1];
-    if (rpc === undefined) return;
-    const comment: string[] = [];
-    for (let above = index - 1; above >= 0 && /^\s*\/\//.test(lines[above] ?? ""); above--) comment.unshift((lines[above] ?? "").replace(/^\s*\/\/\s?/, ""));
-    const start = comment.findIndex((text) => text.startsWith("Callers:"));
-    if (start === -1) return;
-    const paragraph = [comment[start] ?? ""];
-    for (const text of comment.slice(start + 1)) {
-      if (text.trim() === "" || /^[A-Z][a-z]+:/.test(text)) break;
-      paragraph.push(text);
-    }
-    const named = paragraph.join(" ").slice("Callers:".length);
-    found.set(rpc, sorted(kinds.filter((kind) => named.includes("every other principal") || new RegExp(`\\b${kind}\\b`).test(named))));
-  });
+  for (const [rpc, comment] of rpcComments(file)) {
+    const named = labelled(comment, "Callers:");
+    if (named !== undefined) found.set(rpc, sorted(kinds.filter((kind) => named.includes("every other principal") || new RegExp(`\\b${kind}\\b`).test(named))));
+  }
   return found;
 }
 

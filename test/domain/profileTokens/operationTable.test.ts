@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { FACTOR_CHANGE_REPORT, operations, TOKEN_OPERATIONS } from "../../../src/domain/profileTokens/operations.js";
+import { FACTOR_CHANGE_REPORT, operations, TOKEN_OPERATIONS, type TokenOperation } from "../../../src/domain/profileTokens/operations.js";
+import { labelled, rpcComments } from "../../support/protoComments.js";
 
+const pascal = (operation: TokenOperation): string => operation.replace(/(?:^|_)([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 const source = (file: string): string => readFileSync(new URL(`../../../src/domain/profileTokens/${file}`, import.meta.url), "utf8");
 
 /** The operation table is the whole of each operation's rules: the pipeline reads it and names no operation. */
@@ -34,5 +36,24 @@ describe("the operation table", () => {
         expect({ operation, hasEffect: effect !== undefined }).toEqual({ operation, hasEffect: true });
       }
     }
+  });
+
+  it("each Request…Token RPC's proto comment says Switchable, and FACTOR_CHANGES_LOCKED among its errors, exactly when its operation's entry does", () => {
+    const comments = rpcComments("token_service.proto");
+    for (const operation of TOKEN_OPERATIONS) {
+      const spec = operations[operation];
+      const comment = comments.get(`Request${pascal(operation)}Token`) ?? [];
+      // Step 2 is switched off with its step 1 (TOKEN_DISABLED_OPERATIONS names only the step 1).
+      const switchable = spec.switchable || (spec.proves !== undefined && operations[spec.proves].switchable);
+      expect({ operation, switchable: comment.some((line) => /\bSwitchable\b/.test(line)) }).toEqual({ operation, switchable });
+      expect({ operation, locked: labelled(comment, "Errors:")?.includes("FACTOR_CHANGES_LOCKED") ?? false }).toEqual({ operation, locked: spec.factorChange !== undefined });
+    }
+  });
+
+  it("ConsumeToken's proto comment lists as locked by a report exactly the operations the table marks as factor changes", () => {
+    const comment = (rpcComments("token_service.proto").get("ConsumeToken") ?? []).join(" ");
+    const listed = /factor changes are locked \(([^)]*)\)/.exec(comment)?.[1]?.match(/\b[A-Z][A-Z_]+[A-Z]\b/g) ?? [];
+    const factorChanges = TOKEN_OPERATIONS.filter((operation) => operations[operation].factorChange !== undefined).map((operation) => operation.toUpperCase());
+    expect(listed.filter((name) => name !== "FAILED_PRECONDITION" && name !== "FACTOR_CHANGES_LOCKED").sort()).toEqual(factorChanges.sort());
   });
 });
