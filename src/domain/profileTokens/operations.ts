@@ -126,7 +126,8 @@ export interface OperationSpec {
   readonly boundToProcessingId?: true;
   /**
    * Whose guesses the OTT spends: "public" when the caller names where it goes (anyone could
-   * have it sent to anyone's address), "account" when it goes to a key the profile already has.
+   * have it sent to anyone's address), "account" when it goes to a key the profile already has
+   * (one it holds unverified spends the public pool all the same: it may be anyone's).
    */
   readonly guessPool: GuessPool;
   /** What the request reads: the user's profile, the owner of `input.key`, or both. */
@@ -172,7 +173,7 @@ function requireStep1(context: PlanContext): Target {
   return context.step1;
 }
 
-/** The target a change acts on: every operation whose effect changes a key plans one. */
+/** The key a change acts on: every operation whose effect acts on a key plans it as the target. */
 function requireTarget(target: Target | undefined, what: string): Target {
   if (target === undefined) throw new Error(`${what} without its key`);
   return target;
