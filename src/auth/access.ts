@@ -5,6 +5,7 @@ import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
+import { consumeCallers, operations, TOKEN_OPERATIONS, type TokenOperation } from "../domain/profileTokens/operations.js";
 import type { PrincipalKind } from "./principal.js";
 
 /**
@@ -37,6 +38,28 @@ export function assertCovers(table: AccessTable, services: readonly DescService[
   if (missing.length > 0) throw new Error(`access table has no entry for: ${missing.join(", ")}`);
 }
 
+/** The Request…Token RPC of an operation: `key_change_new_key` is RequestKeyChangeNewKeyToken. */
+function requestRpcOf(operation: TokenOperation): string {
+  const name = `Request${operation.replace(/(?:^|_)([a-z])/g, (_match, letter: string) => letter.toUpperCase())}Token`;
+  // A renamed RPC or operation must fail the start, not leave the RPC out of the table.
+  if (!TokenService.methods.some((method) => method.name === name)) throw new Error(`TokenService has no ${name} for the ${operation} operation`);
+  return name;
+}
+
+/**
+ * Seeds 000/001: who may request and consume each OTT is its operation's entry in the operation
+ * table (domain/profileTokens/operations.ts); the Request…Token and ConsumeToken entries follow
+ * from it. The domain refuses what the RPC alone cannot tell: public callers unless
+ * TOKEN_PUBLIC_REQUESTS is on, a user consuming a backend's operation, a user acting on another's
+ * profile.
+ */
+function tokenOperationAccess(): Record<string, readonly PrincipalKind[]> {
+  return {
+    ...Object.fromEntries(TOKEN_OPERATIONS.map((operation) => [procedureName(TokenService, requestRpcOf(operation)), operations[operation].callers])),
+    [`${TokenService.typeName}/ConsumeToken`]: consumeCallers,
+  };
+}
+
 /**
  * Who may call what: every RPC onetime serves, and the principals it accepts. Start-up fails if
  * an RPC is served without an entry here. Each service's RPCs join this table with that service.
@@ -54,22 +77,7 @@ export const access = accessTable({
   [`${VerificationService.typeName}/ValidateVerification`]: backends,
   [`${VerificationService.typeName}/GetVerification`]: backends,
   [`${VerificationService.typeName}/InvalidateVerification`]: backends,
-  // Seeds 000/001. Public callers reach registration and password recovery only when
-  // TOKEN_PUBLIC_REQUESTS is on (the domain refuses them otherwise), and ConsumeToken only for
-  // those operations; a user acts only on its own profile, a service for the user it names.
-  [`${TokenService.typeName}/RequestRegistrationToken`]: ["public", "service"],
-  [`${TokenService.typeName}/RequestLoginToken`]: ["service"],
-  [`${TokenService.typeName}/RequestPasswordRecoveryToken`]: ["public", "service"],
-  [`${TokenService.typeName}/RequestKeyRecoveryToken`]: ["service"],
-  [`${TokenService.typeName}/RequestKeyRecoveryNewKeyToken`]: ["service"],
-  [`${TokenService.typeName}/RequestPasswordChangeToken`]: ["user", "service"],
-  [`${TokenService.typeName}/RequestKeyAdditionToken`]: ["user", "service"],
-  [`${TokenService.typeName}/RequestKeyChangeToken`]: ["user", "service"],
-  [`${TokenService.typeName}/RequestKeyChangeNewKeyToken`]: ["user", "service"],
-  [`${TokenService.typeName}/RequestKeyRemovalToken`]: ["user", "service"],
-  [`${TokenService.typeName}/RequestAntiPhishingCodeToken`]: ["user", "service"],
-  [`${TokenService.typeName}/RequestMfaDisableToken`]: ["user", "service"],
-  [`${TokenService.typeName}/ConsumeToken`]: ["public", "user", "service"],
+  ...tokenOperationAccess(),
   [`${TokenService.typeName}/GetSecurityProfile`]: ["user", "service", "admin"],
   [`${TokenService.typeName}/CreateSecurityProfile`]: ["service"],
   [`${TokenService.typeName}/EnableMfa`]: ["user", "service"],

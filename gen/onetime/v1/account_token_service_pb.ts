@@ -933,7 +933,7 @@ export const AccountTokenService: GenService<{
    * checked against the provider's siteverify endpoint). The token is looked up first: one that
    * cannot be validated is NOT_FOUND without the provider being asked.
    *
-   * Callers: public.
+   * Callers: public (and every other principal).
    * Errors: INVALID_ARGUMENT (a field), PERMISSION_DENIED (CAPTCHA_FAILED), NOT_FOUND
    * (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, used, revoked or already validated),
    * FAILED_PRECONDITION (CAPTCHA_NOT_CONFIGURED), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED),
@@ -950,7 +950,7 @@ export const AccountTokenService: GenService<{
    * Creates an account creation token and sends it by push to the device (seed: POST
    * /account_creation_tokens/send-by-push). The token travels only in the push.
    *
-   * Callers: public.
+   * Callers: public (and every other principal).
    * Errors: INVALID_ARGUMENT (pn_provider, pn_param: also a topic the server does not send to,
    * pn_prid), PERMISSION_DENIED
    * (TOKEN_ALREADY_SENT: a token sent to this device is still valid; DEVICE_LIMIT_REACHED: the
@@ -968,7 +968,7 @@ export const AccountTokenService: GenService<{
    * Spends a validated request token for an account creation token (seed: POST
    * /account_creation_tokens/using-account-creation-request-token).
    *
-   * Callers: public.
+   * Callers: public (and every other principal).
    * Errors: INVALID_ARGUMENT, NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: unknown, expired, used or
    * revoked), FAILED_PRECONDITION (REQUEST_TOKEN_NOT_VALIDATED: the CAPTCHA step is missing; the
    * token stays usable), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
@@ -1013,7 +1013,7 @@ export const AccountTokenService: GenService<{
    * Creates an account recovery token and sends it by push to the device (seed: POST
    * /account_recovery_tokens/send-by-push).
    *
-   * Callers: public.
+   * Callers: public (and every other principal).
    * Errors: as SendAccountCreationTokenByPush.
    *
    * @generated from rpc onetime.v1.AccountTokenService.SendAccountRecoveryTokenByPush
@@ -1027,7 +1027,7 @@ export const AccountTokenService: GenService<{
    * Spends an account recovery token: what the recovery page does with the token it was opened
    * with. The optional phone (prefill of the recovery form) is checked and handed back.
    *
-   * Callers: public.
+   * Callers: public (and every other principal).
    * Errors: INVALID_ARGUMENT (account_recovery_token, phone), NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND),
    * RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
    *
@@ -1045,7 +1045,7 @@ export const AccountTokenService: GenService<{
    * 8628 keeps the device_code on the device and shows only the user_code, a photo of the screen
    * can attach the token but never redeem or watch it.
    *
-   * Callers: public.
+   * Callers: public (and every other principal).
    * Errors: RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
    *
    * @generated from rpc onetime.v1.AccountTokenService.CreateAuthToken
@@ -1075,7 +1075,8 @@ export const AccountTokenService: GenService<{
    * to, once; the token is then spent. Not attached yet: state AUTH_TOKEN_STATE_PENDING, and the
    * token stays as it was.
    *
-   * Callers: public (the device that created the token: the holder of its device secret).
+   * Callers: public (and every other principal): the device that created the token, the holder
+   * of its device secret.
    * Errors: INVALID_ARGUMENT (device_secret), NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND: unknown,
    * expired, redeemed or revoked; a wrong device secret, the shown token among them, is unknown
    * and changes nothing), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
@@ -1093,7 +1094,8 @@ export const AccountTokenService: GenService<{
    * it; or EXPIRED at the token's expiry), after which the stream ends. Redeem once ATTACHED is seen; the watch only advises,
    * RedeemAuthToken decides. Holds no database connection while it waits.
    *
-   * Callers: public (the device that created the token: the holder of its device secret).
+   * Callers: public (and every other principal): the device that created the token, the holder
+   * of its device secret.
    * Errors: INVALID_ARGUMENT (device_secret), NOT_FOUND (ACCOUNT_TOKEN_NOT_FOUND, as for
    * RedeemAuthToken), RESOURCE_EXHAUSTED (CLIENT_LIMIT_REACHED), UNAVAILABLE.
    *

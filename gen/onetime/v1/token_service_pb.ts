@@ -1544,7 +1544,9 @@ export const TokenService: GenService<{
    * (profile.factor_changes_locked). The token is the proof: callers are services, and public
    * callers when TOKEN_PUBLIC_REQUESTS=true. It works once, for TOKEN_FACTOR_REPORT_TTL_SECONDS.
    *
-   * Callers: user (own profile, user operations), service (any operation).
+   * Callers: user (own profile, user operations), service (any operation), public (REGISTRATION,
+   * PASSWORD_RECOVERY and FACTOR_CHANGE_REPORT, when TOKEN_PUBLIC_REQUESTS=true; otherwise
+   * UNAUTHENTICATED).
    * Errors: INVALID_ARGUMENT (WRONG_TOKEN on token, metadata attempts_left; STEP_ONE_OPERATION;
    * a field), NOT_FOUND (TOKEN_NOT_FOUND: unknown, expired, used, replaced, or for another
    * operation, user or processing id), FAILED_PRECONDITION (TOKEN_LOCKED after too many wrong

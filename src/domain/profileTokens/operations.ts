@@ -73,30 +73,61 @@ export interface PlanContext {
   readonly step1?: Target;
 }
 
+/** What a consume request carries besides the OTT, for the effects that take a value. */
+export interface ConsumeValues {
+  readonly antiPhishingCode?: string;
+}
+
+/** A value a change needs from the consume request, and the request field that carries it. */
+export interface RequiredValue {
+  readonly value: keyof ConsumeValues;
+  readonly field: string;
+  readonly message: string;
+}
+
 /** What consuming an OTT does. */
 export type Effect =
-  /** Password and login operations: the OTT is confirmed, passwords are not ours. */
+  /** Password change and login: the OTT is confirmed, passwords are not ours. */
   | { readonly kind: "confirm" }
-  /** Registration: the key is verified, for the caller to create the profile with. */
+  /**
+   * The key the OTT went to is answered, proven: registration's, for the caller to create the
+   * profile with; password recovery's, with the user it belongs to.
+   */
   | { readonly kind: "verified_key" }
-  | { readonly kind: "change"; change(target: Target | undefined, newValue: string | undefined): ProfileChange };
+  | {
+      readonly kind: "change";
+      /** Checked before the OTT is redeemed, so a forgotten field does not burn it. */
+      readonly requires?: RequiredValue;
+      change(target: Target | undefined, values: ConsumeValues): ProfileChange;
+    };
 
 export interface OperationSpec {
   /** Registration and password recovery are for a processing id; every other for a user. */
   readonly subject: "user" | "processing";
   /** The seeds mark it switchable: TOKEN_DISABLED_OPERATIONS may turn it off. */
   readonly switchable: boolean;
-  /** Who may request and consume it (a user only for its own profile); public only when configured. */
+  /**
+   * Who may request and consume it (a user only for its own profile); public only when
+   * TOKEN_PUBLIC_REQUESTS is on. The access table (auth/access.ts) takes its Request…Token and
+   * ConsumeToken entries from here.
+   */
   readonly callers: readonly ActorKind[];
-  /** Step 2: the step-1 operation whose OTT the request proves. */
+  /** Step 2: the step-1 operation whose OTT the request proves (and spends). */
   readonly proves?: TokenOperation;
-  /** Step 1: proven by step 2's request, never consumed on its own. */
-  readonly stepOne?: true;
-  /** Whether the OTT key names the key type (step 1 of a two-step operation, so step 2 finds it). */
-  readonly keyTyped?: true;
+  /**
+   * Step 1: the step-2 operation whose request proves it. Its OTT is never consumed on its own,
+   * and its storage key names the key type, so step 2, which names only the new key, finds it.
+   */
+  readonly provenBy?: TokenOperation;
+  /**
+   * The OTT's hash covers the request's processing id as well, so consuming it for another
+   * processing id (or none) is a wrong token: a login code works only for the login it was sent for.
+   */
+  readonly boundToProcessingId?: true;
   /**
    * Whose guesses the OTT spends: "public" when the caller names where it goes (anyone could
-   * have it sent to anyone's address), "account" when it goes to a key the profile already has.
+   * have it sent to anyone's address), "account" when it goes to a key the profile already has
+   * (one it holds unverified spends the public pool all the same: it may be anyone's).
    */
   readonly guessPool: GuessPool;
   /** What the request reads: the user's profile, the owner of `input.key`, or both. */
@@ -142,11 +173,18 @@ function requireStep1(context: PlanContext): Target {
   return context.step1;
 }
 
+/** The key a change acts on: every operation whose effect acts on a key plans it as the target. */
+function requireTarget(target: Target | undefined, what: string): Target {
+  if (target === undefined) throw new Error(`${what} without its key`);
+  return target;
+}
+
 const setKey = (requireMfaOff: boolean, requireSecondFactor = false): Effect => ({
   kind: "change",
-  change: (target, _value) => {
-    if (target?.next === undefined) throw new Error("a key change without its new value");
-    return { kind: "set_key", type: target.type, current: target.current, requireMfaOff, ...(requireSecondFactor ? { requireSecondFactor } : {}), value: target.next };
+  change: (target) => {
+    const { type, current, next } = requireTarget(target, "a key change");
+    if (next === undefined) throw new Error("a key change without its new value");
+    return { kind: "set_key", type, current, requireMfaOff, ...(requireSecondFactor ? { requireSecondFactor } : {}), value: next };
   },
 });
 
@@ -177,6 +215,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     subject: "user",
     switchable: true,
     callers: service,
+    boundToProcessingId: true,
     reads: { user: true, key: false },
     guessPool: "account",
     plan: (context) => {
@@ -200,14 +239,13 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
       if (profile === null || stored?.verified !== true) return { destination: typed, send: false, template: "token.password_recovery" };
       return { destination: { type: typed.type, value: stored.value }, shown: typed, send: true, template: "token.password_recovery", userId: profile.userId };
     },
-    effect: { kind: "confirm" },
+    effect: { kind: "verified_key" },
   },
   key_recovery: {
     subject: "user",
     switchable: true,
     callers: service,
-    stepOne: true,
-    keyTyped: true,
+    provenBy: "key_recovery_new_key",
     reads: { user: true, key: false },
     guessPool: "account",
     factorChange: "key_recovered",
@@ -284,8 +322,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     subject: "user",
     switchable: false,
     callers: userOrService,
-    stepOne: true,
-    keyTyped: true,
+    provenBy: "key_change_new_key",
     reads: { user: true, key: false },
     guessPool: "account",
     factorChange: "key_changed",
@@ -331,8 +368,9 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     effect: {
       kind: "change",
       change: (target) => {
-        if (target?.current == null) throw new Error("a key removal without its key");
-        return { kind: "remove_key", type: target.type, current: target.current };
+        const { type, current } = requireTarget(target, "a key removal");
+        if (current === null) throw new Error("a key removal without its key");
+        return { kind: "remove_key", type, current };
       },
     },
   },
@@ -353,9 +391,10 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
     },
     effect: {
       kind: "change",
-      change: (_target, code) => {
-        if (code === undefined) throw new Error("an anti-phishing change without its code");
-        return { kind: "set_anti_phishing_code", code };
+      requires: { value: "antiPhishingCode", field: "anti_phishing_code", message: "is required to set the anti-phishing code" },
+      change: (_target, { antiPhishingCode }) => {
+        if (antiPhishingCode === undefined) throw new Error("an anti-phishing change without its code");
+        return { kind: "set_anti_phishing_code", code: antiPhishingCode };
       },
     },
   },
@@ -371,7 +410,7 @@ export const operations: Readonly<Record<TokenOperation, OperationSpec>> = {
       if (!key.mfaEnabled) throw new MfaNotEnabled();
       return { destination: key, send: true, template: "token.mfa_disabling", target: { type: key.type, current: key.value } };
     },
-    effect: { kind: "change", change: (target) => ({ kind: "disable_mfa", type: target!.type }) },
+    effect: { kind: "change", change: (target) => ({ kind: "disable_mfa", type: requireTarget(target, "an MFA disable").type }) },
   },
 };
 
@@ -380,3 +419,20 @@ export function isTokenOperation(name: string): name is TokenOperation {
 }
 
 export const switchableOperations: readonly TokenOperation[] = TOKEN_OPERATIONS.filter((operation) => operations[operation].switchable);
+
+/**
+ * Consuming a "this wasn't me" report token: not an OTT anyone requests (a factor change sends
+ * it), so not among the request operations, but consumed through the same RPC.
+ */
+export const FACTOR_CHANGE_REPORT = "factor_change_report";
+
+/**
+ * Who may report a factor change: the token is the proof, as for password recovery, so services
+ * and, when TOKEN_PUBLIC_REQUESTS is on, public callers.
+ */
+export const factorChangeReport: { readonly callers: readonly PrincipalKind[] } = { callers: serviceOrPublic };
+
+/** Who may consume some OTT (ConsumeToken): the callers of every operation but a step 1, and of reports. */
+export const consumeCallers: readonly PrincipalKind[] = [
+  ...new Set([...TOKEN_OPERATIONS.filter((operation) => operations[operation].provenBy === undefined).flatMap((operation) => operations[operation].callers), ...factorChangeReport.callers]),
+];

@@ -13,7 +13,7 @@ import { limitsKeyOf } from "../verification/consumer.js";
 import { actingUser } from "./actingUser.js";
 import { announceFactorChange } from "./factorChangeNotices.js";
 import { maskDestination } from "./masking.js";
-import { operations, type OperationSpec, type Plan, type RequestInput, type Target, type TokenOperation } from "./operations.js";
+import { FACTOR_CHANGE_REPORT, factorChangeReport, operations, type OperationSpec, type Plan, type RequestInput, type Target, type TokenOperation } from "./operations.js";
 import { FactorChangesLocked, OperationDisabled, operationNotAllowed, ProfileChanged, ProfileNotFound, TokenLocked, TokenNotFound, WrongToken } from "./profileTokenErrors.js";
 import { keyOf, type SecurityProfile, type SecurityProfileStore, type UserKey, type UserKeyType } from "./securityProfile.js";
 import { decodeRecord, encodeRecord, tokenKey, type TokenRecord } from "./tokenRecord.js";
@@ -61,14 +61,7 @@ export interface Consumed {
   readonly profile?: SecurityProfile;
 }
 
-/**
- * Consuming a "this wasn't me" report token: not an OTT anyone requests (a factor change sends
- * it), so not among the request operations, but consumed through the same RPC.
- */
-export const FACTOR_CHANGE_REPORT = "factor_change_report";
-
-/** Who may report a factor change: the token is the proof, as for password recovery. */
-const reportCallers = ["service", "public"] as const;
+export { FACTOR_CHANGE_REPORT } from "./operations.js";
 
 type Subject = { readonly userId: string; readonly processingId?: undefined } | { readonly processingId: string; readonly userId?: undefined };
 
@@ -144,7 +137,7 @@ export class ProfileTokens {
       nextResendAt: grant.nextSendAt,
     });
     return this.deps.secrets.issue<IssuedToken>({
-      key: tokenKey(operation, subject, spec.keyTyped === true ? plan.target?.type : undefined),
+      key: tokenKey(operation, subject, spec.provenBy !== undefined ? plan.target?.type : undefined),
       recipient: limitsKeyOf(plan.destination.type, plan.destination.value),
       // Resend waits per operation: a password reset does not hold up a key change to the same
       // address. The guess budget is the destination's per pool, across operations (and verifications).
@@ -157,7 +150,7 @@ export class ProfileTokens {
       guesses: rules.guesses[pool],
       whenTaken: "replace",
       // Nothing to send: no code either, so no guess can ever match this OTT.
-      ...(plan.send ? { code: bound(operation, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),
+      ...(plan.send ? { code: bound(spec, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),
       record: () => encodeRecord(record),
       answer: issued,
       replay: { encode: (answer) => JSON.stringify(answer), decode: decodeIssued },
@@ -167,24 +160,25 @@ export class ProfileTokens {
   async consume(input: ConsumeInput, actor: Actor): Promise<Consumed> {
     const { operation } = input;
     const spec = operations[operation];
-    if (spec.stepOne === true) {
+    if (spec.provenBy !== undefined) {
       throw new StepOneOperation();
     }
     this.admit(operation, spec, actor);
     const subject = this.subjectOf(spec, input, actor);
-    if (operation === "anti_phishing_code" && (input.antiPhishingCode ?? "") === "") {
+    const required = spec.effect?.kind === "change" ? spec.effect.requires : undefined;
+    if (required !== undefined && (input[required.value] ?? "") === "") {
       // Checked before the OTT is redeemed, so a forgotten field does not burn it.
-      throw InvalidArgument.field("anti_phishing_code", "required", "is required to set the anti-phishing code");
+      throw InvalidArgument.field(required.field, "required", required.message);
     }
-    const redemption = await this.deps.secrets.redeem(tokenKey(operation, subject), bound(operation, input.processingId, input.token));
+    const redemption = await this.deps.secrets.redeem(tokenKey(operation, subject), bound(spec, input.processingId, input.token));
     const record = redeemed(redemption, "token");
     const effect = spec.effect;
     const userId = record.userId;
     switch (effect?.kind) {
       case "confirm":
-        return { operation, ...(userId === undefined ? {} : { userId }), ...(operation === "password_recovery" ? { verifiedKey: record.destination } : {}) };
+        return { operation, ...(userId === undefined ? {} : { userId }) };
       case "verified_key":
-        return { operation, verifiedKey: record.destination };
+        return { operation, ...(userId === undefined ? {} : { userId }), verifiedKey: record.destination };
       case "change": {
         if (userId === undefined) throw new Error(`${operation} token without a user`);
         const announce =
@@ -194,7 +188,7 @@ export class ProfileTokens {
                 { ...this.deps, reportTtlMs: this.deps.rules.factorReportTtlMs },
                 { change: spec.factorChange, target: record.target, confirmedBy: record.destination, locale: record.locale, requestId: actor.requestId },
               );
-        const profile = await this.deps.profiles.apply(userId, effect.change(record.target, input.antiPhishingCode), actor, announce);
+        const profile = await this.deps.profiles.apply(userId, effect.change(record.target, input), actor, announce);
         if (profile === null) throw await this.refusal(userId, spec);
         return { operation, userId, profile };
       }
@@ -216,10 +210,7 @@ export class ProfileTokens {
    * must be the token's user.
    */
   async report(input: { readonly token: string; readonly userId?: string }, actor: Actor): Promise<Consumed> {
-    if (actor.kind === "public" && !this.deps.rules.publicRequests) {
-      throw new Unauthenticated("TOKEN_MISSING", "this server takes these requests from backends only: send a bearer token");
-    }
-    if (!(reportCallers as readonly string[]).includes(actor.kind)) throw operationNotAllowed();
+    this.admitCaller(factorChangeReport.callers, actor);
     const profile = await this.deps.profiles.lockFactorChanges(this.deps.reportHash(input.token), input.userId, actor);
     if (profile === null) throw new TokenNotFound();
     this.deps.logger.warn({ requestId: actor.requestId, userId: profile.userId, reportedChange: profile.factorChangesLock?.reportedChange }, "a factor change was reported as not the user's: factor changes are locked");
@@ -247,17 +238,21 @@ export class ProfileTokens {
   }
 
   private admit(operation: TokenOperation, spec: OperationSpec, actor: Actor): void {
-    if (actor.kind === "public" && spec.callers.includes("public") && !this.deps.rules.publicRequests) {
-      throw new Unauthenticated("TOKEN_MISSING", "this server takes these requests from backends only: send a bearer token");
-    }
-    // No credentials for an operation that needs them: the caller must sign in, not give up.
-    if (actor.kind === "public" && !spec.callers.includes("public")) {
-      throw new Unauthenticated("TOKEN_MISSING", `this operation needs a bearer token (${spec.callers.join(" or ")}): send one`);
-    }
-    if (!spec.callers.includes(actor.kind)) throw operationNotAllowed();
+    this.admitCaller(spec.callers, actor);
     // Step 2 goes with its step 1: switching key recovery off switches off both.
     const { disabled } = this.deps.rules;
     if (disabled.has(operation) || (spec.proves !== undefined && disabled.has(spec.proves))) throw new OperationDisabled();
+  }
+
+  private admitCaller(callers: readonly Actor["kind"][], actor: Actor): void {
+    if (actor.kind === "public" && callers.includes("public") && !this.deps.rules.publicRequests) {
+      throw new Unauthenticated("TOKEN_MISSING", "this server takes these requests from backends only: send a bearer token");
+    }
+    // No credentials for an operation that needs them: the caller must sign in, not give up.
+    if (actor.kind === "public" && !callers.includes("public")) {
+      throw new Unauthenticated("TOKEN_MISSING", `this operation needs a bearer token (${callers.join(" or ")}): send one`);
+    }
+    if (!callers.includes(actor.kind)) throw operationNotAllowed();
   }
 
   /** A public caller's CAPTCHA answer, when the rules ask for one; services and users are never asked. */
@@ -311,9 +306,9 @@ function poolOf(spec: OperationSpec, plan: Plan, profile: SecurityProfile | null
   return key?.verified === true && key.value === plan.destination.value ? "account" : "public";
 }
 
-/** A login OTT may be bound to a processing id: its hash covers both, so another id is a wrong token. */
-function bound(operation: TokenOperation, processingId: string | undefined, token: string): string {
-  return operation === "login" ? `${processingId ?? ""}\u0000${token}` : token;
+/** What an OTT's hash covers: the token, and for an operation bound to it the processing id. */
+function bound(spec: OperationSpec, processingId: string | undefined, token: string): string {
+  return spec.boundToProcessingId === true ? `${processingId ?? ""}\u0000${token}` : token;
 }
 
 function redeemed(redemption: Redemption, field: string): TokenRecord {

@@ -8,6 +8,6 @@ import { tokenKey } from "./tokenRecord.js";
  */
 export function userTokenKeys(userId: string): string[] {
   return TOKEN_OPERATIONS.filter((operation) => operations[operation].subject === "user").flatMap((operation) =>
-    operations[operation].keyTyped === true ? (["email", "phone"] as const).map((type) => tokenKey(operation, { userId }, type)) : [tokenKey(operation, { userId })],
+    operations[operation].provenBy !== undefined ? (["email", "phone"] as const).map((type) => tokenKey(operation, { userId }, type)) : [tokenKey(operation, { userId })],
   );
 }
