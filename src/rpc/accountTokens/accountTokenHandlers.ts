@@ -13,7 +13,7 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
     },
     async validateAccountCreationRequestToken(request, context) {
       const record = await tokens.creation.validateRequestToken(request.accountCreationRequestToken, request.captchaResponse, actorOf(context));
-      return { validateTime: timestampFromDate(record.validatedAt ?? new Date()), expireTime: timestampFromDate(record.expiresAt) };
+      return { validateTime: timestampFromDate(record.validatedAt), expireTime: timestampFromDate(record.expiresAt) };
     },
     async sendAccountCreationTokenByPush(request, context) {
       const sent = await tokens.push.send("account_creation", pushTargetOf(request.device), actorOf(context));
@@ -25,7 +25,7 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
     async consumeAccountCreationToken(request, context) {
       const actor = signedIn(actorOf(context));
       const record = await tokens.creation.consume(request.accountCreationToken, actor);
-      return { accountId: actor.subject, useTime: timestampFromDate(record.usedAt ?? new Date()) };
+      return { accountId: actor.subject, useTime: timestampFromDate(record.usedAt) };
     },
     async createAccountCreationToken(_request, context) {
       return { accountCreationToken: issuedProto(await tokens.creation.create(actorOf(context))) };
