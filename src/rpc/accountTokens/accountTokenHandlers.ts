@@ -3,6 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { AccountTokenService } from "../../../gen/onetime/v1/account_token_service_pb.js";
 import type { AccountTokens } from "../../domain/accountTokens/accountTokens.js";
 import { actorOf } from "../actor.js";
+import { idOf } from "../requestFields.js";
 import { accountTokenProto, authStateProto, issuedProto, listQuery, pushTargetOf, signedIn } from "./accountTokenMapping.js";
 
 /** onetime.v1.AccountTokenService: decode, call the domain, encode. Rules live in the domain. */
@@ -60,7 +61,7 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
       return { tokens: page.tokens.map(accountTokenProto), nextPageToken: page.nextPageToken ?? "" };
     },
     async revokeAccountToken(request, context) {
-      return { token: accountTokenProto(await tokens.admin.revoke(request.tokenId.toLowerCase(), actorOf(context))) };
+      return { token: accountTokenProto(await tokens.admin.revoke(idOf(request.tokenId), actorOf(context))) };
     },
   });
 }
