@@ -18,6 +18,7 @@ import { FactorChangesLocked, OperationDisabled, operationNotAllowed, ProfileCha
 import { keyOf, type SecurityProfile, type SecurityProfileStore, type UserKey, type UserKeyType } from "./securityProfile.js";
 import { decodeRecord, encodeRecord, tokenKey, type TokenRecord } from "./tokenRecord.js";
 import type { TokenRules } from "./tokenRules.js";
+import { expiresInMinutes } from "../expiresInMinutes.js";
 
 export interface ProfileTokenDependencies {
   readonly secrets: OneTimeSecrets;
@@ -283,7 +284,7 @@ export class ProfileTokens {
     const ownKey = plan.send && profile !== null && keyOf(profile, destination.type)?.value === destination.value;
     const view = {
       code,
-      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      expiresInMinutes: expiresInMinutes(ttlMs),
       ...(ownKey ? { antiPhishingCode: profile.antiPhishingCode } : {}),
     };
     return destination.type === "email"

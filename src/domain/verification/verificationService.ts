@@ -17,6 +17,7 @@ import { decodeStored, encodeStored, verificationKey, type Verification, type Ve
 import { TotpNotEnrolled, VerificationIdTaken, VerificationLocked, VerificationNotFound, WrongCode } from "./verificationErrors.js";
 import type { VerificationEvents } from "./verificationEvents.js";
 import { checkCallerTemplate, verificationEmail, verificationSms, type CallerTemplate } from "./verificationMessage.js";
+import { expiresInMinutes } from "../expiresInMinutes.js";
 
 /** The server's rules for verifications (from config). */
 export interface VerificationRules {
@@ -195,7 +196,7 @@ export class Verifications {
     const facts = {
       code,
       verificationId: verification.id,
-      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      expiresInMinutes: expiresInMinutes(ttlMs),
       ...(input.locale === undefined ? {} : { locale: input.locale }),
     };
     return verification.method === "email"
