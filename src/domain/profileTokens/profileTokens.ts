@@ -19,6 +19,7 @@ import { keyOf, type SecurityProfile, type SecurityProfileStore, type UserKey, t
 import { decodeRecord, encodeRecord, tokenKey, type TokenRecord } from "./tokenRecord.js";
 import type { TokenRules } from "./tokenRules.js";
 import { expiresInMinutes } from "../expiresInMinutes.js";
+import { jsonReplay } from "../secrets/replay.js";
 
 export interface ProfileTokenDependencies {
   readonly secrets: OneTimeSecrets;
@@ -161,7 +162,7 @@ export class ProfileTokens {
       ...(plan.send ? { code: bound(operation, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),
       record: () => encodeRecord(record),
       answer: issued,
-      replay: { encode: (answer) => JSON.stringify(answer), decode: decodeIssued },
+      replay: issuedReplay,
     });
   }
 
@@ -330,7 +331,4 @@ function redeemed(redemption: Redemption, field: string): TokenRecord {
   }
 }
 
-function decodeIssued(encoded: string): IssuedToken {
-  const parsed = JSON.parse(encoded) as Omit<IssuedToken, "expireAt" | "nextResendAt"> & { expireAt: string; nextResendAt: string };
-  return { ...parsed, expireAt: new Date(parsed.expireAt), nextResendAt: new Date(parsed.nextResendAt) };
-}
+const issuedReplay = jsonReplay<IssuedToken>(["expireAt", "nextResendAt"]);
