@@ -7,7 +7,6 @@ import { channelsFromConfig } from "./channels/channelsFromConfig.js";
 import { createTemplateRenderer, type TemplateRenderer } from "./channels/templates/index.js";
 import type { Config } from "./config/config.js";
 import { loadEncryptionKeys } from "./crypto/encryptionKeys.js";
-import { keyedHash } from "./crypto/keyedHash.js";
 import { createSecretBox } from "./crypto/secretBox.js";
 import { chooseServerKey, serverKeyChangedMessage } from "./crypto/serverKey.js";
 import { createDelivery, type Delivery } from "./delivery/delivery.js";
@@ -27,7 +26,7 @@ import { HealthStatus } from "./rpc/health/healthStatus.js";
 import { CallGate } from "./rpc/interceptors/callGate.js";
 import { withCors, type RequestHandler } from "./server/cors.js";
 import { KeyChangedError } from "./storage/sql/keyGuard.js";
-import { openStores, type Stores } from "./storage/stores.js";
+import { openStores, storeKeys, type Stores } from "./storage/stores.js";
 import { buildDomain, domainHashes } from "./wiring/domain.js";
 import { buildRoutes, onetimeServices, servedServices } from "./wiring/routes.js";
 
@@ -85,13 +84,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const { key: serverKey, source: serverKeySource } = chooseServerKey(config.delivery, keys);
   // The secret relay is built once the channels are; until then nothing can be queued anyway.
   let secretRelay: OutboxRelay | undefined;
-  const storeKeys = {
-    totpConsumerHash: keyedHash(serverKey, "totp-consumer"),
-    profileKeyHash: keyedHash(serverKey, "profile-key"),
-    auditAddressHash: keyedHash(serverKey, "audit-address", 16),
-    box,
-  };
-  const stores = await openStores(config, logger, storeKeys, {
+  const stores = await openStores(config, logger, storeKeys(serverKey, box), {
     onSecretQueued: (shard) => secretRelay?.nudge(shard),
     spans: tracing.spans,
     metrics: metrics.stores,

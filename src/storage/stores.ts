@@ -28,7 +28,7 @@ import type { AuthTokenSignals } from "../domain/accountTokens/authTokenSignals.
 import { MemoryAuthTokenSignals } from "./memory/memoryAuthTokenSignals.js";
 import { RedisAuthTokenSignals } from "./redis/redisAuthTokenSignals.js";
 import { sqlAccountTokens } from "./sql/sqlAccountTokens.js";
-import type { KeyedHash } from "../crypto/keyedHash.js";
+import { keyedHash, type KeyedHash } from "../crypto/keyedHash.js";
 import type { SecretBox } from "../crypto/secretBox.js";
 import type { OutboxStore } from "../delivery/outboxStore.js";
 import type { SecurityProfileStore } from "../domain/profileTokens/securityProfile.js";
@@ -80,6 +80,16 @@ export interface StoreKeys extends MigrationContext {
   readonly auditAddressHash: KeyedHash;
   /** Seals security profile fields. */
   readonly box: SecretBox;
+}
+
+/** The server's store keys, each label written once: a label changed is every stored name lost. */
+export function storeKeys(serverKey: Uint8Array, box: SecretBox): StoreKeys {
+  return {
+    totpConsumerHash: keyedHash(serverKey, "totp-consumer"),
+    profileKeyHash: keyedHash(serverKey, "profile-key"),
+    auditAddressHash: keyedHash(serverKey, "audit-address", 16),
+    box,
+  };
 }
 
 interface ShortLivedStores {
