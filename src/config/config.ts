@@ -9,6 +9,7 @@ import { deliveryConfig, type DeliveryConfig } from "./deliveryConfig.js";
 import { tokenConfig } from "./tokenConfig.js";
 import { guessPools, trafficConfig } from "./trafficConfig.js";
 import { retentionConfig } from "./retentionConfig.js";
+import { sendLimitConfig } from "./sendLimitConfig.js";
 import type { RetentionRules } from "../retention/retentionPurge.js";
 import type { TrafficRules } from "../domain/traffic/trafficRules.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
@@ -277,12 +278,7 @@ export function loadConfig(env: RawEnvironment): Config {
       defaultTtlMs: v.VERIFICATION_TTL_SECONDS! * 1000,
       maxTtlMs: v.OUT_OF_BAND_CODE_MAX_TTL_SECONDS! * 1000,
       defaultMaxAttempts: v.VERIFICATION_MAX_ATTEMPTS!,
-      sends: {
-        limit: v.VERIFICATION_SEND_LIMIT!,
-        windowMs: v.VERIFICATION_SEND_WINDOW_SECONDS! * 1000,
-        firstResendDelayMs: v.VERIFICATION_RESEND_DELAY_SECONDS! * 1000,
-        maxResendDelayMs: v.VERIFICATION_MAX_RESEND_DELAY_SECONDS! * 1000,
-      },
+      sends: sendLimitConfig(v, "VERIFICATION"),
       guesses: guesses.account,
       maxPayloadBytes: 4096,
       defaultIssuer: v.TOTP_ISSUER ?? v.PRODUCT_NAME!,

@@ -3,6 +3,7 @@ import { isTokenOperation, switchableOperations, TOKEN_OPERATIONS, type TokenOpe
 import type { TokenRules } from "../domain/profileTokens/tokenRules.js";
 import { DomainError } from "../errors/domainError.js";
 import type { Parsed } from "./config.js";
+import { sendLimitConfig } from "./sendLimitConfig.js";
 
 const symbolSets: readonly SymbolSet[] = ["digits", "lowercase", "uppercase"];
 
@@ -29,12 +30,7 @@ export function tokenConfig(v: Parsed, guesses: TokenRules["guesses"], problems:
     disabled,
     maskDestinations: v.TOKEN_MASK_DESTINATIONS!,
     maxAttempts: v.TOKEN_MAX_ATTEMPTS!,
-    sends: {
-      limit: v.TOKEN_SEND_LIMIT!,
-      windowMs: v.TOKEN_SEND_WINDOW_SECONDS! * 1000,
-      firstResendDelayMs: v.TOKEN_RESEND_DELAY_SECONDS! * 1000,
-      maxResendDelayMs: v.TOKEN_MAX_RESEND_DELAY_SECONDS! * 1000,
-    },
+    sends: sendLimitConfig(v, "TOKEN"),
     guesses,
     codes: {
       email: codeSpec("TOKEN_EMAIL", v.TOKEN_EMAIL_CODE_LENGTH!, v.TOKEN_EMAIL_CODE_SYMBOLS!, problems),

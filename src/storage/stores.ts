@@ -28,6 +28,16 @@ import type { AuthTokenSignals } from "../domain/accountTokens/authTokenSignals.
 import { MemoryAuthTokenSignals } from "./memory/memoryAuthTokenSignals.js";
 import { RedisAuthTokenSignals } from "./redis/redisAuthTokenSignals.js";
 import { sqlAccountTokens } from "./sql/sqlAccountTokens.js";
+import { keyedHash, type KeyedHash } from "../crypto/keyedHash.js";
+import type { SecretBox } from "../crypto/secretBox.js";
+import type { OutboxStore } from "../delivery/outboxStore.js";
+import type { SecurityProfileStore } from "../domain/profileTokens/securityProfile.js";
+import type { UserRecords } from "../domain/erasure/userRecords.js";
+import type { RetentionStore } from "../retention/retentionStore.js";
+import { sqlOutbox } from "./sql/sqlOutbox.js";
+import { sqlRetention } from "./sql/sqlRetention.js";
+import { sqlSecurityProfiles } from "./sql/sqlSecurityProfiles.js";
+import { sqlUserRecords } from "./sql/sqlUserRecords.js";
 
 /** Everything that keeps state, opened together and closed together. */
 export interface Stores {
@@ -41,6 +51,13 @@ export interface Stores {
   readonly accountTokens: AccountTokenStore;
   /** Wakes auth token watchers on every instance (Redis pub/sub, or in process). */
   readonly authTokenSignals: AuthTokenSignals;
+  /** Messages of Postgres records, queued in the transaction of their record. */
+  readonly outbox: OutboxStore;
+  readonly securityProfiles: SecurityProfileStore;
+  /** Every row that names a user, for erasure. */
+  readonly userRecords: UserRecords;
+  /** What has aged out, for the purge. */
+  readonly retention: RetentionStore;
   close(): Promise<void>;
 }
 
@@ -56,6 +73,25 @@ export interface OpenStoresOptions {
   readonly metrics?: StoreMetrics;
 }
 
+/** The keys durable rows are named and sealed with: the migrations and the stores use the same. */
+export interface StoreKeys extends MigrationContext {
+  readonly profileKeyHash: KeyedHash;
+  /** Names addresses in audit events the purge keeps. */
+  readonly auditAddressHash: KeyedHash;
+  /** Seals security profile fields. */
+  readonly box: SecretBox;
+}
+
+/** The server's store keys, each label written once: a label changed is every stored name lost. */
+export function storeKeys(serverKey: Uint8Array, box: SecretBox): StoreKeys {
+  return {
+    totpConsumerHash: keyedHash(serverKey, "totp-consumer"),
+    profileKeyHash: keyedHash(serverKey, "profile-key"),
+    auditAddressHash: keyedHash(serverKey, "audit-address", 16),
+    box,
+  };
+}
+
 interface ShortLivedStores {
   readonly secrets: PendingSecrets;
   readonly secretMessages: MessageQueue;
@@ -65,10 +101,10 @@ interface ShortLivedStores {
 
 /**
  * Opens Postgres (or PGlite) and Redis (or the in-process store). A store that cannot be reached
- * at start is a failed start: serving without it could only answer `unavailable`. `keys` are the
- * keyed hashes that name durable rows, used by the migrations and the stores alike.
+ * at start is a failed start: serving without it could only answer `unavailable`. Every store the
+ * server uses is opened here and nowhere else.
  */
-export async function openStores(config: Config, logger: Logger, keys: MigrationContext, options: OpenStoresOptions = {}): Promise<Stores> {
+export async function openStores(config: Config, logger: Logger, keys: StoreKeys, options: OpenStoresOptions = {}): Promise<Stores> {
   const { database } = config;
   const calls = observeStoreCalls(options.spans ?? untraced, options.metrics);
   const dataDirLock = database.kind === "pglite" && database.dataDir !== inMemoryDataDir ? await lockDataDir(database.dataDir) : undefined;
@@ -95,6 +131,7 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     throw error;
   }
   const { secrets, secretMessages, limits, authTokenSignals } = short;
+  const outbox = sqlOutbox(db);
   return {
     db,
     secrets,
@@ -103,6 +140,10 @@ export async function openStores(config: Config, logger: Logger, keys: Migration
     totpSecrets: sqlTotpSecrets(db, keys.totpConsumerHash),
     accountTokens: sqlAccountTokens(db),
     authTokenSignals,
+    outbox,
+    securityProfiles: sqlSecurityProfiles(db, keys.box, keys.profileKeyHash, outbox),
+    userRecords: sqlUserRecords(db, keys.totpConsumerHash),
+    retention: sqlRetention(db, { schema: database.schema, addressHash: keys.auditAddressHash }),
     async close() {
       await authTokenSignals.close();
       await limits.close();

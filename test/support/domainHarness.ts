@@ -1,12 +1,11 @@
 import { channelRegistry } from "../../src/channels/channelRegistry.js";
 import { createTemplateRenderer } from "../../src/channels/templates/index.js";
-import { keyedHash } from "../../src/crypto/keyedHash.js";
 import { createSecretBox, type SecretBox } from "../../src/crypto/secretBox.js";
 import { createMessageSealer } from "../../src/delivery/delivery.js";
 import type { MessageSealer } from "../../src/domain/messages/messageDelivery.js";
 import { OutboxRelay } from "../../src/delivery/outboxRelay.js";
 import { Sender } from "../../src/delivery/sender.js";
-import { OneTimeSecrets } from "../../src/domain/secrets/oneTimeSecrets.js";
+import type { OneTimeSecrets } from "../../src/domain/secrets/oneTimeSecrets.js";
 import type { PendingSecrets } from "../../src/domain/secrets/pendingSecrets.js";
 import type { TotpSecretStore } from "../../src/domain/totp/totpSecretStore.js";
 import type { VerificationEvent, VerificationEventFacts } from "../../src/domain/verification/verificationEvents.js";
@@ -16,18 +15,16 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { MemoryPendingSecrets } from "../../src/storage/memory/memoryPendingSecrets.js";
 import { MemorySendLimits } from "../../src/storage/memory/memorySendLimits.js";
 import { RecordingChannel } from "./recordingChannel.js";
-import { describePhoneNumber } from "../../src/channels/sms/describePhoneNumber.js";
 import { loadConfig } from "../../src/config/config.js";
 import type { Refusal } from "../../src/domain/secrets/sendRefusals.js";
-import { TrafficPolicy } from "../../src/domain/traffic/trafficPolicy.js";
 import type { TrafficRules } from "../../src/domain/traffic/trafficRules.js";
-import { AccountTokens } from "../../src/domain/accountTokens/accountTokens.js";
+import type { AccountTokens } from "../../src/domain/accountTokens/accountTokens.js";
 import type { AccountTokenStore } from "../../src/domain/accountTokens/accountTokenStore.js";
-import { ClientLimits } from "../../src/domain/clientLimits.js";
 import { MemoryAuthTokenSignals } from "../../src/storage/memory/memoryAuthTokenSignals.js";
 import { inMemoryDataDir, openDatabase, type Database } from "../../src/storage/sql/database.js";
 import { sqlAccountTokens } from "../../src/storage/sql/sqlAccountTokens.js";
 import { testMigrationContext } from "./postgres.js";
+import { buildAccountTokens, buildOneTimeSecrets, domainHashes } from "../../src/wiring/domain.js";
 
 /** Time that moves only when a test says so. */
 export class TestClock {
@@ -82,9 +79,9 @@ export interface DomainHarness {
 }
 
 /**
- * The domain with its real rules over the in-process stores, a clock the test moves and channels
- * that record what they were given: no sockets, no Redis, no sleeps, so a rule is checked in
- * milliseconds. The contract suites prove the memory stores behave as Redis does; the end-to-end
+ * The domain with its real rules over the in-process stores, built by the server's own builders
+ * (src/wiring/domain.ts), with a clock the test moves and channels that record what they were
+ * given: no sockets, no Redis, no sleeps, so a rule is checked in milliseconds. The contract suites prove the memory stores behave as Redis does; the end-to-end
  * suites still run everything on the real stores.
  */
 export async function domainHarness(
@@ -112,15 +109,14 @@ export async function domainHarness(
   const events: DomainHarness["events"] = [];
   const refusals: Refusal[] = [];
   const templates = await createTemplateRenderer({ productName: "onetime", fallbackLocale: "en" });
-  const secrets = new OneTimeSecrets({
+  const hashes = domainHashes(serverKey);
+  const secrets = buildOneTimeSecrets({
     pending: options.wrapPending?.(pending) ?? pending,
     limits,
     box,
-    codeHash: keyedHash(serverKey, "verification-code"),
-    recipientScope: keyedHash(serverKey, "consumer-scope", 16),
-    requestHash: keyedHash(serverKey, "idempotent-request"),
+    hashes,
     delivery: sealer,
-    traffic: new TrafficPolicy(options.traffic ?? loadConfig({}).traffic, describePhoneNumber, keyedHash(serverKey, "number-prefix", 16)),
+    traffic: options.traffic ?? loadConfig({}).traffic,
     refusals: { refused: (refusal) => refusals.push(refusal) },
     logger,
     now: clock.now,
@@ -145,11 +141,11 @@ export async function domainHarness(
       const db = await openDatabase({ kind: "pglite", dataDir: inMemoryDataDir, schema: "public" }, testMigrationContext);
       const store = sqlAccountTokens(db);
       const signals = new MemoryAuthTokenSignals();
-      const tokens = new AccountTokens({
+      const tokens = buildAccountTokens({
         store,
-        clientLimits: new ClientLimits(limits, keyedHash(serverKey, "client-limit", 16), "account-tokens", { count: 1_000, windowMs: 60_000 }),
-        tokenHash: keyedHash(serverKey, "account-token"),
-        deviceHash: keyedHash(serverKey, "push-device"),
+        limits,
+        hashes,
+        client: { count: 1_000, windowMs: 60_000 },
         delivery: { sendNow: () => Promise.reject(new Error("this harness sends no push: pushed tokens are tested over sockets")) },
         templates,
         signals,

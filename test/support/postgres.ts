@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import knexFactory from "knex";
 import { keyedHash } from "../../src/crypto/keyedHash.js";
 import type { MigrationContext } from "../../src/storage/sql/migrations/index.js";
+import { createSecretBox } from "../../src/crypto/secretBox.js";
+import type { StoreKeys } from "../../src/storage/stores.js";
 
 /** The Postgres the tests use: DATABASE_URL, or the local one this project's CI starts. */
 export function testDatabaseUrl(): string {
@@ -25,3 +27,11 @@ export async function dropSchema(schema: string): Promise<void> {
 
 /** Keys for the migrations and SQL stores: a random server key per test file, as app.ts derives them. */
 export const testMigrationContext: MigrationContext = { totpConsumerHash: keyedHash(randomBytes(32), "totp-consumer") };
+
+/** Keys for `openStores`: the migration keys above, with the rest of a random server key's. */
+export const testStoreKeys: StoreKeys = {
+  ...testMigrationContext,
+  profileKeyHash: keyedHash(randomBytes(32), "profile-key"),
+  auditAddressHash: keyedHash(randomBytes(32), "audit-address", 16),
+  box: createSecretBox([{ id: "test", key: randomBytes(32) }]),
+};

@@ -3,7 +3,7 @@ import type { DeliveryOutcome } from "../channel.js";
 import { checkTimeout, parseProviderUrl } from "../http/providerRequest.js";
 import { createApnsProviderToken, type ApnsProviderTokenOptions } from "./apnsProviderToken.js";
 import { apnsVerdict } from "./apnsReply.js";
-import { startDeadline, untilAborted } from "./deadline.js";
+import { untilAborted, withinDeadline } from "./deadline.js";
 import { createHttp2Sessions } from "./http2Sessions.js";
 import { checkPushParam } from "../../domain/destinations/pushTarget.js";
 
@@ -85,8 +85,7 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
 
       const origin = origins[environment];
       const path = `/3/device/${encodeURIComponent(notification.deviceToken)}`;
-      const deadline = startDeadline(signal, timeoutMs);
-      try {
+      return withinDeadline(signal, timeoutMs, async (deadline) => {
         for (let attempt = 1; ; attempt++) {
           const token = await untilAborted(providerToken.current(), deadline.signal);
           const headers = {
@@ -106,13 +105,7 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
           if (attempt >= 2) return { status: "failed", reason: "APNs 403 ExpiredProviderToken even with a fresh token (check the clock)" };
           providerToken.expire(token);
         }
-      } catch (error) {
-        const expired = deadline.expired();
-        if (expired !== undefined) return expired;
-        throw error;
-      } finally {
-        deadline.release();
-      }
+      });
     },
     close: () => sessions.close(),
   };

@@ -14,7 +14,7 @@ export interface Deadline {
   release(): void;
 }
 
-export function startDeadline(caller: AbortSignal, timeoutMs: number): Deadline {
+function startDeadline(caller: AbortSignal, timeoutMs: number): Deadline {
   const controller = new AbortController();
   const endsAt = performance.now() + timeoutMs;
   let cause: "timeout" | "caller" | undefined;
@@ -40,6 +40,27 @@ export function startDeadline(caller: AbortSignal, timeoutMs: number): Deadline 
       caller.removeEventListener("abort", onCallerAbort);
     },
   };
+}
+
+/**
+ * Runs one send within its deadline: a send the deadline cut short, whether it returned or threw,
+ * is reported as the deadline's outcome, and the deadline is released however the send ends.
+ */
+export async function withinDeadline(
+  caller: AbortSignal,
+  timeoutMs: number,
+  send: (deadline: Deadline) => Promise<DeliveryOutcome>,
+): Promise<DeliveryOutcome> {
+  const deadline = startDeadline(caller, timeoutMs);
+  try {
+    return await send(deadline);
+  } catch (error) {
+    const expired = deadline.expired();
+    if (expired !== undefined) return expired;
+    throw error;
+  } finally {
+    deadline.release();
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { DeliveryOutcome } from "../channel.js";
 import { checkTimeout, exchangeWithProvider, parseProviderUrl } from "../http/providerRequest.js";
-import { startDeadline, untilAborted } from "./deadline.js";
+import { untilAborted, withinDeadline } from "./deadline.js";
 import { fcmVerdict } from "./fcmReply.js";
 import { createGoogleAccessToken, parseServiceAccount, type ServiceAccountKey } from "./googleAccessToken.js";
 
@@ -58,8 +58,7 @@ export function createFcmClient(options: FcmClientOptions): FcmClient {
         if (ttlSeconds <= 0) return { status: "rejected", reason: "expired before it was sent" };
       }
       const body = JSON.stringify({ message: fcmMessage(notification, ttlSeconds) });
-      const deadline = startDeadline(signal, timeoutMs);
-      try {
+      return withinDeadline(signal, timeoutMs, async (deadline) => {
         for (let attempt = 1; ; attempt++) {
           const access = await untilAborted(accessToken.current(), deadline.signal);
           if (!access.ok) return deadline.expired() ?? { status: "failed", reason: access.reason };
@@ -72,13 +71,7 @@ export function createFcmClient(options: FcmClientOptions): FcmClient {
           if (attempt >= 2) return { status: "failed", reason: "FCM 401 even with a fresh access token (check the service account)" };
           accessToken.expire(access.token);
         }
-      } catch (error) {
-        const expired = deadline.expired();
-        if (expired !== undefined) return expired;
-        throw error;
-      } finally {
-        deadline.release();
-      }
+      });
     },
     // fetch pools its connections process-wide; there is nothing of ours to release.
     close: () => Promise.resolve(),

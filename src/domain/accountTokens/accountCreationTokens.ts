@@ -1,6 +1,6 @@
 import type { Actor } from "../actor.js";
 import { CaptchaFailed, CaptchaNotConfigured } from "../captcha.js";
-import { generateAccountToken, type AccountTokenRecord, type IssuedToken } from "./accountToken.js";
+import { generateAccountToken, withStepTime, type AccountTokenRecord, type IssuedToken } from "./accountToken.js";
 import { AccountTokenNotFound, RequestTokenNotValidated } from "./accountTokenErrors.js";
 import type { AccountTokenDependencies } from "./accountTokenDependencies.js";
 
@@ -22,7 +22,7 @@ export class AccountCreationTokens {
    * quota; the mark itself is one statement after the CAPTCHA passed, so a token is validated
    * once however many callers race (the losers find it validated: not found).
    */
-  async validateRequestToken(token: string, captchaResponse: string, actor: Actor): Promise<AccountTokenRecord> {
+  async validateRequestToken(token: string, captchaResponse: string, actor: Actor): Promise<AccountTokenRecord & { readonly validatedAt: Date }> {
     const { captcha, clientLimits, store, tokenHash } = this.deps;
     await clientLimits.admit(actor);
     if (captcha === undefined) throw new CaptchaNotConfigured();
@@ -31,7 +31,7 @@ export class AccountCreationTokens {
     if (!(await captcha.verify(captchaResponse, actor.clientAddress))) throw new CaptchaFailed();
     const record = await store.validateRequest(hash, actor);
     if (record === null) throw new AccountTokenNotFound();
-    return record;
+    return withStepTime(record, "validatedAt");
   }
 
   async createFromRequestToken(requestToken: string, actor: Actor): Promise<IssuedToken> {
@@ -45,12 +45,12 @@ export class AccountCreationTokens {
   }
 
   /** Links the token to the calling account; the account is the JWT's subject, never a field. */
-  async consume(token: string, actor: Actor & { readonly subject: string }): Promise<AccountTokenRecord> {
+  async consume(token: string, actor: Actor & { readonly subject: string }): Promise<AccountTokenRecord & { readonly usedAt: Date }> {
     const { clientLimits, store, tokenHash } = this.deps;
     await clientLimits.admit(actor);
     const record = await store.use("account_creation", tokenHash(token), actor.subject, actor);
     if (record === null) throw new AccountTokenNotFound();
-    return record;
+    return withStepTime(record, "usedAt");
   }
 
   /** An admin's token, returned to the admin. */

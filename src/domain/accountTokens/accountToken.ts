@@ -27,6 +27,18 @@ export interface AccountTokenRecord {
   readonly revokedAt?: Date;
 }
 
+/** When a token was validated, attached or used: the fields a step sets. */
+export type StepTime = "validatedAt" | "attachedAt" | "usedAt";
+
+/**
+ * The record a step returned, with the time it set. The store sets it in the same statement, so
+ * one missing is a bug in the store, never a time to make up.
+ */
+export function withStepTime<K extends StepTime>(record: AccountTokenRecord, field: K): AccountTokenRecord & { readonly [F in K]: Date } {
+  if (record[field] === undefined) throw new Error(`the store returned a token record without ${field} from the step that sets it`);
+  return record as AccountTokenRecord & { readonly [F in K]: Date };
+}
+
 /** A token as handed to its holder: the one time its value is ever shown. */
 export interface IssuedToken {
   readonly token: string;

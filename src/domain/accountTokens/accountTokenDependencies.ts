@@ -22,7 +22,7 @@ export interface AccountTokenRules {
   readonly apnsTopics?: { readonly default: string; readonly allowed: readonly string[] };
 }
 
-/** What every part of the account token service works with; wired once in app.ts. */
+/** What every part of the account token service works with; wired once in wiring/domain.ts. */
 export interface AccountTokenDependencies {
   readonly store: AccountTokenStore;
   readonly clientLimits: ClientLimits;

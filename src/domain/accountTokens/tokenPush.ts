@@ -4,6 +4,7 @@ import type { Actor } from "../actor.js";
 import { generateAccountToken, type PushedKind } from "./accountToken.js";
 import { AccountTokenNotFound, DeviceLimitReached, PushFailed, TokenAlreadySent } from "./accountTokenErrors.js";
 import type { AccountTokenDependencies, AccountTokenRules } from "./accountTokenDependencies.js";
+import { expiresInMinutes } from "../expiresInMinutes.js";
 
 /**
  * Seed 003's send-by-push, for account creation and recovery tokens: a token exists for a device
@@ -30,7 +31,7 @@ export class TokenPush {
     if (reservation.status === "already_sent") throw new TokenAlreadySent();
     if (reservation.status === "device_limit") throw new DeviceLimitReached();
     const { record } = reservation;
-    const parts = templates.render(kind, "push", undefined, { code: token, expiresInMinutes: Math.ceil(ttlMs / 60_000) });
+    const parts = templates.render(kind, "push", undefined, { code: token, expiresInMinutes: expiresInMinutes(ttlMs) });
     const outcome = await delivery.sendNow({ kind: "push", to: device, ...parts, data: { kind, token } }, rules.pushTimeoutMs, record.id);
     if (outcome.status === "accepted" && (await store.markSent(record.id, actor))) return { expiresAt: record.expiresAt };
     // A token left `sending` is unusable anyway; revoking it records why, and frees the device.

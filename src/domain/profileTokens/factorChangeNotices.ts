@@ -7,6 +7,7 @@ import { generateCode } from "../secrets/codeGenerator.js";
 import { maskDestination } from "./masking.js";
 import type { Target } from "./operations.js";
 import { keyOf, userKeyTypes, type Announce, type FactorChange, type NewFactorChangeReport, type SecurityProfile, type UserKey } from "./securityProfile.js";
+import { expiresInMinutes } from "../expiresInMinutes.js";
 
 /** 24 of 36 symbols, about 124 bits: long-lived and taken from anyone, so never guessable. */
 const reportTokenShape = { length: 24, symbolSets: ["digits", "lowercase"] } as const;
@@ -56,7 +57,7 @@ export function announceFactorChange(deps: FactorChangeNoticeDependencies, appli
         const { token, tokenHash } = newReportToken(deps.reportHash);
         const view = {
           code: token,
-          expiresInMinutes: Math.round(deps.reportTtlMs / 60_000),
+          expiresInMinutes: expiresInMinutes(deps.reportTtlMs),
           key: shownKey,
           changedAt: formatTime(changedAt, applied.locale),
           validUntil: formatTime(validUntil, applied.locale),

@@ -430,9 +430,9 @@ export const FACTOR_CHANGE_REPORT = "factor_change_report";
  * Who may report a factor change: the token is the proof, as for password recovery, so services
  * and, when TOKEN_PUBLIC_REQUESTS is on, public callers.
  */
-export const factorChangeReport: { readonly callers: readonly PrincipalKind[] } = { callers: serviceOrPublic };
+export const factorChangeReport: { readonly callers: readonly ActorKind[] } = { callers: serviceOrPublic };
 
 /** Who may consume some OTT (ConsumeToken): the callers of every operation but a step 1, and of reports. */
-export const consumeCallers: readonly PrincipalKind[] = [
+export const consumeCallers: readonly ActorKind[] = [
   ...new Set([...TOKEN_OPERATIONS.filter((operation) => operations[operation].provenBy === undefined).flatMap((operation) => operations[operation].callers), ...factorChangeReport.callers]),
 ];

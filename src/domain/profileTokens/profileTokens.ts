@@ -18,6 +18,8 @@ import { FactorChangesLocked, OperationDisabled, operationNotAllowed, ProfileCha
 import { keyOf, type SecurityProfile, type SecurityProfileStore, type UserKey, type UserKeyType } from "./securityProfile.js";
 import { decodeRecord, encodeRecord, tokenKey, type TokenRecord } from "./tokenRecord.js";
 import type { TokenRules } from "./tokenRules.js";
+import { expiresInMinutes } from "../expiresInMinutes.js";
+import { jsonReplay } from "../secrets/replay.js";
 
 export interface ProfileTokenDependencies {
   readonly secrets: OneTimeSecrets;
@@ -153,7 +155,7 @@ export class ProfileTokens {
       ...(plan.send ? { code: bound(spec, input.processingId, ott), message: () => ({ message, template: plan.template, reference: operation }) } : {}),
       record: () => encodeRecord(record),
       answer: issued,
-      replay: { encode: (answer) => JSON.stringify(answer), decode: decodeIssued },
+      replay: issuedReplay,
     });
   }
 
@@ -278,7 +280,7 @@ export class ProfileTokens {
     const ownKey = plan.send && profile !== null && keyOf(profile, destination.type)?.value === destination.value;
     const view = {
       code,
-      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      expiresInMinutes: expiresInMinutes(ttlMs),
       ...(ownKey ? { antiPhishingCode: profile.antiPhishingCode } : {}),
     };
     return destination.type === "email"
@@ -324,7 +326,4 @@ function redeemed(redemption: Redemption, field: string): TokenRecord {
   }
 }
 
-function decodeIssued(encoded: string): IssuedToken {
-  const parsed = JSON.parse(encoded) as Omit<IssuedToken, "expireAt" | "nextResendAt"> & { expireAt: string; nextResendAt: string };
-  return { ...parsed, expireAt: new Date(parsed.expireAt), nextResendAt: new Date(parsed.nextResendAt) };
-}
+const issuedReplay = jsonReplay<IssuedToken>(["expireAt", "nextResendAt"]);

@@ -10,6 +10,7 @@ import type { PendingSecrets } from "./pendingSecrets.js";
 import { IdempotencyKeyReused, IdempotentRequestInProgress, refusalRules, SendRefused } from "./secretErrors.js";
 import type { GuessBudget, SendDecision, SendLimit, SendLimits, TrafficRequest } from "./sendLimits.js";
 import { unobservedRefusals, type SendRefusals } from "./sendRefusals.js";
+import type { Replay } from "./replay.js";
 
 export interface OneTimeSecretsDependencies {
   readonly pending: PendingSecrets;
@@ -102,7 +103,7 @@ export interface IssueRequest<A> {
    */
   answer(grant: Grant): Promise<A> | A;
   /** How the answer is kept for idempotent replays (sealed). */
-  readonly replay: { encode(answer: A): string; decode(encoded: string): A };
+  readonly replay: Replay<A>;
 }
 
 export type Redemption =

@@ -16,6 +16,8 @@ import { decodeStored, encodeStored, verificationKey, type JsonObject, type Veri
 import { TotpNotEnrolled, VerificationIdTaken, VerificationLocked, VerificationNotFound, WrongCode } from "./verificationErrors.js";
 import type { VerificationEvents } from "./verificationEvents.js";
 import { checkCallerTemplate, verificationEmail, verificationSms, type CallerTemplate } from "./verificationMessage.js";
+import { expiresInMinutes } from "../expiresInMinutes.js";
+import { jsonReplay, type Replay } from "../secrets/replay.js";
 
 /** The server's rules for verifications (from config). */
 export interface VerificationRules {
@@ -144,7 +146,7 @@ export class Verifications {
         this.deps.events.record("initiated", { verificationId: id, method });
         return initiated;
       },
-      replay: { encode: encodeAnswer, decode: decodeAnswer },
+      replay: initiatedReplay,
     });
   }
 
@@ -194,7 +196,7 @@ export class Verifications {
     const facts = {
       code,
       verificationId: verification.id,
-      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      expiresInMinutes: expiresInMinutes(ttlMs),
       ...(input.locale === undefined ? {} : { locale: input.locale }),
     };
     return verification.method === "email"
@@ -252,24 +254,12 @@ function totpContext(consumer: string): string {
   return `totp:${consumer}`;
 }
 
-function encodeAnswer(initiated: Initiated): string {
-  const { verification } = initiated;
-  return JSON.stringify({
-    ...verification,
-    expireAt: verification.expireAt.getTime(),
-    nextResendAt: verification.nextResendAt.getTime(),
-    ...(initiated.totpUri === undefined ? {} : { totpUri: initiated.totpUri }),
-  });
-}
-
-function decodeAnswer(answer: string): Initiated {
-  const { totpUri, expireAt, nextResendAt, ...rest } = JSON.parse(answer) as Omit<Verification, "expireAt" | "nextResendAt"> & {
-    expireAt: number;
-    nextResendAt: number;
-    totpUri?: string;
-  };
-  return {
-    verification: { ...rest, expireAt: new Date(expireAt), nextResendAt: new Date(nextResendAt) },
-    ...(totpUri === undefined ? {} : { totpUri }),
-  };
-}
+/** Kept flat, the verification's fields beside the enrolment URI, as earlier versions kept it. */
+const flatReplay = jsonReplay<Verification & { readonly totpUri?: string }>(["expireAt", "nextResendAt"]);
+const initiatedReplay: Replay<Initiated> = {
+  encode: ({ verification, totpUri }) => flatReplay.encode({ ...verification, ...(totpUri === undefined ? {} : { totpUri }) }),
+  decode(encoded) {
+    const { totpUri, ...verification } = flatReplay.decode(encoded);
+    return { verification, ...(totpUri === undefined ? {} : { totpUri }) };
+  },
+};

@@ -3,6 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { AccountTokenService } from "../../../gen/onetime/v1/account_token_service_pb.js";
 import type { AccountTokens } from "../../domain/accountTokens/accountTokens.js";
 import { actorOf } from "../actor.js";
+import { idOf } from "../requestFields.js";
 import { accountTokenProto, authStateProto, issuedProto, listQuery, pushTargetOf, signedIn } from "./accountTokenMapping.js";
 
 /** onetime.v1.AccountTokenService: decode, call the domain, encode. Rules live in the domain. */
@@ -13,7 +14,7 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
     },
     async validateAccountCreationRequestToken(request, context) {
       const record = await tokens.creation.validateRequestToken(request.accountCreationRequestToken, request.captchaResponse, actorOf(context));
-      return { validateTime: timestampFromDate(record.validatedAt ?? new Date()), expireTime: timestampFromDate(record.expiresAt) };
+      return { validateTime: timestampFromDate(record.validatedAt), expireTime: timestampFromDate(record.expiresAt) };
     },
     async sendAccountCreationTokenByPush(request, context) {
       const sent = await tokens.push.send("account_creation", pushTargetOf(request.device), actorOf(context));
@@ -25,7 +26,7 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
     async consumeAccountCreationToken(request, context) {
       const actor = signedIn(actorOf(context));
       const record = await tokens.creation.consume(request.accountCreationToken, actor);
-      return { accountId: actor.subject, useTime: timestampFromDate(record.usedAt ?? new Date()) };
+      return { accountId: actor.subject, useTime: timestampFromDate(record.usedAt) };
     },
     async createAccountCreationToken(_request, context) {
       return { accountCreationToken: issuedProto(await tokens.creation.create(actorOf(context))) };
@@ -60,7 +61,7 @@ export function registerAccountTokenService(router: ConnectRouter, tokens: Accou
       return { tokens: page.tokens.map(accountTokenProto), nextPageToken: page.nextPageToken ?? "" };
     },
     async revokeAccountToken(request, context) {
-      return { token: accountTokenProto(await tokens.admin.revoke(request.tokenId.toLowerCase(), actorOf(context))) };
+      return { token: accountTokenProto(await tokens.admin.revoke(idOf(request.tokenId), actorOf(context))) };
     },
   });
 }

@@ -5,7 +5,8 @@ import type { ProfileTokens } from "../../domain/profileTokens/profileTokens.js"
 import type { SecurityProfiles } from "../../domain/profileTokens/securityProfiles.js";
 import type { UserErasure } from "../../domain/erasure/userErasure.js";
 import { actorOf } from "../actor.js";
-import { given, issuedProto, keyInputOf, keyTypeOf, operationOf, operationProto, profileProto, userKeyOf, userKeyProto } from "./tokenMapping.js";
+import { given, idOf } from "../requestFields.js";
+import { issuedProto, keyInputOf, keyTypeOf, operationOf, operationProto, profileProto, userKeyOf, userKeyProto } from "./tokenMapping.js";
 
 /** onetime.v1.TokenService: decode, call the domain, encode. Rules live in the domain. */
 export function registerTokenService(router: ConnectRouter, tokens: ProfileTokens, profiles: SecurityProfiles, erasure: UserErasure): void {
@@ -16,21 +17,21 @@ export function registerTokenService(router: ConnectRouter, tokens: ProfileToken
     ...(given(request.userId ?? "") === undefined ? {} : { userId: request.userId }),
     ...(given(request.locale) === undefined ? {} : { locale: request.locale }),
   });
-  const processing = (id: string) => (given(id) === undefined ? {} : { processingId: id.toLowerCase() });
+  const processing = (id: string) => (given(id) === undefined ? {} : { processingId: idOf(id) });
   const captcha = (response: string) => (given(response) === undefined ? {} : { captchaResponse: response });
 
   router.service(TokenService, {
     async requestRegistrationToken(request, context) {
       const input = { ...common(request), ...processing(request.processingId), ...captcha(request.captchaResponse), key: userKeyOf(request.key, "key") };
-      return { ...(await issue("registration", input, context)), processingId: request.processingId.toLowerCase() };
+      return { ...(await issue("registration", input, context)), processingId: idOf(request.processingId) };
     },
     async requestLoginToken(request, context) {
       const input = { ...common(request), ...processing(request.processingId), keyType: keyTypeOf(request.keyType, "key_type") };
-      return { ...(await issue("login", input, context)), processingId: request.processingId.toLowerCase() };
+      return { ...(await issue("login", input, context)), processingId: idOf(request.processingId) };
     },
     async requestPasswordRecoveryToken(request, context) {
       const input = { ...common(request), ...processing(request.processingId), ...captcha(request.captchaResponse), key: userKeyOf(request.key, "key") };
-      return { ...(await issue("password_recovery", input, context)), processingId: request.processingId.toLowerCase() };
+      return { ...(await issue("password_recovery", input, context)), processingId: idOf(request.processingId) };
     },
     requestKeyRecoveryToken: (request, context) => issue("key_recovery", { ...common(request), keyType: keyTypeOf(request.lostKeyType, "lost_key_type") }, context),
     requestKeyRecoveryNewKeyToken: (request, context) =>

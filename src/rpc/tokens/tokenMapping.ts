@@ -120,7 +120,3 @@ export function profileProto(profile: SecurityProfile): SecurityProfileProto {
   });
 }
 
-/** Optional strings arrive as "": the domain takes them as absent. */
-export function given(value: string): string | undefined {
-  return value === "" ? undefined : value;
-}

@@ -11,6 +11,7 @@ import type { SymbolSet } from "../../domain/secrets/codeGenerator.js";
 import type { Verification, VerificationMethod } from "../../domain/verification/verification.js";
 import type { InitiateInput } from "../../domain/verification/verificationService.js";
 import { InvalidArgument } from "../../errors/domainError.js";
+import { given, idOf } from "../requestFields.js";
 
 const methods: Partial<Record<MethodProto, VerificationMethod>> = {
   [MethodProto.EMAIL]: "email",
@@ -24,8 +25,6 @@ const symbolSets: Partial<Record<SymbolSetProto, SymbolSet>> = {
   [SymbolSetProto.UPPERCASE]: "uppercase",
 };
 
-const nonEmpty = (value: string): string | undefined => (value === "" ? undefined : value);
-
 /** Decodes an InitiateVerification request into the domain's input; field rules ran already. */
 export function initiateInput(request: InitiateVerificationRequest): InitiateInput {
   // The proto rules refuse UNSPECIFIED; this only satisfies the type.
@@ -37,15 +36,15 @@ export function initiateInput(request: InitiateVerificationRequest): InitiateInp
   return {
     method,
     consumer: request.consumer,
-    ...(nonEmpty(request.issuer) === undefined ? {} : { issuer: request.issuer }),
+    ...(given(request.issuer) === undefined ? {} : { issuer: request.issuer }),
     ...(template === undefined ? {} : { template: { subject: template.subject, text: template.textBody, html: template.htmlBody } }),
     ...(code === undefined ? {} : { code: { length: code.length, symbolSets: code.symbolSets.map(symbolSetOf) } }),
     ...(policy?.timeToLive === undefined ? {} : { ttlMs: durationMs(policy.timeToLive) }),
-    ...(nonEmpty(policy?.forcedVerificationId ?? "") === undefined ? {} : { forcedId: policy!.forcedVerificationId.toLowerCase() }),
-    ...(nonEmpty(policy?.forcedCode ?? "") === undefined ? {} : { forcedCode: policy!.forcedCode }),
+    ...(given(policy?.forcedVerificationId ?? "") === undefined ? {} : { forcedId: idOf(policy!.forcedVerificationId) }),
+    ...(given(policy?.forcedCode ?? "") === undefined ? {} : { forcedCode: policy!.forcedCode }),
     ...(policy === undefined || policy.maxAttempts === 0 ? {} : { maxAttempts: policy.maxAttempts }),
     ...(request.payload === undefined ? {} : { payload: request.payload }),
-    ...(nonEmpty(request.locale) === undefined ? {} : { locale: request.locale }),
+    ...(given(request.locale) === undefined ? {} : { locale: request.locale }),
     ...(request.idempotencyKey === "" ? {} : { idempotencyKey: request.idempotencyKey }),
   };
 }

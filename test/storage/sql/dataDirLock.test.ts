@@ -8,7 +8,7 @@ import { StartRefused } from "../../../src/errors/startRefused.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { lockDataDir } from "../../../src/storage/sql/dataDirLock.js";
 import { openStores } from "../../../src/storage/stores.js";
-import { testMigrationContext } from "../../support/postgres.js";
+import { testStoreKeys } from "../../support/postgres.js";
 import { testEncryptionKeys, testJwtSecret } from "../../support/tokens.js";
 
 describe("one data directory, one process", () => {
@@ -49,13 +49,13 @@ describe("one data directory, one process", () => {
 
   it("refuses a second start on the same DATA_DIR, and frees it when the first stops", async () => {
     const config = loadConfig({ DATA_DIR: dataDir, AUTH_JWT_SECRET: testJwtSecret, ENCRYPTION_KEYS: testEncryptionKeys });
-    const first = await openStores(config, createLogger("silent"), testMigrationContext);
+    const first = await openStores(config, createLogger("silent"), testStoreKeys);
     try {
-      await expect(openStores(config, createLogger("silent"), testMigrationContext)).rejects.toBeInstanceOf(StartRefused);
+      await expect(openStores(config, createLogger("silent"), testStoreKeys)).rejects.toBeInstanceOf(StartRefused);
     } finally {
       await first.close();
     }
-    const second = await openStores(config, createLogger("silent"), testMigrationContext);
+    const second = await openStores(config, createLogger("silent"), testStoreKeys);
     await second.close();
   }, 60_000);
 });
