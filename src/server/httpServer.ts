@@ -77,7 +77,10 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
           },
           tracked,
         );
-  const warnOfTls = warnOfTlsOnPlainPort(options.logger);
+  const warnOfTls = warnOfTlsOnPlainPort(options.logger, () => {
+    const address = server.address();
+    return address === null || typeof address === "string" ? undefined : address.port;
+  });
   server.on("connection", function (this: unknown, socket: Socket) {
     connections.add(socket);
     // httpolyglot hands each plain-text connection on to the protocol server it sniffed, and
@@ -127,12 +130,13 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
  * Someone called `https://` on the plain-text port (or a TLS proxy forwards to it as TLS): said
  * once per interval, since a scanner can repeat it at will.
  */
-function warnOfTlsOnPlainPort(logger: Logger): (socket: Socket) => void {
+function warnOfTlsOnPlainPort(logger: Logger, port: () => number | undefined): (socket: Socket) => void {
   const firstTime = onceEvery(tlsOnPlainPortWarnEveryMs, 1);
   return (socket) => {
     if (!firstTime("tls")) return;
     logger.warn(
-      { client: socket.remoteAddress, port: socket.localPort, settings: ["TLS_CERT_FILE", "TLS_KEY_FILE"] },
+      // The stand-in has closed the socket by now: its peer is the one read when it connected.
+      { client: socket.remoteAddress, port: port(), settings: ["TLS_CERT_FILE", "TLS_KEY_FILE"] },
       "TLS handshake on the plain-text port, closed: this port serves plain HTTP (h2c and HTTP/1.1), so call it with http://, terminate TLS in front of it, or set TLS_CERT_FILE and TLS_KEY_FILE to serve TLS here (said at most once every 10 minutes)",
     );
   };
