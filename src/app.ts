@@ -148,7 +148,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
 
   return {
     // No /metrics here: the API port is public, and metrics are served on their own (see server.ts).
-    handler: withCors(config.corsOrigins, routes.handler),
+    handler: withCors(config.corsOrigins, routes.handler, logger),
     overCapacity: routes.overCapacity,
     health,
     calls,

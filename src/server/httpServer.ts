@@ -2,8 +2,11 @@ import { readFile } from "node:fs/promises";
 import { Server as HttpServerClass, type ServerResponse } from "node:http";
 import { Server as TlsServer, type TLSSocket } from "node:tls";
 import { createSecureServer, type Http2Session, type ServerOptions } from "node:http2";
-import type { Server, Socket } from "node:net";
+import { Server as NetServer, type Server, type Socket } from "node:net";
 import { createServer as createPolyglotServer } from "@httptoolkit/httpolyglot";
+import { StartRefused } from "../errors/startRefused.js";
+import type { Logger } from "../observability/logger.js";
+import { onceEvery } from "../observability/onceEvery.js";
 import type { RequestHandler } from "./cors.js";
 import { ConnectionTracker } from "./connectionTracker.js";
 
@@ -21,6 +24,8 @@ export interface HttpServerOptions {
   readonly overCapacity?: RequestHandler;
   /** Certificate and key files; without them the server speaks plain text (h2c and HTTP/1.1). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Hears of TLS handshakes on a plain-text port (see {@link warnOfTlsOnPlainPort}). */
+  readonly logger: Logger;
 }
 
 export interface HttpServer {
@@ -39,6 +44,9 @@ export interface HttpServer {
 }
 
 const http1Options = { keepAliveTimeout: 65_000 };
+
+/** A TLS handshake on the plain-text port is warned about at most once per this interval. */
+const tlsOnPlainPortWarnEveryMs = 10 * 60_000;
 
 /**
  * One port for every protocol. Plain text: the first bytes tell an HTTP/2 preface (gRPC over
@@ -69,11 +77,18 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
           },
           tracked,
         );
+  const warnOfTls = warnOfTlsOnPlainPort(options.logger, () => {
+    const address = server.address();
+    return address === null || typeof address === "string" ? undefined : address.port;
+  });
   server.on("connection", function (this: unknown, socket: Socket) {
     connections.add(socket);
     // httpolyglot hands each plain-text connection on to the protocol server it sniffed, and
-    // this listener hears that too: `this` tells which server it went to.
-    if (this !== server && !(this instanceof HttpServerClass) && !(this instanceof TlsServer)) connections.markHttp2(socket);
+    // this listener hears that too: `this` tells which server it went to. A TLS ClientHello
+    // (first byte 0x16) goes, without a certificate, to a stand-in that is no server at all and
+    // closes the connection; the client only sees it reset.
+    if (!(this instanceof NetServer)) warnOfTls(socket);
+    else if (this !== server && !(this instanceof HttpServerClass) && !(this instanceof TlsServer)) connections.markHttp2(socket);
   });
   server.on("secureConnection", (socket: TLSSocket) => {
     if (socket.alpnProtocol === "h2") connections.markHttp2(socket);
@@ -82,9 +97,10 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
   const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
 
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const refuse = (error: NodeJS.ErrnoException) => reject(listenRefusal(error, options));
+    server.once("error", refuse);
     server.listen(options.port, options.host, () => {
-      server.off("error", reject);
+      server.off("error", refuse);
       resolve();
     });
   });
@@ -108,6 +124,37 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
     },
     destroyConnections: () => connections.destroyAll(),
   };
+}
+
+/**
+ * Someone called `https://` on the plain-text port (or a TLS proxy forwards to it as TLS): said
+ * once per interval, since a scanner can repeat it at will.
+ */
+function warnOfTlsOnPlainPort(logger: Logger, port: () => number | undefined): (socket: Socket) => void {
+  const firstTime = onceEvery(tlsOnPlainPortWarnEveryMs, 1);
+  return (socket) => {
+    if (!firstTime("tls")) return;
+    logger.warn(
+      // The stand-in has closed the socket by now: its peer is the one read when it connected.
+      { client: socket.remoteAddress, port: port(), settings: ["TLS_CERT_FILE", "TLS_KEY_FILE"] },
+      "TLS handshake on the plain-text port, closed: this port serves plain HTTP (h2c and HTTP/1.1), so call it with http://, terminate TLS in front of it, or set TLS_CERT_FILE and TLS_KEY_FILE to serve TLS here (said at most once every 10 minutes)",
+    );
+  };
+}
+
+/** A port the operator has to change, said as a sentence naming the settings; anything else as it came. */
+function listenRefusal(error: NodeJS.ErrnoException, options: HttpServerOptions): Error {
+  const where = `PORT ${options.port} on HOST ${options.host}`;
+  switch (error.code) {
+    case "EADDRINUSE":
+      return new StartRefused(`${where} is already in use (another onetime, or another server): stop it, or set PORT to a free port`, { cause: error });
+    case "EACCES":
+      return new StartRefused(`${where} needs privileges this process lacks (ports below 1024 do): set PORT to 1024 or above and map the port in front, or grant CAP_NET_BIND_SERVICE`, { cause: error });
+    case "EADDRNOTAVAIL":
+      return new StartRefused(`HOST ${options.host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`, { cause: error });
+    default:
+      return error;
+  }
 }
 
 /** Answers with `refuse`, then ends the connection: it was one too many. */

@@ -25,7 +25,7 @@ export interface ServerOptions extends AppOptions {
 /** Builds the app, listens (the API port, and the metrics port apart), and only then reports SERVING. */
 export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const app = await buildApp(config, logger, options);
-  const http = await listen(app.handler, { ...config.listen, overCapacity: app.overCapacity, ...(config.tls === undefined ? {} : { tls: config.tls }) }).catch(async (error: unknown) => {
+  const http = await listen(app.handler, { ...config.listen, logger, overCapacity: app.overCapacity, ...(config.tls === undefined ? {} : { tls: config.tls }) }).catch(async (error: unknown) => {
     await app.close();
     throw error;
   });
