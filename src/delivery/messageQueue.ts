@@ -49,14 +49,20 @@ export interface MessageQueue {
    */
   claim(limit: number, leaseMs: number, partitions?: ReadonlySet<number>): Promise<ClaimedMessage[]>;
   /**
-   * Records attempts' outcomes, each only if its claim still holds. Returns the ids recorded: a
-   * missing one was taken over by another relay since.
+   * Records attempts' outcomes, each only if its claim still holds. Answers the ids recorded, and
+   * those another relay holds now (its lease ran out: the message may go twice). An id in neither
+   * is gone: its secret was used, revoked or replaced while it was being sent, which is no fault.
    */
-  record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>>;
+  record(outcomes: readonly AttemptOutcome[]): Promise<RecordedOutcomes>;
   /** Housekeeping, once per poll interval: what stays behind must not grow without bound. */
   tidy(): Promise<void>;
   /** What waits to be sent, for the metrics: a growing backlog or an old message means delivery is stuck. */
   backlog(): Promise<Backlog>;
+}
+
+export interface RecordedOutcomes {
+  readonly recorded: ReadonlySet<string>;
+  readonly takenOver: ReadonlySet<string>;
 }
 
 export interface Backlog {

@@ -4,6 +4,9 @@ import type { SecretBox } from "../crypto/secretBox.js";
 import type { Logger } from "../observability/logger.js";
 import type { AttemptOutcome, AttemptRecord, ClaimedMessage, MessageQueue } from "./messageQueue.js";
 import { retryDelayMs, type RetryPolicy } from "./retryPolicy.js";
+
+/** What became of an outcome: recorded, not recorded since another relay holds the message, or its message is gone. */
+type Recording = "recorded" | "taken_over" | "gone";
 import type { Sender } from "./sender.js";
 
 export interface OutboxRelayOptions {
@@ -73,7 +76,7 @@ export class OutboxRelay {
    * soon as its own send ends (waiting for the whole batch would widen the window in which a
    * relay that dies has sent messages it never recorded, which another relay then sends again).
    */
-  private readonly outcomes: DataLoader<AttemptOutcome, boolean>;
+  private readonly outcomes: DataLoader<AttemptOutcome, Recording>;
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake: ((reason: Waking) => void) | undefined;
@@ -99,8 +102,8 @@ export class OutboxRelay {
     this.queueName = options.queueName ?? "outbox";
     this.outcomes = new DataLoader(
       async (outcomes) => {
-        const recorded = await this.queue.record(outcomes);
-        return outcomes.map(({ message }) => recorded.has(message.id));
+        const { recorded, takenOver } = await this.queue.record(outcomes);
+        return outcomes.map(({ message }): Recording => (recorded.has(message.id) ? "recorded" : takenOver.has(message.id) ? "taken_over" : "gone"));
       },
       { cache: false, maxBatchSize: this.batchSize },
     );
@@ -220,8 +223,11 @@ export class OutboxRelay {
 
   private async deliver(claimed: ClaimedMessage): Promise<void> {
     const outcome = await this.attempt(claimed);
-    const recorded = await this.outcomes.load({ message: claimed, outcome });
-    if (!recorded) this.logger.warn({ messageId: claimed.id, attempt: claimed.attempt, queue: this.queueName }, "outbox message was taken over by another relay");
+    const recording = await this.outcomes.load({ message: claimed, outcome });
+    // Taken over: this relay's lease ran out while it sent, so the message may go twice (a lease
+    // shorter than a send). Gone: its code was used or revoked meanwhile, as every code checked
+    // before its message went is; nothing to say.
+    if (recording === "taken_over") this.logger.warn({ messageId: claimed.id, attempt: claimed.attempt, queue: this.queueName }, "outbox message was taken over by another relay");
   }
 
   private async attempt(claimed: ClaimedMessage): Promise<AttemptRecord> {

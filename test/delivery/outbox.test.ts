@@ -244,7 +244,8 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
       // An outcome from an attempt that has since been taken over changes nothing.
       { message: { ...stale, attempt: stale.attempt - 1 }, outcome: { status: "sent" } },
     ]);
-    expect([...recorded].sort()).toEqual([sent.id, retried.id, dead.id, expired.id].sort());
+    expect([...recorded.recorded].sort()).toEqual([sent.id, retried.id, dead.id, expired.id].sort());
+    expect(recorded.takenOver).toEqual(new Set([stale.id]));
 
     const rows = await db("outbox_messages")
       .select("id", "status", "payload", "last_error", "finished_at", "lease_until", db.raw("extract(epoch from next_attempt_at - now()) as wait_seconds"))
@@ -258,7 +259,7 @@ describe.each(Object.keys(backends))("outbox on %s", (backend) => {
     expect(rows.get(expired.id)).toMatchObject({ status: "expired", payload: null, last_error: "too late" });
     expect(rows.get(stale.id)).toMatchObject({ status: "sending" });
     expect(rows.get(stale.id)?.payload).not.toBeNull();
-    expect(await outbox.record([])).toEqual(new Set());
+    expect(await outbox.record([])).toEqual({ recorded: new Set(), takenOver: new Set() });
   });
 
   it("sends a message queued while a round is busy right after that round, not at the next poll", async () => {

@@ -129,6 +129,22 @@ describe.each(Object.keys(backends))("the relay over the secrets' queue on %s", 
     expect(texts(channel)).toEqual(["code 482913"]);
   });
 
+  it("says nothing of a takeover when a code is used while its message is being sent", async () => {
+    const { logger: watched, records } = capturingLogger();
+    // The person types the code while the provider is still accepting its message.
+    const channel = new (class extends RecordingChannel<"email"> {
+      override async send(message: EmailMessage, signal: AbortSignal): Promise<DeliveryOutcome> {
+        expect((await backend.secrets.take("v:used", "h")).status).toBe("consumed");
+        return super.send(message, signal);
+      }
+    })("email");
+    const relay = new OutboxRelay(await backend.queue(), box, new Sender(channelRegistry({ email: channel }), watched, createMetrics()), watched, fastRetry);
+    await backend.secrets.put("v:used", secret, 60_000, { message: sealed("515151") });
+    expect(await relay.runOnce()).toBe(1);
+    expect(texts(channel)).toEqual(["code 515151"]);
+    expect(records.filter((record) => String(record.msg).includes("taken over"))).toEqual([]);
+  });
+
   it("never sends the message of a code taken, revoked, replaced or expired", async () => {
     const channel = new RecordingChannel("email");
     const relay = relayWith(channel, await backend.queue());

@@ -216,7 +216,7 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(claimed!.expiresAt.getTime() - Date.now()).toBeGreaterThan(55_000);
         expect(claimed!.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(60_500);
         expect(await queue.claim(10, lease)).toEqual([]);
-        expect(await queue.record([{ message: claimed!, outcome: sent }])).toEqual(new Set(["m1"]));
+        expect((await queue.record([{ message: claimed!, outcome: sent }])).recorded).toEqual(new Set(["m1"]));
         expect(await queue.claim(10, lease)).toEqual([]);
         // Sending does not consume the secret.
         expect((await store.take("s", hashOf("123456"))).status).toBe("consumed");
@@ -248,6 +248,17 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         expect(await queue.claim(20, lease)).toEqual([]);
       });
 
+      it("records nothing for a message whose code was used while it was being sent, and calls it no takeover", async () => {
+        const queue = await fixture.queue();
+        await store.put("s", secret("1"), 60_000, { message: message("m1") });
+        const [claimed] = await queue.claim(10, lease);
+        // The code is checked before its message went out: common, and no relay's fault.
+        expect((await store.take("s", hashOf("1"))).status).toBe("consumed");
+        const { takenOver } = await queue.record([{ message: claimed!, outcome: sent }]);
+        expect(takenOver).toEqual(new Set());
+        expect(await queue.claim(10, lease)).toEqual([]);
+      });
+
       it("drops a message whose secret went between its retry and the next claim", async () => {
         const queue = await fixture.queue();
         await store.put("s", secret("1"), 60_000, { message: message("m1") });
@@ -262,7 +273,7 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         const queue = await fixture.queue();
         await store.put("s", secret("1"), 60_000, { message: message("m1") });
         const [first] = await queue.claim(10, lease);
-        expect(await queue.record([{ message: first!, outcome: { status: "retry", reason: "451", delayMs: 300 } }])).toEqual(new Set(["m1"]));
+        expect((await queue.record([{ message: first!, outcome: { status: "retry", reason: "451", delayMs: 300 } }])).recorded).toEqual(new Set(["m1"]));
         expect(await queue.claim(10, lease)).toEqual([]);
         await fixture.elapse(400);
         const [second] = await queue.claim(10, lease);
@@ -281,7 +292,7 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
           { message: claimed[0]!, outcome: { status: "dead", reason: "550" } },
           { message: claimed[1]!, outcome: { status: "expired", reason: "too late" } },
         ]);
-        expect([...recorded].sort()).toEqual(["ma", "mb"]);
+        expect([...recorded.recorded].sort()).toEqual(["ma", "mb"]);
         expect(await queue.claim(10, lease)).toEqual([]);
       });
 
@@ -296,8 +307,9 @@ export function describePendingSecretsContract(name: string, makeFixture: () => 
         const [taken] = await healthy.claim(10, 1_000);
         // The unrecorded claim counts as an attempt.
         expect(taken).toMatchObject({ id: "m1", attempt: 2 });
-        expect(await crashed.record([{ message: lost!, outcome: sent }])).toEqual(new Set());
-        expect(await healthy.record([{ message: taken!, outcome: sent }])).toEqual(new Set(["m1"]));
+        // Not recorded, and said to be another relay's now: the message may have gone twice.
+        expect(await crashed.record([{ message: lost!, outcome: sent }])).toEqual({ recorded: new Set(), takenOver: new Set(["m1"]) });
+        expect(await healthy.record([{ message: taken!, outcome: sent }])).toEqual({ recorded: new Set(["m1"]), takenOver: new Set() });
         await fixture.elapse(1_100);
         expect(await crashed.claim(10, 1_000)).toEqual([]);
       });

@@ -1,4 +1,4 @@
-import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
+import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue, RecordedOutcomes } from "../../delivery/messageQueue.js";
 import type { QueuedMessage } from "../../domain/messages/messageDelivery.js";
 
 /** Answers whether the secret under `key` still names message `messageId`, and for how long it lives. */
@@ -89,20 +89,25 @@ export class MemorySecretQueue implements MessageQueue {
     return claimed;
   }
 
-  async record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>> {
+  async record(outcomes: readonly AttemptOutcome[]): Promise<RecordedOutcomes> {
     const recorded = new Set<string>();
+    const takenOver = new Set<string>();
     const now = this.now();
     for (const { message, outcome } of outcomes) {
       const [seq, deliveries] = (message.receipt ?? "").split("/").map(Number);
       const entry = seq === undefined ? undefined : this.#entries.get(seq);
-      if (entry === undefined || entry.leaseUntil === undefined || entry.deliveries !== deliveries) continue;
+      if (entry === undefined || entry.leaseUntil === undefined) continue;
+      if (entry.deliveries !== deliveries) {
+        takenOver.add(message.id);
+        continue;
+      }
       this.#entries.delete(entry.seq);
       if (outcome.status === "retry") {
         this.#put({ ...entry, attempt: message.attempt + 1, deliveries: 0, dueAt: now + outcome.delayMs, leaseUntil: undefined });
       }
       recorded.add(message.id);
     }
-    return recorded;
+    return { recorded, takenOver };
   }
 
   /** Drops messages whose secret is gone, so nothing waits for a relay that would only drop them. */

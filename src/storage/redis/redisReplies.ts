@@ -121,6 +121,12 @@ export function decodeClaims(reply: unknown): ShardClaim[] {
   });
 }
 
+/** The record script's answer: the entry ids recorded, and those another relay holds now. */
+export function decodeRecorded(reply: unknown): [recorded: ReadonlySet<string>, takenOver: ReadonlySet<string>] {
+  const [recorded, takenOver] = tuple("record", reply);
+  return [new Set(decodeTexts("record", recorded)), new Set(decodeTexts("record", takenOver))];
+}
+
 export function decodeTexts(what: string, reply: unknown): string[] {
   return tuple(what, reply).map((value) => text(what, value));
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
-import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue } from "../../delivery/messageQueue.js";
+import type { AttemptOutcome, Backlog, ClaimedMessage, MessageQueue, RecordedOutcomes } from "../../delivery/messageQueue.js";
 import { allSecretShards, defaultSecretShardCount } from "../secretShards.js";
-import { decodeClaims, decodeInteger, decodeTexts, type ShardClaim } from "./redisReplies.js";
+import { decodeClaims, decodeInteger, decodeRecorded, type ShardClaim } from "./redisReplies.js";
 import { defineScriptCommands, type ScriptCommand } from "./redisScriptCommands.js";
 import { claimScript, recordScript, tidyScript } from "./secretQueueScripts.js";
 import { assertKeyPrefix, relayGroup, shardKeys } from "./secretKeyspace.js";
@@ -83,7 +83,7 @@ export class RedisSecretQueue implements MessageQueue {
     return claimed;
   }
 
-  async record(outcomes: readonly AttemptOutcome[]): Promise<ReadonlySet<string>> {
+  async record(outcomes: readonly AttemptOutcome[]): Promise<RecordedOutcomes> {
     const byShard = new Map<number, { entryId: string; messageId: string; args: (string | number)[] }[]>();
     for (const { message, outcome } of outcomes) {
       const receipt = parseReceipt(message.receipt);
@@ -95,17 +95,21 @@ export class RedisSecretQueue implements MessageQueue {
       byShard.set(receipt.shard, list);
     }
     const recorded = new Set<string>();
+    const takenOver = new Set<string>();
     // Every shard's outcomes are written even if another shard's fail: those are then simply not
     // recorded (their claims lapse and are taken over), as the relay expects of a missing id.
     await Promise.allSettled(
       [...byShard].map(async ([shard, list]) => {
         const { stream, retries } = shardKeys(this.#keyPrefix, shard);
         const reply = await this.#scripts.record([stream, retries], relayGroup, this.#consumer, ...list.flatMap((each) => each.args));
-        const entries = new Set(decodeTexts("record", reply));
-        for (const each of list) if (entries.has(each.entryId)) recorded.add(each.messageId);
+        const [done, held] = decodeRecorded(reply);
+        for (const each of list) {
+          if (done.has(each.entryId)) recorded.add(each.messageId);
+          else if (held.has(each.entryId)) takenOver.add(each.messageId);
+        }
       }),
     );
-    return recorded;
+    return { recorded, takenOver };
   }
 
   async tidy(): Promise<void> {

@@ -109,16 +109,17 @@ return claims
  * KEYS: stream, retry set. ARGV: group, consumer, then per outcome: entryId, deliveries, status
  * ("sent", "dead", "expired" or "retry"), delayMs, next attempt number. Each outcome is recorded
  * only if this consumer still holds the entry from the same delivery (a relay whose lease ran out
- * and was taken over changes nothing). Returns the entry ids recorded.
+ * and was taken over changes nothing). Returns two lists: the entry ids recorded, and those
+ * another consumer or delivery holds now. An entry in neither is gone (its secret was taken).
  */
 export const recordScript = `
 local stream, retries = KEYS[1], KEYS[2]
 local group, consumer = ARGV[1], ARGV[2]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local recorded = {}
+local recorded, takenOver = {}, {}
 if redis.call('EXISTS', stream) == 0 then
-  return recorded
+  return {recorded, takenOver}
 end
 for i = 3, #ARGV, 5 do
   local entryId, deliveries, status = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
@@ -138,9 +139,11 @@ for i = 3, #ARGV, 5 do
     redis.call('XACK', stream, group, entryId)
     redis.call('XDEL', stream, entryId)
     table.insert(recorded, entryId)
+  elseif holder then
+    table.insert(takenOver, entryId)
   end
 end
-return recorded
+return {recorded, takenOver}
 `;
 
 /**

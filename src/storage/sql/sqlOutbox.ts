@@ -77,7 +77,7 @@ export function sqlOutbox(db: Database): OutboxStore {
     },
 
     async record(outcomes) {
-      if (outcomes.length === 0) return new Set<string>();
+      if (outcomes.length === 0) return { recorded: new Set<string>(), takenOver: new Set<string>() };
       // One statement for the whole batch, each row fenced by its attempt number: a relay whose
       // lease expired and was taken over cannot overwrite the newer attempt's state.
       const result = await db.raw<{ rows: { id: string }[] }>(
@@ -101,7 +101,10 @@ export function sqlOutbox(db: Database): OutboxStore {
           outcomes.map(({ outcome }) => (outcome.status === "retry" ? Math.round(outcome.delayMs) : 0)),
         ],
       );
-      return new Set(result.rows.map((row) => row.id));
+      const recorded = new Set(result.rows.map((row) => row.id));
+      // A row stays until long after it finished (the retention purge): one not recorded is held by a newer attempt.
+      const takenOver = new Set(outcomes.map(({ message }) => message.id).filter((id) => !recorded.has(id)));
+      return { recorded, takenOver };
     },
 
     async backlog() {

@@ -65,7 +65,7 @@ describe("the Redis scripts on Redis Cluster", () => {
     const recorded = await queue.record(
       claimed.map((each, i) => ({ message: each, outcome: i % 2 === 0 ? { status: "sent" as const } : { status: "retry" as const, reason: "451", delayMs: 0 } })),
     );
-    expect(recorded.size).toBe(62);
+    expect(recorded.recorded.size).toBe(62);
     // Retries move back from each shard's retry set into its stream.
     expect(await queue.claim(100, 0)).toHaveLength(31);
     // And a crashed relay's claims are taken over (XAUTOCLAIM), each in its own shard's slot.
