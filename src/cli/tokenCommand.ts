@@ -1,12 +1,12 @@
-import { createPrivateKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { developmentSecretFile, developmentTokenLifetimeSeconds } from "../auth/developmentCredentials.js";
 import { mintedRoles, mintToken, type MintedRole, type SigningKey } from "../auth/tokenMinting.js";
 import { createTokenVerifier, jwksKeySource, secretKey } from "../auth/tokenVerifier.js";
 import { ConfigError, loadTokenSigningConfig, type TokenSigningConfig } from "../config/config.js";
-import { DependencyUnavailable, Unauthenticated } from "../errors/domainError.js";
 import type { RawEnvironment } from "../config/variables.js";
+import { DependencyUnavailable, Unauthenticated } from "../errors/domainError.js";
 
 export const tokenCommandUsage = `usage: npx onetime token --role user|service|admin [--sub ID] [--ttl 1h] [--private-key-file FILE [--kid ID] [--alg ALG]] [--allow-production]
 
@@ -187,7 +187,7 @@ async function privateKey(file: string, options: Options): Promise<SigningKey> {
   try {
     if (text.trimStart().startsWith("{")) {
       jwk = JSON.parse(text) as typeof jwk;
-      key = createPrivateKey({ key: jwk as import("node:crypto").JsonWebKey, format: "jwk" });
+      key = createPrivateKey({ key: jwk as JsonWebKey, format: "jwk" });
     } else {
       key = createPrivateKey(text);
     }
