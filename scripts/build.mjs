@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Compiles src/ into one ESM file, dist/main.js, so `npm start` runs plain JavaScript instead of
-// compiling TypeScript on every start (tsx took 6-9 s per start; this build takes ~0.1 s, once).
+// Compiles src/ into ESM files, dist/main.js (the server) and dist/cli.js (`npx onetime …`), so
+// `npm start` runs plain JavaScript instead of compiling TypeScript on every start (tsx took 6-9 s
+// per start; this build takes ~0.1 s, once).
 // Packages stay external: they are loaded from node_modules as they are, PGlite's WASM included.
 //
 //   node scripts/build.mjs             build now
-//   node scripts/build.mjs --if-stale  build only when a source is newer than dist/main.js
-//                                      (what `npm start` runs, so a fresh clone or a pull is
+//   node scripts/build.mjs --if-stale  build only when a source is newer than the output
+//                                      (what `npm start` and bin/onetime.mjs run, so a fresh clone or a pull is
 //                                      compiled on the first start after it, and says so)
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -13,9 +14,9 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const entry = join(root, "src", "main.ts");
-const outfile = join(root, "dist", "main.js");
-// Everything the bundle is made from: a change to any of these makes dist/main.js stale.
+const entries = ["main", "cli"];
+const outdir = join(root, "dist");
+// Everything the bundles are made from: a change to any of these makes them stale.
 const inputs = ["src", "gen", "package-lock.json", "scripts/build.mjs"].map((path) => join(root, path));
 
 function newestChange(path) {
@@ -24,9 +25,10 @@ function newestChange(path) {
   return readdirSync(path).reduce((newest, name) => Math.max(newest, newestChange(join(path, name))), stat.mtimeMs);
 }
 
+/** When the oldest output was written; undefined if one is missing. */
 function builtAt() {
   try {
-    return statSync(outfile).mtimeMs;
+    return Math.min(...entries.map((entry) => statSync(join(outdir, `${entry}.js`)).mtimeMs));
   } catch {
     return undefined;
   }
@@ -37,12 +39,12 @@ const built = builtAt();
 if (ifStale && built !== undefined && Math.max(...inputs.map(newestChange)) <= built) process.exit(0);
 
 const started = performance.now();
-const reason = built === undefined ? "first start" : "sources changed since the last build";
-if (ifStale) process.stderr.write(`onetime: compiling src/ to dist/main.js (${reason})…\n`);
+const reason = built === undefined ? "not built yet" : "sources changed since the last build";
+if (ifStale) process.stderr.write(`onetime: compiling src/ to dist/ (${reason})…\n`);
 try {
   await build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: Object.fromEntries(entries.map((entry) => [entry, join(root, "src", `${entry}.ts`)])),
+    outdir,
     bundle: true,
     platform: "node",
     format: "esm",

@@ -1,4 +1,5 @@
 import cluster from "node:cluster";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, configHelp, loadConfig, type Config } from "./config/config.js";
 import { createLogger, type Logger } from "./observability/logger.js";
@@ -58,7 +59,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     },
     "onetime is serving gRPC, gRPC-Web and Connect",
   );
-  if (server.app.development !== undefined) printDevelopmentBanner(server.http.url, server.app.development);
+  if (server.app.development !== undefined) printDevelopmentBanner(server.http.url, server.app.development, config.database);
 
   handleStopSignals({
     logger,
@@ -85,8 +86,14 @@ function failedToStart(error: unknown, logger: Logger): never {
   process.exit(1);
 }
 
-function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials): void {
+function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials, database: Config["database"]): void {
   const base = reachableUrl(url);
+  // `npx onetime token` reads the secret from beside DATA_DIR: named absolutely, the line works
+  // from any shell in this checkout. An in-memory secret never leaves this process.
+  const userToken =
+    credentials.persistent && database.kind === "pglite"
+      ? ["  A user's token (its sub is the user or account id), from this checkout:", "", `  USER_TOKEN=$(DATA_DIR=${shellQuoted(resolve(database.dataDir))} npx onetime token --role user --sub user-42)`, ""]
+      : [];
   // Straight to stderr, not through the logger: these are for a person at a terminal, and the
   // logger must never carry a token. Every line below the notice can be pasted into a shell as is.
   process.stderr.write(
@@ -100,6 +107,7 @@ function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials
       `  export SERVICE_TOKEN=${credentials.serviceToken}`,
       `  export ADMIN_TOKEN=${credentials.adminToken}`,
       "",
+      ...userToken,
       "  Then, for example:",
       "",
       `  npx buf curl --http2-prior-knowledge ${base}/grpc.health.v1.Health/Check`,
@@ -109,6 +117,10 @@ function printDevelopmentBanner(url: string, credentials: DevelopmentCredentials
       "",
     ].join("\n"),
   );
+}
+
+function shellQuoted(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The address a client on this machine reaches: a server listening on every interface says 0.0.0.0 or [::]. */

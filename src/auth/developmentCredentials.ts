@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { SignJWT } from "jose";
 import type { ClaimsConfig } from "../config/config.js";
+import { mintToken, type MintedRole } from "./tokenMinting.js";
 import { secretKey } from "./tokenVerifier.js";
 
 export interface DevelopmentCredentials {
@@ -15,7 +15,7 @@ export interface DevelopmentCredentials {
 
 // Long enough that a token pasted into a shell outlives a working week; this mode is refused in
 // production and next to real stores.
-export const developmentTokenLifetime = "30d";
+export const developmentTokenLifetimeSeconds = 30 * 86_400;
 
 /**
  * A signing secret, and a service and an admin token signed with it, so a new user can call the
@@ -26,20 +26,12 @@ export const developmentTokenLifetime = "30d";
  */
 export async function developmentCredentials(claims: ClaimsConfig, dataDir?: string): Promise<DevelopmentCredentials> {
   const secret = await developmentSecret(dataDir);
-  const sign = (subject: string, role: string) =>
-    new SignJWT({ [claims.rolesClaim]: [role] })
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject(subject)
-      .setIssuer(claims.issuer)
-      .setAudience(claims.audience)
-      .setIssuedAt()
-      .setExpirationTime(developmentTokenLifetime)
-      .sign(secretKey(secret));
+  const sign = (role: MintedRole) => mintToken(claims, { key: secretKey(secret), algorithm: "HS256" }, role, `development-${role}`, developmentTokenLifetimeSeconds);
   return {
     secret,
     persistent: dataDir !== undefined && !dataDir.startsWith("memory://"),
-    serviceToken: await sign("development-service", claims.serviceRole),
-    adminToken: await sign("development-admin", claims.adminRole),
+    serviceToken: await sign("service"),
+    adminToken: await sign("admin"),
   };
 }
 

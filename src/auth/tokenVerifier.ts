@@ -62,7 +62,7 @@ export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig, verif
         // Two calls because jose's overloads take a key or a key getter, not their union.
         payload = typeof key === "function" ? (await jwtVerify(token, key, options)).payload : (await jwtVerify(token, await key, options)).payload;
       } catch (error) {
-        throw (development ? developmentRefusal(error) : undefined) ?? refusal(error);
+        throw (development ? developmentRefusal(error) : undefined) ?? refusal(error, claims);
       }
       // requiredClaims guarantees `exp`.
       return { principal: principalOf(payload, claims), expiresAtMs: payload.exp! * 1000 };
@@ -70,7 +70,7 @@ export function createTokenVerifier(keys: KeySource, claims: ClaimsConfig, verif
   };
 }
 
-function refusal(error: unknown): Unauthenticated | DependencyUnavailable {
+function refusal(error: unknown, claims: ClaimsConfig): Unauthenticated | DependencyUnavailable {
   // The key set could not be fetched: the caller's token may be fine, so say "try again" rather
   // than "your credentials are bad".
   if (error instanceof errors.JWKSTimeout || (error instanceof TypeError && /fetch/i.test(error.message))) {
@@ -85,7 +85,11 @@ function refusal(error: unknown): Unauthenticated | DependencyUnavailable {
     // jose's message says which check failed (e.g. unexpected "iss" claim value); the caller
     // needs to know whether to add a claim or fix one.
     const what = error.reason === "missing" ? "is missing" : "is not acceptable";
-    return new Unauthenticated("TOKEN_CLAIM_INVALID", `bearer token claim "${error.claim}" ${what}`);
+    // Issuer and audience are not secret, and a token minted for another environment differs in
+    // exactly these: naming the expected value (and its setting) ends the guessing.
+    const expected =
+      error.claim === "iss" ? `: this server expects "${claims.issuer}" (AUTH_ISSUER)` : error.claim === "aud" ? `: this server expects "${claims.audience}" (AUTH_AUDIENCE)` : "";
+    return new Unauthenticated("TOKEN_CLAIM_INVALID", `bearer token claim "${error.claim}" ${what}${expected}`);
   }
   if (error instanceof errors.JOSEError) return new Unauthenticated("TOKEN_INVALID", "bearer token is not valid");
   throw error;

@@ -106,9 +106,9 @@ export class ConfigError extends Error {
 
 export type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]["schema"]> | undefined };
 
-function parseVariables(env: RawEnvironment, problems: string[]): Parsed {
+function parseVariables(env: RawEnvironment, problems: string[], names = Object.keys(variables) as VariableName[]): Parsed {
   const parsed: Partial<Record<VariableName, unknown>> = {};
-  for (const name of Object.keys(variables) as VariableName[]) {
+  for (const name of names) {
     const spec = variables[name];
     const given = env[name];
     const raw = given === undefined || given === "" ? ("default" in spec ? spec.default : undefined) : given;
@@ -130,6 +130,62 @@ function echo(name: string, given: string | undefined): string {
   return ` (got ${JSON.stringify(given.replace(/\/\/([^/@\s]*)@/, "//***@"))})`;
 }
 
+const bearerTokenVariables = [
+  "AUTH_JWT_SECRET",
+  "AUTH_JWKS_URL",
+  "AUTH_ISSUER",
+  "AUTH_AUDIENCE",
+  "AUTH_ROLES_CLAIM",
+  "AUTH_SERVICE_ROLE",
+  "AUTH_ADMIN_ROLE",
+  "AUTH_MAX_TOKEN_AGE_SECONDS",
+  "AUTH_TOKEN_CACHE_SIZE",
+] as const satisfies readonly VariableName[];
+
+/** How bearer tokens are checked (and, for `onetime token`, signed), from the AUTH_* variables alone. */
+function authConfig(v: Parsed, problems: string[]): AuthConfig {
+  if (v.AUTH_JWT_SECRET !== undefined && v.AUTH_JWKS_URL !== undefined) {
+    problems.push("AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both");
+  }
+  // Defaulted, or already reported as a problem: the assertions only restate that.
+  const claims: ClaimsConfig = {
+    issuer: v.AUTH_ISSUER!,
+    audience: v.AUTH_AUDIENCE!,
+    rolesClaim: v.AUTH_ROLES_CLAIM!,
+    serviceRole: v.AUTH_SERVICE_ROLE!,
+    adminRole: v.AUTH_ADMIN_ROLE!,
+    ...(v.AUTH_MAX_TOKEN_AGE_SECONDS === undefined ? {} : { maxTokenAgeSeconds: v.AUTH_MAX_TOKEN_AGE_SECONDS }),
+  };
+  const tokenCacheSize = v.AUTH_TOKEN_CACHE_SIZE!;
+  return v.AUTH_JWT_SECRET !== undefined
+    ? { mode: "secret", secret: v.AUTH_JWT_SECRET, claims, tokenCacheSize }
+    : v.AUTH_JWKS_URL !== undefined
+      ? { mode: "jwks", jwksUrl: new URL(v.AUTH_JWKS_URL), claims, tokenCacheSize }
+      : { mode: "development", claims, tokenCacheSize };
+}
+
+/** What signing a bearer token needs: the auth settings, and where the development secret would be. */
+export interface TokenSigningConfig {
+  readonly environment: Config["environment"];
+  readonly auth: AuthConfig;
+  /** The embedded PGlite directory, beside which `npm start` keeps the development secret; absent on real stores. */
+  readonly embeddedDataDir?: string;
+}
+
+/**
+ * The settings `onetime token` signs with, read by the same rules as the server's, but only
+ * these: a shell holding a deployment's AUTH_* values can mint without the rest of its settings.
+ * Throws {@link ConfigError} naming every bad one.
+ */
+export function loadTokenSigningConfig(env: RawEnvironment): TokenSigningConfig {
+  const problems: string[] = [];
+  const v = parseVariables(env, problems, [...bearerTokenVariables, "NODE_ENV", "DATABASE_URL", "REDIS_URL", "DATA_DIR"]);
+  const auth = authConfig(v, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const embedded = v.DATABASE_URL === undefined && v.REDIS_URL === undefined;
+  return { environment: v.NODE_ENV ?? "development", auth, ...(embedded ? { embeddedDataDir: v.DATA_DIR! } : {}) };
+}
+
 /** Reads and validates the whole configuration; throws {@link ConfigError} naming every bad variable. */
 export function loadConfig(env: RawEnvironment): Config {
   const problems: string[] = [];
@@ -144,9 +200,7 @@ export function loadConfig(env: RawEnvironment): Config {
   if ((v.TLS_CERT_FILE === undefined) !== (v.TLS_KEY_FILE === undefined)) {
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
   }
-  if (v.AUTH_JWT_SECRET !== undefined && v.AUTH_JWKS_URL !== undefined) {
-    problems.push("AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both");
-  }
+  const auth = authConfig(v, problems);
   if (v.REDIS_URL !== undefined && v.REDIS_URL.length > 1 && v.REDIS_CLUSTER !== true) {
     problems.push("REDIS_URL: several URLs name the nodes of a Redis Cluster; set REDIS_CLUSTER=true, or give one URL");
   }
@@ -203,21 +257,6 @@ export function loadConfig(env: RawEnvironment): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Every value below was parsed or defaulted above; the assertions only restate that.
-  const claims: ClaimsConfig = {
-    issuer: v.AUTH_ISSUER!,
-    audience: v.AUTH_AUDIENCE!,
-    rolesClaim: v.AUTH_ROLES_CLAIM!,
-    serviceRole: v.AUTH_SERVICE_ROLE!,
-    adminRole: v.AUTH_ADMIN_ROLE!,
-    ...(v.AUTH_MAX_TOKEN_AGE_SECONDS === undefined ? {} : { maxTokenAgeSeconds: v.AUTH_MAX_TOKEN_AGE_SECONDS }),
-  };
-  const tokenCacheSize = v.AUTH_TOKEN_CACHE_SIZE!;
-  const auth: AuthConfig =
-    v.AUTH_JWT_SECRET !== undefined
-      ? { mode: "secret", secret: v.AUTH_JWT_SECRET, claims, tokenCacheSize }
-      : v.AUTH_JWKS_URL !== undefined
-        ? { mode: "jwks", jwksUrl: new URL(v.AUTH_JWKS_URL), claims, tokenCacheSize }
-        : { mode: "development", claims, tokenCacheSize };
 
   // PGlite and the in-process store keep their state inside one process: a second worker
   // would have a database and codes of its own.

@@ -100,8 +100,15 @@ describe("auth interceptor", () => {
     const refused = await failure(clientWith(`Bearer ${withoutExp}`).check());
     expect(refused.code).toBe(Code.Unauthenticated);
     expect(refused.rawMessage).toBe('bearer token claim "exp" is missing');
+  });
+
+  it("names the issuer and audience it expects when a token carries others (they are not secret)", async () => {
     const wrongIssuer = await failure(clientWith(`Bearer ${await signToken({ roles: ["admin"], issuer: "someone-else" })}`).check());
-    expect(wrongIssuer.rawMessage).toBe('bearer token claim "iss" is not acceptable');
+    expect(wrongIssuer.code).toBe(Code.Unauthenticated);
+    expect(wrongIssuer.rawMessage).toBe(`bearer token claim "iss" is not acceptable: this server expects "${testClaims.issuer}" (AUTH_ISSUER)`);
+    const wrongAudience = await failure(clientWith(`Bearer ${await signToken({ roles: ["admin"], audience: "staging" })}`).check());
+    expect(wrongAudience.code).toBe(Code.Unauthenticated);
+    expect(wrongAudience.rawMessage).toBe(`bearer token claim "aud" is not acceptable: this server expects "${testClaims.audience}" (AUTH_AUDIENCE)`);
   });
 
   it("refuses a sub that is not a non-empty string: a number, an array, an object, blanks", async () => {

@@ -20,8 +20,8 @@ export interface DocBlock {
 }
 
 const callsServer = /\bcurl\b/;
-/** A line that only sets a reader's shell up for the calls after it: `S=…`, or `eval "$(npx tsx scripts/…)"`. */
-const setsUp = /^(?:[A-Z][A-Z0-9_]*=\S.*|eval "\$\(npx tsx scripts\/[^)]*\)"(?:\s+#.*)?)$/;
+/** A line that only sets a reader's shell up for the calls after it: `S=…`, `USER_TOKEN=$(npx onetime token …)`. */
+const setsUp = /^[A-Z][A-Z0-9_]*=\S.*$/;
 
 /** Every fenced `sh` block of a page that calls the server, or sets a shell up for one, in page order. */
 export function serverBlocks(file: string, markdown: string): DocBlock[] {

@@ -138,7 +138,7 @@ class Reader {
     }
   }
 
-  /** A line that only sets the shell up (`AUTH=…`, `eval "$(npx tsx scripts/…)"`): keep what it exports. */
+  /** A line that only sets the shell up (`AUTH=…`, `USER_TOKEN=$(npx onetime token …)`): keep what it exports. */
   private async setUp(text: string, where: string): Promise<void> {
     const envFile = join(dataDir, `env-${Math.random().toString(36).slice(2)}`);
     const ran = await run(`set -a\n${text}\nenv -0 > ${JSON.stringify(envFile)}`, this.env()).done;

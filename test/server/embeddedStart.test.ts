@@ -97,6 +97,18 @@ describe("npm start on embedded defaults", () => {
     }
   }, 60_000);
 
+  it("prints a line that mints a user token the server accepts", async () => {
+    const line = bannerLines.find((candidate) => candidate.includes("npx onetime token --role user"));
+    expect(line, bannerLines.join("\n")).toBeDefined();
+    // From a shell with the server's settings but no DATA_DIR of its own: the line must name the server's.
+    const env = { ...process.env };
+    for (const name of ["DATA_DIR", "DATABASE_URL", "REDIS_URL", "AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"]) delete env[name];
+    const run = spawnSync("bash", ["-c", `${line!.trim()}\necho "$USER_TOKEN"`], { encoding: "utf8", env, timeout: 30_000 });
+    expect({ status: run.status, stderr: run.stderr }).toMatchObject({ status: 0 });
+    const accepted = await check(`Bearer ${run.stdout.trim()}`);
+    expect({ status: accepted.status, body: await accepted.text(), stderr: run.stderr }).toEqual({ status: 200, body: '{"status":"SERVING"}', stderr: expect.any(String) });
+  }, 30_000);
+
   it("never logs a token", () => {
     const logged = JSON.stringify(logLines);
     expect(logged).not.toContain(serviceToken);
