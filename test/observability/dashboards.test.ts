@@ -71,7 +71,7 @@ const keywords = new Set(["and", "or", "unless", "offset", "bool", "by", "withou
  * matchers name), and the labels it groups or matches by. Strings and ranges are dropped first,
  * so `$job` and `$__rate_interval` do not read as names; a name followed by "(" is a function.
  */
-export function promqlReads(expr: string): { selectors: { name: string; labels: string[] }[]; grouping: string[] } {
+function promqlReads(expr: string): { selectors: { name: string; labels: string[] }[]; grouping: string[] } {
   const text = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\[[^\]]*\]/g, " ");
   const grouping: string[] = [];
   const ungrouped = text.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_, labels: string) => {
@@ -180,7 +180,7 @@ describe("the dashboard and the alert rules in deploy/", () => {
     expect(wrong).toEqual([]);
   });
 
-  it("reads PromQL as Prometheus does", () => {
+  it("reads the series and labels out of PromQL, not its functions, strings, ranges or variables", () => {
     expect(promqlReads('sum by (job, rule) (rate(onetime_send_refusals_total{country!="",job=~"$job"}[$__rate_interval] offset 10m)) > 0.05 unless on (job) x_total <= 5 * y')).toEqual({
       selectors: [
         { name: "onetime_send_refusals_total", labels: ["country", "job"] },
