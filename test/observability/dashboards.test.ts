@@ -6,7 +6,7 @@ import { VerificationMethod } from "../../gen/onetime/v1/verification_service_pb
 import { scrapeMetrics } from "../support/metricsText.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { failure, verificationClient } from "../support/verificationClient.js";
-import { parseYamlSubset } from "../support/yamlSubset.js";
+import { parse as parseYaml } from "yaml";
 
 /**
  * The Grafana dashboard and the Prometheus alert rules in deploy/ query only what onetime serves:
@@ -40,7 +40,7 @@ interface Rule {
 }
 
 const dashboard = JSON.parse(read("grafana/dashboards/onetime.json")) as Dashboard;
-const rules = parseYamlSubset(read("prometheus/alerts.yml")) as { groups: { name: string; rules: Rule[] }[] };
+const rules = parseYaml(read("prometheus/alerts.yml")) as { groups: { name: string; rules: Rule[] }[] };
 
 /** Every PromQL expression, with where it is and the labels its text shows ({{label}} in a legend, $labels.label in an annotation). */
 const queries: { where: string; expr: string; shows: string[] }[] = [
@@ -193,7 +193,7 @@ describe("the dashboard and the alert rules in deploy/", () => {
   });
 
   it("provisions the dashboard and the rules from files the compose file mounts", () => {
-    const compose = parseYamlSubset(read("compose.yaml")) as { services: Record<string, { image: string; volumes: string[] }> };
+    const compose = parseYaml(read("compose.yaml")) as { services: Record<string, { image: string; volumes: string[] }> };
     const mounts = new Map<string, string>();
     for (const service of Object.values(compose.services)) {
       expect(service.image).toMatch(/^[\w./-]+:v?\d+\.\d+\.\d+$/);
@@ -203,9 +203,9 @@ describe("the dashboard and the alert rules in deploy/", () => {
         mounts.set(target, source);
       }
     }
-    const prometheus = parseYamlSubset(read("prometheus/prometheus.yml")) as { rule_files: string[] };
+    const prometheus = parseYaml(read("prometheus/prometheus.yml")) as { rule_files: string[] };
     expect(prometheus.rule_files.map((file) => mounts.get(file))).toEqual(["./prometheus/alerts.yml"]);
-    const providers = parseYamlSubset(read("grafana/provisioning/dashboards/onetime.yml")) as { providers: { options: { path: string } }[] };
+    const providers = parseYaml(read("grafana/provisioning/dashboards/onetime.yml")) as { providers: { options: { path: string } }[] };
     expect(mounts.get(providers.providers[0]!.options.path)).toBe("./grafana/dashboards");
     expect(mounts.get("/etc/grafana/provisioning")).toBe("./grafana/provisioning");
   });
