@@ -48,7 +48,7 @@ export function createRpcEdge(options: RpcEdgeOptions) {
   function guarded(handler: UniversalHandler): UniversalHandler {
     const procedure = `${handler.service.typeName}/${handler.method.name}`;
     const guard = async (request: UniversalServerRequest): Promise<UniversalServerResponse> => {
-      const record = newCallRecord(request.header.get(requestIdHeader));
+      const record = newCallRecord(request.header.get(requestIdHeader), request.signal);
       const contextValues = request.contextValues ?? createContextValues();
       contextValues.set(callRecordKey, record);
       const contentType = request.header.get("content-type");
