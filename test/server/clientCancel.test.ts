@@ -31,7 +31,7 @@ describe("a call its client cancels is logged and counted as canceled, never int
     const metrics = await server.server.app.metrics.registry.metrics();
     const line = metrics
       .split("\n")
-      .find((each) => each.startsWith("rpc_server_call_duration_seconds_count{") && each.includes(`rpc_system="${system}"`) && each.includes(`rpc_method="${method}"`) && each.includes('rpc_response_status_code="CANCELED"'));
+      .find((each) => each.startsWith("rpc_server_call_duration_seconds_count{") && each.includes(`rpc_system="${system}"`) && each.includes(`rpc_method="${method}"`) && each.includes('rpc_response_status_code="CANCELLED"'));
     return Number(line?.split(" ").at(-1) ?? 0);
   }
 
