@@ -57,5 +57,8 @@ function labelsOf(procedure: string, protocol: string): Record<RpcLabels, string
 
 /** gRPC's status names, which Connect's codes share: OK, INVALID_ARGUMENT, UNAVAILABLE, … */
 function statusName(code: Code | undefined): string {
-  return code === undefined ? "OK" : Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  if (code === undefined) return "OK";
+  // The one name Connect spells otherwise.
+  if (code === Code.Canceled) return "CANCELLED";
+  return Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }

@@ -29,12 +29,18 @@ export interface CallRecord {
   logged: boolean;
   /** Whether it was counted as active (see beginCall), so its end is counted off once. */
   counted: boolean;
+  /**
+   * Aborts when the client's side of the call closes (the adapter's request signal, which the edge
+   * knows). Closed before the call's line is written, which is before its answer is, means the
+   * client went away: a cancellation, whatever the handler made of the torn request.
+   */
+  readonly client?: AbortSignal;
 }
 
 export const callRecordKey = createContextKey<CallRecord | undefined>(undefined, { description: "call record" });
 
-export function newCallRecord(offeredRequestId: string | null | undefined): CallRecord {
-  return { requestId: requestIdFrom(offeredRequestId), started: performance.now(), logged: false, counted: false };
+export function newCallRecord(offeredRequestId: string | null | undefined, client?: AbortSignal): CallRecord {
+  return { requestId: requestIdFrom(offeredRequestId), started: performance.now(), logged: false, counted: false, ...(client === undefined ? {} : { client }) };
 }
 
 export interface CallLine {
@@ -54,7 +60,9 @@ export function beginCall(metrics: RpcMetrics | undefined, record: CallRecord, p
 
 /**
  * Writes a call's one line (procedure, outcome, duration, principal kind; never a message) and
- * measures it (duration by code; no longer active). Refusals log at warn, server-side failures at error with their cause.
+ * measures it (duration by code; no longer active). Refusals log at warn, server-side failures at
+ * error with their cause; a call its client cancelled (closed its stream, its connection) at info
+ * as `canceled`: a request body cut short or a stream abandoned mid-way is no server failure.
  */
 export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: CallLine, error?: unknown) => void {
   return ({ record, procedure, protocol, principal }, error) => {
@@ -70,6 +78,11 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
       durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
     };
     const seconds = (performance.now() - record.started) / 1000;
+    if (record.client?.aborted === true) {
+      metrics?.ended(procedure, protocol, Code.Canceled, seconds, record.counted);
+      logger.info({ ...fields, outcome: Code[Code.Canceled] }, "rpc canceled");
+      return;
+    }
     if (error === undefined) {
       metrics?.ended(procedure, protocol, undefined, seconds, record.counted);
       logger.info({ ...fields, outcome: "ok" }, "rpc");

@@ -52,15 +52,15 @@ export async function startServer(config: Config, logger: Logger, options: Serve
 
 /**
  * Graceful stop: tell load balancers first (health NOT_SERVING) and, if configured, keep serving
- * while they notice; then refuse new calls, end Watch streams, stop accepting connections and give
+ * while they notice; then refuse new calls, end every stream, stop accepting connections and give
  * in-flight calls a bounded time. Past it, abort the handlers, cut connections, close the stores.
  */
 async function drain(app: App, http: HttpServer, metrics: MetricsServer | undefined, config: Config, logger: Logger): Promise<void> {
   logger.info({ inFlight: app.calls.active, drainDelayMs: config.shutdownDrainDelayMs }, "shutting down");
   app.health.setAll("not_serving");
   if (config.shutdownDrainDelayMs > 0) await sleep(config.shutdownDrainDelayMs);
+  // Refuses new calls and ends open streams with unavailable, so their clients move elsewhere.
   app.calls.close();
-  app.health.close();
   http.stopAccepting();
   // Connections close once their last response is written, trailers included; waiting on the
   // connections rather than on the handlers is what lets a finished stream reach the client.

@@ -11,13 +11,13 @@ import { startTestServer } from "../support/server.js";
 const embeddedStartMs = 60_000;
 
 describe("graceful shutdown", () => {
-  it("reports NOT_SERVING to watchers, ends their streams and stops listening", async () => {
+  it("reports NOT_SERVING to watchers, ends their streams with unavailable and stops listening", async () => {
     const server = await startTestServer("real", "shutdown");
     const client = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
     const seen: Status[] = [];
     const watching = (async () => {
       for await (const update of client.watch({ service: "onetime.v1.TokenService" })) seen.push(update.status);
-    })();
+    })().catch((error: unknown) => ConnectError.from(error));
     await expect.poll(() => seen).toEqual([Status.SERVING]);
     // An idle HTTP/1.1 keep-alive connection must not hold shutdown up until the timeout.
     await fetch(`${server.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
@@ -26,7 +26,8 @@ describe("graceful shutdown", () => {
     await server.server.shutdown();
     expect(performance.now() - started).toBeLessThan(server.config.shutdownTimeoutMs / 2);
     await server.stop();
-    await watching;
+    // Unavailable, so a client watching through a load balancer moves to another instance.
+    expect((await watching)?.code).toBe(Code.Unavailable);
     expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
     await expect(fetch(`${server.url}/grpc.health.v1.Health/Check`, { method: "POST" })).rejects.toThrow();
   });

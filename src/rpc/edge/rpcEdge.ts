@@ -13,6 +13,7 @@ import type { RpcMetrics } from "../../observability/rpcMetrics.js";
 import { beginCall, callRecordKey, createCallLog, newCallRecord, protocolOf, requestIdHeader, type CallRecord } from "../callLog.js";
 import { toConnectError } from "../interceptors/errorBoundary.js";
 import { readAnswer } from "./answeredError.js";
+import { withGrpcMessages } from "./grpcMessage.js";
 import { readableMessages } from "./readableMessages.js";
 import { refusalResponse } from "./refusalResponse.js";
 import { declaredTooLarge, limitRequestBody, tooLarge } from "./requestSizeLimit.js";
@@ -48,7 +49,7 @@ export function createRpcEdge(options: RpcEdgeOptions) {
   function guarded(handler: UniversalHandler): UniversalHandler {
     const procedure = `${handler.service.typeName}/${handler.method.name}`;
     const guard = async (request: UniversalServerRequest): Promise<UniversalServerResponse> => {
-      const record = newCallRecord(request.header.get(requestIdHeader));
+      const record = newCallRecord(request.header.get(requestIdHeader), request.signal);
       const contextValues = request.contextValues ?? createContextValues();
       contextValues.set(callRecordKey, record);
       const contentType = request.header.get("content-type");
@@ -148,11 +149,12 @@ function corsRefusal(): ConnectError {
   );
 }
 
+/** Every answer leaves the edge here: with its request id, and its grpc-message as the gRPC spec spells it. */
 function withRequestId(response: UniversalServerResponse, record: CallRecord): UniversalServerResponse {
   // A copy: Connect's canned responses are shared objects.
   const header = new Headers(response.header);
   header.set(requestIdHeader, record.requestId);
-  return { ...response, header };
+  return withGrpcMessages({ ...response, header });
 }
 
 function headerOf(request: { headers: Record<string, string | string[] | undefined> }, name: string): string | undefined {

@@ -10,7 +10,6 @@ export type ServingStatus = "serving" | "not_serving";
 export class HealthStatus {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly changes = new EventEmitter();
-  private closed = false;
 
   constructor(serviceNames: readonly string[]) {
     for (const name of ["", ...serviceNames]) this.statuses.set(name, "not_serving");
@@ -33,8 +32,8 @@ export class HealthStatus {
   }
 
   /**
-   * The current status, then each change, until the server closes the stream for shutdown or the
-   * caller goes away. Repeats of the same status are not sent again.
+   * The current status, then each change, until the caller goes away or the call ends (draining
+   * ends every stream: see CallGate). Repeats of the same status are not sent again.
    */
   async *watch(service: string, signal: AbortSignal): AsyncGenerator<ServingStatus | undefined> {
     // Subscribe before reading the current status, so a change in between is not lost.
@@ -48,18 +47,10 @@ export class HealthStatus {
           last = current;
           yield current;
         }
-        // After the change is sent: draining reports NOT_SERVING and closes in one go.
-        if (this.closed) return;
       }
     } catch (error) {
       if (signal.aborted) return;
       throw error;
     }
-  }
-
-  /** Ends every Watch stream, so draining does not wait on streams that never end by themselves. */
-  close(): void {
-    this.closed = true;
-    this.changes.emit("change");
   }
 }

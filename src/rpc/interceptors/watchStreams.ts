@@ -2,7 +2,7 @@ import { createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { CapacityLimitReached, StreamLifetimeReached } from "../../errors/domainError.js";
-import { observeStream } from "./streams.js";
+import { endingOn, observeStream } from "./streams.js";
 
 /** The connection a call came on (an HTTP/2 session or an HTTP/1.1 socket), to count its streams. */
 export const connectionKey = createContextKey<object | undefined>(undefined, { description: "connection" });
@@ -69,37 +69,13 @@ export function watchStreams(limits: WatchStreamLimits): Interceptor {
   };
 }
 
-/**
- * `source` until `lifetimeMs` has passed, then {@link StreamLifetimeReached}. The producer is not
- * waited for: Connect aborts the call's signal as the stream fails, which is what ends a watch.
- */
+/** `source` until `lifetimeMs` has passed, then {@link StreamLifetimeReached}. */
 function endingAfter<T>(source: AsyncIterable<T>, lifetimeMs: number): AsyncIterable<T> {
   return {
     [Symbol.asyncIterator]() {
-      const iterator = source[Symbol.asyncIterator]();
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StreamLifetimeReached(lifetimeMs)), lifetimeMs);
-      });
-      expired.catch(() => undefined);
-      return {
-        async next() {
-          try {
-            const result = await Promise.race([iterator.next(), expired]);
-            if (result.done === true) clearTimeout(timer);
-            return result;
-          } catch (error) {
-            clearTimeout(timer);
-            if (error instanceof StreamLifetimeReached) void iterator.return?.().catch(() => undefined);
-            throw error;
-          }
-        },
-        async return(value?: unknown) {
-          clearTimeout(timer);
-          await iterator.return?.(value);
-          return { done: true, value: undefined };
-        },
-      };
+      const lifetime = new AbortController();
+      const timer = setTimeout(() => lifetime.abort(new StreamLifetimeReached(lifetimeMs)), lifetimeMs);
+      return observeStream(endingOn(source, lifetime.signal), () => clearTimeout(timer))[Symbol.asyncIterator]();
     },
   };
 }
