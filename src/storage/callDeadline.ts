@@ -20,6 +20,11 @@ interface CallBudget {
   readonly budgetMs: number;
   /** performance.now() by which the call's Redis work ends; set by its first command. */
   endsAt?: number;
+  /**
+   * Set when a command's timer ran out. Timers keep the event loop's coarser time, so one may fire
+   * a fraction of a millisecond before performance.now() reaches endsAt: the budget is spent then.
+   */
+  spent?: boolean;
 }
 
 const calls = new AsyncLocalStorage<CallBudget>();
@@ -52,11 +57,14 @@ export function withinRedisDeadline<T>(command: () => Promise<T>): Promise<T> {
   const now = performance.now();
   call.endsAt ??= now + call.budgetMs;
   const leftMs = call.endsAt - now;
-  if (leftMs <= 0) return Promise.reject(new RedisDeadlinePassed(call.budgetMs));
+  if (call.spent === true || leftMs <= 0) return Promise.reject(new RedisDeadlinePassed(call.budgetMs));
   const pending = command();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisDeadlinePassed(call.budgetMs)), leftMs);
+    timer = setTimeout(() => {
+      call.spent = true;
+      reject(new RedisDeadlinePassed(call.budgetMs));
+    }, leftMs);
   });
   // Its late answer (or error) is nobody's: ioredis settles it at its own commandTimeout at most.
   pending.catch(() => undefined);
