@@ -1,0 +1,76 @@
+/**
+ * Generates @onetime/client's code for onetime.v1 without a runtime import of
+ * buf/validate/validate.proto.
+ *
+ * The server's generated code imports protovalidate's validate_pb (rules are read from it), which
+ * puts @bufbuild/protovalidate and its CEL runtime into every bundle that loads a schema. A client
+ * needs none of it: the rules stay in the descriptors as options (so a web app that installs
+ * protovalidate can still check forms with the server's rules), but the file no longer names
+ * validate.proto as a dependency. The one part of validate.proto a client reads — the
+ * buf.validate.Violations detail the server sends with `invalid_argument` — is generated on its own,
+ * pruned to those four messages by `buf build --type`.
+ *
+ * Also copies the .proto files @onetime/proto ships, so both packages follow the proto in one step.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+
+const clientDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(clientDir, "../..");
+const validateFile = "buf/validate/validate.proto";
+
+const work = mkdtempSync(join(tmpdir(), "onetime-client-gen-"));
+try {
+  const full = join(work, "full.binpb");
+  const violations = join(work, "violations.binpb");
+  buf(["build", ".", "--path", "proto/onetime/v1", "--path", "third_party/proto/google/rpc", "-o", full]);
+  buf(["build", ".", "--type", "buf.validate.Violations", "-o", violations]);
+
+  const set = fromBinary(FileDescriptorSetSchema, readFileSync(full));
+  const pruned = fromBinary(FileDescriptorSetSchema, readFileSync(violations)).file.find((f) => f.name === validateFile);
+  if (pruned === undefined) throw new Error(`${validateFile} missing from the Violations image`);
+  set.file = set.file.flatMap((file) => {
+    if (file.name === validateFile) return [pruned];
+    if (file.dependency.includes(validateFile)) {
+      if (file.publicDependency.length > 0 || file.weakDependency.length > 0) {
+        throw new Error(`${file.name}: public or weak imports would be renumbered; handle them here`);
+      }
+      file.dependency = file.dependency.filter((name) => name !== validateFile);
+    }
+    return [file];
+  });
+  const image = join(work, "client.binpb");
+  writeFileSync(image, toBinary(FileDescriptorSetSchema, set));
+
+  buf([
+    "generate", image,
+    "--template", join(clientDir, "buf.gen.yaml"),
+    "--output", clientDir,
+    "--path", "onetime/v1", "--path", "google/rpc", "--path", validateFile,
+  ]);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+copyProtos();
+
+function copyProtos(): void {
+  const protoDir = join(root, "packages/proto");
+  for (const [from, to] of [
+    ["proto/onetime", "onetime"],
+    ["third_party/proto/buf", "buf"],
+    ["third_party/proto/google", "google"],
+  ] as const) {
+    rmSync(join(protoDir, to), { recursive: true, force: true });
+    cpSync(join(root, from), join(protoDir, to), { recursive: true });
+  }
+}
+
+function buf(args: string[]): void {
+  execFileSync(join(root, "node_modules/.bin/buf"), args, { cwd: root, stdio: "inherit" });
+}
