@@ -28,7 +28,7 @@ const work = mkdtempSync(join(tmpdir(), "onetime-client-gen-"));
 try {
   const full = join(work, "full.binpb");
   const violations = join(work, "violations.binpb");
-  buf(["build", ".", "--path", "proto/onetime/v1", "--path", "third_party/proto/google/rpc", "-o", full]);
+  buf(["build", ".", "--path", "proto/onetime/v1", "--path", "third_party/proto/google/rpc/error_details.proto", "-o", full]);
   buf(["build", ".", "--type", "buf.validate.Violations", "-o", violations]);
 
   const set = fromBinary(FileDescriptorSetSchema, readFileSync(full));
@@ -51,7 +51,7 @@ try {
     "generate", image,
     "--template", join(clientDir, "buf.gen.yaml"),
     "--output", clientDir,
-    "--path", "onetime/v1", "--path", "google/rpc", "--path", validateFile,
+    "--path", "onetime/v1", "--path", "google/rpc/error_details.proto", "--path", validateFile,
   ]);
 } finally {
   rmSync(work, { recursive: true, force: true });
