@@ -11,9 +11,10 @@
  * pruned to those four messages by `buf build --type`.
  *
  * Also copies the .proto files @onetime/proto ships, so both packages follow the proto in one step.
+ * `--check` writes nothing and exits 1 naming every file that differs from what it would write.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,51 +25,85 @@ const clientDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const root = resolve(clientDir, "../..");
 const validateFile = "buf/validate/validate.proto";
 
-const work = mkdtempSync(join(tmpdir(), "onetime-client-gen-"));
-try {
-  const full = join(work, "full.binpb");
-  const violations = join(work, "violations.binpb");
-  buf(["build", ".", "--path", "proto/onetime/v1", "--path", "third_party/proto/google/rpc/error_details.proto", "-o", full]);
-  buf(["build", ".", "--type", "buf.validate.Violations", "-o", violations]);
+const clientSources = ["src/gen"];
+const protoSources = [
+  ["proto/onetime", "onetime"],
+  ["third_party/proto/buf", "buf"],
+  ["third_party/proto/google", "google"],
+] as const;
 
-  const set = fromBinary(FileDescriptorSetSchema, readFileSync(full));
-  const pruned = fromBinary(FileDescriptorSetSchema, readFileSync(violations)).file.find((f) => f.name === validateFile);
-  if (pruned === undefined) throw new Error(`${validateFile} missing from the Violations image`);
-  set.file = set.file.flatMap((file) => {
-    if (file.name === validateFile) return [pruned];
-    if (file.dependency.includes(validateFile)) {
-      if (file.publicDependency.length > 0 || file.weakDependency.length > 0) {
-        throw new Error(`${file.name}: public or weak imports would be renumbered; handle them here`);
-      }
-      file.dependency = file.dependency.filter((name) => name !== validateFile);
+if (process.argv.includes("--check")) {
+  const scratch = mkdtempSync(join(tmpdir(), "onetime-client-check-"));
+  try {
+    generate(join(scratch, "client"), join(scratch, "proto"));
+    const stale = [
+      ...clientSources.flatMap((dir) => differences(join(scratch, "client", dir), join(clientDir, dir))),
+      ...protoSources.flatMap(([, dir]) => differences(join(scratch, "proto", dir), join(root, "packages/proto", dir))),
+    ];
+    if (stale.length > 0) {
+      console.error(`stale (run npm run generate):\n${stale.map((file) => `  ${file}`).join("\n")}`);
+      process.exitCode = 1;
     }
-    return [file];
-  });
-  const image = join(work, "client.binpb");
-  writeFileSync(image, toBinary(FileDescriptorSetSchema, set));
-
-  buf([
-    "generate", image,
-    "--template", join(clientDir, "buf.gen.yaml"),
-    "--output", clientDir,
-    "--path", "onetime/v1", "--path", "google/rpc/error_details.proto", "--path", validateFile,
-  ]);
-} finally {
-  rmSync(work, { recursive: true, force: true });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+} else {
+  generate(clientDir, join(root, "packages/proto"));
 }
 
-copyProtos();
+function generate(clientOut: string, protoOut: string): void {
+  const work = mkdtempSync(join(tmpdir(), "onetime-client-gen-"));
+  try {
+    const full = join(work, "full.binpb");
+    const violations = join(work, "violations.binpb");
+    buf(["build", ".", "--path", "proto/onetime/v1", "--path", "third_party/proto/google/rpc/error_details.proto", "-o", full]);
+    buf(["build", ".", "--type", "buf.validate.Violations", "-o", violations]);
 
-function copyProtos(): void {
-  const protoDir = join(root, "packages/proto");
-  for (const [from, to] of [
-    ["proto/onetime", "onetime"],
-    ["third_party/proto/buf", "buf"],
-    ["third_party/proto/google", "google"],
-  ] as const) {
-    rmSync(join(protoDir, to), { recursive: true, force: true });
-    cpSync(join(root, from), join(protoDir, to), { recursive: true });
+    const set = fromBinary(FileDescriptorSetSchema, readFileSync(full));
+    const pruned = fromBinary(FileDescriptorSetSchema, readFileSync(violations)).file.find((f) => f.name === validateFile);
+    if (pruned === undefined) throw new Error(`${validateFile} missing from the Violations image`);
+    set.file = set.file.map((file) => {
+      if (file.name === validateFile) return pruned;
+      if (file.dependency.includes(validateFile)) {
+        if (file.publicDependency.length > 0 || file.weakDependency.length > 0) {
+          throw new Error(`${file.name}: public or weak imports would be renumbered; handle them here`);
+        }
+        file.dependency = file.dependency.filter((name) => name !== validateFile);
+      }
+      return file;
+    });
+    const image = join(work, "client.binpb");
+    writeFileSync(image, toBinary(FileDescriptorSetSchema, set));
+
+    buf([
+      "generate", image,
+      "--template", join(clientDir, "buf.gen.yaml"),
+      "--output", clientOut,
+      "--path", "onetime/v1", "--path", "google/rpc/error_details.proto", "--path", validateFile,
+    ]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
+  for (const [from, to] of protoSources) {
+    rmSync(join(protoOut, to), { recursive: true, force: true });
+    cpSync(join(root, from), join(protoOut, to), { recursive: true });
+  }
+}
+
+/** Files that are in one tree and not the other, or differ. */
+function differences(expected: string, actual: string): string[] {
+  const files = new Set([...listFiles(expected), ...listFiles(actual)]);
+  return [...files].filter((file) => {
+    const [a, b] = [join(expected, file), join(actual, file)];
+    return !existsSync(a) || !existsSync(b) || !readFileSync(a).equals(readFileSync(b));
+  }).map((file) => join(actual, file).slice(root.length + 1));
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
 }
 
 function buf(args: string[]): void {
