@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile } from "esbuild";
-import { beforeAll, describe, expect, it } from "vitest";
-
-const root = new URL("../..", import.meta.url).pathname;
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildClientPackage, root } from "./builtClient.js";
 
 // What a web app writes: a Connect-web transport, the clients, the error helper.
 const browserEntry = `
@@ -23,9 +23,11 @@ export async function check(verificationId, code) {
 }
 `;
 
-async function bundle(entry: string): Promise<{ code: Uint8Array; metafile: Metafile }> {
+/** `entry` bundled from `dir`, where @onetime/client is installed; its peers from the repository's node_modules. */
+async function bundle(entry: string, dir: string): Promise<{ code: Uint8Array; metafile: Metafile }> {
   const result = await build({
-    stdin: { contents: entry, resolveDir: root, loader: "js", sourcefile: "app.js" },
+    stdin: { contents: entry, resolveDir: dir, loader: "js", sourcefile: "app.js" },
+    nodePaths: [join(root, "node_modules")],
     bundle: true,
     platform: "browser",
     format: "esm",
@@ -38,19 +40,23 @@ async function bundle(entry: string): Promise<{ code: Uint8Array; metafile: Meta
 }
 
 describe("@onetime/client in a browser bundle", () => {
+  let dir: string | undefined;
   let code: Uint8Array;
   let inputs: string[];
 
   beforeAll(async () => {
     // The bundle takes the package as published: its exports map and tsc's dist/.
-    execFileSync("npm", ["run", "build", "--workspace", "@onetime/client"], { cwd: root, stdio: "pipe" });
-    const result = await bundle(browserEntry);
+    dir = (await buildClientPackage()).dir;
+    const result = await bundle(browserEntry, dir);
     code = result.code;
     inputs = Object.keys(result.metafile.inputs);
   }, 120_000);
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
 
   it("bundles from the built package", () => {
-    expect(inputs.some((input) => input.includes("packages/client/dist/"))).toBe(true);
+    expect(inputs.some((input) => input.includes("node_modules/@onetime/client/dist/"))).toBe(true);
   });
 
   it("contains no server-only module", () => {

@@ -30,24 +30,24 @@ async function failure(call: Promise<unknown>): Promise<grpc.ServiceError> {
   throw new Error("the call succeeded but was expected to fail");
 }
 
-/** google.rpc.Status from grpc-status-details-bin, its ErrorInfo and Violations details decoded, as the README shows. */
-function statusDetails(error: grpc.ServiceError): { reason?: string; metadata: Record<string, string>; fields: string[] } {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : `${protoDir}/${target}`);
-  root.loadSync(["google/rpc/status.proto", "google/rpc/error_details.proto", "buf/validate/validate.proto"], { keepCase: true });
+// The decoding packages/proto/README.md shows, as printed there.
+const root = new protobuf.Root();
+root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : `${protoDir}/${target}`);
+root.loadSync(["google/rpc/status.proto", "google/rpc/error_details.proto", "buf/validate/validate.proto"], { keepCase: true });
+const Status = root.lookupType("google.rpc.Status");
+
+function details(error: grpc.ServiceError): Record<string, any>[] {
   const [bytes] = error.metadata.get("grpc-status-details-bin");
-  const status = root.lookupType("google.rpc.Status").toObject(root.lookupType("google.rpc.Status").decode(bytes as Buffer));
-  const result: { reason?: string; metadata: Record<string, string>; fields: string[] } = { metadata: {}, fields: [] };
-  for (const detail of status.details as { type_url: string; value: Uint8Array }[]) {
-    const typeName = detail.type_url.slice(detail.type_url.lastIndexOf("/") + 1);
-    const type = root.lookupType(typeName);
-    const message = type.toObject(type.decode(detail.value)) as Record<string, any>;
-    if (typeName === "google.rpc.ErrorInfo") Object.assign(result, { reason: message.reason, metadata: message.metadata });
-    if (typeName === "buf.validate.Violations") {
-      result.fields.push(...message.violations.map((v: any) => v.field.elements.map((e: any) => e.field_name).join(".")));
-    }
-  }
-  return result;
+  if (bytes === undefined) return [];
+  return (Status.decode(bytes as Buffer) as any).details.map(({ type_url, value }: { type_url: string; value: Uint8Array }) => {
+    const type = root.lookupType(type_url.slice(type_url.lastIndexOf("/") + 1));
+    return { type: type.fullName.slice(1), ...type.toObject(type.decode(value)) };
+  });
+}
+
+/** The violated fields' paths in a Violations detail. */
+function violatedFields(detail: Record<string, any> | undefined): string[] {
+  return (detail?.violations ?? []).map((violation: any) => violation.field.elements.map((element: any) => element.field_name).join("."));
 }
 
 describe("a grpc-js service using @onetime/proto", () => {
@@ -90,6 +90,17 @@ describe("a grpc-js service using @onetime/proto", () => {
     expect(validated.verification.payload.fields.step).toMatchObject({ numberValue: 2 });
   });
 
+  it("stores a plain-object payload as an empty Struct, which is why the README shows the Struct shape", async () => {
+    const { verification } = await call(client.initiateVerification!.bind(client), {
+      method: "VERIFICATION_METHOD_EMAIL",
+      consumer: "grpc-js-plain@example.com",
+      payload: { flow: "signup" },
+      policy: { forcedCode: "482913" },
+    }, metadata);
+    const fetched = await call(client.getVerification!.bind(client), { verificationId: verification.verificationId }, metadata);
+    expect(fetched.verification.payload?.fields ?? {}).toEqual({});
+  });
+
   it("reads the reason, metadata and field of a wrong code from grpc-status-details-bin", async () => {
     const { verification } = await call(client.initiateVerification!.bind(client), {
       method: "VERIFICATION_METHOD_EMAIL",
@@ -98,12 +109,15 @@ describe("a grpc-js service using @onetime/proto", () => {
     }, metadata);
     const error = await failure(call(client.validateVerification!.bind(client), { verificationId: verification.verificationId, code: "000000" }, metadata));
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(statusDetails(error)).toEqual({ reason: "WRONG_CODE", metadata: { attempts_left: "2" }, fields: ["code"] });
+    const [info, violations] = details(error);
+    expect(info).toEqual({ type: "google.rpc.ErrorInfo", reason: "WRONG_CODE", domain: "onetime.v1", metadata: { attempts_left: "2" } });
+    expect(violations?.type).toBe("buf.validate.Violations");
+    expect(violatedFields(violations)).toEqual(["code"]);
   });
 
   it("reads the field violations of a broken protovalidate rule", async () => {
     const error = await failure(call(client.initiateVerification!.bind(client), { consumer: "x@example.com" }, metadata));
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(statusDetails(error).fields).toEqual(["method"]);
+    expect(violatedFields(details(error).find((detail) => detail.type === "buf.validate.Violations"))).toEqual(["method"]);
   });
 });
