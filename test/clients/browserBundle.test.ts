@@ -64,6 +64,19 @@ describe("@onetime/client in a browser bundle", () => {
     expect(inputs.filter((input) => serverOnly.test(input))).toEqual([]);
   });
 
+  it("takes one service's file by its own path, and then holds only that service", async () => {
+    const single = await bundle(
+      `import { createClient } from "@connectrpc/connect";
+      import { createConnectTransport } from "@connectrpc/connect-web";
+      import { VerificationService } from "@onetime/client/gen/onetime/v1/verification_service_pb.js";
+      export const verification = createClient(VerificationService, createConnectTransport({ baseUrl: "/" }));`,
+      dir!,
+    );
+    const files = Object.keys(single.metafile.inputs).filter((input) => input.includes("@onetime/client/"));
+    expect(files.map((file) => file.slice(file.indexOf("dist/")))).toEqual(["dist/gen/onetime/v1/verification_service_pb.js"]);
+    expect(single.code.byteLength).toBeLessThan(code.byteLength);
+  });
+
   it("stays browser-sized", () => {
     // Measured 2026-12 with esbuild 0.28: 135 KB minified, 39 KB gzipped; 89 KB of it is
     // @bufbuild/protobuf, 28 KB the three services' code. The repository's gen/ in the same app: 202 KB,
