@@ -25,11 +25,12 @@ npx buf build --path "$validate_proto" --exclude-source-info -o "$image#format=b
 npx tsx scripts/print-validate-proto.ts --check "$image"
 
 # google/rpc/error_details.proto (ErrorInfo, the detail that carries onetime's machine-readable
-# reasons). Taken from a pinned google-proto-files tarball, unpacked in a temp dir: the package
+# reasons) and google/rpc/status.proto (the message grpc-status-details-bin carries, which a grpc-js
+# caller decodes to reach those details; shipped in @onetime/proto). Taken from a pinned google-proto-files tarball, unpacked in a temp dir: the package
 # is 88 MB and nothing else needs it, so it is not a dependency.
 google_rpc=third_party/proto/google/rpc
 mkdir -p "$google_rpc"
 tarballs="$(mktemp -d -t google-proto-files.XXXXXX)"
 (cd "$tarballs" && npm pack --silent google-proto-files@6.0.1 >/dev/null && tar -xzf google-proto-files-6.0.1.tgz)
-cp "$tarballs/package/google/rpc/error_details.proto" "$google_rpc/"
+cp "$tarballs/package/google/rpc/error_details.proto" "$tarballs/package/google/rpc/status.proto" "$google_rpc/"
 rm -rf "$tarballs"

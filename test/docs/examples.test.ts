@@ -244,7 +244,9 @@ describe("the README's TypeScript callers", async () => {
   it.concurrent.each(examples.map((source, index) => [index + 1, source] as const))("example %i runs against the server", async (_, source) => {
     // Beside this test, so the example's imports resolve as they do from the repository's root.
     const file = join(root, "test", "docs", `.readme-example-${process.pid}-${Math.random().toString(36).slice(2)}.ts`);
-    await writeFile(file, source.replaceAll('"./gen/', '"../../gen/').replaceAll("http://localhost:8080", url));
+    // @onetime/client from its source: the workspace link points at dist/, built only when packed.
+    const local = source.replaceAll('"./gen/', '"../../gen/').replaceAll('"@onetime/client"', '"../../packages/client/src/index.js"');
+    await writeFile(file, local.replaceAll("http://localhost:8080", url));
     try {
       const ran = await run(`npx tsx ${JSON.stringify(file)}`, baseEnv).done;
       expect(ran.code, `${source}\n${ran.stdout}\n${ran.stderr}`).toBe(0);
