@@ -1,0 +1,157 @@
+import { Code, createClient, type Client } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestInboxService, TestOutcome, type TestMessage } from "../../../gen/onetime/v1/test_inbox_service_pb.js";
+import { VerificationMethod } from "../../../gen/onetime/v1/verification_service_pb.js";
+import { startSmtpServer, type TestSmtpServer } from "../email/smtpTestServer.js";
+import { scrapeMetrics } from "../../support/metricsText.js";
+import { backends, startTestServer, type TestServer } from "../../support/server.js";
+import { startSmsWebhook, type SmsWebhook } from "../../support/smsWebhook.js";
+import { signToken } from "../../support/tokens.js";
+import { bearerTransport, failure, verificationClient, type VerificationClient } from "../../support/verificationClient.js";
+
+type InboxClient = Client<typeof TestInboxService>;
+
+async function inboxClient(url: string, roles: string[]): Promise<InboxClient> {
+  return createClient(TestInboxService, bearerTransport(url, "connect-json", await signToken({ subject: "ci", roles })));
+}
+
+const codeIn = (message: TestMessage | undefined) => /\b(\d{6})\b/.exec(message?.text ?? "")?.[1];
+
+describe.each(backends)("test mode (%s)", (backend) => {
+  let smtp: TestSmtpServer;
+  let sms: SmsWebhook;
+  let server: TestServer;
+  let verifications: VerificationClient;
+  let inbox: InboxClient;
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer({ credentials: { user: "relay", pass: "pw" } });
+    sms = await startSmsWebhook();
+    server = await startTestServer(backend, "test-mode", {
+      TEST_MODE: "true",
+      SMTP_URL: `smtp://relay:pw@127.0.0.1:${smtp.port}`,
+      SMTP_FROM: "Acme <no-reply@acme.example>",
+      ...sms.env,
+      OUTBOX_POLL_INTERVAL_MS: "50",
+      OUTBOX_MAX_ATTEMPTS: "3",
+      DELIVERY_TIMEOUT_MS: "200",
+    });
+    verifications = await verificationClient(server.url, "connect-json");
+    inbox = await inboxClient(server.url, ["admin"]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await smtp?.close();
+    await sms?.close();
+  });
+
+  const messagesTo = async (destination: string) => (await inbox.listTestMessages({ destination })).messages;
+
+  it("keeps a test address's code in the inbox, where an admin reads it; the provider never sees it", async () => {
+    const { verification } = await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "someone@test.example" });
+    await expect.poll(async () => (await messagesTo("someone@test.example")).length, { timeout: 5_000 }).toBe(1);
+    const [message] = await messagesTo("Someone@Test.Example");
+    expect(message).toMatchObject({ kind: "email", destination: "someone@test.example", outcome: TestOutcome.DELIVERED, attempt: 1 });
+    expect(message?.subject).not.toBe("");
+    expect(message?.createTime).toBeDefined();
+    await verifications.validateVerification({ verificationId: verification!.verificationId, code: codeIn(message)! });
+    expect(smtp.received.filter((mail) => mail.rcptTo.includes("someone@test.example"))).toEqual([]);
+    expect(await scrapeMetrics(server.metricsUrl)).toMatch(/onetime_delivery_attempts_total\{kind="email",provider="test-inbox",outcome="accepted"\} [1-9]/);
+  });
+
+  it("sends a real address through the provider, and keeps nothing of it", async () => {
+    await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "ada@example.com" });
+    await expect.poll(() => smtp.received.filter((mail) => mail.rcptTo.includes("ada@example.com")).length, { timeout: 5_000 }).toBe(1);
+    expect(await messagesTo("ada@example.com")).toEqual([]);
+  });
+
+  it("keeps a test number's SMS and texts a real one", async () => {
+    await verifications.initiateVerification({ method: VerificationMethod.PHONE, consumer: "+14155550123" });
+    await verifications.initiateVerification({ method: VerificationMethod.PHONE, consumer: "+442079460958" });
+    await expect.poll(async () => (await messagesTo("+14155550123")).length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => sms.received.map((message) => message.to), { timeout: 5_000 }).toEqual(["+442079460958"]);
+    expect((await messagesTo("+14155550123"))[0]).toMatchObject({ kind: "sms", subject: "", outcome: TestOutcome.DELIVERED });
+  });
+
+  it("lists newest first, every destination when none is named, at most page_size", async () => {
+    await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "order-1@test.example" });
+    await expect.poll(async () => (await messagesTo("order-1@test.example")).length, { timeout: 5_000 }).toBe(1);
+    await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "order-2@test.example" });
+    await expect.poll(async () => (await messagesTo("order-2@test.example")).length, { timeout: 5_000 }).toBe(1);
+    const { messages } = await inbox.listTestMessages({ pageSize: 2 });
+    expect(messages.map((message) => message.destination)).toEqual(["order-2@test.example", "order-1@test.example"]);
+  });
+
+  it("fail+: refused for good at the first attempt, never retried", async () => {
+    await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "fail+signup@test.example" });
+    await expect.poll(async () => (await messagesTo("fail+signup@test.example")).length, { timeout: 5_000 }).toBe(1);
+    expect((await messagesTo("fail+signup@test.example"))[0]).toMatchObject({ outcome: TestOutcome.FAILED_PERMANENTLY, attempt: 1 });
+    expect(await scrapeMetrics(server.metricsUrl)).toMatch(/onetime_delivery_attempts_total\{kind="email",provider="test-inbox",outcome="rejected"\} 1/);
+    // Retries would come within a second or two (OUTBOX_POLL_INTERVAL_MS=50): none does.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await messagesTo("fail+signup@test.example")).toHaveLength(1);
+  });
+
+  it("retry1+: fails once, is delivered at the second attempt, and its code works", async () => {
+    const { verification } = await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "retry1+signup@test.example" });
+    await expect.poll(async () => (await messagesTo("retry1+signup@test.example")).length, { timeout: 10_000 }).toBe(2);
+    const [second, first] = await messagesTo("retry1+signup@test.example");
+    expect(first).toMatchObject({ outcome: TestOutcome.FAILED_TEMPORARILY, attempt: 1 });
+    expect(second).toMatchObject({ outcome: TestOutcome.DELIVERED, attempt: 2 });
+    expect(codeIn(second)).toBe(codeIn(first));
+    await verifications.validateVerification({ verificationId: verification!.verificationId, code: codeIn(second)! });
+  });
+
+  it("timeout+: no answer until DELIVERY_TIMEOUT_MS, each attempt, until the message is given up", async () => {
+    await verifications.initiateVerification({ method: VerificationMethod.EMAIL, consumer: "timeout+signup@test.example" });
+    await expect.poll(async () => (await messagesTo("timeout+signup@test.example")).length, { timeout: 20_000 }).toBe(3);
+    const attempts = await messagesTo("timeout+signup@test.example");
+    expect(attempts.map((message) => [message.outcome, message.attempt])).toEqual([
+      [TestOutcome.TIMED_OUT, 3],
+      [TestOutcome.TIMED_OUT, 2],
+      [TestOutcome.TIMED_OUT, 1],
+    ]);
+    expect(await scrapeMetrics(server.metricsUrl)).toMatch(/onetime_delivery_attempts_total\{kind="email",provider="test-inbox",outcome="failed"\} [3-9]/);
+  });
+
+  it("is for admins only", async () => {
+    for (const roles of [["service"], []]) {
+      expect(await failure((await inboxClient(server.url, roles)).listTestMessages({}))).toMatchObject({ code: Code.PermissionDenied });
+    }
+  });
+});
+
+describe("test mode beside DISABLED_CHANNELS (real stores)", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("real", "test-mode-disabled", { TEST_MODE: "true", DISABLED_CHANNELS: "sms" });
+  });
+  afterAll(async () => server?.stop());
+
+  it("keeps test numbers' SMS with no provider, and still refuses real numbers", async () => {
+    const client = await verificationClient(server.url, "connect-json");
+    await client.initiateVerification({ method: VerificationMethod.PHONE, consumer: "+14155550142" });
+    const inbox = await inboxClient(server.url, ["admin"]);
+    await expect.poll(async () => (await inbox.listTestMessages({ destination: "+14155550142" })).messages.length, { timeout: 5_000 }).toBe(1);
+    expect(await failure(client.initiateVerification({ method: VerificationMethod.PHONE, consumer: "+442079460958" }))).toMatchObject({
+      code: Code.FailedPrecondition,
+      reason: "CHANNEL_NOT_CONFIGURED",
+    });
+  });
+});
+
+describe("test mode off", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer("embedded", "test-mode-off");
+  });
+  afterAll(async () => server?.stop());
+
+  it("answers TestInboxService with UNIMPLEMENTED, saying how to turn it on", async () => {
+    const answer = await failure((await inboxClient(server.url, ["admin"])).listTestMessages({}));
+    expect(answer).toMatchObject({ code: Code.Unimplemented });
+    expect(answer.message).toContain("TEST_MODE=true");
+  });
+});
