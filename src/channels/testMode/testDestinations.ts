@@ -4,20 +4,20 @@ import type { OutboundMessage } from "../../domain/messages/outboundMessage.js";
 /** Tells test destinations from real ones, by the patterns and prefixes test mode was given. */
 export interface TestDestinations {
   isTest(message: OutboundMessage): boolean;
+  /** The same question before there is a message: a verification's or a token's address or number. */
+  isTestAddress(medium: "email" | "sms", address: string): boolean;
 }
 
 export function testDestinations(config: TestModeConfig): TestDestinations {
   const emails = config.emailPatterns.map(globToRegExp);
+  const isTestAddress = (medium: "email" | "sms", address: string) =>
+    medium === "email" ? emails.some((pattern) => pattern.test(address)) : config.phonePrefixes.some((prefix) => address.startsWith(prefix));
   return {
+    isTestAddress,
     isTest(message) {
-      switch (message.kind) {
-        case "email":
-          return emails.some((pattern) => pattern.test(message.to));
-        case "sms":
-          return config.phonePrefixes.some((prefix) => message.to.startsWith(prefix));
-        case "push":
-          return config.pushTokenPrefixes.some((prefix) => message.to.deviceToken.startsWith(prefix));
-      }
+      return message.kind === "push"
+        ? config.pushTokenPrefixes.some((prefix) => message.to.deviceToken.startsWith(prefix))
+        : isTestAddress(message.kind, message.to);
     },
   };
 }

@@ -155,3 +155,40 @@ describe("test mode off", () => {
     expect(answer.message).toContain("TEST_MODE=true");
   });
 });
+
+describe.each(backends)("test destinations' traffic counts apart (%s)", (backend) => {
+  let server: TestServer;
+  let client: VerificationClient;
+
+  beforeAll(async () => {
+    server = await startTestServer(backend, "test-mode-traffic", { TEST_MODE: "true", EMAIL_PER_MINUTE_LIMIT: "1", SMS_PER_MINUTE_LIMIT: "1" });
+    client = await verificationClient(server.url, "connect-json");
+  });
+  afterAll(async () => server?.stop());
+
+  const email = (consumer: string) => client.initiateVerification({ method: VerificationMethod.EMAIL, consumer });
+  const phone = (consumer: string) => client.initiateVerification({ method: VerificationMethod.PHONE, consumer });
+
+  it("sends a CI run's many codes past the channel caps, and leaves real destinations judged by them", async () => {
+    for (let i = 0; i < 3; i++) {
+      await email(`burst-${i}@test.example`);
+      await phone(`+1415555010${i}`);
+    }
+    // The caps are whole for real destinations, and still hold them.
+    await email("ada@example.com");
+    await phone("+442079460958");
+    expect(await failure(email("bob@example.com"))).toMatchObject({ code: Code.ResourceExhausted, reason: "TRAFFIC_LIMIT_REACHED" });
+    expect(await failure(phone("+442079460959"))).toMatchObject({ code: Code.ResourceExhausted, reason: "TRAFFIC_LIMIT_REACHED" });
+    await email("burst-3@test.example");
+  });
+
+  it("keeps the destination policy for test numbers", async () => {
+    const strict = await startTestServer(backend, "test-mode-policy", { TEST_MODE: "true", SMS_ALLOWED_COUNTRIES: "GB" });
+    try {
+      const refused = await failure((await verificationClient(strict.url, "connect-json")).initiateVerification({ method: VerificationMethod.PHONE, consumer: "+14155550100" }));
+      expect(refused).toMatchObject({ code: Code.PermissionDenied, reason: "DESTINATION_NOT_ALLOWED" });
+    } finally {
+      await strict.stop();
+    }
+  });
+});
