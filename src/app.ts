@@ -108,6 +108,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     config.testMode === undefined || stores.testInbox === undefined
       ? providerChannels
       : testModeChannels(providerChannels, testDestinations(config.testMode), stores.testInbox);
+  if (config.testMode !== undefined) {
+    // Said once at start: a staging server in test mode should never be mistaken for one that sends everything.
+    logger.warn({ ...config.testMode }, "test mode is on: messages to test destinations are kept in the test inbox, not sent (docs/test-mode.md)");
+  }
   const sender = new Sender(channels, logger, metrics, tracing.spans);
   const relayOptions = {
     batchSize: config.delivery.outbox.batchSize,
