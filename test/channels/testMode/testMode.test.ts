@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Code, createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestInboxService, TestOutcome, type TestMessage } from "../../../gen/onetime/v1/test_inbox_service_pb.js";
@@ -7,12 +9,19 @@ import { scrapeMetrics } from "../../support/metricsText.js";
 import { backends, startTestServer, type TestServer } from "../../support/server.js";
 import { startSmsWebhook, type SmsWebhook } from "../../support/smsWebhook.js";
 import { signToken } from "../../support/tokens.js";
+import { accountTokenClient } from "../../support/accountTokenClient.js";
 import { bearerTransport, failure, verificationClient, type VerificationClient } from "../../support/verificationClient.js";
 
 type InboxClient = Client<typeof TestInboxService>;
 
 async function inboxClient(url: string, roles: string[]): Promise<InboxClient> {
   return createClient(TestInboxService, bearerTransport(url, "connect-json", await signToken({ subject: "ci", roles })));
+}
+
+/** The services reflection lists, as `buf curl --list-services` prints them. */
+async function listedServices(url: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)("node_modules/.bin/buf", ["curl", "--list-services", "--http2-prior-knowledge", url]);
+  return stdout.trim().split("\n");
 }
 
 const codeIn = (message: TestMessage | undefined) => /\b(\d{6})\b/.exec(message?.text ?? "")?.[1];
@@ -114,6 +123,17 @@ describe.each(backends)("test mode (%s)", (backend) => {
     expect(await scrapeMetrics(server.metricsUrl)).toMatch(/onetime_delivery_attempts_total\{kind="email",provider="test-inbox",outcome="failed"\} [3-9]/);
   });
 
+  it("keeps a push to a test device token, the token in its data", async () => {
+    await (await accountTokenClient(server.url)).sendAccountCreationTokenByPush({ device: { pnProvider: "fcm", pnPrid: "test-device-signup" } });
+    const [push] = await messagesTo("test-device-signup");
+    expect(push).toMatchObject({ kind: "push", destination: "test-device-signup", outcome: TestOutcome.DELIVERED });
+    expect(push?.data.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("is listed by reflection", async () => {
+    expect(await listedServices(server.url)).toContain("onetime.v1.TestInboxService");
+  });
+
   it("is for admins only", async () => {
     for (const roles of [["service"], []]) {
       expect(await failure((await inboxClient(server.url, roles)).listTestMessages({}))).toMatchObject({ code: Code.PermissionDenied });
@@ -153,6 +173,12 @@ describe("test mode off", () => {
     const answer = await failure((await inboxClient(server.url, ["admin"])).listTestMessages({}));
     expect(answer).toMatchObject({ code: Code.Unimplemented });
     expect(answer.message).toContain("TEST_MODE=true");
+  });
+
+  it("is not listed by reflection", async () => {
+    const services = await listedServices(server.url);
+    expect(services).toContain("onetime.v1.VerificationService");
+    expect(services).not.toContain("onetime.v1.TestInboxService");
   });
 });
 
