@@ -306,17 +306,24 @@ export const variables = {
     "false",
   ),
   TEST_MODE_EMAIL_PATTERNS: variable(
-    commaList.pipe(z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, "each must be an address pattern such as *@test.example (* matches any run of characters)"))),
+    commaList.pipe(
+      z.array(
+        z
+          .string()
+          // The last label literal: `*@*` or `*@*.*` would make every address a test one.
+          .regex(/^[^@\s]+@[^@\s]*\.[A-Za-z0-9-]+$/, "each must be an address pattern such as *@test.example (* matches any run of characters, but not in the last label of the domain)"),
+      ),
+    ),
     "comma-separated address patterns (* matches any run of characters, case-insensitive) whose email test mode keeps; the local part scripts the outcome (fail+…, retry1+…, timeout+…)",
     "*@test.example",
   ),
   TEST_MODE_PHONE_PREFIXES: variable(
-    commaList.pipe(z.array(z.string().regex(/^\+\d{1,14}$/, "each must be the start of an E.164 number, such as +141555501"))),
+    commaList.pipe(z.array(z.string().regex(/^\+\d{6,14}$/, "each must be the start of an E.164 number, 6 digits or more so it cannot take in a whole area, such as +141555501"))),
     "comma-separated E.164 prefixes whose SMS test mode keeps (default: the fictional +1 415 555-0100…0199)",
     "+141555501",
   ),
   TEST_MODE_PUSH_TOKEN_PREFIXES: variable(
-    commaList.pipe(z.array(z.string().regex(/^[A-Za-z0-9_:-]+$/, "each must be the start of a device token (letters, digits, _ : -)"))),
+    commaList.pipe(z.array(z.string().regex(/^[A-Za-z0-9_:-]{4,}$/, "each must be the start of a device token, 4 characters or more (letters, digits, _ : -)"))),
     "comma-separated device token (pn_prid) prefixes whose pushes test mode keeps",
     "test-device-",
   ),
