@@ -6,6 +6,8 @@ import { TestInboxService, TestOutcome, type TestMessage } from "../../../gen/on
 import { VerificationMethod } from "../../../gen/onetime/v1/verification_service_pb.js";
 import { startSmtpServer, type TestSmtpServer } from "../email/smtpTestServer.js";
 import { scrapeMetrics } from "../../support/metricsText.js";
+import { dropSchema, uniqueSchema } from "../../support/postgres.js";
+import { connectTestRedis, deleteKeysWithPrefix, uniqueTestPrefix } from "../../support/redis.js";
 import { backends, startTestServer, type TestServer } from "../../support/server.js";
 import { startSmsWebhook, type SmsWebhook } from "../../support/smsWebhook.js";
 import { signToken } from "../../support/tokens.js";
@@ -216,5 +218,32 @@ describe.each(backends)("test destinations' traffic counts apart (%s)", (backend
     } finally {
       await strict.stop();
     }
+  });
+});
+
+describe("two instances in test mode on one Postgres and one Redis", () => {
+  const schema = uniqueSchema("test-mode-instances");
+  const keyPrefix = uniqueTestPrefix("test-mode-instances");
+  let first: TestServer;
+  let second: TestServer;
+
+  beforeAll(async () => {
+    const shared = { TEST_MODE: "true", DATABASE_SCHEMA: schema, REDIS_KEY_PREFIX: keyPrefix, OUTBOX_POLL_INTERVAL_MS: "50" };
+    first = await startTestServer("real", "test-mode-a", shared);
+    second = await startTestServer("real", "test-mode-b", shared);
+  }, 60_000);
+  afterAll(async () => {
+    await first?.stop();
+    await second?.stop();
+    await dropSchema(schema);
+    const admin = await connectTestRedis();
+    await deleteKeysWithPrefix(admin, keyPrefix);
+    admin.disconnect();
+  });
+
+  it("reads through one instance what was sent through the other", async () => {
+    await (await verificationClient(first.url, "connect-json")).initiateVerification({ method: VerificationMethod.EMAIL, consumer: "shared@test.example" });
+    const inbox = await inboxClient(second.url, ["admin"]);
+    await expect.poll(async () => (await inbox.listTestMessages({ destination: "shared@test.example" })).messages.length, { timeout: 5_000 }).toBe(1);
   });
 });
