@@ -1,4 +1,4 @@
-import type { Channel, DeliveryOutcome } from "../channels/channel.js";
+import type { DeliveryOutcome } from "../channels/channel.js";
 import type { MessageKind, OutboundMessage } from "../domain/messages/outboundMessage.js";
 import type { ChannelRegistry } from "../channels/channelRegistry.js";
 import { SpanKind, untraced, type Spans } from "../observability/spans.js";
