@@ -5,6 +5,8 @@ import { setUpAuth } from "./auth/authSetup.js";
 import type { DevelopmentCredentials } from "./auth/developmentCredentials.js";
 import { channelsFromConfig } from "./channels/channelsFromConfig.js";
 import { createTemplateRenderer } from "./channels/templates/index.js";
+import { testDestinations } from "./channels/testMode/testDestinations.js";
+import { testModeChannels } from "./channels/testMode/testModeChannels.js";
 import type { TemplateRenderer } from "./domain/messages/messageTemplates.js";
 import type { Config } from "./config/config.js";
 import { loadEncryptionKeys } from "./crypto/encryptionKeys.js";
@@ -29,7 +31,7 @@ import { withCors, type RequestHandler } from "./server/cors.js";
 import { KeyChangedError } from "./storage/sql/keyGuard.js";
 import { openStores, storeKeys, type Stores } from "./storage/stores.js";
 import { buildDomain, domainHashes } from "./wiring/domain.js";
-import { buildRoutes, onetimeServices, servedServices } from "./wiring/routes.js";
+import { buildRoutes, onetimeServices, servedServices, testModeServices } from "./wiring/routes.js";
 
 export { onetimeServices };
 
@@ -70,7 +72,7 @@ export interface AppOptions {
  */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   // Checked before anything is opened, so a missing entry fails fast and leaks nothing.
-  assertCovers(access, servedServices);
+  assertCovers(access, [...servedServices, ...testModeServices]);
   const dataDir = config.database.kind === "pglite" ? config.database.dataDir : undefined;
   const auth = await setUpAuth(config.auth, dataDir);
   const templates = await createTemplateRenderer({
@@ -96,11 +98,20 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     throw new StartRefused(serverKeyChangedMessage(serverKeySource, keys[0]!.id, dataDir), { cause: error });
   });
   const consoleOutput = options.consoleOutput ?? ((text: string) => void process.stderr.write(text));
-  const channels = await channelsFromConfig(config.delivery, logger, consoleOutput).catch(async (error: unknown) => {
+  const providerChannels = await channelsFromConfig(config.delivery, logger, consoleOutput).catch(async (error: unknown) => {
     await stores.close();
     await tracing.shutdown();
     throw error;
   });
+  // Test mode keeps test destinations' messages in its inbox; every other one goes out as without it.
+  const channels =
+    config.testMode === undefined || stores.testInbox === undefined
+      ? providerChannels
+      : testModeChannels(providerChannels, testDestinations(config.testMode), stores.testInbox);
+  if (config.testMode !== undefined) {
+    // Said once at start: a staging server in test mode should never be mistaken for one that sends everything.
+    logger.warn({ ...config.testMode }, "test mode is on: messages to test destinations are kept in the test inbox, not sent (docs/test-mode.md)");
+  }
   const sender = new Sender(channels, logger, metrics, tracing.spans);
   const relayOptions = {
     batchSize: config.delivery.outbox.batchSize,
@@ -144,6 +155,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     metrics: metrics.rpcs,
     spans: tracing.spans,
     shutdown: shutdown.signal,
+    ...(stores.testInbox === undefined ? {} : { testInbox: stores.testInbox }),
   });
 
   return {

@@ -4,6 +4,7 @@ import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/r
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { TestInboxService } from "../../gen/onetime/v1/test_inbox_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import { consumeCallers, operations, TOKEN_OPERATIONS, type TokenOperation } from "../domain/profileTokens/operations.js";
 import type { PrincipalKind } from "./principal.js";
@@ -101,4 +102,6 @@ export const access = accessTable({
   [`${AccountTokenService.typeName}/WatchAuthToken`]: everyone,
   [`${AccountTokenService.typeName}/ListAccountTokens`]: admins,
   [`${AccountTokenService.typeName}/RevokeAccountToken`]: admins,
+  // Test mode only: the inbox holds whole messages, codes included.
+  [`${TestInboxService.typeName}/ListTestMessages`]: admins,
 });

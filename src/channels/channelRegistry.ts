@@ -1,9 +1,12 @@
 import type { Channel } from "./channel.js";
-import type { MessageKind } from "../domain/messages/outboundMessage.js";
+import type { MessageKind, OutboundMessage } from "../domain/messages/outboundMessage.js";
 
 /** The channels a deployment turned on, one per message kind; wired from config in app.ts. */
 export interface ChannelRegistry {
+  /** A channel for the kind, if any destination of that kind can be sent to. */
   get<K extends MessageKind>(kind: K): Channel<K> | undefined;
+  /** The channel this message goes through: its kind's, unless test mode keeps it (channels/testMode). */
+  channelFor(message: OutboundMessage): Channel | undefined;
   close(): Promise<void>;
 }
 
@@ -13,6 +16,9 @@ export function channelRegistry(channels: ChannelSet): ChannelRegistry {
   return {
     get<K extends MessageKind>(kind: K): Channel<K> | undefined {
       return channels[kind] as Channel<K> | undefined;
+    },
+    channelFor(message: OutboundMessage): Channel | undefined {
+      return channels[message.kind] as Channel | undefined;
     },
     async close() {
       await Promise.allSettled(Object.values(channels).map((channel) => channel.close()));

@@ -10,6 +10,7 @@ import { tokenConfig } from "./tokenConfig.js";
 import { guessPools, trafficConfig } from "./trafficConfig.js";
 import { retentionConfig } from "./retentionConfig.js";
 import { sendLimitConfig } from "./sendLimitConfig.js";
+import { testModeConfig, type TestModeConfig } from "./testModeConfig.js";
 import type { RetentionRules } from "../retention/retentionPurge.js";
 import type { TrafficRules } from "../domain/traffic/trafficRules.js";
 import { variables, type RawEnvironment, type VariableName } from "./variables.js";
@@ -94,6 +95,8 @@ export interface Config {
   readonly traffic: TrafficRules;
   /** How long each table's rows are kept, and how the purge removes them. */
   readonly retention: RetentionRules;
+  /** Set only with TEST_MODE=true: which destinations' messages are kept instead of sent. */
+  readonly testMode?: TestModeConfig;
 }
 
 /** Thrown with every problem found, so one start shows the user all of them at once. */
@@ -226,6 +229,7 @@ export function loadConfig(env: RawEnvironment): Config {
   }
   const delivery = deliveryConfig(v, environment === "production", embedded, problems);
   const accountTokens = accountTokenConfig(v, environment === "production", embedded, problems);
+  const testMode = testModeConfig(v, environment === "production", problems);
   // The same CAPTCHA as AccountTokenService's. A provider named without its secret is reported
   // as that already.
   if (v.TOKEN_PUBLIC_CAPTCHA === true && v.TOKEN_PUBLIC_REQUESTS !== true) {
@@ -326,6 +330,7 @@ export function loadConfig(env: RawEnvironment): Config {
     accountTokens,
     traffic,
     retention: retentionConfig(v),
+    ...(testMode === undefined ? {} : { testMode }),
   };
 }
 

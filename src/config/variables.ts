@@ -300,6 +300,33 @@ export const variables = {
     "kinds (email, sms, push) this deployment sends none of, on purpose: requests that need one are refused (failed_precondition). With DATABASE_URL or REDIS_URL every kind needs a provider or a place in this list or CONSOLE_CHANNELS",
     "",
   ),
+  TEST_MODE: variable(
+    trueOrFalse,
+    "true: messages to test destinations (TEST_MODE_EMAIL_PATTERNS, TEST_MODE_PHONE_PREFIXES, TEST_MODE_PUSH_TOKEN_PREFIXES) never reach a provider; they land in an inbox admins read with TestInboxService (docs/test-mode.md). Refused with NODE_ENV=production",
+    "false",
+  ),
+  TEST_MODE_EMAIL_PATTERNS: variable(
+    commaList.pipe(
+      z.array(
+        z
+          .string()
+          // The last label literal: `*@*` or `*@*.*` would make every address a test one.
+          .regex(/^[^@\s]+@[^@\s]*\.[A-Za-z0-9-]+$/, "each must be an address pattern such as *@test.example (* matches any run of characters, but not in the last label of the domain)"),
+      ),
+    ),
+    "comma-separated address patterns (* matches any run of characters, case-insensitive) whose email test mode keeps; the local part scripts the outcome (fail+…, retry1+…, timeout+…)",
+    "*@test.example",
+  ),
+  TEST_MODE_PHONE_PREFIXES: variable(
+    commaList.pipe(z.array(z.string().regex(/^\+\d{6,14}$/, "each must be the start of an E.164 number, 6 digits or more so it cannot take in a whole area, such as +141555501"))),
+    "comma-separated E.164 prefixes whose SMS test mode keeps (default: the fictional +1 415 555-0100…0199)",
+    "+141555501",
+  ),
+  TEST_MODE_PUSH_TOKEN_PREFIXES: variable(
+    commaList.pipe(z.array(z.string().regex(/^[A-Za-z0-9_:-]{4,}$/, "each must be the start of a device token, 4 characters or more (letters, digits, _ : -)"))),
+    "comma-separated device token (pn_prid) prefixes whose pushes test mode keeps",
+    "test-device-",
+  ),
   APNS_KEY_FILE: variable(nonEmpty, "APNs token-auth key (.p8); with APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC and APNS_ALLOWED_TOPICS turns on apns and apns.dev"),
   APNS_KEY_ID: variable(nonEmpty, "key id of APNS_KEY_FILE"),
   APNS_TEAM_ID: variable(nonEmpty, "Apple developer team id"),

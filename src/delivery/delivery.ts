@@ -57,7 +57,8 @@ export function createMessageSealer(dependencies: Pick<DeliveryDependencies, "se
   return {
     requireChannel,
     seal(message, options) {
-      requireChannel(message.kind);
+      // Per destination: with test mode a kind may carry only its test destinations.
+      if (!sender.canSend(message)) throw new NoChannelForKind(message.kind);
       const id = randomUUID();
       return {
         id,

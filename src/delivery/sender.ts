@@ -1,4 +1,4 @@
-import type { Channel, DeliveryOutcome } from "../channels/channel.js";
+import type { DeliveryOutcome } from "../channels/channel.js";
 import type { MessageKind, OutboundMessage } from "../domain/messages/outboundMessage.js";
 import type { ChannelRegistry } from "../channels/channelRegistry.js";
 import { SpanKind, untraced, type Spans } from "../observability/spans.js";
@@ -25,12 +25,18 @@ export class Sender {
     private readonly spans: Spans = untraced,
   ) {}
 
+  /** Whether some destination of this kind can be sent to (with test mode, test destinations may be the only ones). */
   hasChannel(kind: MessageKind): boolean {
     return this.channels.get(kind) !== undefined;
   }
 
+  /** Whether this message's destination can be sent to. */
+  canSend(message: OutboundMessage): boolean {
+    return this.channels.channelFor(message) !== undefined;
+  }
+
   async send(message: OutboundMessage, timeoutMs: number, context: SendContext = {}): Promise<DeliveryOutcome> {
-    const channel = this.channels.get(message.kind) as Channel | undefined;
+    const channel = this.channels.channelFor(message);
     if (channel === undefined) {
       return this.report(message.kind, "none", { status: "rejected", reason: `no ${message.kind} channel is configured` }, 0, context);
     }

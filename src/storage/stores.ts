@@ -22,6 +22,9 @@ import { connectRedis, pendingCommands, type RedisConnection } from "./redis/red
 import { RedisPendingSecrets } from "./redis/redisPendingSecrets.js";
 import { RedisSecretQueue } from "./redis/redisSecretQueue.js";
 import { RedisSendLimits } from "./redis/redisSendLimits.js";
+import { RedisTestInbox } from "./redis/redisTestInbox.js";
+import { MemoryTestInbox } from "./memory/memoryTestInbox.js";
+import type { TestInbox } from "../delivery/testInbox.js";
 import { guardShardCount } from "./redis/shardCountGuard.js";
 import type { AccountTokenStore } from "../domain/accountTokens/accountTokenStore.js";
 import type { AuthTokenSignals } from "../domain/accountTokens/authTokenSignals.js";
@@ -58,6 +61,8 @@ export interface Stores {
   readonly userRecords: UserRecords;
   /** What has aged out, for the purge. */
   readonly retention: RetentionStore;
+  /** Test mode's inbox (docs/test-mode.md); opened only with TEST_MODE=true. */
+  readonly testInbox?: TestInbox;
   close(): Promise<void>;
 }
 
@@ -97,6 +102,7 @@ interface ShortLivedStores {
   readonly secretMessages: MessageQueue;
   readonly limits: SendLimits;
   readonly authTokenSignals: AuthTokenSignals;
+  readonly testInbox?: TestInbox;
 }
 
 /**
@@ -124,13 +130,17 @@ export async function openStores(config: Config, logger: Logger, keys: StoreKeys
   }
   let short: ShortLivedStores;
   try {
-    short = config.shortLivedStore.kind === "redis" ? await openRedisStores(config.shortLivedStore, logger, options, calls) : openMemoryStores(options);
+    const testMode = config.testMode !== undefined;
+    short =
+      config.shortLivedStore.kind === "redis"
+        ? await openRedisStores(config.shortLivedStore, logger, options, calls, testMode)
+        : openMemoryStores(options, testMode);
   } catch (error) {
     await db.destroy();
     await dataDirLock?.release();
     throw error;
   }
-  const { secrets, secretMessages, limits, authTokenSignals } = short;
+  const { secrets, secretMessages, limits, authTokenSignals, testInbox } = short;
   const outbox = sqlOutbox(db);
   return {
     db,
@@ -144,6 +154,7 @@ export async function openStores(config: Config, logger: Logger, keys: StoreKeys
     securityProfiles: sqlSecurityProfiles(db, keys.box, keys.profileKeyHash, outbox),
     userRecords: sqlUserRecords(db, keys.totpConsumerHash),
     retention: sqlRetention(db, { schema: database.schema, addressHash: keys.auditAddressHash }),
+    ...(testInbox === undefined ? {} : { testInbox }),
     async close() {
       await authTokenSignals.close();
       await limits.close();
@@ -154,9 +165,15 @@ export async function openStores(config: Config, logger: Logger, keys: StoreKeys
   };
 }
 
-function openMemoryStores(options: OpenStoresOptions): ShortLivedStores {
+function openMemoryStores(options: OpenStoresOptions, testMode: boolean): ShortLivedStores {
   const secrets = new MemoryPendingSecrets(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued });
-  return { secrets, secretMessages: secrets.messages, limits: new MemorySendLimits(), authTokenSignals: new MemoryAuthTokenSignals() };
+  return {
+    secrets,
+    secretMessages: secrets.messages,
+    limits: new MemorySendLimits(),
+    authTokenSignals: new MemoryAuthTokenSignals(),
+    ...(testMode ? { testInbox: new MemoryTestInbox() } : {}),
+  };
 }
 
 async function openRedisStores(
@@ -164,6 +181,7 @@ async function openRedisStores(
   logger: Logger,
   options: OpenStoresOptions,
   calls: StoreCalls,
+  testMode: boolean,
 ): Promise<ShortLivedStores> {
   const redis = await connectRedis(config, logger);
   try {
@@ -187,5 +205,6 @@ async function openRedisStores(
     secrets: new RedisPendingSecrets({ redis, keyPrefix, shardCount, calls, ...(options.onSecretQueued === undefined ? {} : { onQueued: options.onSecretQueued }) }),
     secretMessages: new RedisSecretQueue({ redis, keyPrefix, shardCount, calls }),
     limits: new RedisSendLimits({ redis, keyPrefix, ownsClient: false, calls, logger }),
+    ...(testMode ? { testInbox: new RedisTestInbox(redis, keyPrefix) } : {}),
   };
 }

@@ -20,6 +20,8 @@ import type { PendingSecrets } from "../domain/secrets/pendingSecrets.js";
 import type { SendLimits } from "../domain/secrets/sendLimits.js";
 import type { SendRefusals } from "../domain/secrets/sendRefusals.js";
 import { TrafficPolicy } from "../domain/traffic/trafficPolicy.js";
+import { testDestinations, type TestDestinations } from "../channels/testMode/testDestinations.js";
+import { TestModeTrafficPolicy } from "./testModeTraffic.js";
 import type { TrafficRules } from "../domain/traffic/trafficRules.js";
 import type { VerificationEvents } from "../domain/verification/verificationEvents.js";
 import { Verifications } from "../domain/verification/verificationService.js";
@@ -65,7 +67,14 @@ interface Common {
 }
 
 export function buildOneTimeSecrets(
-  parts: Common & { readonly pending: PendingSecrets; readonly limits: SendLimits; readonly delivery: MessageSealer; readonly traffic: TrafficRules },
+  parts: Common & {
+    readonly pending: PendingSecrets;
+    readonly limits: SendLimits;
+    readonly delivery: MessageSealer;
+    readonly traffic: TrafficRules;
+    /** Test mode's destinations, whose traffic counts apart (testModeTraffic.ts); absent: test mode is off. */
+    readonly testDestinations?: TestDestinations;
+  },
 ): OneTimeSecrets {
   const { hashes, refusals, now } = parts;
   return new OneTimeSecrets({
@@ -76,7 +85,10 @@ export function buildOneTimeSecrets(
     recipientScope: hashes.recipientScope,
     requestHash: hashes.request,
     delivery: parts.delivery,
-    traffic: new TrafficPolicy(parts.traffic, describePhoneNumber, hashes.numberPrefix),
+    traffic:
+      parts.testDestinations === undefined
+        ? new TrafficPolicy(parts.traffic, describePhoneNumber, hashes.numberPrefix)
+        : new TestModeTrafficPolicy(parts.traffic, describePhoneNumber, hashes.numberPrefix, parts.testDestinations),
     ...(refusals === undefined ? {} : { refusals }),
     logger: parts.logger,
     ...(now === undefined ? {} : { now }),
@@ -130,7 +142,13 @@ export interface DomainParts extends Common {
 /** Builds every service from the stores, the channels' delivery and the settings. */
 export function buildDomain(config: Config, parts: DomainParts): Domain {
   const { stores, box, hashes, delivery, templates, refusals, logger, now } = parts;
-  const secrets = buildOneTimeSecrets({ ...parts, pending: stores.secrets, limits: stores.limits, traffic: config.traffic });
+  const secrets = buildOneTimeSecrets({
+    ...parts,
+    pending: stores.secrets,
+    limits: stores.limits,
+    traffic: config.traffic,
+    ...(config.testMode === undefined ? {} : { testDestinations: testDestinations(config.testMode) }),
+  });
   const captcha = captchaOf(config, logger);
   return {
     verifications: new Verifications({

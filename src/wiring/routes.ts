@@ -4,12 +4,14 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AccountTokenService } from "../../gen/onetime/v1/account_token_service_pb.js";
+import { TestInboxService } from "../../gen/onetime/v1/test_inbox_service_pb.js";
 import { TokenService } from "../../gen/onetime/v1/token_service_pb.js";
 import { VerificationService } from "../../gen/onetime/v1/verification_service_pb.js";
 import { access } from "../auth/access.js";
 import { authInterceptor } from "../auth/authInterceptor.js";
 import type { TokenVerifier } from "../auth/tokenVerifier.js";
 import type { Config } from "../config/config.js";
+import type { TestInbox } from "../delivery/testInbox.js";
 import { CapacityLimitReached } from "../errors/domainError.js";
 import type { Logger } from "../observability/logger.js";
 import type { RpcMetrics } from "../observability/rpcMetrics.js";
@@ -29,6 +31,7 @@ import { rpcSpans } from "../rpc/interceptors/rpcSpans.js";
 import { connectionKey, connectionOf, watchStreams } from "../rpc/interceptors/watchStreams.js";
 import { wellFormedStrings } from "../rpc/interceptors/wellFormedStrings.js";
 import { registerReflection } from "../rpc/reflection/reflectionService.js";
+import { registerTestInboxService } from "../rpc/testInbox/testInboxHandlers.js";
 import { registerTokenService } from "../rpc/tokens/tokenHandlers.js";
 import { registerVerificationService } from "../rpc/verification/verificationHandlers.js";
 import { wireFormat } from "../rpc/wireFormat.js";
@@ -41,6 +44,9 @@ export const onetimeServices: readonly DescService[] = [TokenService, Verificati
 /** Every service served: onetime's own and the standard health check. */
 export const servedServices: readonly DescService[] = [...onetimeServices, Health];
 
+/** Served beside them with TEST_MODE=true only (docs/test-mode.md); answers UNIMPLEMENTED otherwise. */
+export const testModeServices: readonly DescService[] = [TestInboxService];
+
 export interface RoutesParts {
   readonly domain: Domain;
   readonly verifier: TokenVerifier;
@@ -51,6 +57,8 @@ export interface RoutesParts {
   readonly spans: Spans;
   /** Linked to every handler's `context.signal`. */
   readonly shutdown: AbortSignal;
+  /** Test mode's inbox; set only with TEST_MODE=true. */
+  readonly testInbox?: TestInbox;
 }
 
 export interface Routes {
@@ -63,19 +71,22 @@ export interface Routes {
 /** The Connect services over the domain, behind the edge and the interceptors every call passes. */
 export function buildRoutes(config: Config, parts: RoutesParts): Routes {
   const { domain, logger, metrics } = parts;
+  // Reflection and the edge name the test inbox only where it answers.
+  const listed = parts.testInbox === undefined ? servedServices : [...servedServices, ...testModeServices];
   const edge = createRpcEdge({
     logger,
     metrics,
     maxRequestBytes: config.limits.maxRequestBytes,
-    services: servedServices.map((service) => service.typeName),
+    services: listed.map((service) => service.typeName),
   });
   const routes = (router: ConnectRouter) => {
     registerHealth(router, parts.health);
     registerVerificationService(router, domain.verifications);
     registerTokenService(router, domain.profileTokens, domain.securityProfiles, domain.erasure);
     registerAccountTokenService(router, domain.accountTokens);
+    registerTestInboxService(router, parts.testInbox);
     // Services with RPCs register here as they land; reflection describes whatever is listed.
-    registerReflection(router, servedServices);
+    registerReflection(router, listed);
     edge.guardHandlers(router);
   };
 

@@ -62,7 +62,8 @@ beforeAll(async () => {
     delete baseEnv[name];
   }
   // Its own process group, so cleanup reaches the service behind npm.
-  server = spawn("npm", ["start", "--silent"], { cwd: root, env: { ...baseEnv, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // TEST_MODE for docs/test-mode.md; no other page's example sends to a test destination.
+  server = spawn("npm", ["start", "--silent"], { cwd: root, env: { ...baseEnv, LOG_LEVEL: "info", TEST_MODE: "true" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   server.stderr!.setEncoding("utf8").on("data", (chunk: string) => (consoleText += chunk));
   url = await new Promise<string>((resolve, reject) => {
     server.once("exit", (code) => reject(new Error(`npm start exited with ${code}: ${consoleText}`)));

@@ -35,7 +35,7 @@ export interface MessageSealer {
   requireChannel(kind: MessageKind): void;
   /**
    * Seals a rendered message for a queue that keeps it beside its secret (see PendingSecrets.put).
-   * Throws NoChannelForKind unless a channel can carry its kind; nothing is stored.
+   * Throws NoChannelForKind unless a channel can carry it to its destination; nothing is stored.
    */
   seal(message: OutboundMessage, options: { readonly template?: string; readonly reference?: string }): QueuedMessage;
 }
