@@ -20,6 +20,12 @@ import { bearerTransport } from "../support/verificationClient.js";
 // format a browser can speak. The last screen of each flow is kept in test-output/screenshots.
 const transports = ["connect-json", "connect-binary", "grpc-web"] as const;
 const screenshots = join(process.cwd(), "test-output", "screenshots");
+/** The content types a page's calls must carry over each transport (unary, server stream). */
+const contentTypesOf: Record<(typeof transports)[number], RegExp> = {
+  "connect-json": /^application\/(connect\+)?json$/,
+  "connect-binary": /^application\/(connect\+)?proto$/,
+  "grpc-web": /^application\/grpc-web\+proto$/,
+};
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -71,10 +77,18 @@ describe("examples/web in Chromium", () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
+  /** Content type of each call a page made to onetime (preflights aside), by page. */
+  const calls = new Map<Page, string[]>();
+
   /** A page of the example, opened with the server, transport and (for a signed-in page) token in its fragment. */
   async function open(page: string, transport: string, token?: string): Promise<Page> {
     const context = await browser.newContext();
     const tab = await context.newPage();
+    const made: string[] = [];
+    calls.set(tab, made);
+    tab.on("request", (request) => {
+      if (request.url().startsWith(onetime.url) && request.method() === "POST") made.push(`${new URL(request.url()).pathname} ${request.headers()["content-type"]}`);
+    });
     const fragment = new URLSearchParams({ server: onetime.url, transport, ...(token === undefined ? {} : { token }) });
     await tab.goto(`${site.origin}/${page}#${fragment}`);
     return tab;
@@ -115,6 +129,12 @@ describe("examples/web in Chromium", () => {
       await signedIn.click("button[type='submit']");
       await signedIn.waitForSelector("#result[data-state='error']");
       expect(await signedIn.textContent("#result")).toMatch(/^ACCOUNT_TOKEN_NOT_FOUND · /);
+      expect(calls.get(device)!.map((call) => call.split(" ")[0])).toEqual([
+        "/onetime.v1.AccountTokenService/CreateAuthToken",
+        "/onetime.v1.AccountTokenService/WatchAuthToken",
+        "/onetime.v1.AccountTokenService/RedeemAuthToken",
+      ]);
+      for (const call of [...calls.get(device)!, ...calls.get(signedIn)!]) expect(call.split(" ")[1]).toMatch(contentTypesOf[transport]);
       await Promise.all([device.context().close(), signedIn.context().close()]);
     });
 
@@ -147,6 +167,8 @@ describe("examples/web in Chromium", () => {
       expect(await profile.textContent("#result")).toBe(`Added ${email}.`);
       expect(await profile.textContent("#keys")).toContain(`Email: ${email} (verified)`);
       await profile.screenshot({ path: join(screenshots, `profile-email-added-${transport}.png`) });
+      expect(calls.get(profile)).toHaveLength(4);
+      for (const call of calls.get(profile)!) expect(call.split(" ")[1]).toMatch(contentTypesOf[transport]);
       await profile.context().close();
     });
   });
