@@ -81,7 +81,7 @@ describe("examples/web in Chromium", () => {
   const calls = new Map<Page, string[]>();
 
   /** A page of the example, opened with the server, transport and (for a signed-in page) token in its fragment. */
-  async function open(page: string, transport: string, token?: string): Promise<Page> {
+  async function open(page: string, transport: string, token?: string, origin = site.origin): Promise<Page> {
     const context = await browser.newContext();
     const tab = await context.newPage();
     const made: string[] = [];
@@ -90,7 +90,7 @@ describe("examples/web in Chromium", () => {
       if (request.url().startsWith(onetime.url) && request.method() === "POST") made.push(`${new URL(request.url()).pathname} ${request.headers()["content-type"]}`);
     });
     const fragment = new URLSearchParams({ server: onetime.url, transport, ...(token === undefined ? {} : { token }) });
-    await tab.goto(`${site.origin}/${page}#${fragment}`);
+    await tab.goto(`${origin}/${page}#${fragment}`);
     return tab;
   }
 
@@ -104,6 +104,14 @@ describe("examples/web in Chromium", () => {
       .toBeDefined();
     return code!;
   }
+
+  it("tells a page served from an origin CORS_ORIGINS does not list that it cannot reach the server", async () => {
+    const elsewhere = site.origin.replace("127.0.0.1", "localhost");
+    const page = await open("device.html", "connect-json", undefined, elsewhere);
+    await page.waitForSelector("#status[data-state='error']");
+    expect(await page.textContent("#status")).toBe(`Cannot reach ${onetime.url}: is it running, and is ${elsewhere} in its CORS_ORIGINS?`);
+    await page.context().close();
+  });
 
   describe.each(transports)("over %s", (transport) => {
     it("pairs a device: the device shows a token, a signed-in tab attaches it, the device is signed in", async () => {

@@ -46,6 +46,10 @@ export function connect(settings: PageSettings): OnetimeClients {
 /** A refusal as a person reads it: the server's reason (what a page branches on) and its message. */
 export function describeError(error: unknown): string {
   const { reason, message, metadata } = readOnetimeError(error);
+  // A refused CORS preflight and a server that is down look the same to a page: fetch tells it no more.
+  if (reason === undefined && /^(Failed to fetch|NetworkError|Load failed)/.test(message)) {
+    return `Cannot reach ${readSettings().server}: is it running, and is ${location.origin} in its CORS_ORIGINS?`;
+  }
   const details = Object.entries(metadata).map(([key, value]) => `${key}=${value}`);
   return [reason ?? "ERROR", message, ...details].filter((part) => part !== "").join(" · ");
 }
