@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const pages = ["index", "device", "attach", "profile"];
+const pages = ["index", "device", "attach", "profile", "signup"];
 
 /**
  * esbuild options for the pages. In this repository @onetime/client is the workspace package, taken

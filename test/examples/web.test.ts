@@ -179,5 +179,32 @@ describe("examples/web in Chromium", () => {
       for (const call of calls.get(profile)!) expect(call.split(" ")[1]).toMatch(contentTypesOf[transport]);
       await profile.context().close();
     });
+
+    it("creates an account: request token, a refused CAPTCHA answer, the development key, then the new account consumes its token", async () => {
+      const accountId = `web-new-${transport}-${randomBytes(3).toString("hex")}`;
+      const signup = await open("signup.html", transport, await signToken({ subject: accountId }));
+      await signup.waitForSelector("#status[data-state='ready']");
+      await signup.fill("#captcha", "a-robot");
+      await signup.click("#captcha-form button");
+      await signup.waitForSelector("#status[data-state='error']");
+      expect(await signup.textContent("#status")).toMatch(/^CAPTCHA_FAILED · /);
+
+      await signup.fill("#captcha", "dev-captcha-ok");
+      await signup.click("#captcha-form button");
+      await signup.waitForSelector("#status[data-state='issued']");
+      await signup.click("#consume-form button");
+      await signup.waitForSelector("#result[data-state='created']");
+      expect(await signup.textContent("#result")).toBe(`Account ${accountId} created.`);
+      expect(calls.get(signup)!.map((call) => call.split(" ")[0]!.split("/").pop())).toEqual([
+        "CreateAccountCreationRequestToken",
+        "ValidateAccountCreationRequestToken",
+        "ValidateAccountCreationRequestToken",
+        "CreateAccountCreationTokenFromRequestToken",
+        "ConsumeAccountCreationToken",
+      ]);
+      for (const call of calls.get(signup)!) expect(call.split(" ")[1]).toMatch(contentTypesOf[transport]);
+      await signup.screenshot({ path: join(screenshots, `signup-created-${transport}.png`) });
+      await signup.context().close();
+    });
   });
 });
