@@ -1,0 +1,3 @@
+import { keepFragmentInLinks } from "./connection.js";
+
+keepFragmentInLinks();
