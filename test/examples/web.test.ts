@@ -119,6 +119,19 @@ describe("examples/web in Chromium", () => {
       const device = await open("device.html", transport);
       await device.waitForSelector("#status[data-state='pending']");
       const shown = (await device.textContent("#auth-token"))!;
+      // The token is drawn as a QR code too: a canvas of dark modules on light, as large as a version-3 code or more.
+      const drawn = await device.$eval("#auth-token-qr", (element) => {
+        // This file is type-checked without the DOM library: the canvas as far as it is used here.
+        const canvas = element as unknown as { width: number; height: number; hidden: boolean; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        let dark = 0;
+        for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! < 128) dark++;
+        return { hidden: canvas.hidden, width: canvas.width, share: dark / (canvas.width * canvas.height) };
+      });
+      expect(drawn.hidden).toBe(false);
+      expect(drawn.width).toBeGreaterThanOrEqual(29 * 6);
+      expect(drawn.share).toBeGreaterThan(0.2);
+      expect(drawn.share).toBeLessThan(0.8);
       expect(shown).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
       const signedIn = await open("attach.html", transport, await signToken({ subject: accountId }));

@@ -2,6 +2,7 @@
 // keeps the device secret it was made from, waits for a signed-in device to attach the token,
 // then redeems it with the secret for the account.
 import { AuthTokenState, type OnetimeClients } from "@onetime/client";
+import QRCode from "qrcode";
 import { connect, describeError, element, keepFragmentInLinks, readSettings } from "./connection.js";
 
 keepFragmentInLinks();
@@ -9,6 +10,7 @@ keepFragmentInLinks();
 const { accountTokens } = connect(readSettings());
 const status = element("status");
 const shown = element("auth-token");
+const qr = element<HTMLCanvasElement>("auth-token-qr");
 const again = element<HTMLButtonElement>("new-token");
 let watching: AbortController | undefined;
 
@@ -17,12 +19,16 @@ async function pair(clients: Pick<OnetimeClients, "accountTokens">): Promise<voi
   const watch = (watching = new AbortController());
   again.disabled = true;
   shown.textContent = "";
+  qr.hidden = true;
   status.textContent = "Asking for a sign-in code…";
   try {
     const created = await clients.accountTokens.createAuthToken({});
     // The secret stays in this closure: it is never shown, stored or put in a URL.
     const { deviceSecret } = created;
     shown.textContent = created.authToken?.token ?? "";
+    // The signed-in device scans it (its camera app opens the attach page) or types the text.
+    await QRCode.toCanvas(qr, shown.textContent, { margin: 2, scale: 6 });
+    qr.hidden = false;
     status.dataset.state = "pending";
     status.textContent = "Waiting for a signed-in device to enter this code…";
     // One message at once (PENDING), one more when the token changes; the stream then ends.
@@ -31,6 +37,7 @@ async function pair(clients: Pick<OnetimeClients, "accountTokens">): Promise<voi
         const redeemed = await clients.accountTokens.redeemAuthToken({ deviceSecret });
         if (redeemed.state === AuthTokenState.REDEEMED) {
           shown.textContent = "";
+          qr.hidden = true;
           status.dataset.state = "signed-in";
           status.textContent = `Signed in as ${redeemed.accountId}`;
           return;
