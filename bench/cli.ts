@@ -63,7 +63,8 @@ export const usage = `npm run bench -- [options]
   --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)
   --full               also the 1M step of growth (Redis and Postgres)
   --only <name>        one scenario (${allScenarioNames.join(", ")}; bare runs with it as its ceiling),
-                       or one part: cores (1 worker vs all + half load), stores, growth,
+                       or one part: matrix (every backend x protocol x scenario, nothing else),
+                       cores (1 worker vs all + half load), stores, growth,
                        tracing (the verification round trip with traces off, sampled out, and exported
                        to a local OTLP sink; ${tracingDefaultProtocol} unless --protocol),
                        rules (the verification round trip and token-request-consume with the abuse
@@ -131,11 +132,13 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     if ((allScenarioNames as readonly string[]).includes(only)) {
       scenarios = only === "bare" ? ["bare"] : ["bare", only as ScenarioName];
       parts = new Set<Part>(only === "verification-roundtrip" ? ["matrix", "cores"] : ["matrix"]);
+    } else if (only === "matrix") {
+      parts = new Set<Part>(["matrix"]);
     } else if (only === "cores" || only === "stores" || only === "growth" || only === "tracing" || only === "rules") {
       scenarios = ["bare", "verification-roundtrip"];
       parts = new Set<Part>([only]);
     } else {
-      throw new Error(`--only: expected one of ${[...allScenarioNames, "cores", "stores", "growth", "tracing", "rules"].join(", ")}, got ${only}`);
+      throw new Error(`--only: expected one of ${[...allScenarioNames, "matrix", "cores", "stores", "growth", "tracing", "rules"].join(", ")}, got ${only}`);
     }
   }
   if (values["no-growth"] === true) parts.delete("growth");

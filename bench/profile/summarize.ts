@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+
+/**
+ * Reads V8 CPU profiles (`--cpu-prof`, e.g. `npm run bench -- --cpu-prof <dir>`) and prints where
+ * the time went: by package or source area (self time), by function (self and total), and the
+ * heaviest stacks, folded, for a flame graph. `npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--folded out.txt]`.
+ */
+
+interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+}
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
+}
+interface Profile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+  readonly startTime: number;
+  readonly endTime: number;
+}
+
+const args = process.argv.slice(2);
+const file = args.find((arg) => !arg.startsWith("--") && !/^\d+$/.test(arg));
+if (file === undefined) {
+  process.stderr.write("usage: npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--folded out.txt]\n");
+  process.exit(2);
+}
+const topIndex = args.indexOf("--top");
+const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
+const foldedIndex = args.indexOf("--folded");
+const foldedFile = foldedIndex >= 0 ? args[foldedIndex + 1] : undefined;
+
+const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+
+// Microseconds per node: each sample's delta is the time up to the next sample.
+const selfMicros = new Map<number, number>();
+profile.samples.forEach((id, index) => {
+  const delta = profile.timeDeltas[index + 1] ?? 0;
+  selfMicros.set(id, (selfMicros.get(id) ?? 0) + Math.max(0, delta));
+});
+const total = [...selfMicros.values()].reduce((sum, value) => sum + value, 0);
+
+const repoRoot = process.cwd();
+function areaOf(frame: CallFrame): string {
+  const { url, functionName } = frame;
+  if (url === "") return `(${functionName || "native"})`;
+  const path = url.startsWith("file://") ? decodeURIComponent(url.slice("file://".length)) : url;
+  const modules = path.lastIndexOf("node_modules/");
+  if (modules >= 0) {
+    const rest = path.slice(modules + "node_modules/".length).split("/");
+    return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  if (path.startsWith("node:")) return path;
+  const local = relative(repoRoot, path);
+  return local.split("/").slice(0, 3).join("/");
+}
+function nameOf(frame: CallFrame): string {
+  const path = frame.url.startsWith("file://") ? relative(repoRoot, decodeURIComponent(frame.url.slice(7))) : frame.url;
+  return `${frame.functionName || "(anonymous)"} ${path.replace(/^.*node_modules\//, "")}:${frame.lineNumber + 1}`;
+}
+
+const idle = new Set(["(idle)", "(program)", "(garbage collector)"]);
+const byArea = new Map<string, number>();
+const selfByName = new Map<string, number>();
+const totalByName = new Map<string, number>();
+const folded = new Map<string, number>();
+for (const [id, micros] of selfMicros) {
+  const node = byId.get(id)!;
+  byArea.set(areaOf(node.callFrame), (byArea.get(areaOf(node.callFrame)) ?? 0) + micros);
+  selfByName.set(nameOf(node.callFrame), (selfByName.get(nameOf(node.callFrame)) ?? 0) + micros);
+  const seen = new Set<string>();
+  const stack: string[] = [];
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const frame = byId.get(at)!.callFrame;
+    if (frame.functionName === "(root)") break;
+    const name = nameOf(frame);
+    stack.push(name);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    totalByName.set(name, (totalByName.get(name) ?? 0) + micros);
+  }
+  const key = stack.reverse().join(";");
+  folded.set(key, (folded.get(key) ?? 0) + micros);
+}
+
+const busy = total - [...idle].reduce((sum, name) => sum + (byArea.get(`(${name.slice(1, -1)})`) ?? 0), 0);
+const percent = (micros: number, of: number) => `${((100 * micros) / of).toFixed(1).padStart(5)} %`;
+const seconds = (micros: number) => `${(micros / 1e6).toFixed(2)} s`;
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+print(`${file}: ${seconds(total)} sampled, ${seconds(busy)} busy (not idle); percentages are of busy time\n`);
+print("Self time by area:");
+for (const [area, micros] of [...byArea].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  if (area === "((idle))") continue;
+  print(`  ${percent(micros, busy)}  ${area}`);
+}
+print("\nSelf time by function:");
+for (const [name, micros] of [...selfByName].sort((a, b) => b[1] - a[1]).slice(0, top)) print(`  ${percent(micros, busy)}  ${name}`);
+print("\nTotal time by function (self and callees):");
+for (const [name, micros] of [...totalByName].sort((a, b) => b[1] - a[1]).slice(0, top)) print(`  ${percent(micros, busy)}  ${name}`);
+if (foldedFile !== undefined) {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(foldedFile, [...folded].map(([stack, micros]) => `${stack} ${micros}`).join("\n") + "\n");
+  print(`\nfolded stacks (for flamegraph.pl or speedscope): ${foldedFile}`);
+}
