@@ -37,18 +37,28 @@ export function clientAddressResolver(rules: ClientAddressRules): (request: Inco
   for (const { address, prefix, family } of rules.trustedProxies) trusted.addSubnet(address, prefix, family);
   const isTrusted = (address: string) => trusted.check(address, familyOf(address));
 
+  // The peer is the connection's, so what it says is read once per connection, not per call.
+  const peers = new WeakMap<object, { readonly address: string; readonly trusted: boolean; readonly client: ClientAddress } | null>();
+  const peerOf = (socket: IncomingMessage["socket"] | Http2ServerRequest["socket"]) => {
+    let known = peers.get(socket);
+    if (known !== undefined) return known;
+    const address = canonicalAddress(socket.remoteAddress ?? "");
+    known = address === undefined ? null : { address, trusted: isTrusted(address), client: { address, network: networkOf(address, rules.ipv6PrefixLength) } };
+    peers.set(socket, known);
+    return known;
+  };
+
   return (request) => {
-    const peer = canonicalAddress(peerAddress(request.socket) ?? "");
-    if (peer === undefined) return unknown;
-    let client = peer;
-    if (isTrusted(peer)) {
-      const entries = forwardedFor(request.headers["x-forwarded-for"]);
-      for (let index = entries.length - 1; index >= 0; index--) {
-        const entry = forwardedAddress(entries[index]!);
-        if (entry === undefined) break;
-        client = entry;
-        if (!isTrusted(entry)) break;
-      }
+    const known = peerOf(request.socket);
+    if (known === null) return unknown;
+    if (!known.trusted) return known.client;
+    let client = known.address;
+    const entries = forwardedFor(request.headers["x-forwarded-for"]);
+    for (let index = entries.length - 1; index >= 0; index--) {
+      const entry = forwardedAddress(entries[index]!);
+      if (entry === undefined) break;
+      client = entry;
+      if (!isTrusted(entry)) break;
     }
     return { address: client, network: networkOf(client, rules.ipv6PrefixLength) };
   };
@@ -68,15 +78,6 @@ function forwardedAddress(entry: string): string | undefined {
   if (bare !== undefined) return bare;
   const written = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(entry)?.[1] ?? /^(\d+\.\d+\.\d+\.\d+):\d{1,5}$/.exec(entry)?.[1];
   return written === undefined ? undefined : canonicalAddress(written);
-}
-
-/**
- * The socket's peer. A connection httpolyglot sniffed as h2c reaches the HTTP/2 server with the
- * sniffed bytes pushed back, so Node wraps it in a JSStreamSocket, which knows no address of its
- * own: the address is that of the socket it wraps (`stream`).
- */
-function peerAddress(socket: { readonly remoteAddress?: string | undefined }): string | undefined {
-  return socket.remoteAddress ?? (socket as { readonly stream?: { readonly remoteAddress?: string } }).stream?.remoteAddress;
 }
 
 export function clientContextValues(rules: ClientAddressRules) {

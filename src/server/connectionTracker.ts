@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
-import { Socket as NetSocket, type Socket } from "node:net";
+import type { Socket } from "node:net";
 
 /**
  * How long a drain keeps idle connections open for requests already on their way: a client may
@@ -37,16 +37,15 @@ export class ConnectionTracker {
 
   add(socket: Socket): void {
     const key = keyOf(socket);
-    // httpolyglot re-emits each connection to the protocol server it picked: count it once.
     if (this.sockets.has(key)) return;
     // Accepted rather than dropped, so the client is told which limit it met, in its protocol.
     if (this.sockets.size - this.overCapacity.size >= this.maxConnections) this.overCapacity.add(key);
     this.sockets.set(key, socket);
-    // httpolyglot accepts on a plain net.Server, which leaves Nagle's algorithm on: small gRPC
+    // The plain-text port accepts on a net.Server, which leaves Nagle's algorithm on: small gRPC
     // frames then wait for delayed ACKs (~40 ms each). Every RPC here is small and latency-bound.
     socket.setNoDelay(true);
     // Node's own header and request timeouts never start on a server that does not listen
-    // itself (httpolyglot's inner ones), so silence is bounded here, for every protocol.
+    // itself (the plain-text port's inner ones), so silence is bounded here, for every protocol.
     socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
     socket.once("close", () => {
       this.sockets.delete(key);
@@ -58,7 +57,7 @@ export class ConnectionTracker {
 
   /** Whether the request came on a connection past MAX_CONNECTIONS. */
   isOverCapacity(request: IncomingMessage | Http2ServerRequest): boolean {
-    return this.overCapacity.size > 0 && this.overCapacity.has(keyOf(socketOf(request)));
+    return this.overCapacity.size > 0 && this.overCapacity.has(keyOf(request.socket));
   }
 
   markHttp2(socket: Socket): void {
@@ -151,16 +150,6 @@ function closeGracefully(session: Http2Session): void {
   if (!session.ping(close)) close();
   // A client that never answers the PING must not hold the drain.
   setTimeout(close, inFlightGraceMs).unref();
-}
-
-/**
- * The socket a request came on, as `add` saw it. An h2c session that httpolyglot handed on runs
- * over a wrapper (Node's JSStreamSocket) that knows no remote address; the socket is its `stream`.
- */
-function socketOf(request: IncomingMessage | Http2ServerRequest): Socket {
-  if (!("stream" in request) || request.socket.remoteAddress !== undefined) return request.socket;
-  const wrapped = (request.socket as Socket & { stream?: unknown }).stream;
-  return wrapped instanceof NetSocket ? wrapped : request.socket;
 }
 
 function keyOf(socket: Socket): string {

@@ -1,14 +1,14 @@
 import { readFile } from "node:fs/promises";
-import { Server as HttpServerClass, type ServerResponse } from "node:http";
-import { Server as TlsServer, type TLSSocket } from "node:tls";
-import { createSecureServer, type Http2Session, type ServerOptions } from "node:http2";
-import { Server as NetServer, type Server, type Socket } from "node:net";
-import { createServer as createPolyglotServer } from "@httptoolkit/httpolyglot";
+import { createServer as createHttp1Server, type ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { createServer as createHttp2Server, createSecureServer, type Http2Session, type ServerOptions } from "node:http2";
+import type { Server, Socket } from "node:net";
 import { StartRefused } from "../errors/startRefused.js";
 import type { Logger } from "../observability/logger.js";
 import { onceEvery } from "../observability/onceEvery.js";
 import type { RequestHandler } from "./cors.js";
 import { ConnectionTracker } from "./connectionTracker.js";
+import { createPlainTextServer } from "./plainTextPort.js";
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -64,36 +64,42 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
     handler(request, response);
   };
   const http2Options: ServerOptions = { settings: { maxConcurrentStreams: options.maxConcurrentStreams } };
-  const server: Server =
-    options.tls === undefined
-      ? createPolyglotServer({ http: http1Options, http2: http2Options }, tracked)
-      : createSecureServer(
-          {
-            ...http2Options,
-            allowHTTP1: true,
-            minVersion: "TLSv1.2",
-            cert: await readFile(options.tls.certFile),
-            key: await readFile(options.tls.keyFile),
-          },
-          tracked,
-        );
   const warnOfTls = warnOfTlsOnPlainPort(options.logger, () => {
     const address = server.address();
     return address === null || typeof address === "string" ? undefined : address.port;
   });
-  server.on("connection", function (this: unknown, socket: Socket) {
-    connections.add(socket);
-    // httpolyglot hands each plain-text connection on to the protocol server it sniffed, and
-    // this listener hears that too: `this` tells which server it went to. A TLS ClientHello
-    // (first byte 0x16) goes, without a certificate, to a stand-in that is no server at all and
-    // closes the connection; the client only sees it reset.
-    if (!(this instanceof NetServer)) warnOfTls(socket);
-    else if (this !== server && !(this instanceof HttpServerClass) && !(this instanceof TlsServer)) connections.markHttp2(socket);
-  });
-  server.on("secureConnection", (socket: TLSSocket) => {
-    if (socket.alpnProtocol === "h2") connections.markHttp2(socket);
-  });
-  server.on("session", (session: Http2Session) => connections.addSession(session));
+  let sessions: Server | ReturnType<typeof createHttp2Server>;
+  let server: Server;
+  if (options.tls === undefined) {
+    const http2 = createHttp2Server(http2Options, tracked);
+    sessions = http2;
+    server = createPlainTextServer({
+      http1: createHttp1Server(http1Options, tracked),
+      http2,
+      // A TLS ClientHello is closed at once; the client only sees it reset.
+      onTls: warnOfTls,
+      onSniffed: (socket, protocol) => {
+        if (protocol === "http2") connections.markHttp2(socket);
+      },
+    });
+  } else {
+    server = createSecureServer(
+      {
+        ...http2Options,
+        allowHTTP1: true,
+        minVersion: "TLSv1.2",
+        cert: await readFile(options.tls.certFile),
+        key: await readFile(options.tls.keyFile),
+      },
+      tracked,
+    );
+    sessions = server;
+    server.on("secureConnection", (socket: TLSSocket) => {
+      if (socket.alpnProtocol === "h2") connections.markHttp2(socket);
+    });
+  }
+  server.on("connection", (socket: Socket) => connections.add(socket));
+  sessions.on("session", (session: Http2Session) => connections.addSession(session));
   const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
 
   await new Promise<void>((resolve, reject) => {

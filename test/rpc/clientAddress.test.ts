@@ -16,9 +16,13 @@ function request(peer: string, forwardedFor?: string | string[]): IncomingMessag
 const addressOf = (trusted: string, peer: string, forwardedFor?: string | string[]) => resolver(trusted)(request(peer, forwardedFor)).address;
 
 describe("client address", () => {
-  it("is the wrapped socket's peer on a sniffed h2c connection (a JSStreamSocket has no address of its own)", () => {
-    const h2c = { socket: { remoteAddress: undefined, stream: { remoteAddress: "203.0.113.8" } }, headers: {} } as unknown as IncomingMessage;
-    expect(resolver("")(h2c).address).toBe("203.0.113.8");
+  it("reads each call's X-Forwarded-For afresh on a connection whose peer it has already judged", () => {
+    const resolve = resolver("10.0.0.0/8");
+    const socket = { remoteAddress: "10.0.0.5" };
+    const on = (forwardedFor: string) => ({ socket, headers: { "x-forwarded-for": forwardedFor } }) as unknown as IncomingMessage;
+    expect(resolve(on("198.51.100.1")).address).toBe("198.51.100.1");
+    expect(resolve(on("198.51.100.2")).address).toBe("198.51.100.2");
+    expect(resolve({ socket, headers: {} } as unknown as IncomingMessage).address).toBe("10.0.0.5");
   });
 
   it("is the peer when the peer is not a trusted proxy, whatever X-Forwarded-For it forged", () => {
