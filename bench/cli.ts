@@ -5,7 +5,7 @@ import type { GrowthOptions } from "./growth.js";
 import { allScenarioNames, type ScenarioName } from "./scenarios/scenario.js";
 import { allBackends, type Backend } from "./server/backends.js";
 
-export type Part = "matrix" | "cores" | "stores" | "growth" | "instances" | "tracing" | "rules";
+export type Part = "matrix" | "cores" | "stores" | "growth" | "instances" | "tracing" | "rules" | "raw";
 
 export interface BenchSettings {
   readonly quick: boolean;
@@ -55,15 +55,20 @@ const quickWarmupSeconds = 2;
 export const usage = `npm run bench -- [options]
 
   (no option)          the standard set: every backend x protocol x scenario at 32 clients, 8 s each
-                       after ${standardWarmupSeconds} s of warm-up (WORKERS=1); 1 worker vs all cores; p99 at half load;
+                       after ${standardWarmupSeconds} s of warm-up (WORKERS=1), and bare against raw connect-node per
+                       protocol; 1 worker vs all cores; p99 at half load;
                        Redis and Postgres ceilings; growth at 10k and 100k; the abuse controls on
-                       against off (~18 minutes on 2 cores)
+                       against off (~19 minutes on 2 cores)
   --quick              smoke test: 2 s runs after ${quickWarmupSeconds} s warm-up, the embedded backend on Connect JSON only,
                        small ceilings, growth at 10k only, the rules part on one protocol (~3.5 minutes)
   --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)
   --full               also the 1M step of growth (Redis and Postgres)
   --only <name>        one scenario (${allScenarioNames.join(", ")}; bare runs with it as its ceiling),
                        or one part: matrix (every backend x protocol x scenario, nothing else),
+                       raw (per protocol, bare on the onetime server and then on a raw connect-node
+                       server on the same core: the full stack against its framework's ceiling; the
+                       first backend only, real unless --backend; in the standard set it follows the
+                       matrix's bare runs on that backend),
                        cores (1 worker vs all + half load), stores, growth,
                        tracing (the verification round trip with traces off, sampled out, and exported
                        to a local OTLP sink; ${tracingDefaultProtocol} unless --protocol),
@@ -123,10 +128,10 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
   const workersPerInstance = values.workers === undefined ? 1 : wholeNumber("--workers", values.workers, 1, 64);
   if (values.workers !== undefined && instances === 0) throw new Error("--workers: only with --instances (the standard set chooses its own)");
   if (values["redis-cluster"] === true && instances === 0) throw new Error("--redis-cluster: only with --instances");
-  const backends = pick("--backend", values.backend, allBackends);
+  let backends = pick("--backend", values.backend, allBackends);
   let protocols = pick("--protocol", values.protocol, allProtocols);
   let scenarios: readonly ScenarioName[] = allScenarioNames;
-  let parts = new Set<Part>(["matrix", "cores", "stores", "growth", "rules"]);
+  let parts = new Set<Part>(["matrix", "raw", "cores", "stores", "growth", "rules"]);
   if (values.only !== undefined) {
     const only = values.only;
     if ((allScenarioNames as readonly string[]).includes(only)) {
@@ -134,11 +139,17 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       parts = new Set<Part>(only === "verification-roundtrip" ? ["matrix", "cores"] : ["matrix"]);
     } else if (only === "matrix") {
       parts = new Set<Part>(["matrix"]);
+    } else if (only === "raw") {
+      // The matrix with bare alone, each run paired with raw connect-node's: on one backend, the
+      // first (bare touches no storage, so another would only measure the same again).
+      scenarios = ["bare"];
+      parts = new Set<Part>(["matrix", "raw"]);
+      backends = backends.slice(0, 1);
     } else if (only === "cores" || only === "stores" || only === "growth" || only === "tracing" || only === "rules") {
       scenarios = ["bare", "verification-roundtrip"];
       parts = new Set<Part>([only]);
     } else {
-      throw new Error(`--only: expected one of ${[...allScenarioNames, "matrix", "cores", "stores", "growth", "tracing", "rules"].join(", ")}, got ${only}`);
+      throw new Error(`--only: expected one of ${[...allScenarioNames, "matrix", "raw", "cores", "stores", "growth", "tracing", "rules"].join(", ")}, got ${only}`);
     }
   }
   if (values["no-growth"] === true) parts.delete("growth");

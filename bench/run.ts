@@ -11,6 +11,8 @@ import { runInstances, type InstancesRun } from "./instances.js";
 import type { PartContext, ServerStartOptions } from "./partContext.js";
 import { growthTables, halfLoadTable, scenarioTable, storesTable, targetsTable } from "./report/format.js";
 import { checkTargets } from "./report/targets.js";
+import { rawConnectTable } from "./report/rawConnectTable.js";
+import { pairWithRawConnect, type RawConnectRun } from "./rawConnect.js";
 import type { BenchResults, ScenarioRow, ServerRecord, Section } from "./report/types.js";
 import { runScenario } from "./runScenario.js";
 import { scenarios } from "./scenarios/index.js";
@@ -18,6 +20,7 @@ import type { Scenario, ScenarioName } from "./scenarios/scenario.js";
 import { TotpConsumers } from "./scenarios/totpConsumers.js";
 import type { Backend } from "./server/backends.js";
 import { pinBench, planCpuPinning, unpinBench, type CpuPinning } from "./server/cpuPinning.js";
+import { startRawConnectServer } from "./server/rawServerProcess.js";
 import { startServer, type RunningServer } from "./server/serverProcess.js";
 import { postgresCeilings, type PostgresCeiling } from "./stores/postgresCeiling.js";
 import { redisCeilings, type RedisCeiling } from "./stores/redisBenchmark.js";
@@ -43,6 +46,8 @@ let pinning: CpuPinning = { enabled: false, allowedCpus: null, serverCpus: null,
 const rows: ScenarioRow[] = [];
 const servers: ServerRecord[] = [];
 const failures: string[] = [];
+/** The matrix's bare runs paired with raw connect-node's (issue 22). */
+const rawConnect: RawConnectRun[] = [];
 /** The signed-in account of the account token scenarios (consume, attach). */
 let userToken = "";
 
@@ -89,7 +94,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const targets = checkTargets(rows, growth, servers, instances, rules);
+  const targets = checkTargets(rows, growth, servers, instances, rules, rawConnect);
   print(targetsTable(targets));
 
   const finishedAt = new Date();
@@ -117,6 +122,7 @@ async function main(): Promise<number> {
     instances,
     tracing,
     rules,
+    rawConnect,
     targets,
     notes: [
       "The load generator runs on the same machine as the server: its CPU (bench CPU %) is taken from the same cores.",
@@ -208,6 +214,8 @@ interface Measure {
   readonly token: string;
   readonly settings: BenchSettings;
   readonly totp: TotpConsumers;
+  /** Called with each row as soon as it is measured (the pool stays open meanwhile). */
+  readonly afterRow?: (row: ScenarioRow) => Promise<void>;
 }
 
 /** Runs scenarios on one protocol against one server; ratios are to this server's bare run. */
@@ -240,6 +248,7 @@ async function measure(context: Measure, names: readonly ScenarioName[]): Promis
         `  ${row.load.rpcPerSecond} req/s, ${row.load.roundsPerSecond} rounds/s, p99 ${row.load.latencyMs.p99} ms, errors ${row.load.errors}` +
           (row.load.errorSamples.length > 0 ? ` (${row.load.errorSamples[0]})` : ""),
       );
+      await context.afterRow?.(withRatio);
     }
   } finally {
     await pool.close();
@@ -284,25 +293,45 @@ let oneWorkerFromMatrix: CoresRuns | undefined;
  * Every backend x protocol x scenario, one worker. When the cores part runs too, the real
  * backend's Connect JSON runs are also its one-worker reference (the same server, scenario,
  * protocol and clients: measuring them twice only cost time), so the half-load run follows them
- * on this server.
+ * on this server. With the raw part, each bare run on the first backend is followed by the same
+ * run against raw connect-node on the same core (rawConnect.ts).
  */
 async function matrix(settings: BenchSettings, token: string): Promise<void> {
+  // Raw connect-node follows the bare runs of the first backend the matrix runs (bare touches no storage).
+  const rawBackend = settings.parts.has("raw") ? settings.backends.find((backend) => settings.combos.some((combo) => combo.backend === backend)) : undefined;
   for (const backend of settings.backends) {
     const protocols = settings.combos.filter((combo) => combo.backend === backend).map((combo) => combo.protocol);
     if (protocols.length === 0) continue;
     const measured: ScenarioRow[] = [];
+    const paired: RawConnectRun[] = [];
     await withServer(settings, backend, 1, "matrix", async (server) => {
       const totp = new TotpConsumers();
-      for (const protocol of protocols) {
-        const rowsHere = await measure({ section: "matrix", server, protocol, token, settings, totp }, settings.scenarios);
-        measured.push(...rowsHere);
-        const reference = rowsHere.filter((row) => coresNames.includes(row.scenario));
-        if (settings.parts.has("cores") && backend === "real" && protocol === coresProtocol && reference.length === coresNames.length) {
-          oneWorkerFromMatrix = { measured: reference, halfLoad: await halfLoadRun(settings, server, token, reference) };
+      // Started now, on the onetime server's core: each idles while the other is loaded.
+      const raw = backend === rawBackend ? await startRawConnectServer({ cwd: repoRoot, nodeArgs: settings.serverNodeArgs, cpus: server.cpus }) : undefined;
+      if (raw !== undefined) progress(`raw connect-node server (pid ${raw.pid}) at ${raw.urlFor("grpc")} (HTTP/2) and ${raw.urlFor("connect-json-h1")} (HTTP/1.1)${raw.cpus === null ? "" : ` on CPU ${raw.cpus}`}`);
+      const context = partContext(settings, token);
+      const afterRow = raw === undefined ? undefined : async (row: ScenarioRow) => {
+        if (row.scenario !== "bare") return;
+        const run = await pairWithRawConnect(context, raw, server, row);
+        paired.push(run);
+        rawConnect.push(run);
+      };
+      try {
+        for (const protocol of protocols) {
+          const rowsHere = await measure({ section: "matrix", server, protocol, token, settings, totp, ...(afterRow === undefined ? {} : { afterRow }) }, settings.scenarios);
+          measured.push(...rowsHere);
+          const reference = rowsHere.filter((row) => coresNames.includes(row.scenario));
+          if (settings.parts.has("cores") && backend === "real" && protocol === coresProtocol && reference.length === coresNames.length) {
+            oneWorkerFromMatrix = { measured: reference, halfLoad: await halfLoadRun(settings, server, token, reference) };
+          }
         }
+      } finally {
+        const stopped = await raw?.stop();
+        if (stopped !== undefined && stopped.exitCode !== 0) progress(`the raw connect-node server exited with ${stopped.exitCode}`);
       }
     });
     print(scenarioTable(`Matrix: ${backend} backend, WORKERS=1, ${settings.concurrency} concurrent clients, ${settings.durationMs / 1000} s each`, measured));
+    if (paired.length > 0) print(rawConnectTable(paired));
   }
 }
 

@@ -6,11 +6,11 @@ import type { ScenarioRow, Section } from "./report/types.js";
 import type { Scenario } from "./scenarios/scenario.js";
 import type { TotpConsumers } from "./scenarios/totpConsumers.js";
 import { benchPinnedTo } from "./server/cpuPinning.js";
-import type { RunningServer } from "./server/serverProcess.js";
+import type { MeasuredServer } from "./server/serverProcess.js";
 
 export interface RunSpec {
   readonly section: Section;
-  readonly server: RunningServer;
+  readonly server: MeasuredServer;
   readonly pool: ClientPool;
   readonly scenario: Scenario;
   readonly concurrency: number;

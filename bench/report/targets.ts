@@ -1,5 +1,6 @@
 import type { GrowthResult } from "../growth.js";
 import type { InstancesRun } from "../instances.js";
+import { rawConnectTarget, type RawConnectRun } from "../rawConnect.js";
 import type { RulesRun } from "../rules.js";
 import { bareRatioTarget } from "./format.js";
 import { rulesCpuTarget, rulesVerdict } from "./rulesTable.js";
@@ -18,6 +19,7 @@ export function checkTargets(
   servers: readonly ServerRecord[],
   instances: readonly InstancesRun[] = [],
   rules: readonly RulesRun[] = [],
+  rawConnect: readonly RawConnectRun[] = [],
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
 
@@ -76,6 +78,8 @@ export function checkTargets(
     verdict: reference === undefined ? "n/a" : verdict(reference.load.latencyMs.p99 < halfLoadP99TargetMs && reference.load.dropped === 0),
   });
 
+  checks.push(...rawConnectChecks(rawConnect));
+
   const sizes = growth?.redis ?? [];
   const worst = sizes.reduce((top, step) => Math.max(top, step.bytesPerVerification, step.sampledKeyBytes), 0);
   checks.push({
@@ -114,4 +118,17 @@ export function checkTargets(
     verdict: runs === 0 ? "n/a" : verdict(unexpected + growthErrors + serverErrors === 0),
   });
   return checks;
+}
+
+/** Issue 22, one line per protocol measured (one n/a line when none was). */
+function rawConnectChecks(runs: readonly RawConnectRun[]): TargetCheck[] {
+  const target = `Health/Check full stack >= ${rawConnectTarget}x raw connect-node (issue 22; same run, same core)`;
+  if (runs.length === 0) return [{ target, measured: "not measured", verdict: "n/a" }];
+  return runs.map((run) => ({
+    target: `${target}, ${run.protocol}`,
+    measured:
+      `${run.fullStack.load.rpcPerSecond} vs ${run.raw.load.rpcPerSecond} req/s: ${run.ratio.toFixed(2)}x ` +
+      `(server ${run.fullStack.cpuPerRoundUs?.server ?? "-"} vs ${run.raw.cpuPerRoundUs?.server ?? "-"} us/call: ${run.cpuRatio?.toFixed(2) ?? "-"}x)`,
+    verdict: verdict(run.ratio >= rawConnectTarget),
+  }));
 }

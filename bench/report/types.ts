@@ -9,16 +9,18 @@ import type { ServerLogSummary } from "../server/serverProcess.js";
 import type { PostgresCeiling } from "../stores/postgresCeiling.js";
 import type { RedisCeiling } from "../stores/redisBenchmark.js";
 import type { RulesRun } from "../rules.js";
+import type { RawConnectRun } from "../rawConnect.js";
 import type { TracingRun } from "../tracing.js";
 
-export type Section = "matrix" | "cores" | "half-load" | "instances" | "tracing" | "rules";
+export type Section = "matrix" | "cores" | "half-load" | "instances" | "tracing" | "rules" | "raw-connect";
 
 /** One measured run of one scenario: a line of the terminal table, an entry of the JSON. */
 export interface ScenarioRow {
   readonly section: Section;
   readonly scenario: ScenarioName;
   readonly protocol: Protocol;
-  readonly backend: Backend;
+  /** "none": the raw connect-node server (section raw-connect), which stores nothing. */
+  readonly backend: Backend | "none";
   readonly workers: number;
   readonly rpcsPerRound: number;
   readonly load: LoadResult;
@@ -90,6 +92,8 @@ export interface BenchResults {
   readonly tracing: readonly TracingRun[];
   /** The rules part: each scenario with the abuse controls off and on, and on's ratios to off. */
   readonly rules: readonly RulesRun[];
+  /** The matrix's bare runs on its first backend, each paired with raw connect-node's on the same protocol (issue 22). */
+  readonly rawConnect: readonly RawConnectRun[];
   readonly targets: readonly TargetCheck[];
   readonly notes: readonly string[];
 }

@@ -27,7 +27,8 @@ export const allScenarioNames: readonly ScenarioName[] = [
 /** What a scenario is given to get ready for one run. */
 export interface ScenarioContext {
   readonly pool: ClientPool;
-  readonly backend: Backend;
+  /** "none": the raw connect-node server (bare only). */
+  readonly backend: Backend | "none";
   readonly protocol: Protocol;
   /** Warm-up plus measured time of the run about to start. */
   readonly plannedSeconds: number;

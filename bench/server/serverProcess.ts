@@ -49,27 +49,33 @@ export interface ServerLogSummary {
   readonly lastProblems: readonly string[];
 }
 
-export interface RunningServer {
-  readonly url: string;
+/** What a measured run needs of the server it loads: the onetime server, or the raw connect-node one. */
+export interface MeasuredServer {
   readonly pid: number;
-  readonly backend: Backend;
+  /** "none": the raw connect-node server, which stores nothing. */
+  readonly backend: Backend | "none";
   readonly workers: number;
-  /** Its Postgres schema and Redis prefix (real backend), for a second instance to share. */
-  readonly stores: RealStores | undefined;
-  /** Its ENCRYPTION_KEYS, which a second instance must share too. */
-  readonly encryptionKeys: string;
   /** The CPU list the server was started on (taskset), or null when it was not pinned. */
   readonly cpus: string | null;
   /** Starts sampling the server's processes (RSS now, CPU between markStart and markEnd). */
   monitor(): ProcessMonitor;
-  /** Warnings and errors the server logged so far. */
-  log(): ServerLogSummary;
-  /** Outbox messages not yet delivered (pending or being sent); undefined on the embedded backend, whose database is inside the server. */
+  /** Outbox messages not yet delivered (pending or being sent); undefined where there is no outbox to read (embedded: the database is inside the server; the raw server). */
   outboxBacklog(): Promise<number | undefined>;
   /** Waits (at most `timeoutMs`) until the server's processes use under 10% of a core over 500 ms: deferred work such as the outbox relay is done. Returns the seconds waited. */
   settle(timeoutMs?: number): Promise<number>;
   /** Set when the server exited before stop() (crashed, or killed from outside): says how. */
   exitedEarly(): string | undefined;
+}
+
+export interface RunningServer extends MeasuredServer {
+  readonly url: string;
+  readonly backend: Backend;
+  /** Its Postgres schema and Redis prefix (real backend), for a second instance to share. */
+  readonly stores: RealStores | undefined;
+  /** Its ENCRYPTION_KEYS, which a second instance must share too. */
+  readonly encryptionKeys: string;
+  /** Warnings and errors the server logged so far. */
+  log(): ServerLogSummary;
   /** SIGTERM, wait for the drain, then remove the bench schema and keys. */
   stop(): Promise<{ exitCode: number | null; log: ServerLogSummary }>;
 }
@@ -222,7 +228,7 @@ async function countBacklog(pool: pg.Pool, schema: string): Promise<number> {
 }
 
 /** Polls the CPU time of the server's processes until a 500 ms slice uses under 10% of a core. */
-async function waitForIdle(rootPid: number, timeoutMs: number): Promise<number> {
+export async function waitForIdle(rootPid: number, timeoutMs: number): Promise<number> {
   const started = performance.now();
   const total = () => [...cpuSeconds(processTree(rootPid)).values()].reduce((sum, seconds) => sum + seconds, 0);
   for (;;) {
