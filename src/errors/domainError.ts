@@ -22,6 +22,23 @@ export interface FieldViolation {
 }
 
 export abstract class DomainError extends Error {
+  /**
+   * Whether it captures a stack trace. Refusals do not (see withoutStack.ts): the request log
+   * names their reason, and a refusal's stack points at a rule, never at a fault. A failure of
+   * the server's side (a store unreachable) sets this.
+   */
+  protected static readonly tracesStack: boolean = false;
+
+  constructor(message?: string, options?: ErrorOptions) {
+    const limit = Error.stackTraceLimit;
+    if (!(new.target as unknown as typeof DomainError).tracesStack) Error.stackTraceLimit = 0;
+    try {
+      super(message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
   abstract readonly kind: DomainErrorKind;
   /** A stable machine-readable reason clients may branch on, e.g. `CODE_EXPIRED`. */
   abstract readonly reason: string;
@@ -68,6 +85,7 @@ export class PermissionDenied extends DomainError {
  * caller gets `unavailable`, never a success that was not stored.
  */
 export class DependencyUnavailable extends DomainError {
+  protected static override readonly tracesStack = true;
   readonly kind = "unavailable";
   readonly reason = "DEPENDENCY_UNAVAILABLE";
   constructor(readonly dependency: string, options?: { cause?: unknown }) {

@@ -10,6 +10,7 @@ import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { DomainError, InvalidArgument, type DomainErrorKind } from "../../errors/domainError.js";
 import { asDependencyFailure } from "../../errors/dependencyFailure.js";
 import { observeStream } from "./streams.js";
+import { withoutStack } from "../../errors/withoutStack.js";
 
 const codes: Record<DomainErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -38,7 +39,8 @@ export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return serverSideCodes.has(error.code) && !isPlainInternal(error) ? internal(error) : error;
   if (error instanceof DomainError) {
     const details = [errorInfoDetail(error), ...(error instanceof InvalidArgument ? [violationsDetail(error)] : [])];
-    return new ConnectError(error.message, codes[error.kind], undefined, details, error);
+    // The domain error is its cause, with whatever stack it has; this one's would point here.
+    return withoutStack(() => new ConnectError(error.message, codes[error.kind], undefined, details, error));
   }
   const unreachable = asDependencyFailure(error);
   if (unreachable !== undefined) return toConnectError(unreachable);

@@ -26,8 +26,22 @@ export const wellFormedStrings: Interceptor = (next) => async (request) => {
 };
 
 function refuseIllFormed(desc: DescMessage, message: Message): void {
+  // Nearly every request is well-formed: a plain walk over its values says so without reflection,
+  // which is only needed to name the field.
+  if (!holdsIllFormed(message)) return;
   const path = illFormedIn(reflect(desc, message));
   if (path !== undefined) throw unreadableField({ path, ...notUtf8 });
+}
+
+/** Whether any string in a message's values (map keys included) is not well-formed. */
+function holdsIllFormed(value: unknown): boolean {
+  if (typeof value === "string") return !value.isWellFormed();
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value)) return value.some(holdsIllFormed);
+  for (const key in value) {
+    if (!key.isWellFormed() || holdsIllFormed((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 // Paths are built on the way out of a find, so a well-formed request allocates none.
