@@ -37,19 +37,21 @@ export function clientAddressResolver(rules: ClientAddressRules): (request: Inco
   for (const { address, prefix, family } of rules.trustedProxies) trusted.addSubnet(address, prefix, family);
   const isTrusted = (address: string) => trusted.check(address, familyOf(address));
 
-  // The peer is the connection's, so what it says is read once per connection, not per call.
+  // The peer is the connection's, so what it says is read once per connection, not per call. An
+  // HTTP/2 request's socket is a proxy made per stream: its session stands for the connection.
   const peers = new WeakMap<object, { readonly address: string; readonly trusted: boolean; readonly client: ClientAddress } | null>();
-  const peerOf = (socket: IncomingMessage["socket"] | Http2ServerRequest["socket"]) => {
-    let known = peers.get(socket);
+  const peerOf = (request: IncomingMessage | Http2ServerRequest) => {
+    const connection = ("stream" in request ? request.stream.session : undefined) ?? request.socket;
+    let known = peers.get(connection);
     if (known !== undefined) return known;
-    const address = canonicalAddress(socket.remoteAddress ?? "");
+    const address = canonicalAddress(request.socket.remoteAddress ?? "");
     known = address === undefined ? null : { address, trusted: isTrusted(address), client: { address, network: networkOf(address, rules.ipv6PrefixLength) } };
-    peers.set(socket, known);
+    peers.set(connection, known);
     return known;
   };
 
   return (request) => {
-    const known = peerOf(request.socket);
+    const known = peerOf(request);
     if (known === null) return unknown;
     if (!known.trusted) return known.client;
     let client = known.address;

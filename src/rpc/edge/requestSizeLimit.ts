@@ -31,9 +31,12 @@ export function declaredTooLarge(header: Headers, maxRequestBytes: number): bool
 
 /**
  * The request body, refused with {@link tooLarge} once it passes the limit (a body with no
- * Content-Length). Connect turns the error into the protocol's answer.
+ * Content-Length). Connect turns the error into the protocol's answer. A body with one is left as
+ * it is: {@link declaredTooLarge} judged its length, and neither Node's HTTP/1.1 parser nor its
+ * HTTP/2 session (nghttp2 checks DATA against Content-Length) lets a body run past what it declares.
  */
 export function limitRequestBody(body: AsyncIterable<Uint8Array>, header: Headers, maxRequestBytes: number): AsyncIterable<Uint8Array> {
+  if (header.get("content-length") !== null) return body;
   const allowed = allowedBytes(header, maxRequestBytes);
   return {
     async *[Symbol.asyncIterator]() {

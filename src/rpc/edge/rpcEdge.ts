@@ -1,7 +1,10 @@
 import { Code, ConnectError, createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import {
   uResponseMethodNotAllowed,
+  uResponseNotFound,
+  uResponseOk,
   uResponseUnsupportedMediaType,
+  uResponseVersionNotSupported,
   type UniversalHandler,
   type UniversalServerRequest,
   type UniversalServerResponse,
@@ -149,12 +152,19 @@ function corsRefusal(): ConnectError {
   );
 }
 
+/** Connect's canned answers: objects shared by every call that gets one, so never changed in place. */
+const cannedResponses: ReadonlySet<UniversalServerResponse> = new Set([uResponseOk, uResponseNotFound, uResponseUnsupportedMediaType, uResponseMethodNotAllowed, uResponseVersionNotSupported]);
+
 /** Every answer leaves the edge here: with its request id, and its grpc-message as the gRPC spec spells it. */
 function withRequestId(response: UniversalServerResponse, record: CallRecord): UniversalServerResponse {
-  // A copy: Connect's canned responses are shared objects.
-  const header = new Headers(response.header);
-  header.set(requestIdHeader, record.requestId);
-  return withGrpcMessages({ ...response, header });
+  // Any other answer's headers are its call's own (copying them cost every call an undici Headers).
+  if (cannedResponses.has(response) || response.header === undefined) {
+    const header = new Headers(response.header);
+    header.set(requestIdHeader, record.requestId);
+    return withGrpcMessages({ ...response, header });
+  }
+  response.header.set(requestIdHeader, record.requestId);
+  return withGrpcMessages(response);
 }
 
 function headerOf(request: { headers: Record<string, string | string[] | undefined> }, name: string): string | undefined {
