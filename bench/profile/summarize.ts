@@ -26,15 +26,20 @@ interface Profile {
 }
 
 const args = process.argv.slice(2);
-const file = args.find((arg) => !arg.startsWith("--") && !/^\d+$/.test(arg));
+const file = args.find((arg, index) => !arg.startsWith("--") && !args[index - 1]?.startsWith("--"));
 if (file === undefined) {
-  process.stderr.write("usage: npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--folded out.txt]\n");
+  process.stderr.write("usage: npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--after S] [--before S] [--folded out.txt]\n");
   process.exit(2);
 }
 const topIndex = args.indexOf("--top");
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
 const foldedIndex = args.indexOf("--folded");
 const foldedFile = foldedIndex >= 0 ? args[foldedIndex + 1] : undefined;
+// A bench profile covers every run on its server: --after/--before keep one window (seconds from the profile's start).
+const afterIndex = args.indexOf("--after");
+const afterMicros = afterIndex >= 0 ? Number(args[afterIndex + 1]) * 1e6 : 0;
+const beforeIndex = args.indexOf("--before");
+const beforeMicros = beforeIndex >= 0 ? Number(args[beforeIndex + 1]) * 1e6 : Number.POSITIVE_INFINITY;
 
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -43,16 +48,22 @@ for (const node of profile.nodes) for (const child of node.children ?? []) paren
 
 // Microseconds per node: each sample's delta is the time up to the next sample.
 const selfMicros = new Map<number, number>();
+/** The window's samples in order: what ran, for how long. */
+const timeline: { readonly id: number; readonly micros: number }[] = [];
+let at = 0;
 profile.samples.forEach((id, index) => {
-  const delta = profile.timeDeltas[index + 1] ?? 0;
-  selfMicros.set(id, (selfMicros.get(id) ?? 0) + Math.max(0, delta));
+  at += profile.timeDeltas[index] ?? 0;
+  if (at < afterMicros || at > beforeMicros) return;
+  const delta = Math.max(0, profile.timeDeltas[index + 1] ?? 0);
+  selfMicros.set(id, (selfMicros.get(id) ?? 0) + delta);
+  timeline.push({ id, micros: delta });
 });
 const total = [...selfMicros.values()].reduce((sum, value) => sum + value, 0);
 
 const repoRoot = process.cwd();
 function areaOf(frame: CallFrame): string {
   const { url, functionName } = frame;
-  if (url === "") return `(${functionName || "native"})`;
+  if (url === "") return functionName.startsWith("(") ? functionName : `(${functionName || "native"})`;
   const path = url.startsWith("file://") ? decodeURIComponent(url.slice("file://".length)) : url;
   const modules = path.lastIndexOf("node_modules/");
   if (modules >= 0) {
@@ -68,7 +79,6 @@ function nameOf(frame: CallFrame): string {
   return `${frame.functionName || "(anonymous)"} ${path.replace(/^.*node_modules\//, "")}:${frame.lineNumber + 1}`;
 }
 
-const idle = new Set(["(idle)", "(program)", "(garbage collector)"]);
 const byArea = new Map<string, number>();
 const selfByName = new Map<string, number>();
 const totalByName = new Map<string, number>();
@@ -92,7 +102,7 @@ for (const [id, micros] of selfMicros) {
   folded.set(key, (folded.get(key) ?? 0) + micros);
 }
 
-const busy = total - [...idle].reduce((sum, name) => sum + (byArea.get(`(${name.slice(1, -1)})`) ?? 0), 0);
+const busy = total - (byArea.get("(idle)") ?? 0);
 const percent = (micros: number, of: number) => `${((100 * micros) / of).toFixed(1).padStart(5)} %`;
 const seconds = (micros: number) => `${(micros / 1e6).toFixed(2)} s`;
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -100,13 +110,38 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 print(`${file}: ${seconds(total)} sampled, ${seconds(busy)} busy (not idle); percentages are of busy time\n`);
 print("Self time by area:");
 for (const [area, micros] of [...byArea].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-  if (area === "((idle))") continue;
+  if (area === "(idle)") continue;
   print(`  ${percent(micros, busy)}  ${area}`);
 }
 print("\nSelf time by function:");
 for (const [name, micros] of [...selfByName].sort((a, b) => b[1] - a[1]).slice(0, top)) print(`  ${percent(micros, busy)}  ${name}`);
 print("\nTotal time by function (self and callees):");
 for (const [name, micros] of [...totalByName].sort((a, b) => b[1] - a[1]).slice(0, top)) print(`  ${percent(micros, busy)}  ${name}`);
+
+// The tail: a call waits behind whatever holds the event loop. Runs of consecutive samples say
+// how long the loop was held at a time: by the garbage collector, and by anything at all.
+function runs(matches: (id: number) => boolean): number[] {
+  const lengths: number[] = [];
+  let current = 0;
+  for (const sample of timeline) {
+    if (matches(sample.id)) current += sample.micros;
+    else if (current > 0) {
+      lengths.push(current);
+      current = 0;
+    }
+  }
+  if (current > 0) lengths.push(current);
+  return lengths.sort((a, b) => a - b);
+}
+const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+const ms = (micros: number) => `${(micros / 1000).toFixed(1)} ms`;
+const functionOf = (id: number) => byId.get(id)!.callFrame.functionName;
+const gc = runs((id) => functionOf(id) === "(garbage collector)");
+const held = runs((id) => functionOf(id) !== "(idle)");
+print("\nEvent loop held (consecutive samples; the sampling interval bounds the resolution):");
+print(`  garbage collector: ${gc.length} pauses, p50 ${ms(quantile(gc, 0.5))}, p99 ${ms(quantile(gc, 0.99))}, max ${ms(gc.at(-1) ?? 0)}, ${seconds(gc.reduce((sum, value) => sum + value, 0))} in all`);
+print(`  busy stretches:    ${held.length}, p50 ${ms(quantile(held, 0.5))}, p99 ${ms(quantile(held, 0.99))}, max ${ms(held.at(-1) ?? 0)}; ${held.filter((value) => value >= 10_000).length} of 10 ms or more`);
+
 if (foldedFile !== undefined) {
   const { writeFileSync } = await import("node:fs");
   writeFileSync(foldedFile, [...folded].map(([stack, micros]) => `${stack} ${micros}`).join("\n") + "\n");
