@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHmac, createSecretKey, hkdfSync } from "node:crypto";
 
 /**
  * A keyed hash (HMAC-SHA-256) for one purpose. Codes are stored only as such a hash, and consumer
@@ -9,6 +9,7 @@ import { createHmac, hkdfSync } from "node:crypto";
 export type KeyedHash = (value: string) => string;
 
 export function keyedHash(serverKey: Uint8Array, purpose: string, outputBytes = 32): KeyedHash {
-  const key = Buffer.from(hkdfSync("sha256", serverKey, Buffer.alloc(0), `onetime:${purpose}`, 32));
+  // A KeyObject, so that each hash does not import the key again.
+  const key = createSecretKey(Buffer.from(hkdfSync("sha256", serverKey, Buffer.alloc(0), `onetime:${purpose}`, 32)));
   return (value) => createHmac("sha256", key).update(value, "utf8").digest().subarray(0, outputBytes).toString("base64url");
 }

@@ -262,14 +262,14 @@ export class OneTimeSecrets {
    * used SMS code counts towards its area's conversion (one more round trip each, only then).
    */
   async redeem(key: string, code: string): Promise<Redemption> {
-    const result = await this.deps.pending.take(key, this.hashOf(key, code));
+    const hash = this.hashOf(key, code);
+    const result = await this.deps.pending.take(key, hash);
     if (result.status === "missing") return result;
     const envelope = this.open(key, result.data);
     await this.recordOutcome(envelope, result.status);
     const record = envelope.r;
     switch (result.status) {
       case "consumed": {
-        const hash = this.hashOf(key, code);
         // The successful guess is given back with the rest: the secret had one more left before it.
         const secret = { hash, maxAttempts: result.maxAttempts - result.attempts + 1, data: result.data };
         // Its end stays where it was: the time the caller spent before undoing is not given back.
