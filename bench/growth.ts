@@ -6,6 +6,7 @@ import { openDatabase, type Database } from "../src/storage/sql/database.js";
 import { sqlOutbox } from "../src/storage/sql/sqlOutbox.js";
 import { RedisPendingSecrets } from "../src/storage/redis/redisPendingSecrets.js";
 import { secretKeyName } from "../src/storage/redis/secretKeyspace.js";
+import { secretShard } from "../src/storage/secretShards.js";
 import { runLoad } from "./loadGenerator.js";
 import { benchTag, databaseUrl, deleteRedisPrefix, dropSchema, redisUrl } from "./server/backends.js";
 import { round1, summarize, type LatencySummary } from "./stats.js";
@@ -164,7 +165,8 @@ async function sampleKeyBytes(redis: Redis, prefix: string, ids: readonly string
   if (sample.length === 0) return 0;
   let total = 0;
   for (const id of sample) {
-    total += Number(await redis.call("MEMORY", "USAGE", secretKeyName(prefix, verificationKey(id)), "SAMPLES", "0"));
+    const key = verificationKey(id);
+    total += Number(await redis.call("MEMORY", "USAGE", secretKeyName(prefix, secretShard(key), key), "SAMPLES", "0"));
   }
   return Math.round(total / sample.length);
 }

@@ -30,6 +30,12 @@ export interface RedisPendingSecretsOptions {
   readonly onQueued?: (shard: number) => void;
 }
 
+interface SecretLocation {
+  readonly shard: number;
+  /** The secret's Redis key. */
+  readonly name: string;
+}
+
 /**
  * Pending secrets on Redis: every operation is one script or one command, so one round trip. A
  * message is queued by the script that stores its secret, in the secret's shard's stream (read
@@ -60,9 +66,9 @@ export class RedisPendingSecrets implements PendingSecrets {
     assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
-    const shard = secretShard(key, this.#shardCount);
+    const location = this.#locate(key);
     const reply = await this.#scripts.put(
-      this.#keys(key),
+      this.#keys(location),
       secret.hash,
       secret.maxAttempts,
       secret.data,
@@ -78,21 +84,21 @@ export class RedisPendingSecrets implements PendingSecrets {
       message?.maxAttempts ?? 0,
     );
     const written = decodeInteger("put", reply) === 1;
-    if (written && message !== undefined) this.#onQueued?.(shard);
+    if (written && message !== undefined) this.#onQueued?.(location.shard);
     return written;
   }
 
   async take(key: string, hash: string): Promise<TakeResult> {
-    return decodeTakeResult(await this.#scripts.take(this.#keys(key), hash, relayGroup));
+    return decodeTakeResult(await this.#scripts.take(this.#keys(this.#locate(key)), hash, relayGroup));
   }
 
   async peek(key: string): Promise<SecretState | null> {
-    return decodeSecretState(await this.#scripts.peek([this.#key(key)]));
+    return decodeSecretState(await this.#scripts.peek([this.#locate(key).name]));
   }
 
   async revoke(key: string, only?: RevokeCondition): Promise<boolean> {
     const args = only === undefined ? [] : [only.data];
-    return decodeInteger("revoke", await this.#scripts.revoke(this.#keys(key), relayGroup, ...args)) === 1;
+    return decodeInteger("revoke", await this.#scripts.revoke(this.#keys(this.#locate(key)), relayGroup, ...args)) === 1;
   }
 
   async close(): Promise<void> {
@@ -101,17 +107,18 @@ export class RedisPendingSecrets implements PendingSecrets {
     if (this.#ownsClient) await this.#redis.quit();
   }
 
-  /** Checks the key and that the store is open, then names the Redis key. */
-  #key(key: string): string {
+  /** Checks the key and that the store is open, then finds the key's shard (a SHA-1, so once per operation) and names its secret. */
+  #locate(key: string): SecretLocation {
     assertKey(key);
     this.#open();
-    return secretKeyName(this.#keyPrefix, key, this.#shardCount);
+    const shard = secretShard(key, this.#shardCount);
+    return { shard, name: secretKeyName(this.#keyPrefix, shard, key) };
   }
 
   /** The secret and the keys of its shard that a script ending or replacing it touches. */
-  #keys(key: string): string[] {
-    const { stream, live } = shardKeys(this.#keyPrefix, secretShard(key, this.#shardCount));
-    return [this.#key(key), stream, live];
+  #keys({ shard, name }: SecretLocation): string[] {
+    const { stream, live } = shardKeys(this.#keyPrefix, shard);
+    return [name, stream, live];
   }
 
   /** A store closed over a shared client must refuse work as one that quit its own client does. */

@@ -1,5 +1,3 @@
-import { defaultSecretShardCount, secretShard } from "../secretShards.js";
-
 /**
  * Names of the pending secrets and their queue in Redis. Every name of one shard carries the
  * shard's hash tag `{pending:N}` before anything else, so on Redis Cluster a secret, its shard's
@@ -26,8 +24,9 @@ export function shardTag(shard: number): string {
   return `{pending:${shard}}`;
 }
 
-export function secretKeyName(keyPrefix: string, key: string, shardCount = defaultSecretShardCount): string {
-  return `${keyPrefix}${shardTag(secretShard(key, shardCount))}:secret:${key}`;
+/** The secret of `key`, in `shard`: secretShard(key), which the caller works out once per operation (it is a hash). */
+export function secretKeyName(keyPrefix: string, shard: number, key: string): string {
+  return `${keyPrefix}${shardTag(shard)}:secret:${key}`;
 }
 
 export function shardKeys(keyPrefix: string, shard: number): ShardKeys {

@@ -78,7 +78,7 @@ describe("RedisPendingSecrets in Redis", () => {
   it("queues a message in its secret's shard stream and live set, naming both in the secret, in the same step", async () => {
     const queued = message("m-1", { template: "verification", reference: "v-1" });
     await store.put("v:1", { hash: "the-hmac", maxAttempts: 3, data: "{}" }, 60_000, { message: queued });
-    const secretKey = secretKeyName(keyPrefix, "v:1");
+    const secretKey = secretKeyName(keyPrefix, secretShard("v:1"), "v:1");
     const { stream, live } = shardKeys(keyPrefix, secretShard("v:1"));
     const entries = await admin.xrange(stream, "-", "+");
     expect(entries).toHaveLength(1);
@@ -126,7 +126,7 @@ describe("RedisPendingSecrets in Redis", () => {
   it("names every key of a shard with the shard's hash tag first, whatever braces the caller's key holds", () => {
     const key = "odd{key}";
     const tag = `{pending:${secretShard(key)}}`;
-    const names = [secretKeyName(keyPrefix, key), ...Object.values(shardKeys(keyPrefix, secretShard(key)))];
+    const names = [secretKeyName(keyPrefix, secretShard(key), key), ...Object.values(shardKeys(keyPrefix, secretShard(key)))];
     for (const name of names) expect(name.slice(keyPrefix.length).startsWith(tag)).toBe(true);
   });
 
