@@ -6,8 +6,11 @@ export interface HistogramSeries {
 }
 
 export interface SeriesHistogram<L extends string> {
-  /** The series of these labels, the same one for equal labels; resolve it once and keep it, since this is the slow part. */
-  series(labels: Readonly<Record<L, string>>): HistogramSeries;
+  /**
+   * The series of these labels (a label left out is not shown, as with prom-client), the same one
+   * for equal labels; resolve it once and keep it, since this is the slow part.
+   */
+  series(labels: Readonly<Partial<Record<L, string>>>): HistogramSeries;
 }
 
 export interface SeriesHistogramOptions<L extends string> {
@@ -81,11 +84,13 @@ class HistogramFamily<L extends string> implements SeriesHistogram<L> {
     this.#bounds = [...buckets];
   }
 
-  series(labels: Readonly<Record<L, string>>): HistogramSeries {
+  series(labels: Readonly<Partial<Record<L, string>>>): HistogramSeries {
     const key = JSON.stringify(this.labelNames.map((name) => labels[name]));
     let series = this.#series.get(key);
     if (series === undefined) {
-      series = new Series(labels, this.#bounds);
+      // A label given as undefined is left out, as prom-client leaves it out.
+      const shown = Object.fromEntries(Object.entries(labels).filter((entry): entry is [string, string] => entry[1] !== undefined));
+      series = new Series(shown, this.#bounds);
       this.#series.set(key, series);
     }
     return series;

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
-import { Gauge, Histogram, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import { asDependencyFailure } from "../errors/dependencyFailure.js";
+import { createSeriesHistogram, type HistogramSeries } from "./seriesHistogram.js";
 import type { StoreOperation } from "./storeCalls.js";
 
 type OperationLabels = "db_system_name" | "db_operation_name" | "db_query_summary" | "error_type";
@@ -25,17 +26,24 @@ interface TarnPool {
 }
 
 export function createStoreMetrics(registry: Registry): StoreMetrics {
-  const duration = new Histogram<OperationLabels>({
+  const duration = createSeriesHistogram<OperationLabels>(registry, {
     name: "db_client_operation_duration_seconds",
     help: "Redis commands and Postgres statements, by db.system.name (redis, postgresql), operation, summary (script or table) and error.type (only on failures: unavailable when the store could not be reached, else SQLSTATE, Redis error prefix or class); _count is the number of operations.",
     labelNames: ["db_system_name", "db_operation_name", "db_query_summary", "error_type"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
   });
+  const labelsOf = (operation: StoreOperation) => ({ db_system_name: operation.system, db_operation_name: operation.name, db_query_summary: operation.summary });
+  // Stores describe each command once (a script, a statement), so its series is found once.
+  const succeeded = new WeakMap<StoreOperation, HistogramSeries>();
   return {
     observe(operation, seconds, error) {
-      const labels = { db_system_name: operation.system, db_operation_name: operation.name, db_query_summary: operation.summary };
-      duration.observe(error === undefined ? labels : { ...labels, error_type: errorType(error) }, seconds);
+      if (error !== undefined) {
+        duration.series({ ...labelsOf(operation), error_type: errorType(error) }).observe(seconds);
+        return;
+      }
+      let series = succeeded.get(operation);
+      if (series === undefined) succeeded.set(operation, (series = duration.series(labelsOf(operation))));
+      series.observe(seconds);
     },
     watchPostgresPool(db) {
       new Gauge({
