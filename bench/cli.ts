@@ -29,8 +29,10 @@ export interface BenchSettings {
   readonly redisBenchmarkRequests: number;
   readonly postgresCeilingRows: number;
   readonly growth: GrowthOptions;
-  /** Node flags for every server started (--cpu-prof: a V8 CPU profile per server process). */
+  /** Node flags for every server started (--cpu-prof: a V8 CPU profile per server process; --trace-gc). */
   readonly serverNodeArgs: readonly string[];
+  /** --trace-gc: every server prints V8's trace of its collections, summed up per measured window. */
+  readonly traceGc: boolean;
   /** Pin one-worker servers and the bench to a core each when taskset allows (off with --no-pin). */
   readonly pinCpus: boolean;
   /** --instances: how many servers of one deployment the instances part drives at once (0: the part does not run). */
@@ -88,6 +90,10 @@ export const usage = `npm run bench -- [options]
   --protocol <name>    ${allProtocols.join(", ")}
   --no-growth          skip the growth part
   --cpu-prof <dir>     write a V8 CPU profile of every server process into <dir> (open in Chrome DevTools)
+  --trace-gc           start every server with node's --trace-gc: per measured window, its collections'
+                       main-thread pauses (scavenges, mark-compacts and their incremental steps), their
+                       share of the window, and how many of the RPCs at or over p99 overlapped one (a
+                       table after each part; results JSON: rows[].gc)
   --no-pin             do not pin (by default, with taskset and 2+ CPUs, a one-worker server runs on
                        one CPU and the bench on another; all-workers servers are never pinned)
   --help`;
@@ -103,6 +109,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       protocol: { type: "string" },
       "no-growth": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "trace-gc": { type: "boolean", default: false },
       warmup: { type: "string" },
       "no-pin": { type: "boolean", default: false },
       instances: { type: "string" },
@@ -201,7 +208,11 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       validateWarmupSeconds: 2,
       postgresWrites: quick ? 500 : 2_000,
     },
-    serverNodeArgs: values["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(values["cpu-prof"])}`],
+    serverNodeArgs: [
+      ...(values["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(values["cpu-prof"])}`]),
+      ...(values["trace-gc"] === true ? ["--trace-gc"] : []),
+    ],
+    traceGc: values["trace-gc"] === true,
     pinCpus: values["no-pin"] !== true,
     instances,
     workersPerInstance,

@@ -47,6 +47,8 @@ export interface LoadOptions {
   readonly drainTimeoutMs?: number;
   /** Also receives every latency measured in the window, so that runs side by side can be summarized as one. */
   readonly latencySink?: LatencySamples;
+  /** Also receives each timed RPC of the window as two numbers, its start and its end (performance.now()), to line up with GC pauses. */
+  readonly rpcIntervals?: number[];
 }
 
 /** Latencies in milliseconds, per RPC and per round. */
@@ -94,6 +96,11 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
   const inWindow = (t: number) => t >= measureFrom && t < endAt;
 
   const rpcLatencies: number[] = [];
+  const timed = (started: number) => {
+    const ended = performance.now();
+    rpcLatencies.push(ended - started);
+    options.rpcIntervals?.push(started, ended);
+  };
   const roundLatencies: number[] = [];
   const samples = new Set<string>();
   let rpcs = 0;
@@ -116,7 +123,7 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
         const answer = await rpc();
         if (inWindow(started)) {
           rpcs++;
-          rpcLatencies.push(performance.now() - started);
+          timed(started);
         }
         return answer;
       } catch (error) {
@@ -138,7 +145,7 @@ export async function runLoad(round: Round, options: LoadOptions): Promise<LoadR
       if (failure !== undefined && isExpected(failure.error)) {
         if (counted) {
           expectedFailures++;
-          rpcLatencies.push(performance.now() - started);
+          timed(started);
         }
         return;
       }

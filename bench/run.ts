@@ -11,6 +11,7 @@ import { runInstances, type InstancesRun } from "./instances.js";
 import type { PartContext, ServerStartOptions } from "./partContext.js";
 import { growthTables, halfLoadTable, scenarioTable, storesTable, targetsTable } from "./report/format.js";
 import { checkTargets } from "./report/targets.js";
+import { gcTable } from "./report/gcTable.js";
 import { rawConnectTable } from "./report/rawConnectTable.js";
 import { pairWithRawConnect, type RawConnectRun } from "./rawConnect.js";
 import type { BenchResults, ScenarioRow, ServerRecord, Section } from "./report/types.js";
@@ -151,8 +152,9 @@ function partContext(settings: BenchSettings, token: string): PartContext {
   };
 }
 
-/** Runs one part; a failure is reported and the other parts still run. */
+/** Runs one part; a failure is reported and the other parts still run. With --trace-gc, the GC of its windows follows its tables. */
 async function part(name: string, body: () => Promise<unknown>): Promise<void> {
+  const rowsBefore = rows.length;
   try {
     await body();
   } catch (error) {
@@ -160,6 +162,8 @@ async function part(name: string, body: () => Promise<unknown>): Promise<void> {
     failures.push(message);
     progress(`FAILED ${message}`);
   }
+  const gc = gcTable(rows.slice(rowsBefore));
+  if (gc !== "") print(gc);
 }
 
 async function withServer<T>(

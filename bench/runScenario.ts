@@ -1,5 +1,8 @@
+import { performance } from "node:perf_hooks";
+import { BenchGcWatch } from "./benchGc.js";
 import { describeFailure } from "./clients/failure.js";
 import type { ClientPool } from "./clients/types.js";
+import { summarizeGcWindow } from "./gcWindow.js";
 import { runLoad, type LoadMode } from "./loadGenerator.js";
 import { cpuPerRound, MachineCpuWindow } from "./machineCpu.js";
 import type { ScenarioRow, Section } from "./report/types.js";
@@ -21,7 +24,10 @@ export interface RunSpec {
   readonly totpConsumers: TotpConsumers;
 }
 
-/** Prepares a scenario, drives it, and measures the server (CPU over the window, peak RSS) and the bench process. */
+/**
+ * Prepares a scenario, drives it, and measures the server (CPU over the window, peak RSS) and the
+ * bench process; with a server started under --trace-gc, its collections over the window too.
+ */
 export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
   const prepared = await spec.scenario.prepare({
     pool: spec.pool,
@@ -33,22 +39,31 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
   });
   const monitor = spec.server.monitor();
   const machine = new MachineCpuWindow();
+  const gcTrace = spec.server.gcTrace;
+  const benchGc = gcTrace === undefined ? undefined : new BenchGcWatch();
+  const rpcIntervals: number[] = [];
+  const window = { fromMs: 0, toMs: 0 };
   const load = await runLoad(prepared.round, {
     concurrency: spec.concurrency,
     warmupMs: spec.warmupMs,
     durationMs: spec.durationMs,
     mode: spec.mode,
     describeError: describeFailure,
+    ...(gcTrace === undefined ? {} : { rpcIntervals }),
     onMeasureStart: () => {
+      window.fromMs = performance.now();
       monitor.markStart();
       machine.markStart();
     },
     onMeasureEnd: () => {
       monitor.markEnd();
       machine.markEnd();
+      window.toMs = performance.now();
     },
   });
   const server = monitor.stop();
+  const benchPauses = benchGc?.stop() ?? [];
+  const gc = gcTrace === undefined ? undefined : summarizeGcWindow(gcTrace.between(window.fromMs, window.toMs), benchPauses, window, rpcIntervals);
   const gone = spec.server.exitedEarly();
   if (gone !== undefined) {
     // SIGTERM with exit code 0 is the server's own graceful shutdown: someone else stopped it.
@@ -77,6 +92,7 @@ export async function runScenario(spec: RunSpec): Promise<ScenarioRow> {
     connections: { planned: spec.pool.plannedConnections, ...(opened === undefined ? {} : { opened }) },
     ...(outboxBacklog === undefined ? {} : { outboxBacklog }),
     settleSeconds,
+    ...(gc === undefined ? {} : { gc }),
     notes: { ...prepared.notes, ...(prepared.after?.() ?? {}) },
   };
 }

@@ -1,4 +1,5 @@
 import type { Protocol } from "../clients/types.js";
+import type { GcWindowSummary } from "../gcWindow.js";
 import type { GrowthResult } from "../growth.js";
 import type { InstancesRun } from "../instances.js";
 import type { LoadResult } from "../loadGenerator.js";
@@ -43,6 +44,8 @@ export interface ScenarioRow {
   readonly settleSeconds: number;
   /** This run's per-RPC throughput over the bare handler's on the same server and protocol. */
   readonly ratioToBare?: number;
+  /** --trace-gc: the server's collections over the window, from V8's own trace. */
+  readonly gc?: GcWindowSummary;
   readonly notes: Readonly<Record<string, number | string>>;
 }
 

@@ -2,11 +2,12 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { createInterface, type Interface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { build } from "esbuild";
 import type { Protocol } from "../clients/types.js";
 import { pinnedCommand } from "./cpuPinning.js";
+import { GcTrace, isV8TraceLine } from "./gcTrace.js";
 import { ProcessMonitor } from "./procStats.js";
 import { waitForIdle, type MeasuredServer } from "./serverProcess.js";
 
@@ -64,10 +65,14 @@ export async function startRawConnectServer(options: RawServerOptions): Promise<
     }),
   );
 
+  // One reader for all of stdout: the ports line, and V8's --trace-gc lines when asked for.
+  const gcTrace = new GcTrace();
+  const lines = createInterface({ input: child.stdout! });
+  lines.on("line", (line) => gcTrace.take(line, performance.now()));
   let ports: { http1: number; http2: number };
   try {
     ports = await Promise.race([
-      firstLine(child.stdout!).then((line) => JSON.parse(line) as { http1: number; http2: number }),
+      firstLine(lines).then((line) => JSON.parse(line) as { http1: number; http2: number }),
       exited.then((code) => Promise.reject(new Error(`exited with ${code}`))),
       sleep(startTimeoutMs).then(() => Promise.reject(new Error(`no ports after ${startTimeoutMs / 1000} s`))),
     ]);
@@ -78,8 +83,6 @@ export async function startRawConnectServer(options: RawServerOptions): Promise<
     rmSync(logDir, { recursive: true, force: true });
     throw new Error(why);
   }
-  // Nothing else reads stdout: drained, so a stray write never blocks the server.
-  child.stdout!.resume();
 
   return {
     pid: child.pid!,
@@ -91,6 +94,7 @@ export async function startRawConnectServer(options: RawServerOptions): Promise<
     outboxBacklog: async () => undefined,
     settle: (timeoutMs = 30_000) => waitForIdle(child.pid!, timeoutMs),
     exitedEarly: () => early,
+    gcTrace: options.nodeArgs?.includes("--trace-gc") === true ? gcTrace : undefined,
     async stop() {
       stopping = true;
       child.kill("SIGTERM");
@@ -105,14 +109,15 @@ export async function startRawConnectServer(options: RawServerOptions): Promise<
   };
 }
 
-function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
+/** The first line that is not V8's tracing; the reader keeps reading (and draining) stdout after it. */
+function firstLine(lines: Interface): Promise<string> {
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: stream });
-    lines.once("line", (line) => {
-      // Before close(), whose "close" event would otherwise reject first.
+    const take = (line: string) => {
+      if (isV8TraceLine(line)) return;
+      lines.off("line", take);
       resolve(line);
-      lines.close();
-    });
+    };
+    lines.on("line", take);
     lines.once("close", () => reject(new Error("stdout closed before the ports line")));
   });
 }

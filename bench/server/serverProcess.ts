@@ -14,6 +14,7 @@ import type { BenchAuth } from "../clients/token.js";
 import { dropRealStores, newRealStores, redisHostPort, type Backend, type OtherRedis, type RealStores } from "./backends.js";
 import { pinnedCommand } from "./cpuPinning.js";
 import { freePort } from "./freePort.js";
+import { GcTrace } from "./gcTrace.js";
 import { commandName, cpuSeconds, hasConnectionToPort, processTree, ProcessMonitor } from "./procStats.js";
 
 export interface ServerOptions {
@@ -65,6 +66,8 @@ export interface MeasuredServer {
   settle(timeoutMs?: number): Promise<number>;
   /** Set when the server exited before stop() (crashed, or killed from outside): says how. */
   exitedEarly(): string | undefined;
+  /** Its processes' collections, when it was started with node's --trace-gc; undefined otherwise. */
+  readonly gcTrace: GcTrace | undefined;
 }
 
 export interface RunningServer extends MeasuredServer {
@@ -115,7 +118,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stdio: ["ignore", "pipe", stderrFd],
   });
   closeSync(stderrFd);
-  const logs = watchLog(child);
+  const gcTrace = new GcTrace();
+  const logs = watchLog(child, gcTrace);
   let stopping = false;
   let early: string | undefined;
   const exited = new Promise<number | null>((resolve) =>
@@ -154,6 +158,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     outboxBacklog: async () => (stores === undefined ? undefined : countBacklog(backlogPool ??= newBacklogPool(stores), stores.schema)),
     settle: (timeoutMs = 30_000) => waitForIdle(child.pid!, timeoutMs),
     exitedEarly: () => early,
+    gcTrace: options.nodeArgs?.includes("--trace-gc") === true ? gcTrace : undefined,
     async stop() {
       stopping = true;
       await backlogPool?.end();
@@ -240,11 +245,13 @@ export async function waitForIdle(rootPid: number, timeoutMs: number): Promise<n
   }
 }
 
-function watchLog(child: ChildProcess): { summary(): ServerLogSummary } {
+/** Counts pino's warnings and errors; V8's --trace-gc lines on the same stdout go to `gcTrace` instead. */
+function watchLog(child: ChildProcess, gcTrace: GcTrace): { summary(): ServerLogSummary } {
   let warnings = 0;
   let errors = 0;
   const lastProblems: string[] = [];
   createInterface({ input: child.stdout! }).on("line", (line) => {
+    if (gcTrace.take(line, performance.now())) return;
     let level = "";
     try {
       const entry = JSON.parse(line) as { level?: unknown };
