@@ -31,7 +31,7 @@ const startTimeoutMs = 20_000;
 /**
  * Starts bench/server/rawConnectServer.ts as the onetime server is started: built by esbuild as
  * scripts/build.mjs builds dist/main.js (bundled, packages external, ESM for node20, source maps),
- * then `node --max-semi-space-size=64 --enable-source-maps` on it, behind `taskset -c <cpus>`
+ * then `node --max-semi-space-size=16 --enable-source-maps` on it, behind `taskset -c <cpus>`
  * when pinned. So the two differ in what they serve, not in how their code is compiled or run.
  */
 export async function startRawConnectServer(options: RawServerOptions): Promise<RawConnectServer> {
@@ -51,7 +51,7 @@ export async function startRawConnectServer(options: RawServerOptions): Promise<
   const stderrFile = join(logDir, "stderr.log");
   const stderrFd = openSync(stderrFile, "w");
   const cpus = options.cpus;
-  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), outfile]);
+  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=16", "--enable-source-maps", ...(options.nodeArgs ?? []), outfile]);
   const child = spawn(started.command, started.args, { cwd: options.cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ["ignore", "pipe", stderrFd] });
   closeSync(stderrFd);
   const stderr = () => readFileSync(stderrFile, "utf8").slice(-2000) || "(empty)";

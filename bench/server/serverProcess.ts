@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const cpus = options.cpus ?? null;
   // Built and flagged as `npm start` does (see the production notes in docs/operations.md).
   execFileSync(process.execPath, ["scripts/build.mjs", "--if-stale"], { cwd: options.cwd, stdio: "inherit" });
-  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=64", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
+  const started = pinnedCommand(cpus, process.execPath, ["--max-semi-space-size=16", "--enable-source-maps", ...(options.nodeArgs ?? []), "dist/main.js"]);
   const child = spawn(started.command, started.args, {
     cwd: options.cwd,
     env: { ...serverEnv(options, workers, port, stores, encryptionKeys), ...sms.env, ...options.env },
