@@ -78,6 +78,7 @@ export function checkTargets(
     verdict: reference === undefined ? "n/a" : verdict(reference.load.latencyMs.p99 < halfLoadP99TargetMs && reference.load.dropped === 0),
   });
 
+  checks.push(...issue22RatioChecks(rows));
   checks.push(...rawConnectChecks(rawConnect));
 
   const sizes = growth?.redis ?? [];
@@ -118,6 +119,26 @@ export function checkTargets(
     verdict: runs === 0 ? "n/a" : verdict(unexpected + growthErrors + serverErrors === 0),
   });
   return checks;
+}
+
+/**
+ * Issue 22's ratios to bare, per scenario group: every round trip on every protocol >= 0.70,
+ * validation alone >= 0.80, TokenService request + consume >= 0.50 (the matrix's runs).
+ */
+function issue22RatioChecks(rows: readonly ScenarioRow[]): TargetCheck[] {
+  const groups: ReadonlyArray<{ readonly label: string; readonly scenarios: readonly string[]; readonly least: number }> = [
+    { label: "round trips (verification-roundtrip, wrong-code-mix)", scenarios: ["verification-roundtrip", "wrong-code-mix"], least: 0.7 },
+    { label: "validate-only", scenarios: ["validate-only"], least: 0.8 },
+    { label: "token-request-consume", scenarios: ["token-request-consume"], least: 0.5 },
+  ];
+  return groups.map(({ label, scenarios, least }) => {
+    const runs = rows.filter((row) => row.section === "matrix" && scenarios.includes(row.scenario) && row.ratioToBare !== undefined);
+    return {
+      target: `${label} >= ${least.toFixed(2)}x bare on every protocol and backend (issue 22)`,
+      measured: runs.length === 0 ? "not measured" : runs.map((row) => `${row.scenario}/${row.protocol}/${row.backend} ${row.ratioToBare!.toFixed(2)}`).join(", "),
+      verdict: runs.length === 0 ? "n/a" : verdict(runs.every((row) => row.ratioToBare! >= least)),
+    };
+  });
 }
 
 /** Issue 22, one line per protocol measured (one n/a line when none was). */

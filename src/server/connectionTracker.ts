@@ -67,8 +67,8 @@ export class ConnectionTracker {
   addSession(session: Http2Session): void {
     this.sessions.add(session);
     session.once("close", () => this.sessions.delete(session));
-    // A long Watch stream may be quiet for minutes: ping while streams are open, so the idle
-    // timeout only closes connections that really have nothing going on.
+    // A long Watch stream may be quiet for minutes: ping while streams are open, so that a peer
+    // that is gone fails the ping, and the idle timeout only closes connections with no stream.
     let open = 0;
     const keepAlive = setInterval(() => {
       if (open > 0 && !session.destroyed) session.ping(() => undefined);
@@ -79,6 +79,14 @@ export class ConnectionTracker {
       stream.once("close", () => open--);
     });
     session.once("close", () => clearInterval(keepAlive));
+    // The session reads and writes its socket natively, so the socket's own timer never sees a
+    // frame and would close a busy connection: the session's timer counts its frames instead.
+    this.sockets.get(keyOf(session.socket))?.setTimeout(0);
+    const whenIdle = () => {
+      if (open > 0) session.setTimeout(this.idleTimeoutMs, whenIdle);
+      else session.destroy();
+    };
+    session.setTimeout(this.idleTimeoutMs, whenIdle);
     if (this.draining) closeGracefully(session);
   }
 

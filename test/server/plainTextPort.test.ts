@@ -1,7 +1,12 @@
-import { connect as connectHttp2, constants } from "node:http2";
+import { connect as connectHttp2, constants, type ClientHttp2Session } from "node:http2";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as connectTls } from "node:tls";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listen, type HttpServer } from "../../src/server/httpServer.js";
 import type { RequestHandler } from "../../src/server/cors.js";
 import { capturingLogger } from "../support/capturingLogger.js";
@@ -21,9 +26,24 @@ const echoPeer: RequestHandler = (request, response) => {
   response.end(`${request.httpVersion} ${request.socket.remoteAddress ?? "none"}`);
 };
 
-async function start(): Promise<HttpServer> {
-  server = await listen(echoPeer, { host: "127.0.0.1", port: 0, idleTimeoutMs: 5_000, maxConcurrentStreams: 100, logger: capturingLogger().logger });
+async function start(idleTimeoutMs = 5_000, handler: RequestHandler = echoPeer): Promise<HttpServer> {
+  server = await listen(handler, { host: "127.0.0.1", port: 0, idleTimeoutMs, maxConcurrentStreams: 100, logger: capturingLogger().logger });
   return server;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One request on an open session, answered with its body. */
+function call(session: ClientHttp2Session, path = "/"): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ [constants.HTTP2_HEADER_PATH]: path });
+    let body = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => (body += chunk));
+    stream.on("end", () => resolve(body));
+    stream.on("error", reject);
+    stream.end();
+  });
 }
 
 function overHttp2(url: string): Promise<string> {
@@ -92,6 +112,51 @@ describe("the plain-text port", () => {
     expect((first as Buffer)[3]).toBe(4);
   });
 
+  it("keeps a busy h2c connection open past the idle timeout: the session's frames count, which its socket no longer sees", async () => {
+    const { url } = await start(400);
+    const session = connectHttp2(url);
+    let closed = false;
+    session.on("close", () => (closed = true));
+    for (let index = 0; index < 12; index++) {
+      expect(await call(session)).toBe("2.0 127.0.0.1");
+      await sleep(100);
+    }
+    expect(closed).toBe(false);
+    session.close();
+  });
+
+  it("keeps an h2c connection whose stream is open but quiet, and closes one with nothing going on", async () => {
+    const { url } = await start(400, (request, response) => {
+      if (request.url === "/quiet") setTimeout(() => response.end("late"), 1_200);
+      else response.end("now");
+    });
+    const session = connectHttp2(url);
+    expect(await call(session, "/quiet")).toBe("late");
+    const closed = new Promise<void>((resolve) => session.once("close", () => resolve()));
+    const started = Date.now();
+    await closed;
+    // Closed by the server's idle timeout, not left open.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("keeps a busy HTTP/1.1 keep-alive connection open past the idle timeout", async () => {
+    const { port } = await start(400);
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    let closed = false;
+    socket.on("close", () => (closed = true));
+    let answers = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answers += chunk));
+    for (let index = 0; index < 12; index++) {
+      socket.write("GET / HTTP/1.1\r\nHost: here\r\n\r\n");
+      await sleep(100);
+    }
+    expect(closed).toBe(false);
+    expect(answers.split("HTTP/1.1 200").length - 1).toBe(12);
+    socket.destroy();
+  });
+
   it("closes a TLS handshake at once", async () => {
     const { port } = await start();
     const socket = connect(port, "127.0.0.1");
@@ -99,5 +164,54 @@ describe("the plain-text port", () => {
     // A TLS record header of type handshake, then a few bytes of a ClientHello.
     socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03]));
     expect(await answer).toBe("closed");
+  });
+});
+
+describe("the idle timeout over TLS", () => {
+  let dir: string;
+  let ca: Buffer;
+  let tlsFiles: { certFile: string; keyFile: string };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "onetime-tls-idle-"));
+    tlsFiles = { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") };
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tlsFiles.keyFile, "-out", tlsFiles.certFile, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    ca = readFileSync(tlsFiles.certFile);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function startTls(): Promise<HttpServer> {
+    server = await listen(echoPeer, { host: "127.0.0.1", port: 0, idleTimeoutMs: 400, maxConcurrentStreams: 100, logger: capturingLogger().logger, tls: tlsFiles });
+    return server;
+  }
+
+  it("keeps a busy HTTP/2 connection open past it", async () => {
+    const { url } = await startTls();
+    const session = connectHttp2(url, { ca });
+    let closed = false;
+    session.on("close", () => (closed = true));
+    for (let index = 0; index < 12; index++) {
+      expect(await call(session)).toBe("2.0 127.0.0.1");
+      await sleep(100);
+    }
+    expect(closed).toBe(false);
+    session.close();
+  });
+
+  it("keeps a busy HTTP/1.1 connection open past it", async () => {
+    const { port } = await startTls();
+    const socket = connectTls({ port, host: "127.0.0.1", ca, ALPNProtocols: ["http/1.1"] });
+    socket.on("error", () => undefined);
+    let closed = false;
+    socket.on("close", () => (closed = true));
+    let answers = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answers += chunk));
+    for (let index = 0; index < 12; index++) {
+      socket.write("GET / HTTP/1.1\r\nHost: here\r\n\r\n");
+      await sleep(100);
+    }
+    expect(closed).toBe(false);
+    expect(answers.split("HTTP/1.1 200").length - 1).toBe(12);
+    socket.destroy();
   });
 });
