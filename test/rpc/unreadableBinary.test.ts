@@ -124,6 +124,24 @@ describe.each(backends)("a body that is no message is invalid_argument, on every
     expect(sampleValue(await scrapeMetrics(server.metricsUrl), "rpc_server_call_duration_seconds_count", labels)).toBe(before + 1);
   });
 
+  it("logs a refusal Connect answered gzipped as a refusal too, and counts it", async () => {
+    const labels = `rpc_system="connect_rpc",rpc_service="grpc.health.v1.Health",rpc_method="Check",rpc_response_status_code="INVALID_ARGUMENT"`;
+    const before = sampleValue(await scrapeMetrics(server.metricsUrl), "rpc_server_call_duration_seconds_count", labels);
+    // A key long enough that the refusal naming it passes 1 KiB, which Connect compresses.
+    const answer = await postHttp1(
+      server.url,
+      checkPath,
+      { "content-type": "application/json", "accept-encoding": "gzip", "x-request-id": "gzipped-refusal-1" },
+      Buffer.from(JSON.stringify({ [`k${"x".repeat(1500)}`]: 1 })),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get("content-encoding")).toBe("gzip");
+    const lines = records.filter((record) => record.requestId === "gzipped-refusal-1");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: "warn", msg: "rpc refused", outcome: "InvalidArgument" });
+    expect(sampleValue(await scrapeMetrics(server.metricsUrl), "rpc_server_call_duration_seconds_count", labels)).toBe(before + 1);
+  });
+
   it("still serves a well-formed binary message", async () => {
     const answer = await postHttp2(server.url, checkPath, { "content-type": "application/grpc", te: "trailers" }, envelope(Buffer.alloc(0)));
     expect(answer.trailers.get("grpc-status")).toBe("0");

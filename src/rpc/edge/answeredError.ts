@@ -1,6 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { codeFromHttpStatus, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { protocolOf } from "../callLog.js";
@@ -31,8 +32,8 @@ export function readAnswer(response: UniversalServerResponse, contentType: strin
 }
 
 function errorIn(response: UniversalServerResponse, protocol: string, chunks: Uint8Array[], last: Uint8Array | undefined): ConnectError | undefined {
+  if (protocol === "connect") return response.status === 200 ? undefined : connectErrorIn(response, Buffer.concat(chunks));
   try {
-    if (protocol === "connect") return response.status === 200 ? undefined : errorFromJsonBytes(Buffer.concat(chunks), undefined, new ConnectError("unreadable error body", Code.Unknown));
     if (protocol === "grpc") return findTrailerError(new Headers(response.trailer)) ?? findTrailerError(new Headers(response.header));
     // gRPC-Web: the status is in the trailer frame, the last in the body; a refusal before any
     // message has no other frame in front of it.
@@ -40,5 +41,21 @@ function errorIn(response: UniversalServerResponse, protocol: string, chunks: Ui
     return findTrailerError(new Headers(response.header));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A Connect error body, compressed as the client accepted (Connect gzips an answer over 1 KiB for
+ * a client that accepts gzip). One that cannot be read is still a refusal, by its HTTP status:
+ * counting it as a success would hide it from the log and the metrics.
+ */
+function connectErrorIn(response: UniversalServerResponse, body: Buffer): ConnectError {
+  const fallback = new ConnectError("unreadable error body", codeFromHttpStatus(response.status));
+  try {
+    const encoding = response.header?.get("content-encoding");
+    const json = encoding === "gzip" ? gunzipSync(body) : encoding === "br" ? brotliDecompressSync(body) : body;
+    return errorFromJsonBytes(json, undefined, fallback);
+  } catch {
+    return fallback;
   }
 }
