@@ -76,6 +76,35 @@ function overHttp1(url: string): Promise<string> {
   });
 }
 
+/** Twelve calls 100 ms apart, more than three idle timeouts of 400 ms: the session must stay open. */
+async function expectOpenWhileBusy(session: ClientHttp2Session): Promise<void> {
+  let closed = false;
+  session.on("close", () => (closed = true));
+  for (let index = 0; index < 12; index++) {
+    expect(await call(session)).toBe("2.0 127.0.0.1");
+    await sleep(100);
+  }
+  expect(closed).toBe(false);
+  session.close();
+}
+
+/** The same over one HTTP/1.1 keep-alive connection, written by hand so that it is one socket. */
+async function expectHttp1OpenWhileBusy(socket: Socket): Promise<void> {
+  socket.on("error", () => undefined);
+  let closed = false;
+  socket.on("close", () => (closed = true));
+  let answers = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => (answers += chunk));
+  for (let index = 0; index < 12; index++) {
+    socket.write("GET / HTTP/1.1\r\nHost: here\r\n\r\n");
+    await sleep(100);
+  }
+  expect(closed).toBe(false);
+  expect(answers.split("HTTP/1.1 200").length - 1).toBe(12);
+  socket.destroy();
+}
+
 /** The first bytes the server sends back on a raw connection, or "closed" if it closes first. */
 function firstAnswer(socket: Socket): Promise<Buffer | "closed"> {
   return new Promise((resolve) => {
@@ -114,15 +143,7 @@ describe("the plain-text port", () => {
 
   it("keeps a busy h2c connection open past the idle timeout: the session's frames count, which its socket no longer sees", async () => {
     const { url } = await start(400);
-    const session = connectHttp2(url);
-    let closed = false;
-    session.on("close", () => (closed = true));
-    for (let index = 0; index < 12; index++) {
-      expect(await call(session)).toBe("2.0 127.0.0.1");
-      await sleep(100);
-    }
-    expect(closed).toBe(false);
-    session.close();
+    await expectOpenWhileBusy(connectHttp2(url));
   });
 
   it("keeps an h2c connection whose stream is open but quiet, and closes one with nothing going on", async () => {
@@ -141,20 +162,7 @@ describe("the plain-text port", () => {
 
   it("keeps a busy HTTP/1.1 keep-alive connection open past the idle timeout", async () => {
     const { port } = await start(400);
-    const socket = connect(port, "127.0.0.1");
-    socket.on("error", () => undefined);
-    let closed = false;
-    socket.on("close", () => (closed = true));
-    let answers = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answers += chunk));
-    for (let index = 0; index < 12; index++) {
-      socket.write("GET / HTTP/1.1\r\nHost: here\r\n\r\n");
-      await sleep(100);
-    }
-    expect(closed).toBe(false);
-    expect(answers.split("HTTP/1.1 200").length - 1).toBe(12);
-    socket.destroy();
+    await expectHttp1OpenWhileBusy(connect(port, "127.0.0.1"));
   });
 
   it("closes a TLS handshake at once", async () => {
@@ -186,32 +194,11 @@ describe("the idle timeout over TLS", () => {
 
   it("keeps a busy HTTP/2 connection open past it", async () => {
     const { url } = await startTls();
-    const session = connectHttp2(url, { ca });
-    let closed = false;
-    session.on("close", () => (closed = true));
-    for (let index = 0; index < 12; index++) {
-      expect(await call(session)).toBe("2.0 127.0.0.1");
-      await sleep(100);
-    }
-    expect(closed).toBe(false);
-    session.close();
+    await expectOpenWhileBusy(connectHttp2(url, { ca }));
   });
 
   it("keeps a busy HTTP/1.1 connection open past it", async () => {
     const { port } = await startTls();
-    const socket = connectTls({ port, host: "127.0.0.1", ca, ALPNProtocols: ["http/1.1"] });
-    socket.on("error", () => undefined);
-    let closed = false;
-    socket.on("close", () => (closed = true));
-    let answers = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answers += chunk));
-    for (let index = 0; index < 12; index++) {
-      socket.write("GET / HTTP/1.1\r\nHost: here\r\n\r\n");
-      await sleep(100);
-    }
-    expect(closed).toBe(false);
-    expect(answers.split("HTTP/1.1 200").length - 1).toBe(12);
-    socket.destroy();
+    await expectHttp1OpenWhileBusy(connectTls({ port, host: "127.0.0.1", ca, ALPNProtocols: ["http/1.1"] }));
   });
 });
