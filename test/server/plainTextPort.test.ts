@@ -32,6 +32,9 @@ async function start(idleTimeoutMs = 5_000, handler: RequestHandler = echoPeer):
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The idle timeout of the tests that hold connections past it, and how many calls 100 ms apart outlast it twice. */
+const idleMs = 1_000;
+const busyCalls = 25;
 
 /** One request on an open session, answered with its body. */
 function call(session: ClientHttp2Session, path = "/"): Promise<string> {
@@ -76,11 +79,14 @@ function overHttp1(url: string): Promise<string> {
   });
 }
 
-/** Twelve calls 100 ms apart, more than three idle timeouts of 400 ms: the session must stay open. */
+/**
+ * Calls 100 ms apart for 2.5 s, past two idle timeouts of 1 s (long against the pauses of a loaded
+ * machine, which would fire an overdue timer before the next call): the session must stay open.
+ */
 async function expectOpenWhileBusy(session: ClientHttp2Session): Promise<void> {
   let closed = false;
   session.on("close", () => (closed = true));
-  for (let index = 0; index < 12; index++) {
+  for (let index = 0; index < busyCalls; index++) {
     expect(await call(session)).toBe("2.0 127.0.0.1");
     await sleep(100);
   }
@@ -96,12 +102,12 @@ async function expectHttp1OpenWhileBusy(socket: Socket): Promise<void> {
   let answers = "";
   socket.setEncoding("utf8");
   socket.on("data", (chunk: string) => (answers += chunk));
-  for (let index = 0; index < 12; index++) {
+  for (let index = 0; index < busyCalls; index++) {
     socket.write("GET / HTTP/1.1\r\nHost: here\r\n\r\n");
     await sleep(100);
   }
   expect(closed).toBe(false);
-  expect(answers.split("HTTP/1.1 200").length - 1).toBe(12);
+  expect(answers.split("HTTP/1.1 200").length - 1).toBe(busyCalls);
   socket.destroy();
 }
 
@@ -142,13 +148,13 @@ describe("the plain-text port", () => {
   });
 
   it("keeps a busy h2c connection open past the idle timeout: the session's frames count, which its socket no longer sees", async () => {
-    const { url } = await start(400);
+    const { url } = await start(idleMs);
     await expectOpenWhileBusy(connectHttp2(url));
   });
 
   it("keeps an h2c connection whose stream is open but quiet, and closes one with nothing going on", async () => {
-    const { url } = await start(400, (request, response) => {
-      if (request.url === "/quiet") setTimeout(() => response.end("late"), 1_200);
+    const { url } = await start(idleMs, (request, response) => {
+      if (request.url === "/quiet") setTimeout(() => response.end("late"), 2.5 * idleMs);
       else response.end("now");
     });
     const session = connectHttp2(url);
@@ -161,7 +167,7 @@ describe("the plain-text port", () => {
   });
 
   it("keeps a busy HTTP/1.1 keep-alive connection open past the idle timeout", async () => {
-    const { port } = await start(400);
+    const { port } = await start(idleMs);
     await expectHttp1OpenWhileBusy(connect(port, "127.0.0.1"));
   });
 
@@ -188,7 +194,7 @@ describe("the idle timeout over TLS", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function startTls(): Promise<HttpServer> {
-    server = await listen(echoPeer, { host: "127.0.0.1", port: 0, idleTimeoutMs: 400, maxConcurrentStreams: 100, logger: capturingLogger().logger, tls: tlsFiles });
+    server = await listen(echoPeer, { host: "127.0.0.1", port: 0, idleTimeoutMs: idleMs, maxConcurrentStreams: 100, logger: capturingLogger().logger, tls: tlsFiles });
     return server;
   }
 
