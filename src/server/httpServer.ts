@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer as createHttp1Server, type ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { createServer as createHttp2Server, createSecureServer, type Http2Session, type ServerOptions } from "node:http2";
+import { createServer as createHttp2Server, createSecureServer, type Http2SecureServer, type Http2Server, type Http2Session, type ServerOptions } from "node:http2";
 import type { Server, Socket } from "node:net";
 import { StartRefused } from "../errors/startRefused.js";
 import type { Logger } from "../observability/logger.js";
@@ -45,6 +45,12 @@ export interface HttpServer {
 
 const http1Options = { keepAliveTimeout: 65_000 };
 
+/** The server that accepts connections, and the one that announces HTTP/2 sessions. */
+interface Listening {
+  readonly server: Server;
+  readonly sessions: Http2Server | Http2SecureServer;
+}
+
 /** A TLS handshake on the plain-text port is warned about at most once per this interval. */
 const tlsOnPlainPortWarnEveryMs = 10 * 60_000;
 
@@ -68,12 +74,11 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
     const address = server.address();
     return address === null || typeof address === "string" ? undefined : address.port;
   });
-  let sessions: Server | ReturnType<typeof createHttp2Server>;
-  let server: Server;
-  if (options.tls === undefined) {
+  // The plain-text port hands h2c connections to an HTTP/2 server of its own, whose sessions are
+  // announced there; over TLS the one server does both.
+  const plainText = (): Listening => {
     const http2 = createHttp2Server(http2Options, tracked);
-    sessions = http2;
-    server = createPlainTextServer({
+    const port = createPlainTextServer({
       http1: createHttp1Server(http1Options, tracked),
       http2,
       // A TLS ClientHello is closed at once; the client only sees it reset.
@@ -82,22 +87,19 @@ export async function listen(handler: RequestHandler, options: HttpServerOptions
         if (protocol === "http2") connections.markHttp2(socket);
       },
     });
-  } else {
-    server = createSecureServer(
-      {
-        ...http2Options,
-        allowHTTP1: true,
-        minVersion: "TLSv1.2",
-        cert: await readFile(options.tls.certFile),
-        key: await readFile(options.tls.keyFile),
-      },
+    return { server: port, sessions: http2 };
+  };
+  const overTls = async (tls: NonNullable<HttpServerOptions["tls"]>): Promise<Listening> => {
+    const secure = createSecureServer(
+      { ...http2Options, allowHTTP1: true, minVersion: "TLSv1.2", cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) },
       tracked,
     );
-    sessions = server;
-    server.on("secureConnection", (socket: TLSSocket) => {
+    secure.on("secureConnection", (socket: TLSSocket) => {
       if (socket.alpnProtocol === "h2") connections.markHttp2(socket);
     });
-  }
+    return { server: secure, sessions: secure };
+  };
+  const { server, sessions } = options.tls === undefined ? plainText() : await overTls(options.tls);
   server.on("connection", (socket: Socket) => connections.add(socket));
   sessions.on("session", (session: Http2Session) => connections.addSession(session));
   const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
