@@ -4,7 +4,7 @@ import { DependencyUnavailable } from "./domainError.js";
 // connection exceptions (class 08), admin/crash shutdown, starting up, too many connections.
 const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300"]);
 const connectionExceptionClass = /^08[0-9A-Z]{3}$/;
-// RedisDeadlinePassed: a call's Redis budget ran out (storage/callDeadline.ts).
+// RedisDeadlinePassed: a piece of work's Redis budget ran out (storage/workDeadline.ts).
 const unreachableNames = new Set(["KnexTimeoutError", "MaxRetriesPerRequestError", "ClusterAllFailedError", "RedisDeadlinePassed"]);
 // ioredis reports these in the message only: a closed connection, and Redis replies that mean
 // "not now": loading its dataset, cluster reconfiguring, out of memory under `noeviction`, a

@@ -24,8 +24,6 @@ import { registerHealth } from "../rpc/health/healthService.js";
 import type { HealthStatus } from "../rpc/health/healthStatus.js";
 import type { CallGate } from "../rpc/interceptors/callGate.js";
 import { errorBoundary } from "../rpc/interceptors/errorBoundary.js";
-import { redisDeadline } from "../rpc/interceptors/redisDeadline.js";
-import { withRedisDeadline } from "../storage/callDeadline.js";
 import { requestLog } from "../rpc/interceptors/requestLog.js";
 import { rpcSpans } from "../rpc/interceptors/rpcSpans.js";
 import { connectionKey, connectionOf, watchStreams } from "../rpc/interceptors/watchStreams.js";
@@ -106,7 +104,6 @@ export function buildRoutes(config: Config, parts: RoutesParts): Routes {
       // Before the field rules: a string that is not UTF-8 is refused as that, not as too long.
       wellFormedStrings,
       createValidateInterceptor(),
-      ...(config.shortLivedStore.kind === "redis" ? [redisDeadline(config.shortLivedStore.timeoutMs, withRedisDeadline)] : []),
     ],
     readMaxBytes: connectReadMaxBytes(config.limits.maxRequestBytes),
     fallback: edge.unknownPath,

@@ -9,6 +9,7 @@ import type { Medium, TrafficPolicy } from "../traffic/trafficPolicy.js";
 import type { PendingSecrets } from "./pendingSecrets.js";
 import { IdempotencyKeyReused, IdempotentRequestInProgress, refusalRules, SendRefused } from "./secretErrors.js";
 import type { GuessBudget, SendDecision, SendLimit, SendLimits, TrafficRequest } from "./sendLimits.js";
+import { StoreWork } from "../storeWork.js";
 import { unobservedRefusals, type SendRefusals } from "./sendRefusals.js";
 import type { Replay } from "./replay.js";
 
@@ -168,6 +169,8 @@ export class OneTimeSecrets {
 
   async issue<A>(request: IssueRequest<A>): Promise<A> {
     const { limits, box, pending } = this.deps;
+    // The admit, the put and whatever undoes them: one deadline on a store that can be slow.
+    const work = new StoreWork();
     const scope = this.scopeOf(request.recipient, request.pool);
     const medium = request.medium;
     // The destination policy decides first (trafficOf refuses what it refuses), before anything is charged.
@@ -186,7 +189,7 @@ export class OneTimeSecrets {
       sends: request.sends,
       guesses: { ...request.guesses, reserve: request.maxAttempts },
       ...(traffic === undefined ? {} : { traffic }),
-    });
+    }, work);
     if (decision.status === "replay") return request.replay.decode(box.open(decision.answer, answerContext(scope, idempotency!.key)));
     if (decision.status !== "admitted") throw this.refusal(decision, medium ?? request.channel, traffic);
 
@@ -227,28 +230,29 @@ export class OneTimeSecrets {
         },
         request.ttlMs,
         { ifAbsent: request.whenTaken !== "replace", ...(message === undefined ? {} : { message }) },
+        work,
       );
       if (!stored) {
         attempted = undefined;
         throw (request.whenTaken as () => Error)();
       }
       const answer = await request.answer(grant);
-      if (idempotency !== undefined) await this.rememberAnswer(scope, idempotency, request.replay.encode(answer));
+      if (idempotency !== undefined) await this.rememberAnswer(scope, idempotency, request.replay.encode(answer), work);
       return answer;
     } catch (error) {
       // Nothing usable may outlive a failed issue: the secret goes (and its message with it), the
       // guesses and the send come back (nothing was sent, so no resend wait is owed), and a retry
       // with the same idempotency key may run again.
       // If the undo itself fails the code may still be out, so its send stays charged.
-      // The undo shares the call's deadline with what failed (the stores bound it): a store that
+      // The undo is part of the same work as what failed, so it shares its deadline: a store that
       // is gone fails it too, and what it left expires by itself, said once below.
       const left: string[] = [];
-      const undone = attempted === undefined || (await pending.revoke(request.key, { data: attempted }).then(() => true, () => false));
+      const undone = attempted === undefined || (await pending.revoke(request.key, { data: attempted }, work).then(() => true, () => false));
       if (!undone) left.push("secret, if it was stored, with its message");
       // A message that may be out stays charged to its traffic too.
       const refund = { guesses: grant.maxAttempts, ...(undone ? { sendNumber: grant.sendNumber, ...(traffic === undefined ? {} : { traffic }) } : {}) };
-      if (!(await limits.refund(scope, request.channel, refund).then(() => true, () => false))) left.push(undone ? "send and guesses" : "guesses");
-      if (idempotency !== undefined && !(await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint).then(() => true, () => false))) {
+      if (!(await limits.refund(scope, request.channel, refund, work).then(() => true, () => false))) left.push(undone ? "send and guesses" : "guesses");
+      if (idempotency !== undefined && !(await limits.releaseIdempotency(scope, idempotency.key, idempotency.fingerprint, work).then(() => true, () => false))) {
         left.push("idempotency lease");
       }
       if (left.length > 0) this.deps.logger.warn({ left, channel: request.channel }, "a failed issue could not be undone; what it left expires by itself");
@@ -263,10 +267,12 @@ export class OneTimeSecrets {
    */
   async redeem(key: string, code: string): Promise<Redemption> {
     const hash = this.hashOf(key, code);
-    const result = await this.deps.pending.take(key, hash);
+    // The take, the counting of its outcome and the undo a caller may ask for later: one deadline.
+    const work = new StoreWork();
+    const result = await this.deps.pending.take(key, hash, work);
     if (result.status === "missing") return result;
     const envelope = this.open(key, result.data);
-    await this.recordOutcome(envelope, result.status);
+    await this.recordOutcome(envelope, result.status, work);
     const record = envelope.r;
     switch (result.status) {
       case "consumed": {
@@ -276,7 +282,7 @@ export class OneTimeSecrets {
         const endsAt = this.now() + result.ttlMs;
         const undo = async () => {
           const ttlMs = endsAt - this.now();
-          return ttlMs > 0 && (await this.deps.pending.put(key, secret, ttlMs, { ifAbsent: true }));
+          return ttlMs > 0 && (await this.deps.pending.put(key, secret, ttlMs, { ifAbsent: true }, work));
         };
         return { status: "redeemed", attempts: result.attempts, record, undo };
       }
@@ -320,14 +326,14 @@ export class OneTimeSecrets {
   }
 
   /** A failure to count is logged, not answered: the guess itself was counted and compared. */
-  private async recordOutcome(envelope: Envelope, status: "consumed" | "mismatch" | "locked"): Promise<void> {
+  private async recordOutcome(envelope: Envelope, status: "consumed" | "mismatch" | "locked", work: StoreWork): Promise<void> {
     const { limits, logger } = this.deps;
-    const work: Promise<void>[] = [];
+    const counts: Promise<void>[] = [];
     // A locked secret compared nothing: not a guess.
-    if (envelope.g !== undefined && status !== "locked") work.push(limits.recordGuess(envelope.s, status === "consumed" ? "right" : "wrong", envelope.g));
-    if (envelope.t !== undefined && status === "consumed") work.push(limits.recordConversion(envelope.t));
-    if (work.length === 0) return;
-    await Promise.all(work).catch((error: unknown) => logger.warn({ err: error }, "could not count a guess's outcome"));
+    if (envelope.g !== undefined && status !== "locked") counts.push(limits.recordGuess(envelope.s, status === "consumed" ? "right" : "wrong", envelope.g, work));
+    if (envelope.t !== undefined && status === "consumed") counts.push(limits.recordConversion(envelope.t, work));
+    if (counts.length === 0) return;
+    await Promise.all(counts).catch((error: unknown) => logger.warn({ err: error }, "could not count a guess's outcome"));
   }
 
   /** The error a refused admission answers, reported for operators first. */
@@ -357,11 +363,11 @@ export class OneTimeSecrets {
     (this.deps.refusals ?? unobservedRefusals).refused(refusal);
   }
 
-  private async rememberAnswer(scope: string, idempotency: { key: string; fingerprint: string; ttlMs: number }, answer: string): Promise<void> {
+  private async rememberAnswer(scope: string, idempotency: { key: string; fingerprint: string; ttlMs: number }, answer: string, work: StoreWork): Promise<void> {
     // Sealed: an answer may carry what only the caller may see (a TOTP enrolment URI).
     const sealed = this.deps.box.seal(answer, answerContext(scope, idempotency.key));
     try {
-      await this.deps.limits.completeIdempotency(scope, idempotency.key, idempotency.fingerprint, sealed, idempotency.ttlMs);
+      await this.deps.limits.completeIdempotency(scope, idempotency.key, idempotency.fingerprint, sealed, idempotency.ttlMs, work);
     } catch (error) {
       // The secret is out and must not be sent twice: answer, and let a retry see "in progress".
       this.deps.logger.warn({ err: error }, "could not store the idempotent answer");

@@ -1,4 +1,5 @@
 import type { QueuedMessage } from "../messages/messageDelivery.js";
+import type { StoreWork } from "../storeWork.js";
 
 /**
  * Where one-time secrets wait to be redeemed: a keyed hash of each secret with its attempt counter,
@@ -13,6 +14,8 @@ import type { QueuedMessage } from "../messages/messageDelivery.js";
  * Every method is one atomic step on the backend (one Lua script on Redis): the invariants (one
  * winner per code, attempts counted before comparing) cannot be kept by a read and a write from the
  * caller. Implementations pass test/storage/pendingSecrets.contract.ts.
+ *
+ * A method given `work` bounds its command together with the work's others (see storeWork.ts).
  */
 export interface PendingSecrets {
   /**
@@ -22,7 +25,7 @@ export interface PendingSecrets {
    * live secret. `ttlMs` is at most 7 days (longestSecretTtlMs): the Redis queue trims entries
    * older than that.
    */
-  put(key: string, secret: StoredSecret, ttlMs: number, options?: PutOptions): Promise<boolean>;
+  put(key: string, secret: StoredSecret, ttlMs: number, options?: PutOptions, work?: StoreWork): Promise<boolean>;
 
   /**
    * Checks a guess and consumes the secret if it matches, in one atomic step: the attempt is
@@ -30,7 +33,7 @@ export interface PendingSecrets {
    * fails), the comparison is constant-time, and a match deletes the secret so that of many
    * concurrent correct guesses exactly one is "consumed". The expiry is kept across attempts.
    */
-  take(key: string, hash: string): Promise<TakeResult>;
+  take(key: string, hash: string, work?: StoreWork): Promise<TakeResult>;
 
   /** Reads a secret's state without counting an attempt; never returns its hash. */
   peek(key: string): Promise<SecretState | null>;
@@ -42,7 +45,7 @@ export interface PendingSecrets {
    * concurrent request stored under the same key meanwhile. Data sealed with a random IV is unique
    * per put, so it names the put.
    */
-  revoke(key: string, only?: RevokeCondition): Promise<boolean>;
+  revoke(key: string, only?: RevokeCondition, work?: StoreWork): Promise<boolean>;
 
   /** Releases the backend; further calls reject. Calling it twice is harmless. */
   close(): Promise<void>;

@@ -1,3 +1,5 @@
+import type { StoreWork } from "../storeWork.js";
+
 /**
  * Send limits: decides whether a secret may be sent to a subject now, and charges for it, in one atomic step.
  *
@@ -15,7 +17,8 @@
  *
  * The domain owns this interface; Redis and an in-process map implement it and pass the same
  * contract suite (test/storage/sendLimits.contract.ts). Windows are measured by the
- * backend's clock, never the instance's.
+ * backend's clock, never the instance's. A method given `work` bounds its commands together with
+ * the work's others (see storeWork.ts).
  */
 export interface SendLimits {
   /**
@@ -24,20 +27,20 @@ export interface SendLimits {
    * guesses), then the traffic; if all pass, counts the send, reserves the guesses, charges the
    * traffic and marks the idempotency key pending, together.
    */
-  admit(request: SendRequest): Promise<SendDecision>;
+  admit(request: SendRequest, work?: StoreWork): Promise<SendDecision>;
 
   /**
    * Stores the answer for an admitted idempotency key, keeping the key's expiry, so a retry with
    * the same fingerprint replays it instead of sending again. Does nothing if the key now holds
    * another fingerprint; if the key expired meanwhile it is stored afresh for `ttlMs`. One round trip.
    */
-  completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void>;
+  completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number, work?: StoreWork): Promise<void>;
 
   /**
    * Forgets a pending idempotency key after a failed attempt, so a retry can run again. Only a
    * pending key with this fingerprint is removed: a completed answer stays. One round trip.
    */
-  releaseIdempotency(scope: string, key: string, fingerprint: string): Promise<void>;
+  releaseIdempotency(scope: string, key: string, fingerprint: string, work?: StoreWork): Promise<void>;
 
   /**
    * Gives back what an admitted send charged when its secret was never handed out (the issue
@@ -54,20 +57,20 @@ export interface SendLimits {
    *   (an issue lasts milliseconds, a window minutes), that send is the one given back.
    * One round trip.
    */
-  refund(scope: string, bucket: string, refund: SendRefund): Promise<void>;
+  refund(scope: string, bucket: string, refund: SendRefund, work?: StoreWork): Promise<void>;
 
   /**
    * Counts how a guess at a secret of this scope ended, for the ceiling on consecutive failures
    * (GuessBudget.streak): a wrong guess adds one to the scope's run of failures (which then lasts
    * `streakWindowMs` from this failure), a right one ends the run. One round trip.
    */
-  recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number): Promise<void>;
+  recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number, work?: StoreWork): Promise<void>;
 
   /**
    * Counts a code that was validated against the sends to its area (TrafficArea.conversion), in
    * the windows those sends opened; a window that has ended is left alone. One round trip.
    */
-  recordConversion(traffic: TrafficRequest): Promise<void>;
+  recordConversion(traffic: TrafficRequest, work?: StoreWork): Promise<void>;
 
   /** Releases the backend (and its client when owned); further calls reject. Calling it twice is harmless. */
   close(): Promise<void>;

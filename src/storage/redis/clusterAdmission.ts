@@ -1,4 +1,5 @@
 import type { SendDecision, SendRefund, SendRequest } from "../../domain/secrets/sendLimits.js";
+import type { StoreWork } from "../../domain/storeWork.js";
 import { isEmpty, type TrafficChecks, type TrafficPlan } from "../trafficPlan.js";
 import { decodeAdmissionResult, decodeInteger, decodeTrafficResult } from "./redisReplies.js";
 import { destinationCall, joinCalls, refundCall, trafficCall, type ScriptCall } from "./sendLimitCalls.js";
@@ -21,20 +22,21 @@ import { destinationCall, joinCalls, refundCall, trafficCall, type ScriptCall } 
  * side of refusing. On an error from a later step, the earlier ones are undone as far as Redis
  * still answers; the failing step itself is left alone, since it may or may not have run.
  *
- * An undo shares the call's Redis deadline (callDeadline.ts) with the step that failed: what it
- * could not give back by then is reported (`reportLeft`, once per admit) and left to expire.
+ * An undo is part of the admit's work, and so shares its Redis deadline (workDeadline.ts) with
+ * the step that failed: what it could not give back by then is reported (`reportLeft`, once per
+ * admit) and left to expire.
  *
  * The undo of the destination is its refund (sendLimits.ts): should another send to the same
  * bucket have been admitted in between, that send's charge stands and ours stays too, as refund
  * documents; the guesses and the idempotency mark come back regardless.
  */
 
-/** The send limits' scripts, each run on one slot's keys. */
+/** The send limits' scripts, each run on one slot's keys within the work's deadline. */
 export interface SlotScripts {
-  readonly admit: (call: ScriptCall) => Promise<unknown>;
-  readonly admitTraffic: (call: ScriptCall) => Promise<unknown>;
-  readonly refund: (call: ScriptCall) => Promise<unknown>;
-  readonly refundTraffic: (call: ScriptCall) => Promise<unknown>;
+  readonly admit: (call: ScriptCall, work: StoreWork | undefined) => Promise<unknown>;
+  readonly admitTraffic: (call: ScriptCall, work: StoreWork | undefined) => Promise<unknown>;
+  readonly refund: (call: ScriptCall, work: StoreWork | undefined) => Promise<unknown>;
+  readonly refundTraffic: (call: ScriptCall, work: StoreWork | undefined) => Promise<unknown>;
 }
 
 const noTraffic = trafficCall("", { counters: [], conversions: [] });
@@ -54,13 +56,20 @@ async function undoAll(undo: readonly UndoStep[], reportLeft: ReportLeft): Promi
   if (left.length > 0) reportLeft(left);
 }
 
-export async function admitSlotBySlot(scripts: SlotScripts, keyPrefix: string, request: SendRequest, plan: TrafficPlan, reportLeft: ReportLeft): Promise<SendDecision> {
-  const admitted = decodeAdmissionResult(await scripts.admit(joinCalls(destinationCall(keyPrefix, request), noTraffic)));
+export async function admitSlotBySlot(
+  scripts: SlotScripts,
+  keyPrefix: string,
+  request: SendRequest,
+  plan: TrafficPlan,
+  reportLeft: ReportLeft,
+  work: StoreWork,
+): Promise<SendDecision> {
+  const admitted = decodeAdmissionResult(await scripts.admit(joinCalls(destinationCall(keyPrefix, request), noTraffic), work));
   if (admitted.status !== "admitted" || request.traffic === undefined) return admitted;
 
   const charged = { guesses: admitted.reservedGuesses, sendNumber: admitted.sendNumber };
   const destinationUndo = refundCall(keyPrefix, request.scope, request.bucket, charged, request.idempotency);
-  const undo: UndoStep[] = [{ name: "destination", run: () => scripts.refund(joinCalls(destinationUndo, noTraffic)) }];
+  const undo: UndoStep[] = [{ name: "destination", run: () => scripts.refund(joinCalls(destinationUndo, noTraffic), work) }];
   // The area before the channel: its counters are spread over countries, the channel's is one
   // key every send of the channel goes through, so it is charged (and maybe undone) last. So when
   // both would refuse, Cluster names the area's rule where a single Redis names channel_rate; the
@@ -70,7 +79,7 @@ export async function admitSlotBySlot(scripts: SlotScripts, keyPrefix: string, r
     const call = trafficCall(keyPrefix, checks);
     let refusal: Awaited<ReturnType<typeof decodeTrafficResult>>;
     try {
-      refusal = decodeTrafficResult(await scripts.admitTraffic(call));
+      refusal = decodeTrafficResult(await scripts.admitTraffic(call, work));
     } catch (error) {
       await undoAll(undo, reportLeft);
       throw error;
@@ -80,7 +89,7 @@ export async function admitSlotBySlot(scripts: SlotScripts, keyPrefix: string, r
       await undoAll(undo, reportLeft);
       return refusal;
     }
-    undo.push({ name, run: () => scripts.refundTraffic(call) });
+    undo.push({ name, run: () => scripts.refundTraffic(call, work) });
   }
   return admitted;
 }
@@ -91,12 +100,13 @@ export async function refundSlotBySlot(
   keyPrefix: string,
   destination: { readonly scope: string; readonly bucket: string; readonly refund: SendRefund },
   plan: TrafficPlan,
+  work: StoreWork | undefined,
 ): Promise<void> {
   const { scope, bucket, refund } = destination;
   const traffic = [plan.area, plan.channel].filter((checks: TrafficChecks) => !isEmpty(checks));
   const replies = await Promise.all([
-    scripts.refund(joinCalls(refundCall(keyPrefix, scope, bucket, refund), noTraffic)),
-    ...traffic.map((checks) => scripts.refundTraffic(trafficCall(keyPrefix, checks))),
+    scripts.refund(joinCalls(refundCall(keyPrefix, scope, bucket, refund), noTraffic), work),
+    ...traffic.map((checks) => scripts.refundTraffic(trafficCall(keyPrefix, checks), work)),
   ]);
   for (const reply of replies) decodeInteger("refund", reply);
 }

@@ -13,8 +13,8 @@ export interface RedisConnection {
   readonly urls: readonly string[];
   readonly cluster: boolean;
   /**
-   * The longest one command waits for its reply (REDIS_TIMEOUT_MS). A call's commands together
-   * get no longer either, but that is the call's deadline (callDeadline.ts). Default 2000.
+   * The longest one command waits for its reply (REDIS_TIMEOUT_MS). The commands of one piece of
+   * work together get no longer either (workDeadline.ts). Default 2000.
    */
   readonly timeoutMs?: number;
 }
@@ -133,6 +133,15 @@ function redactedUrl(raw: string): string {
   const url = new URL(raw);
   if (url.password !== "") url.password = "***";
   return url.toString();
+}
+
+/**
+ * The longest one command of the client waits (REDIS_TIMEOUT_MS, as connectRedis sets it): also
+ * what the commands of one piece of work get together (workDeadline.ts). Undefined for a client
+ * made without one, whose commands wait as long as Redis takes.
+ */
+export function commandTimeoutOf(client: RedisClient): number | undefined {
+  return client instanceof Cluster ? client.options.redisOptions?.commandTimeout : client.options.commandTimeout;
 }
 
 /** Commands sent on the client's connections (every node's, on Cluster) that await their reply. */

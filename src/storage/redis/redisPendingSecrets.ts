@@ -1,6 +1,7 @@
 import type { StoreCalls } from "../../observability/storeCalls.js";
 import { assertNoClientKeyPrefix, type RedisClient } from "./redisClient.js";
 import type { PendingSecrets, PutOptions, RevokeCondition, SecretState, StoredSecret, TakeResult } from "../../domain/secrets/pendingSecrets.js";
+import type { StoreWork } from "../../domain/storeWork.js";
 import { defaultSecretShardCount, secretShard } from "../secretShards.js";
 import { assertKey, assertMessage, assertSecret, assertTtl, longestSecretTtlMs } from "../storeArguments.js";
 import { decodeInteger, decodeSecretState, decodeTakeResult } from "./redisReplies.js";
@@ -61,13 +62,14 @@ export class RedisPendingSecrets implements PendingSecrets {
     this.#onQueued = options.onQueued;
   }
 
-  async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}): Promise<boolean> {
+  async put(key: string, secret: StoredSecret, ttlMs: number, options: PutOptions = {}, work?: StoreWork): Promise<boolean> {
     assertSecret(secret);
     assertTtl(ttlMs);
     const { message } = options;
     if (message !== undefined) assertMessage(message);
     const location = this.#locate(key);
     const reply = await this.#scripts.put(
+      work,
       this.#keys(location),
       secret.hash,
       secret.maxAttempts,
@@ -88,17 +90,17 @@ export class RedisPendingSecrets implements PendingSecrets {
     return written;
   }
 
-  async take(key: string, hash: string): Promise<TakeResult> {
-    return decodeTakeResult(await this.#scripts.take(this.#keys(this.#locate(key)), hash, relayGroup));
+  async take(key: string, hash: string, work?: StoreWork): Promise<TakeResult> {
+    return decodeTakeResult(await this.#scripts.take(work, this.#keys(this.#locate(key)), hash, relayGroup));
   }
 
   async peek(key: string): Promise<SecretState | null> {
-    return decodeSecretState(await this.#scripts.peek([this.#locate(key).name]));
+    return decodeSecretState(await this.#scripts.peek(undefined, [this.#locate(key).name]));
   }
 
-  async revoke(key: string, only?: RevokeCondition): Promise<boolean> {
+  async revoke(key: string, only?: RevokeCondition, work?: StoreWork): Promise<boolean> {
     const args = only === undefined ? [] : [only.data];
-    return decodeInteger("revoke", await this.#scripts.revoke(this.#keys(this.#locate(key)), relayGroup, ...args)) === 1;
+    return decodeInteger("revoke", await this.#scripts.revoke(work, this.#keys(this.#locate(key)), relayGroup, ...args)) === 1;
   }
 
   async close(): Promise<void> {

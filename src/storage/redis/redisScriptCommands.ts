@@ -1,12 +1,14 @@
 import { observed, unobserved, type StoreCalls } from "../../observability/storeCalls.js";
-import { withinRedisDeadline } from "../callDeadline.js";
-import type { RedisClient } from "./redisClient.js";
+import type { StoreWork } from "../../domain/storeWork.js";
+import { withinDeadline } from "../workDeadline.js";
+import { commandTimeoutOf, type RedisClient } from "./redisClient.js";
 
 /**
  * Calls one script on the keys given, all of one hash tag (a script over several keys must stay
- * in one Cluster slot); the reply is checked by the caller (see redisReplies.ts).
+ * in one Cluster slot), within what is left of `work`'s deadline (see workDeadline.ts); the reply
+ * is checked by the caller (see redisReplies.ts).
  */
-export type ScriptCommand = (keys: readonly string[], ...args: (string | number)[]) => Promise<unknown>;
+export type ScriptCommand = (work: StoreWork | undefined, keys: readonly string[], ...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * Registers scripts with ioredis' defineCommand, which sends EVALSHA and falls back to EVAL on
@@ -25,13 +27,15 @@ export function defineScriptCommands<Name extends string>(
   scripts: Record<Name, string>,
   calls: StoreCalls = unobserved,
 ): Record<Name, ScriptCommand> {
+  const budgetMs = commandTimeoutOf(redis);
   const entries = Object.entries<string>(scripts).map(([name, lua]) => {
     const commandName = `${namespace}_${name}`;
     redis.defineCommand(commandName, { lua });
     const method = definedMethod(redis, commandName);
     // Named by script, never by key or argument: those carry hashes of codes and recipients.
     const operation = { system: "redis", name: "EVALSHA", summary: `EVALSHA ${commandName}` } as const;
-    const call: ScriptCommand = (keys, ...args) => observed(calls, operation, () => withinRedisDeadline(() => method.call(redis, keys.length, ...keys, ...args)));
+    const call: ScriptCommand = (work, keys, ...args) =>
+      observed(calls, operation, () => withinDeadline(work, budgetMs, () => method.call(redis, keys.length, ...keys, ...args)));
     return [name, call] as const;
   });
   return Object.fromEntries(entries) as Record<Name, ScriptCommand>;

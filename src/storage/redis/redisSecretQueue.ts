@@ -70,7 +70,7 @@ export class RedisSecretQueue implements MessageQueue {
       if (claimed.length >= limit) break;
       const { stream, retries, live } = shardKeys(this.#keyPrefix, shard);
       try {
-        const reply = await this.#scripts.claim([stream, retries, live], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
+        const reply = await this.#scripts.claim(undefined, [stream, retries, live], relayGroup, this.#consumer, limit - claimed.length, Math.ceil(leaseMs));
         const now = Date.now();
         for (const claim of decodeClaims(reply)) claimed.push(claimedMessage(shard, claim, now));
       } catch (error) {
@@ -101,7 +101,7 @@ export class RedisSecretQueue implements MessageQueue {
     await Promise.allSettled(
       [...byShard].map(async ([shard, list]) => {
         const { stream, retries } = shardKeys(this.#keyPrefix, shard);
-        const reply = await this.#scripts.record([stream, retries], relayGroup, this.#consumer, ...list.flatMap((each) => each.args));
+        const reply = await this.#scripts.record(undefined, [stream, retries], relayGroup, this.#consumer, ...list.flatMap((each) => each.args));
         const [done, held] = decodeRecorded(reply);
         for (const each of list) {
           if (done.has(each.entryId)) recorded.add(each.messageId);
@@ -117,7 +117,7 @@ export class RedisSecretQueue implements MessageQueue {
     this.#lastTidy = Date.now();
     await Promise.all([
       ...this.#shards.map(async (shard) => {
-        const reply = await this.#scripts.tidy([shardKeys(this.#keyPrefix, shard).stream], relayGroup, this.#forgetAfterMs);
+        const reply = await this.#scripts.tidy(undefined, [shardKeys(this.#keyPrefix, shard).stream], relayGroup, this.#forgetAfterMs);
         decodeInteger("tidy", reply);
       }),
       rerecordShardCount(this.#redis, this.#keyPrefix, this.#shards.length),

@@ -15,6 +15,7 @@ import {
   releaseIdempotencyScript,
 } from "./sendLimitScripts.js";
 import type { SendRefund, SendRequest, SendDecision, SendLimits, TrafficRequest } from "../../domain/secrets/sendLimits.js";
+import { StoreWork } from "../../domain/storeWork.js";
 import { assertAdmissionRequest, assertGuessOutcome, assertIdempotency, assertRefund, assertScope, assertTraffic } from "../sendLimitArguments.js";
 import { assertPositiveInteger } from "../storeArguments.js";
 import { allChecks, trafficPlan } from "../trafficPlan.js";
@@ -39,7 +40,7 @@ export interface RedisSendLimitsOptions {
 }
 
 type ScriptName = keyof SlotScripts | "recordGuess" | "recordConversion" | "completeIdempotency" | "releaseIdempotency";
-type RunScript = (call: ScriptCall) => Promise<unknown>;
+type RunScript = (call: ScriptCall, work: StoreWork | undefined) => Promise<unknown>;
 
 /**
  * Send limits on Redis. Round trips, which is what this class is about:
@@ -73,59 +74,60 @@ export class RedisSendLimits implements SendLimits {
       completeIdempotency: completeIdempotencyScript,
       releaseIdempotency: releaseIdempotencyScript,
     }, options.calls);
-    this.#scripts = mapValues(commands, (command: ScriptCommand): RunScript => (call) => command(call.keys, ...call.args));
+    this.#scripts = mapValues(commands, (command: ScriptCommand): RunScript => (call, work) => command(work, call.keys, ...call.args));
     this.#keyPrefix = options.keyPrefix ?? "onetime:";
     this.#ownsClient = options.ownsClient ?? true;
     const logger = options.logger;
     this.#reportLeft = (left) => logger?.warn({ left }, "a refused or failed admit could not give back its charges; they expire with their windows");
   }
 
-  async admit(request: SendRequest): Promise<SendDecision> {
+  async admit(request: SendRequest, work?: StoreWork): Promise<SendDecision> {
     assertAdmissionRequest(request);
     this.#open();
     const plan = trafficPlan(request.traffic);
-    if (this.#cluster) return admitSlotBySlot(this.#scripts, this.#keyPrefix, request, plan, this.#reportLeft);
+    // Its steps and their undo are one piece of work, whether or not the caller's is.
+    if (this.#cluster) return admitSlotBySlot(this.#scripts, this.#keyPrefix, request, plan, this.#reportLeft, work ?? new StoreWork());
     // One script for the destination and every traffic rule: one round trip, all or nothing.
     const call = joinCalls(destinationCall(this.#keyPrefix, request), trafficCall(this.#keyPrefix, allChecks(plan)));
-    return decodeAdmissionResult(await this.#scripts.admit(call));
+    return decodeAdmissionResult(await this.#scripts.admit(call, work));
   }
 
-  async completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void> {
+  async completeIdempotency(scope: string, key: string, fingerprint: string, answer: string, ttlMs: number, work?: StoreWork): Promise<void> {
     assertScope(scope);
     assertIdempotency(key, fingerprint);
     assertPositiveInteger("ttlMs", ttlMs);
-    const reply = await this.#scripts.completeIdempotency({ keys: [this.#idempotencyKey(scope, key)], args: [fingerprint, answer, ttlMs] });
+    const reply = await this.#scripts.completeIdempotency({ keys: [this.#idempotencyKey(scope, key)], args: [fingerprint, answer, ttlMs] }, work);
     decodeInteger("completeIdempotency", reply);
   }
 
-  async releaseIdempotency(scope: string, key: string, fingerprint: string): Promise<void> {
+  async releaseIdempotency(scope: string, key: string, fingerprint: string, work?: StoreWork): Promise<void> {
     assertScope(scope);
     assertIdempotency(key, fingerprint);
-    decodeInteger("releaseIdempotency", await this.#scripts.releaseIdempotency({ keys: [this.#idempotencyKey(scope, key)], args: [fingerprint] }));
+    decodeInteger("releaseIdempotency", await this.#scripts.releaseIdempotency({ keys: [this.#idempotencyKey(scope, key)], args: [fingerprint] }, work));
   }
 
-  async refund(scope: string, bucket: string, refund: SendRefund): Promise<void> {
+  async refund(scope: string, bucket: string, refund: SendRefund, work?: StoreWork): Promise<void> {
     assertRefund(scope, bucket, refund);
     this.#open();
     const plan = trafficPlan(refund.traffic);
-    if (this.#cluster) return refundSlotBySlot(this.#scripts, this.#keyPrefix, { scope, bucket, refund }, plan);
+    if (this.#cluster) return refundSlotBySlot(this.#scripts, this.#keyPrefix, { scope, bucket, refund }, plan, work);
     const call = joinCalls(refundCall(this.#keyPrefix, scope, bucket, refund), trafficCall(this.#keyPrefix, allChecks(plan)));
-    decodeInteger("refund", await this.#scripts.refund(call));
+    decodeInteger("refund", await this.#scripts.refund(call, work));
   }
 
-  async recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number): Promise<void> {
+  async recordGuess(scope: string, outcome: "wrong" | "right", streakWindowMs: number, work?: StoreWork): Promise<void> {
     assertGuessOutcome(scope, outcome, streakWindowMs);
     this.#open();
-    decodeInteger("recordGuess", await this.#scripts.recordGuess({ keys: [this.#keyPrefix + streakKey(scope)], args: [outcome, streakWindowMs] }));
+    decodeInteger("recordGuess", await this.#scripts.recordGuess({ keys: [this.#keyPrefix + streakKey(scope)], args: [outcome, streakWindowMs] }, work));
   }
 
-  async recordConversion(traffic: TrafficRequest): Promise<void> {
+  async recordConversion(traffic: TrafficRequest, work?: StoreWork): Promise<void> {
     assertTraffic(traffic);
     this.#open();
     // The area's conversion hashes only, all in its slot; without a conversion guard, nothing to count.
     const { conversions } = trafficPlan(traffic).area;
     if (conversions.length === 0) return;
-    decodeInteger("recordConversion", await this.#scripts.recordConversion(trafficCall(this.#keyPrefix, { counters: [], conversions })));
+    decodeInteger("recordConversion", await this.#scripts.recordConversion(trafficCall(this.#keyPrefix, { counters: [], conversions }), work));
   }
 
   /** Quits the client if these limits own it; further calls reject. Calling it twice is harmless. */

@@ -3,6 +3,8 @@ import type { EmailMessage } from "../../../src/domain/messages/outboundMessage.
 import type { IssueRequest } from "../../../src/domain/secrets/oneTimeSecrets.js";
 import { IdempotencyKeyReused, SendRefused } from "../../../src/domain/secrets/secretErrors.js";
 import type { PendingSecrets } from "../../../src/domain/secrets/pendingSecrets.js";
+import type { SendLimits } from "../../../src/domain/secrets/sendLimits.js";
+import { StoreWork } from "../../../src/domain/storeWork.js";
 import { loadConfig } from "../../../src/config/config.js";
 import { capturingLogger } from "../../support/capturingLogger.js";
 import { domainHarness, type DomainHarness } from "../../support/domainHarness.js";
@@ -358,6 +360,44 @@ describe("OneTimeSecrets", () => {
     const lossy = await domainHarness({ logger: captured.logger, wrapPending: putThrows("store") });
     await expect(lossy.secrets.issue(request("quin@example.com", "700004"))).rejects.toThrow("Command timed out");
     expect(captured.records.filter((record) => record.level === "warn")).toEqual([]);
+  });
+
+  it("gives a failed issue's undo the work of its admit and put, and a redeem's undo the work of its take, each call its own", async () => {
+    // The store bounds one work's commands together (storage/workDeadline.ts): an undo that had a
+    // work of its own would get a whole new deadline from a store that is gone.
+    const works = { admit: [] as unknown[], put: [] as unknown[], revoke: [] as unknown[], refund: [] as unknown[], take: [] as unknown[] };
+    const seen = (name: keyof typeof works, work: unknown) => void works[name].push(work);
+    const recording = (pending: PendingSecrets, put: PendingSecrets["put"]): PendingSecrets => ({
+      put: (key, secret, ttlMs, options, work) => (seen("put", work), put(key, secret, ttlMs, options, work)),
+      take: (key, hash, work) => (seen("take", work), pending.take(key, hash, work)),
+      peek: (key) => pending.peek(key),
+      revoke: (key, only, work) => (seen("revoke", work), pending.revoke(key, only, work)),
+      close: () => pending.close(),
+    });
+    const lossy = await domainHarness({ wrapPending: (pending) => recording(pending, putThrows("store")(pending).put) });
+    const limits: SendLimits = lossy.limits;
+    const { admit, refund } = limits;
+    limits.admit = (request, work) => (seen("admit", work), admit.call(limits, request, work));
+    limits.refund = (scope, bucket, given, work) => (seen("refund", work), refund.call(limits, scope, bucket, given, work));
+    await expect(lossy.secrets.issue(request("una@example.com", "900001"))).rejects.toThrow("Command timed out");
+    await expect(lossy.secrets.issue(request("vic@example.com", "900002"))).rejects.toThrow("Command timed out");
+    const issues = works.admit;
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toBeInstanceOf(StoreWork);
+    expect(issues[1]).not.toBe(issues[0]);
+    for (const name of ["put", "revoke", "refund"] as const) expect(works[name].map((work, call) => work === issues[call])).toEqual([true, true]);
+
+    works.put = [];
+    const redeeming = await domainHarness({ wrapPending: (pending) => recording(pending, (key, secret, ttlMs, options) => pending.put(key, secret, ttlMs, options)) });
+    const key = await redeeming.secrets.issue(request("wyn@example.com", "900003"));
+    const redeemed = await redeeming.secrets.redeem(key, "900003");
+    if (redeemed.status !== "redeemed") throw new Error("not redeemed");
+    expect(await redeemed.undo()).toBe(true);
+    const [issued, undone] = works.put;
+    expect(works.take).toHaveLength(1);
+    expect(works.take[0]).toBeInstanceOf(StoreWork);
+    expect(undone).toBe(works.take[0]);
+    expect(issued).not.toBe(undone);
   });
 
   it("gives up on a message whose relays keep dying instead of sending it without end", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RedisDeadlinePassed } from "../../../src/storage/callDeadline.js";
+import { StoreWork } from "../../../src/domain/storeWork.js";
+import { RedisDeadlinePassed } from "../../../src/storage/workDeadline.js";
 import { admitSlotBySlot, type SlotScripts } from "../../../src/storage/redis/clusterAdmission.js";
 import { trafficPlan } from "../../../src/storage/trafficPlan.js";
 import { request, sms } from "../sendLimitRequests.js";
@@ -29,7 +30,7 @@ describe("a Cluster admit's undo", () => {
   it("tells once what a failed step's undo could not give back, and answers the step's error", async () => {
     const told: (readonly string[])[] = [];
     const failing = scripts({ admitTraffic: () => Promise.reject(new Error("Command timed out")), refund: gone });
-    await expect(admitSlotBySlot(failing, "p:", smsRequest, plan, (left) => told.push(left))).rejects.toThrow("Command timed out");
+    await expect(admitSlotBySlot(failing, "p:", smsRequest, plan, (left) => told.push(left), new StoreWork())).rejects.toThrow("Command timed out");
     expect(told).toEqual([["destination"]]);
   });
 
@@ -41,14 +42,14 @@ describe("a Cluster admit's undo", () => {
       admitTraffic: async () => (step++ === 0 ? ["admitted"] : ["traffic", "channel_rate", 1_000]),
       refundTraffic: gone,
     });
-    expect(await admitSlotBySlot(refusing, "p:", smsRequest, plan, (left) => told.push(left))).toEqual({ status: "traffic", rule: "channel_rate", retryAfterMs: 1_000 });
+    expect(await admitSlotBySlot(refusing, "p:", smsRequest, plan, (left) => told.push(left), new StoreWork())).toEqual({ status: "traffic", rule: "channel_rate", retryAfterMs: 1_000 });
     expect(told).toEqual([["area"]]);
   });
 
   it("tells nothing when every undo ran", async () => {
     const told: (readonly string[])[] = [];
     const failing = scripts({ admitTraffic: () => Promise.reject(new Error("Command timed out")) });
-    await expect(admitSlotBySlot(failing, "p:", smsRequest, plan, (left) => told.push(left))).rejects.toThrow("Command timed out");
+    await expect(admitSlotBySlot(failing, "p:", smsRequest, plan, (left) => told.push(left), new StoreWork())).rejects.toThrow("Command timed out");
     expect(told).toEqual([]);
   });
 });
