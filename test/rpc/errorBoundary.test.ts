@@ -4,7 +4,10 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { DependencyUnavailable, DomainError, InvalidArgument } from "../../src/errors/domainError.js";
-import { errorBoundary } from "../../src/rpc/interceptors/errorBoundary.js";
+import { WrongCode } from "../../src/domain/verification/verificationErrors.js";
+import { errorBoundary, toConnectError } from "../../src/rpc/interceptors/errorBoundary.js";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 
 /** A Health service whose Check throws what it is given, behind the real boundary. */
 async function errorFor(thrown: unknown): Promise<ConnectError> {
@@ -47,6 +50,26 @@ describe("error boundary", () => {
     expect(violations?.violations[0]?.ruleId).toBe("duration.lte");
     const [info] = error.findDetails(ErrorInfoSchema);
     expect(info).toMatchObject({ reason: "INVALID_ARGUMENT", domain: "onetime.v1" });
+  });
+
+  it("sends the details Connect would have encoded itself, byte for byte, on Connect and on gRPC, and encodes each distinct one once", () => {
+    const wrong = () => new WrongCode(2);
+    const sent = toConnectError(wrong());
+    // What the boundary gave before it encoded details itself: messages, encoded by Connect on every answer.
+    const asMessages = new ConnectError(sent.rawMessage, sent.code, undefined, [
+      { desc: ErrorInfoSchema, value: { reason: "WRONG_CODE", domain: "onetime.v1", metadata: { attempts_left: "2" } } },
+      { desc: ViolationsSchema, value: { violations: [{ field: { elements: [{ fieldName: "code" }] }, ruleId: "match", message: "is not correct; 2 attempt(s) left" }] } },
+    ]);
+    expect(errorToJson(sent, undefined)).toEqual(errorToJson(asMessages, undefined));
+    const trailers = (error: ConnectError) => {
+      const headers = new Headers();
+      setTrailerStatus(headers, error);
+      return headers.get("grpc-status-details-bin");
+    };
+    expect(trailers(sent)).toBe(trailers(asMessages));
+    // The same refusal again shares the bytes; another one has its own.
+    expect(toConnectError(wrong()).details[0]).toBe(sent.details[0]);
+    expect(toConnectError(new WrongCode(1)).details[1]).not.toBe(sent.details[1]);
   });
 
   it("carries a domain error's reason and metadata in ErrorInfo", async () => {

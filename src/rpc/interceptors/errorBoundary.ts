@@ -1,16 +1,11 @@
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import {
-  FieldPathElementSchema,
-  FieldPathSchema,
-  ViolationSchema,
-  ViolationsSchema,
-} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { DomainError, InvalidArgument, type DomainErrorKind } from "../../errors/domainError.js";
 import { asDependencyFailure } from "../../errors/dependencyFailure.js";
 import { observeStream } from "./streams.js";
 import { withoutStack } from "../../errors/withoutStack.js";
+import { encodedDetail, type EncodedDetail } from "../encodedDetail.js";
 
 const codes: Record<DomainErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -38,9 +33,11 @@ export function toConnectError(error: unknown): ConnectError {
   // message is the library's account of the bug: the caller gets none of it.
   if (error instanceof ConnectError) return serverSideCodes.has(error.code) && !isPlainInternal(error) ? internal(error) : error;
   if (error instanceof DomainError) {
-    const details = [errorInfoDetail(error), ...(error instanceof InvalidArgument ? [violationsDetail(error)] : [])];
     // The domain error is its cause, with whatever stack it has; this one's would point here.
-    return withoutStack(() => new ConnectError(error.message, codes[error.kind], undefined, details, error));
+    const refusal = withoutStack(() => new ConnectError(error.message, codes[error.kind], undefined, undefined, error));
+    // Already encoded, which the constructor does not take and Connect sends as they are.
+    refusal.details.push(errorInfoDetail(error), ...(error instanceof InvalidArgument ? [violationsDetail(error)] : []));
+    return refusal;
   }
   const unreachable = asDependencyFailure(error);
   if (unreachable !== undefined) return toConnectError(unreachable);
@@ -60,32 +57,20 @@ function isPlainInternal(error: ConnectError): boolean {
 
 // google.rpc.ErrorInfo: the standard place for a machine-readable reason, so clients branch on
 // `reason` rather than parse messages.
-function errorInfoDetail(error: DomainError) {
-  return {
-    desc: ErrorInfoSchema,
-    value: create(ErrorInfoSchema, { reason: error.reason, domain: errorDomain, metadata: { ...error.metadata } }),
-  };
+function errorInfoDetail(error: DomainError): EncodedDetail {
+  return encodedDetail(ErrorInfoSchema, { reason: error.reason, domain: errorDomain, metadata: { ...error.metadata } });
 }
 
 // The same detail type protovalidate attaches, so clients read one shape whether a rule lives in
 // the proto or in code.
-function violationsDetail(error: InvalidArgument) {
-  return {
-    desc: ViolationsSchema,
-    value: create(ViolationsSchema, {
-      violations: error.violations.map((violation) =>
-        create(ViolationSchema, {
-          field: create(FieldPathSchema, {
-            elements: violation.field
-              .split(".")
-              .map((fieldName) => create(FieldPathElementSchema, { fieldName })),
-          }),
-          ruleId: violation.rule,
-          message: violation.message,
-        }),
-      ),
-    }),
-  };
+function violationsDetail(error: InvalidArgument): EncodedDetail {
+  return encodedDetail(ViolationsSchema, {
+    violations: error.violations.map((violation) => ({
+      field: { elements: violation.field.split(".").map((fieldName) => ({ fieldName })) },
+      ruleId: violation.rule,
+      message: violation.message,
+    })),
+  });
 }
 
 export const errorBoundary: Interceptor = (next) => async (request) => {
