@@ -199,8 +199,11 @@ class Reader {
     // To whom the note says, else to whom the command asked for: other pages' messages may arrive meanwhile.
     const address = /[\w.+-]+@[\w.-]+\.\w+|\+\d{8,15}\b/g;
     const addressed: string[] = [...(note.match(address) ?? text.match(address) ?? [])];
-    const message = messages.findLast((candidate) => addressed.length === 0 || addressed.includes(candidate.to)) ?? messages.at(-1)!;
     const shownCode = /\b\d{6}\b/.exec(note)?.[0];
+    // Another page may have sent the same address a message without a code (a factor-change notice).
+    const fits = (candidate: ConsoleMessage) =>
+      (addressed.length === 0 || addressed.includes(candidate.to)) && (shownCode === undefined || /\b\d{6}\b/.test(candidate.text));
+    const message = messages.findLast(fits) ?? messages.at(-1)!;
     if (shownCode !== undefined) {
       const code = /\b\d{6}\b/.exec(message.text)?.[0];
       expect(code, `${where}: no code in ${message.text}`).toBeDefined();
