@@ -11,8 +11,8 @@ import type { StoreWork } from "../domain/storeWork.js";
  * `unavailable` within the budget, and what could not be undone by then is left to expire (each
  * charge, secret and lease has its own expiry).
  *
- * The budget is REDIS_TIMEOUT_MS, which is also ioredis' timeout for one command, so a command
- * given no work is bounded all the same, alone.
+ * The budget is REDIS_TIMEOUT_MS, which is also ioredis' timeout for one command: a command given
+ * no work is bounded all the same, alone, and so is the first command of a work.
  */
 
 interface Budget {
@@ -39,8 +39,9 @@ export class RedisDeadlinePassed extends Error {
 }
 
 /**
- * Sends one command within what is left of `work`'s budget of `budgetMs`: not at all once it is
- * spent, and answered RedisDeadlinePassed when it runs out first. The command itself is not
+ * Sends one command within what is left of `work`'s budget of `budgetMs`, the client's own timeout
+ * for one command (commandTimeoutOf): not at all once it is spent, and answered
+ * RedisDeadlinePassed when it runs out first. The command itself is not
  * cancelled (ioredis cannot take it back), only no longer awaited: like any command that timed
  * out, it may still have run, which every caller's undo already assumes. Without work (relays,
  * start-up, single-command operations) or a budget (a client made without a command timeout),
@@ -51,8 +52,10 @@ export function withinDeadline<T>(work: StoreWork | undefined, budgetMs: number 
   const now = performance.now();
   let budget = budgets.get(work);
   if (budget === undefined) {
-    budget = { budgetMs, endsAt: now + budgetMs, spent: false };
-    budgets.set(work, budget);
+    budgets.set(work, { budgetMs, endsAt: now + budgetMs, spent: false });
+    // The work's first command has the whole budget, which is the client's own timeout for one
+    // command: that bounds it already, with no timer of ours.
+    return command();
   }
   const leftMs = budget.endsAt - now;
   if (budget.spent || leftMs <= 0) return Promise.reject(new RedisDeadlinePassed(budget.budgetMs));

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { StoreWork } from "../../src/domain/storeWork.js";
@@ -9,8 +10,13 @@ const budgetMs = 50;
 
 /** One budget for the Redis commands of one piece of work, its undo included (see src/storage/workDeadline.ts). */
 describe("a piece of work's Redis deadline", () => {
-  it("answers a command that outlives the budget with RedisDeadlinePassed, which callers answer unavailable", async () => {
-    const error = await withinDeadline(new StoreWork(), budgetMs, never).catch((caught: unknown) => caught);
+  // The first command of a work is bounded by the client's own timeout, which is the budget.
+  const timedOut = () => new Promise<never>((_, reject) => setTimeout(() => reject(new Error("Command timed out")), budgetMs));
+
+  it("answers a later command that outlives what is left of the budget with RedisDeadlinePassed, which callers answer unavailable", async () => {
+    const work = new StoreWork();
+    await withinDeadline(work, budgetMs, async () => "admitted");
+    const error = await withinDeadline(work, budgetMs, never).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RedisDeadlinePassed);
     expect(asDependencyFailure(error)).toMatchObject({ kind: "unavailable" });
   });
@@ -19,10 +25,23 @@ describe("a piece of work's Redis deadline", () => {
     const work = new StoreWork();
     const sent: string[] = [];
     const command = (name: string, answer: () => Promise<string>) => withinDeadline(work, budgetMs, () => (sent.push(name), answer()));
+    await command("admit", async () => "admitted");
     const put = await command("put", never).catch((error: unknown) => error);
     const revoke = await command("revoke", async () => "revoked").catch((error: unknown) => error);
-    expect([put, revoke].map((outcome) => outcome instanceof RedisDeadlinePassed)).toEqual([true, true]);
-    expect(sent).toEqual(["put"]);
+    const refund = await command("refund", async () => "refunded").catch((error: unknown) => error);
+    expect([put, revoke, refund].map((outcome) => outcome instanceof RedisDeadlinePassed)).toEqual([true, true, true]);
+    expect(sent).toEqual(["admit", "put"]);
+  });
+
+  it("leaves the undo of a first command that timed out no more than what is left, a moment at most", async () => {
+    const work = new StoreWork();
+    const started = performance.now();
+    const put = await withinDeadline(work, budgetMs, timedOut).catch((error: unknown) => error);
+    expect(put).toMatchObject({ message: "Command timed out" });
+    const revoke = await withinDeadline(work, budgetMs, never).catch((error: unknown) => error);
+    expect(revoke).toBeInstanceOf(RedisDeadlinePassed);
+    // A bound, not a speed: the undo had what was left of 50 ms, not 50 ms more.
+    expect(performance.now() - started).toBeLessThan(budgetMs * 2);
   });
 
   it("counts every command of the work against one budget, from its first command on", async () => {
@@ -42,7 +61,7 @@ describe("a piece of work's Redis deadline", () => {
 
   it("gives each piece of work its own budget, and leaves a command of no work alone", async () => {
     const spent = new StoreWork();
-    await withinDeadline(spent, budgetMs, never).catch(() => undefined);
+    await withinDeadline(spent, budgetMs, timedOut).catch(() => undefined);
     expect(await withinDeadline(new StoreWork(), budgetMs, async () => "another call")).toBe("another call");
     expect(await withinDeadline(undefined, budgetMs, async () => { await sleep(budgetMs + 30); return "relay"; })).toBe("relay");
   });
