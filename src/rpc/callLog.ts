@@ -68,36 +68,31 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
   return ({ record, procedure, protocol, principal }, error) => {
     if (record.logged) return;
     record.logged = true;
+    const elapsedMs = performance.now() - record.started;
     // The request id goes in the line rather than in a child logger per call: pino serialises a
     // child's bindings (through the redaction) when it is made, even at levels that log nothing.
-    const fields = {
-      requestId: record.requestId,
-      procedure,
-      protocol,
-      principal,
-      durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
-    };
-    const seconds = (performance.now() - record.started) / 1000;
+    // Built only for a level that logs: at warn, most calls (answered ok) write nothing.
+    const fields = () => ({ requestId: record.requestId, procedure, protocol, principal, durationMs: Math.round(elapsedMs * 1000) / 1000 });
     if (record.client?.aborted === true) {
-      metrics?.ended(procedure, protocol, Code.Canceled, seconds, record.counted);
-      logger.info({ ...fields, outcome: Code[Code.Canceled] }, "rpc canceled");
+      metrics?.ended(procedure, protocol, Code.Canceled, elapsedMs / 1000, record.counted);
+      if (logger.isLevelEnabled("info")) logger.info({ ...fields(), outcome: Code[Code.Canceled] }, "rpc canceled");
       return;
     }
     if (error === undefined) {
-      metrics?.ended(procedure, protocol, undefined, seconds, record.counted);
-      logger.info({ ...fields, outcome: "ok" }, "rpc");
+      metrics?.ended(procedure, protocol, undefined, elapsedMs / 1000, record.counted);
+      if (logger.isLevelEnabled("info")) logger.info({ ...fields(), outcome: "ok" }, "rpc");
       return;
     }
     const connectError = ConnectError.from(error);
     const outcome = Code[connectError.code];
-    metrics?.ended(procedure, protocol, connectError.code, seconds, record.counted);
+    metrics?.ended(procedure, protocol, connectError.code, elapsedMs / 1000, record.counted);
     if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown || connectError.cause instanceof StreamLifetimeReached)) {
-      logger.error({ ...fields, outcome, err: connectError.cause ?? connectError }, "rpc failed");
+      logger.error({ ...fields(), outcome, err: connectError.cause ?? connectError }, "rpc failed");
     } else {
       // An abuse control names its rule, so an operator can tell which one fires from the log alone.
       const cause: unknown = connectError.cause;
       const rule = cause instanceof DomainError ? cause.metadata?.["rule"] : undefined;
-      logger.warn({ ...fields, outcome, reason: connectError.rawMessage, ...(rule === undefined ? {} : { rule }) }, "rpc refused");
+      logger.warn({ ...fields(), outcome, reason: connectError.rawMessage, ...(rule === undefined ? {} : { rule }) }, "rpc refused");
     }
   };
 }
