@@ -5,7 +5,7 @@
  * instead of making the caller wait for each in turn. A command given no work is bounded alone.
  *
  * Passed by hand, not carried in async context: on Node 20 an AsyncLocalStorage turns on
- * promise hooks for the whole process, which cost every call 5-10 % of its CPU (docs/performance.md).
+ * promise hooks for the whole process, which cost a bare call 8-10 % of its CPU (docs/performance.md).
  */
 export class StoreWork {
   // Nominal: any object would do as a key, but only a StoreWork says what it is for.

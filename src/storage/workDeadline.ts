@@ -39,18 +39,17 @@ export class RedisDeadlinePassed extends Error {
 }
 
 /**
- * Sends one command within what is left of `work`'s budget of `budgetMs`, the client's own timeout
- * for one command (commandTimeoutOf): not at all once it is spent, and answered
- * RedisDeadlinePassed when it runs out first. The command itself is not
- * cancelled (ioredis cannot take it back), only no longer awaited: like any command that timed
- * out, it may still have run, which every caller's undo already assumes. Without work (relays,
- * start-up, single-command operations) or a budget (a client made without a command timeout),
- * the command as it is.
+ * Sends one command within what is left of `work`'s budget of `budgetMs` (the client's own timeout
+ * for one command, commandTimeoutOf): not at all once it is spent, and answered
+ * RedisDeadlinePassed when it runs out first. The command itself is not cancelled (ioredis cannot
+ * take it back), only no longer awaited: like any command that timed out, it may still have run,
+ * which every caller's undo already assumes. Without work (relays, start-up, single-command
+ * operations) or a budget (a client made without a command timeout), the command as it is.
  */
 export function withinDeadline<T>(work: StoreWork | undefined, budgetMs: number | undefined, command: () => Promise<T>): Promise<T> {
   if (work === undefined || budgetMs === undefined) return command();
   const now = performance.now();
-  let budget = budgets.get(work);
+  const budget = budgets.get(work);
   if (budget === undefined) {
     budgets.set(work, { budgetMs, endsAt: now + budgetMs, spent: false });
     // The work's first command has the whole budget, which is the client's own timeout for one
@@ -61,11 +60,10 @@ export function withinDeadline<T>(work: StoreWork | undefined, budgetMs: number 
   if (budget.spent || leftMs <= 0) return Promise.reject(new RedisDeadlinePassed(budget.budgetMs));
   const pending = command();
   let timer: NodeJS.Timeout | undefined;
-  const spent = budget;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      spent.spent = true;
-      reject(new RedisDeadlinePassed(spent.budgetMs));
+      budget.spent = true;
+      reject(new RedisDeadlinePassed(budget.budgetMs));
     }, leftMs);
   });
   // Its late answer (or error) is nobody's: ioredis settles it at its own commandTimeout at most.
