@@ -52,7 +52,7 @@ describe("error boundary", () => {
     expect(info).toMatchObject({ reason: "INVALID_ARGUMENT", domain: "onetime.v1" });
   });
 
-  it("sends the details Connect would have encoded itself, byte for byte, on Connect and on gRPC, and encodes each distinct one once", () => {
+  it("sends the details Connect would have encoded itself (the same JSON on Connect, the same bytes on gRPC), and encodes each distinct one once", () => {
     const wrong = () => new WrongCode(2);
     const sent = toConnectError(wrong());
     // What the boundary gave before it encoded details itself: messages, encoded by Connect on every answer.
