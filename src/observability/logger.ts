@@ -6,7 +6,10 @@ export type { Logger };
  * Paths that can carry a secret. Nothing logs request or response messages, but a header dump or
  * an object with a config attached must not leak a bearer token or a key either.
  */
-const redactedPaths = ["authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "token", "*.token", "secret", "*.secret", "password", "*.password"];
+const namedPaths = ["authorization", "headers.authorization", "token", "secret", "password"];
+/** The same names one level down, in whatever object a line carries. */
+const redactedPaths = [...namedPaths, "*.authorization", "*.headers.authorization", "*.token", "*.secret", "*.password"];
+const censor = "[redacted]";
 
 /**
  * Fields client libraries hang on their errors that echo what was sent or stored: ioredis puts
@@ -28,11 +31,21 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: "onetime", pid: process.pid },
-      redact: { paths: redactedPaths, censor: "[redacted]" },
+      redact: { paths: redactedPaths, censor },
       serializers: { err: (error: Error) => scrub(pino.stdSerializers.err(error)) },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
   );
+}
+
+/**
+ * A logger for lines whose every field the caller builds from strings and numbers (the one line
+ * per call): it redacts the named paths but not the wildcard ones. pino runs a wildcard path over
+ * every value of every line, ~10 us a line (measured: 12-15 us a call line with them, 4-6 us
+ * without), which at the default level every call paid for a line with nothing to find.
+ */
+export function flatLineLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: namedPaths, censor } });
 }

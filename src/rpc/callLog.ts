@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
 import { DomainError, ShuttingDown, StreamLifetimeReached } from "../errors/domainError.js";
-import type { Logger } from "../observability/logger.js";
+import { flatLineLogger, type Logger } from "../observability/logger.js";
 import type { RpcMetrics } from "../observability/rpcMetrics.js";
 
 export const requestIdHeader = "x-request-id";
@@ -65,6 +65,7 @@ export function beginCall(metrics: RpcMetrics | undefined, record: CallRecord, p
  * as `canceled`: a request body cut short or a stream abandoned mid-way is no server failure.
  */
 export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: CallLine, error?: unknown) => void {
+  const lines = flatLineLogger(logger);
   return ({ record, procedure, protocol, principal }, error) => {
     if (record.logged) return;
     record.logged = true;
@@ -75,12 +76,12 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
     const fields = () => ({ requestId: record.requestId, procedure, protocol, principal, durationMs: Math.round(elapsedMs * 1000) / 1000 });
     if (record.client?.aborted === true) {
       metrics?.ended(procedure, protocol, Code.Canceled, elapsedMs / 1000, record.counted);
-      if (logger.isLevelEnabled("info")) logger.info({ ...fields(), outcome: Code[Code.Canceled] }, "rpc canceled");
+      if (lines.isLevelEnabled("info")) lines.info({ ...fields(), outcome: Code[Code.Canceled] }, "rpc canceled");
       return;
     }
     if (error === undefined) {
       metrics?.ended(procedure, protocol, undefined, elapsedMs / 1000, record.counted);
-      if (logger.isLevelEnabled("info")) logger.info({ ...fields(), outcome: "ok" }, "rpc");
+      if (lines.isLevelEnabled("info")) lines.info({ ...fields(), outcome: "ok" }, "rpc");
       return;
     }
     const connectError = ConnectError.from(error);
@@ -92,7 +93,7 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
       // An abuse control names its rule, so an operator can tell which one fires from the log alone.
       const cause: unknown = connectError.cause;
       const rule = cause instanceof DomainError ? cause.metadata?.["rule"] : undefined;
-      logger.warn({ ...fields(), outcome, reason: connectError.rawMessage, ...(rule === undefined ? {} : { rule }) }, "rpc refused");
+      lines.warn({ ...fields(), outcome, reason: connectError.rawMessage, ...(rule === undefined ? {} : { rule }) }, "rpc refused");
     }
   };
 }
