@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { allProtocols, type Protocol } from "./clients/types.js";
 import type { GrowthOptions } from "./growth.js";
@@ -90,6 +92,8 @@ export const usage = `npm run bench -- [options]
   --protocol <name>    ${allProtocols.join(", ")}
   --no-growth          skip the growth part
   --cpu-prof <dir>     write a V8 CPU profile of every server process into <dir> (open in Chrome DevTools)
+  --heap-sample <dir>  sample every server's allocations, freed objects included, into <dir> every 10 s
+                       (read two with: npx tsx bench/profile/allocations.ts <earlier> <later> [--calls N])
   --trace-gc           start every server with node's --trace-gc: per measured window, its collections'
                        main-thread pauses (scavenges, mark-compacts and their incremental steps), their
                        share of the window, and how many of the RPCs at or over p99 overlapped one (a
@@ -109,6 +113,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
       protocol: { type: "string" },
       "no-growth": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "heap-sample": { type: "string" },
       "trace-gc": { type: "boolean", default: false },
       warmup: { type: "string" },
       "no-pin": { type: "boolean", default: false },
@@ -211,6 +216,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings | "help" {
     serverNodeArgs: [
       ...(values["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(values["cpu-prof"])}`]),
       ...(values["trace-gc"] === true ? ["--trace-gc"] : []),
+      ...(values["heap-sample"] === undefined ? [] : heapSamplerArgs(resolve(values["heap-sample"]))),
     ],
     traceGc: values["trace-gc"] === true,
     pinCpus: values["no-pin"] !== true,
@@ -230,4 +236,17 @@ function pick<T extends string>(flag: string, value: string | undefined, all: re
   if (value === undefined) return all;
   if (!(all as readonly string[]).includes(value)) throw new Error(`${flag}: expected one of ${all.join(", ")}, got ${value}`);
   return [value as T];
+}
+
+/**
+ * Node flags that load bench/profile/heapSampler.cjs into a server. Its output directory reaches
+ * it through the one-line preload written there (a server's environment is the bench's choice,
+ * not inherited).
+ */
+function heapSamplerArgs(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const sampler = fileURLToPath(new URL("./profile/heapSampler.cjs", import.meta.url));
+  const preload = join(dir, "preload.cjs");
+  writeFileSync(preload, `require(${JSON.stringify(sampler)}).start(__dirname);\n`);
+  return ["--require", preload];
 }
