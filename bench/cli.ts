@@ -62,7 +62,7 @@ export const usage = `npm run bench -- [options]
                        after ${standardWarmupSeconds} s of warm-up (WORKERS=1), and bare against raw connect-node per
                        protocol; 1 worker vs all cores; p99 at half load;
                        Redis and Postgres ceilings; growth at 10k and 100k; the abuse controls on
-                       against off (~27 minutes on 2 cores)
+                       against off (~31 minutes on 2 cores)
   --quick              smoke test: 2 s runs after ${quickWarmupSeconds} s warm-up, the embedded backend on Connect JSON only,
                        small ceilings, growth at 10k only, the rules part on one protocol (~3.5 minutes)
   --warmup <seconds>   unmeasured load before each measured run (default ${standardWarmupSeconds}, ${quickWarmupSeconds} with --quick)

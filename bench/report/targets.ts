@@ -148,8 +148,8 @@ function rawConnectChecks(runs: readonly RawConnectRun[]): TargetCheck[] {
   return runs.map((run) => ({
     target: `${target}, ${run.protocol}`,
     measured:
-      `${run.fullStack.load.rpcPerSecond} vs ${run.raw.load.rpcPerSecond} req/s: ${run.ratio.toFixed(2)}x ` +
-      `(server ${run.fullStack.cpuPerRoundUs?.server ?? "-"} vs ${run.raw.cpuPerRoundUs?.server ?? "-"} us/call: ${run.cpuRatio?.toFixed(2) ?? "-"}x)`,
+      `${run.fullStack.load.rpcPerSecond} + ${run.fullStackAgain.load.rpcPerSecond} vs ${run.raw.load.rpcPerSecond} + ${run.rawAgain.load.rpcPerSecond} req/s: ${run.ratio.toFixed(2)}x ` +
+      `(windows ${run.windowRatios.map((ratio) => ratio.toFixed(2)).join(", ")}; CPU per call ${run.cpuRatio?.toFixed(2) ?? "-"}x)`,
     verdict: verdict(run.ratio >= rawConnectTarget),
   }));
 }

@@ -20,7 +20,7 @@ export interface ScenarioRow {
   readonly section: Section;
   readonly scenario: ScenarioName;
   readonly protocol: Protocol;
-  /** "none": the raw connect-node server (section raw-connect), which stores nothing. */
+  /** "none": the raw connect-node server (section raw-connect, beside the full stack's second window there), which stores nothing. */
   readonly backend: Backend | "none";
   readonly workers: number;
   readonly rpcsPerRound: number;
