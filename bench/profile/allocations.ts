@@ -7,17 +7,10 @@
  * figures are bytes per call.
  */
 import { readFileSync } from "node:fs";
+import type { HeapProfiler } from "node:inspector";
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children: readonly ProfileNode[];
-}
+/** V8's sampling heap profile as the inspector gives it; @types/node leaves out node ids and samples. */
+type ProfileNode = Omit<HeapProfiler.SamplingHeapProfileNode, "children"> & { readonly id: number; readonly children: readonly ProfileNode[] };
 interface SamplingProfile {
   readonly head: ProfileNode;
   readonly samples: ReadonlyArray<{ readonly size: number; readonly nodeId: number; readonly ordinal: number }>;
