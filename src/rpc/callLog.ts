@@ -89,7 +89,7 @@ export function createCallLog(logger: Logger, metrics?: RpcMetrics): (line: Call
     metrics?.ended(procedure, protocol, connectError.code, elapsedMs / 1000, record.counted);
     if (serverSide.has(connectError.code) && !(connectError.cause instanceof ShuttingDown || connectError.cause instanceof StreamLifetimeReached)) {
       logger.error({ ...fields(), outcome, err: connectError.cause ?? connectError }, "rpc failed");
-    } else {
+    } else if (lines.isLevelEnabled("warn")) {
       // An abuse control names its rule, so an operator can tell which one fires from the log alone.
       const cause: unknown = connectError.cause;
       const rule = cause instanceof DomainError ? cause.metadata?.["rule"] : undefined;
