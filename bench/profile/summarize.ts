@@ -1,38 +1,31 @@
 import { readFileSync } from "node:fs";
+import type { Profiler, Runtime } from "node:inspector";
 import { relative } from "node:path";
+import { Owners, packageOf } from "./owners.js";
 
 /**
  * Reads V8 CPU profiles (`--cpu-prof`, e.g. `npm run bench -- --cpu-prof <dir>`) and prints where
- * the time went: by package or source area (self time), by function (self and total), and the
- * heaviest stacks, folded, for a flame graph. `npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--folded out.txt]`.
+ * the time went: by owner (onetime's source file or the package whose code ran, Node's own frames
+ * given to whichever of those called them), by package or source area (self time), by function
+ * (self and total), and the heaviest stacks, folded, for a flame graph.
+ * `npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--calls N] [--folded out.txt]`.
  */
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-interface Profile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-  readonly startTime: number;
-  readonly endTime: number;
-}
+type CallFrame = Runtime.CallFrame;
+type Profile = Profiler.Profile & { readonly samples: readonly number[]; readonly timeDeltas: readonly number[] };
 
 const args = process.argv.slice(2);
 const file = args.find((arg, index) => !arg.startsWith("--") && !args[index - 1]?.startsWith("--"));
 if (file === undefined) {
-  process.stderr.write("usage: npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--after S] [--before S] [--folded out.txt]\n");
+  process.stderr.write("usage: npx tsx bench/profile/summarize.ts <file.cpuprofile> [--top N] [--after S] [--before S] [--calls N] [--folded out.txt]\n");
   process.exit(2);
 }
 const topIndex = args.indexOf("--top");
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
+// The calls (or rounds) the window served: owners are then also given in microseconds per call,
+// which, unlike shares, compare across windows and servers.
+const callsIndex = args.indexOf("--calls");
+const calls = callsIndex >= 0 ? Number(args[callsIndex + 1]) : undefined;
 const foldedIndex = args.indexOf("--folded");
 const foldedFile = foldedIndex >= 0 ? args[foldedIndex + 1] : undefined;
 // A bench profile covers every run on its server: --after/--before keep one window (seconds from the profile's start).
@@ -65,11 +58,8 @@ function areaOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (url === "") return functionName.startsWith("(") ? functionName : `(${functionName || "native"})`;
   const path = url.startsWith("file://") ? decodeURIComponent(url.slice("file://".length)) : url;
-  const modules = path.lastIndexOf("node_modules/");
-  if (modules >= 0) {
-    const rest = path.slice(modules + "node_modules/".length).split("/");
-    return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
-  }
+  const inPackage = packageOf(path);
+  if (inPackage !== undefined) return inPackage;
   if (path.startsWith("node:")) return path;
   const local = relative(repoRoot, path);
   return local.split("/").slice(0, 3).join("/");
@@ -79,7 +69,12 @@ function nameOf(frame: CallFrame): string {
   return `${frame.functionName || "(anonymous)"} ${path.replace(/^.*node_modules\//, "")}:${frame.lineNumber + 1}`;
 }
 
+const owners = new Owners(repoRoot);
+function* framesOf(id: number): Generator<CallFrame> {
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) yield byId.get(at)!.callFrame;
+}
 const byArea = new Map<string, number>();
+const byOwner = new Map<string, number>();
 const selfByName = new Map<string, number>();
 const totalByName = new Map<string, number>();
 const folded = new Map<string, number>();
@@ -98,6 +93,8 @@ for (const [id, micros] of selfMicros) {
     seen.add(name);
     totalByName.set(name, (totalByName.get(name) ?? 0) + micros);
   }
+  const owner = owners.ofStack(framesOf(id));
+  byOwner.set(owner, (byOwner.get(owner) ?? 0) + micros);
   const key = stack.reverse().join(";");
   folded.set(key, (folded.get(key) ?? 0) + micros);
 }
@@ -108,7 +105,12 @@ const seconds = (micros: number) => `${(micros / 1e6).toFixed(2)} s`;
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 print(`${file}: ${seconds(total)} sampled, ${seconds(busy)} busy (not idle); percentages are of busy time\n`);
-print("Self time by area:");
+print(`Self time by owner (the innermost onetime source file or package on each sample's stack)${calls === undefined ? "" : `, and per call over ${calls} calls`}:`);
+for (const [owner, micros] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  if (owner === "(idle)") continue;
+  print(`  ${percent(micros, busy)}${calls === undefined ? "" : `  ${(micros / calls).toFixed(1).padStart(7)} us`}  ${owner}`);
+}
+print("\nSelf time by area:");
 for (const [area, micros] of [...byArea].sort((a, b) => b[1] - a[1]).slice(0, top)) {
   if (area === "(idle)") continue;
   print(`  ${percent(micros, busy)}  ${area}`);
