@@ -1,6 +1,7 @@
 /**
  * What a server allocated between two snapshots of `npm run bench -- --heap-sample <dir>`
- * (bench/profile/heapSampler.cjs), by allocating function and by its stack's four innermost frames:
+ * (bench/profile/heapSampler.cjs), by owner (as summarize.ts gives CPU time: the innermost package or
+ * onetime source file on the stack), by allocating function and by its stack's four innermost frames:
  * `npx tsx bench/profile/allocations.ts <earlier.json> <later.json> [--calls N] [--top N]`.
  * Samples are told apart by their ordinal, so what the earlier snapshot holds is left out; with
  * --calls (the RPCs served between the two, from the bench's req/s and the snapshots' seconds),
@@ -8,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { HeapProfiler } from "node:inspector";
+import { Owners } from "./owners.js";
 
 /** V8's sampling heap profile as the inspector gives it; @types/node leaves out node ids and samples. */
 type ProfileNode = Omit<HeapProfiler.SamplingHeapProfileNode, "children"> & { readonly id: number; readonly children: readonly ProfileNode[] };
@@ -41,12 +43,24 @@ walk(later.head, undefined);
 const nameOf = ({ callFrame }: ProfileNode): string =>
   `${callFrame.functionName || "(anonymous)"} ${callFrame.url.replace(/^.*node_modules\//, "").replace(/^.*\/dist\//, "dist/")}:${callFrame.lineNumber + 1}`;
 
+const owners = new Owners(process.cwd());
+function* framesOf(nodeId: number): Generator<ProfileNode["callFrame"]> {
+  for (let id: number | undefined = nodeId; id !== undefined; id = nodes.get(id)?.parent) {
+    const entry = nodes.get(id);
+    if (entry === undefined) return;
+    yield entry.node.callFrame;
+  }
+}
+
+const byOwner = new Map<string, number>();
 const byFunction = new Map<string, number>();
 const byStack = new Map<string, number>();
 let total = 0;
 for (const sample of later.samples) {
   if (before.has(sample.ordinal)) continue;
   total += sample.size;
+  const owner = owners.ofStack(framesOf(sample.nodeId));
+  byOwner.set(owner, (byOwner.get(owner) ?? 0) + sample.size);
   const frames: string[] = [];
   for (let id: number | undefined = sample.nodeId; id !== undefined && frames.length < 4; id = nodes.get(id)?.parent) {
     const entry = nodes.get(id);
@@ -65,5 +79,6 @@ const print = (title: string, entries: Map<string, number>): void => {
   for (const [name, bytes] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${amount(bytes)}  ${name}\n`);
 };
 process.stdout.write(`allocated between the snapshots: ${amount(total)}${calls === undefined ? "" : ` (${(total / 1024 / 1024).toFixed(1)} MB over ${calls} calls)`}\n`);
+print("By owner", byOwner);
 print("By allocating function", byFunction);
 print("By stack (innermost four frames)", byStack);
