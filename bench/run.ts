@@ -253,6 +253,7 @@ async function measure(context: Measure, names: readonly ScenarioName[]): Promis
         (row.load.errorSamples.length > 0 ? ` (${row.load.errorSamples[0]})` : ""),
     );
   let bareAgain: ScenarioRow | undefined;
+  let finished: ScenarioRow[] = [];
   try {
     for (const name of names) {
       const scenario: Scenario = scenarios[name];
@@ -270,12 +271,13 @@ async function measure(context: Measure, names: readonly ScenarioName[]): Promis
     }
   } finally {
     await pool.close();
+    // Kept in the results when a later scenario fails too, against the one bare run there was.
+    const bareRates = [measured.find((row) => row.scenario === "bare"), bareAgain].flatMap((row) => (row === undefined ? [] : [row.load.rpcPerSecond]));
+    const ceiling = bareRates.length === 0 ? 0 : bareRates.reduce((sum, rate) => sum + rate, 0) / bareRates.length;
+    const withRatio = (row: ScenarioRow): ScenarioRow => (ceiling === 0 ? row : { ...row, ratioToBare: row.load.rpcPerSecond / ceiling });
+    finished = [...measured, ...(bareAgain === undefined ? [] : [bareAgain])].map(withRatio);
+    rows.push(...finished);
   }
-  const bareRates = [measured.find((row) => row.scenario === "bare"), bareAgain].flatMap((row) => (row === undefined ? [] : [row.load.rpcPerSecond]));
-  const ceiling = bareRates.length === 0 ? 0 : bareRates.reduce((sum, rate) => sum + rate, 0) / bareRates.length;
-  const withRatio = (row: ScenarioRow): ScenarioRow => (ceiling === 0 ? row : { ...row, ratioToBare: row.load.rpcPerSecond / ceiling });
-  const finished = [...measured, ...(bareAgain === undefined ? [] : [bareAgain])].map(withRatio);
-  rows.push(...finished);
   return finished;
 }
 
